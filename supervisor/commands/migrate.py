@@ -1,0 +1,62 @@
+"""`discord-supervisor migrate`: apply pending migrations to each instance's schema."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from typing import TextIO
+
+from supervisor.database import DatabaseError
+from supervisor.instances import InstanceSpec, Status, scan
+from supervisor.migrator import Migration, MigrationError, load_migrations, migrate
+from supervisor.settings import SupervisorSettings
+
+
+async def _migrate_one(spec: InstanceSpec, migrations: list[Migration]) -> tuple[bool, str]:
+    if not spec.database_url:
+        return False, "no DATABASE_URL: set it in this instance's .env or in the supervisor's environment"
+    try:
+        result = await migrate(spec.database_url, spec.schema, migrations)
+    except (DatabaseError, MigrationError) as error:
+        return False, str(error)
+    if result.applied:
+        names = ", ".join(m.file_name for m in result.applied)
+        return True, f"applied {len(result.applied)}: {names} ({len(result.already)} already applied)"
+    return True, f"up to date ({len(result.already)} already applied)"
+
+
+async def migrate_instances(
+    settings: SupervisorSettings, names: list[str], out: TextIO, migrations: list[Migration]
+) -> int:
+    reports = {r.name: r for r in scan(settings.instances_dir, settings.database_url)}
+    failed = False
+    chosen = names or [name for name, r in reports.items() if r.status is not Status.NOT_CONFIGURED]
+    specs: dict[str, InstanceSpec] = {}
+    for name in chosen:
+        report = reports.get(name)
+        if report is None:
+            print(f"{name}: error: no instance folder {name!r} in {settings.instances_dir}", file=out)
+            failed = True
+        elif report.spec is None:
+            reason = "; ".join(str(p) for p in report.problems) or str(report.status)
+            print(f"{name}: error: {report.status}: {reason}", file=out)
+            failed = True
+        else:
+            specs[name] = report.spec
+    # Different schemas migrate in parallel; a failure in one never stops the others.
+    results = await asyncio.gather(*(_migrate_one(spec, migrations) for spec in specs.values()))
+    for name, (ok, message) in zip(specs, results, strict=True):
+        print(f"{name}: {message}" if ok else f"{name}: error: {message}", file=out)
+        failed |= not ok
+    return 1 if failed else 0
+
+
+def run(settings: SupervisorSettings, names: list[str], out: TextIO = sys.stdout) -> int:
+    if not settings.instances_dir.is_dir():
+        print(f"error: instances directory {str(settings.instances_dir)!r} does not exist", file=sys.stderr)
+        return 1
+    try:
+        return asyncio.run(migrate_instances(settings, names, out, load_migrations()))
+    except MigrationError as error:  # a broken migrations directory in the release itself
+        print(f"error: {error}", file=sys.stderr)
+        return 1

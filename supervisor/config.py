@@ -1,0 +1,201 @@
+"""config.toml and the personality file of one instance: parse, validate, and freeze."""
+
+from __future__ import annotations
+
+import importlib.util
+import re
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from supervisor.problems import Problem
+from supervisor.registry import FEATURES
+from supervisor.settings_schema import Setting, did_you_mean, int_range, non_empty, validate_table
+from supervisor.toml_lines import find_line, syntax_error_line
+
+CONFIG_FILE = "config.toml"
+PERSONALITY_MAX_BYTES = 64 * 1024
+
+_ROOT_WORD = re.compile(r"^[a-z0-9_-]{0,32}$")
+
+
+def _root_rule(value: str) -> str | None:
+    if _ROOT_WORD.match(value):
+        return None
+    return "must be empty or one lowercase word (letters, digits, - or _), e.g. \"m\""
+
+
+def _timezone_rule(value: str) -> str | None:
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        return f"unknown IANA time zone {value!r} (e.g. \"Europe/Berlin\")"
+    return None
+
+
+def _prefix_rule(value: str) -> str | None:
+    if not value:
+        return "must not be empty"
+    if value != value.strip():
+        return "must not start or end with whitespace"
+    return None
+
+
+ROOT_SCHEMA: Mapping[str, Setting] = {
+    "bot_name": Setting(str, required=True, rule=non_empty, doc="the bot's display name in help and about"),
+    "command_prefix": Setting(str, required=True, rule=_prefix_rule, doc="prefix of every command, e.g. \"!\""),
+    "command_root": Setting(str, "", rule=_root_rule, doc="parent command: \"m\" gives `!m ping`"),
+    "personality_file": Setting(str, "personality.txt", rule=non_empty, doc="relative to the instance folder"),
+    "timezone": Setting(str, "UTC", rule=_timezone_rule, doc="IANA zone for dates the bot writes"),
+}
+
+DATABASE_SCHEMA: Mapping[str, Setting] = {
+    "pool_max_size": Setting(int, 2, rule=int_range(1, 50), doc="most connections this instance holds"),
+}
+
+_TABLES = {"features", "database", *(name for name, spec in FEATURES.items() if spec.settings)}
+
+
+@dataclass(frozen=True)
+class InstanceConfig:
+    bot_name: str
+    command_prefix: str
+    command_root: str
+    personality_file: str
+    timezone: str
+    features: Mapping[str, bool]
+    pool_max_size: int
+    settings: Mapping[str, Mapping[str, Any]]  # per feature table, defaults filled in
+    personality: str
+
+    def enabled_features(self) -> list[str]:
+        return [name for name, on in self.features.items() if on]
+
+    def command_start(self) -> str:
+        """What a user types before a command name: `!` or `!m `."""
+        return f"{self.command_prefix}{self.command_root} " if self.command_root else self.command_prefix
+
+
+def load_config(folder: Path, label: str) -> tuple[InstanceConfig | None, list[Problem]]:
+    """Read `folder/config.toml` and its personality file. `label` prefixes file names in problems."""
+    config_label = f"{label}/{CONFIG_FILE}"
+    try:
+        raw_bytes = (folder / CONFIG_FILE).read_bytes()
+    except OSError as error:
+        return None, [Problem(config_label, "", f"cannot read: {error.strerror}")]
+    try:
+        text = raw_bytes.decode("utf-8")
+        document = tomllib.loads(text)
+    except UnicodeDecodeError:
+        return None, [Problem(config_label, "", "is not UTF-8 text")]
+    except tomllib.TOMLDecodeError as error:
+        message = str(error)
+        line = syntax_error_line(message)
+        return None, [Problem(config_label, "", f"invalid TOML: {message}", line)]
+
+    problems: list[Problem] = []
+
+    def report(table: str, key: str | None, message: str) -> None:
+        field_name = f"{table}.{key}" if table and key else (table or key or "")
+        problems.append(Problem(config_label, field_name, message, find_line(text, table, key)))
+
+    root_table = {k: v for k, v in document.items() if not isinstance(v, dict)}
+    for table_name, table in document.items():
+        if isinstance(table, dict) and table_name not in _TABLES:
+            message = f"unknown table{did_you_mean(table_name, sorted(_TABLES))}"
+            problems.append(Problem(config_label, f"[{table_name}]", message, find_line(text, table_name, None)))
+    root, root_problems = validate_table(root_table, ROOT_SCHEMA)
+    for key, message in root_problems:
+        report("", key, message)
+
+    features, feature_problems = _load_features(document.get("features", {}))
+    for key, message in feature_problems:
+        report("features", key, message)
+
+    database, database_problems = validate_table(document.get("database", {}), DATABASE_SCHEMA)
+    for key, message in database_problems:
+        report("database", key, message)
+
+    settings: dict[str, Mapping[str, Any]] = {}
+    for name, spec in FEATURES.items():
+        if not spec.settings:
+            continue
+        values, table_problems = validate_table(document.get(name, {}), spec.settings)
+        settings[name] = MappingProxyType(values)
+        for key, message in table_problems:
+            report(name, key, message)
+
+    personality = ""
+    if "personality_file" in root:
+        personality, personality_problem = _load_personality(folder, label, root["personality_file"])
+        if personality_problem:
+            line = find_line(text, "", "personality_file")
+            problems.append(Problem(personality_problem[0], "personality_file", personality_problem[1], line))
+
+    if problems:
+        return None, problems
+    return InstanceConfig(
+        bot_name=root["bot_name"],
+        command_prefix=root["command_prefix"],
+        command_root=root["command_root"],
+        personality_file=root["personality_file"],
+        timezone=root["timezone"],
+        features=MappingProxyType(features),
+        pool_max_size=database["pool_max_size"],
+        settings=MappingProxyType(settings),
+        personality=personality,
+    ), []
+
+
+def _load_features(table: Any) -> tuple[dict[str, bool], list[tuple[str, str]]]:
+    if not isinstance(table, dict):
+        return {}, [("", "[features] must be a table of name = true/false")]
+    features = {name: spec.default_enabled and _available(spec.module) for name, spec in FEATURES.items()}
+    problems: list[tuple[str, str]] = []
+    for name, value in table.items():
+        if name not in FEATURES:
+            problems.append((name, f"unknown feature{did_you_mean(name, FEATURES)}"))
+        elif not isinstance(value, bool):
+            problems.append((name, f"must be true or false, not {type(value).__name__} {value!r}"))
+        elif value and not _available(FEATURES[name].module):
+            problems.append((name, "is not available in this release yet"))
+        else:
+            features[name] = value
+    return features, problems
+
+
+def _available(module: str) -> bool:
+    try:
+        return importlib.util.find_spec(module) is not None
+    except ModuleNotFoundError:
+        return False
+
+
+def _load_personality(folder: Path, label: str, relative: str) -> tuple[str, tuple[str, str] | None]:
+    """Return the personality text, or ("", (file label, message))."""
+    file_label = f"{label}/{relative}"
+    if Path(relative).is_absolute():
+        return "", (f"{label}/{CONFIG_FILE}", f"must be relative to the instance folder, not {relative!r}")
+    base = folder.resolve()
+    path = (folder / relative).resolve()  # follows symlinks, so a link pointing out is caught too
+    if not path.is_relative_to(base):
+        return "", (f"{label}/{CONFIG_FILE}", f"{relative!r} points outside the instance folder")
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        return "", (file_label, "personality file not found")
+    except OSError as error:
+        return "", (file_label, f"cannot read personality file: {error.strerror}")
+    if len(data) > PERSONALITY_MAX_BYTES:
+        return "", (file_label, f"personality file is {len(data)} bytes; the limit is {PERSONALITY_MAX_BYTES}")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        return "", (file_label, f"personality file is not UTF-8 (byte {error.start})")
+    if not text.strip():
+        return "", (file_label, "personality file is empty")
+    return text.strip(), None

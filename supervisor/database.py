@@ -1,0 +1,108 @@
+"""One asyncpg pool per instance, pinned to the instance's own schema."""
+
+from __future__ import annotations
+
+import socket
+from typing import Any
+
+import asyncpg
+
+IDLE_CONNECTION_SECONDS = 30.0  # give idle connections back: many small pools share one server
+
+
+class DatabaseError(Exception):
+    """A database problem explained for the user; the message never contains a password."""
+
+
+def quote_ident(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def redact_url(url: str | None) -> str:
+    """The URL without its password, for logs and messages."""
+    if not url:
+        return "<none>"
+    from urllib.parse import urlsplit, urlunsplit
+
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
+def explain(error: BaseException, url: str | None) -> str:
+    """Turn a connection or privilege failure into a sentence a user can act on."""
+    where = redact_url(url)
+    if isinstance(error, asyncpg.InvalidPasswordError):
+        return f"Postgres refused the password for {where}"
+    if isinstance(error, asyncpg.InvalidAuthorizationSpecificationError):
+        return f"Postgres refused the login for {where}: {error}"
+    if isinstance(error, asyncpg.InvalidCatalogNameError):
+        return f"the database in {where} does not exist: {error}"
+    if isinstance(error, asyncpg.InsufficientPrivilegeError):
+        return f"the database role in {where} lacks a privilege: {error} (it needs CREATE on the database)"
+    if isinstance(error, asyncpg.TooManyConnectionsError):
+        return f"Postgres at {where} has no connection slots left: {error}"
+    if isinstance(error, socket.gaierror):
+        return f"cannot resolve the host of {where}: {error.strerror or error}"
+    if isinstance(error, ConnectionRefusedError | OSError | TimeoutError):
+        return f"cannot reach Postgres at {where}: {error.strerror or error or type(error).__name__}"
+    if isinstance(error, asyncpg.PostgresError):
+        return f"Postgres error at {where}: {error}"
+    return f"{type(error).__name__} talking to {where}: {error}"
+
+
+def is_unreachable(error: BaseException) -> bool:
+    """Transient: the server is down or overloaded, so retrying later makes sense."""
+    return isinstance(
+        error,
+        OSError | TimeoutError | asyncpg.CannotConnectNowError | asyncpg.TooManyConnectionsError
+        | asyncpg.ConnectionDoesNotExistError,
+    ) and not isinstance(error, socket.gaierror)
+
+
+def schema_settings(schema: str) -> dict[str, str]:
+    # Quoted, or a mixed-case name connects fine but current_schema() is NULL; never SET in init (RESET ALL).
+    return {"search_path": quote_ident(schema)}
+
+
+async def connect(url: str | None, schema: str | None = None, timeout: float = 10.0) -> asyncpg.Connection:
+    """A single connection (migrations, checks); wraps failures in DatabaseError."""
+    kwargs: dict[str, Any] = {"timeout": timeout}
+    if schema:
+        kwargs["server_settings"] = schema_settings(schema)
+    try:
+        return await asyncpg.connect(url, **kwargs)
+    except Exception as error:
+        raise DatabaseError(explain(error, url)) from error
+
+
+async def ensure_schema(connection: asyncpg.Connection, schema: str, url: str | None) -> None:
+    try:
+        await connection.execute(f"CREATE SCHEMA IF NOT EXISTS {quote_ident(schema)}")
+    except Exception as error:
+        raise DatabaseError(explain(error, url)) from error
+
+
+async def open_pool(url: str | None, schema: str, max_size: int) -> asyncpg.Pool:
+    """A small pool whose every connection sees only `schema` by unqualified name."""
+    try:
+        pool = await asyncpg.create_pool(
+            url,
+            min_size=0,
+            max_size=max_size,
+            max_inactive_connection_lifetime=IDLE_CONNECTION_SECONDS,
+            server_settings=schema_settings(schema),
+            timeout=10.0,
+        )
+    except Exception as error:
+        raise DatabaseError(explain(error, url)) from error
+    try:
+        # min_size=0 opens nothing; prove the settings work now rather than at the first command.
+        async with pool.acquire() as connection:
+            await connection.fetchval("SELECT 1")
+    except Exception as error:
+        await pool.close()
+        raise DatabaseError(explain(error, url)) from error
+    return pool

@@ -1,0 +1,116 @@
+"""An instance's `.env`: secrets and connection settings, read with dotenv_values and never via os.environ.
+
+One process hosts many instances, so nothing here may touch the process environment: one instance's token
+must never be visible to another, and the daemon's own environment never overrides an instance's file.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import MappingProxyType
+
+from dotenv import dotenv_values
+
+from supervisor.problems import Problem
+
+ENV_FILE = ".env"
+_SNOWFLAKE = re.compile(r"^[0-9]{15,21}$")
+_SCHEMA = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
+_RESERVED_SCHEMAS = ("public", "information_schema")
+# Keys with a meaning of their own; every other non-empty key is kept as an API key / extra secret.
+KNOWN_KEYS = ("DISCORD_TOKEN", "CLIENT_ID", "GUILD_ID", "DATABASE_URL", "DB_SCHEMA")
+
+
+@dataclass(frozen=True)
+class InstanceEnv:
+    token: str = field(repr=False)
+    client_id: int | None
+    guild_id: int | None
+    database_url: str | None = field(repr=False)  # None: the supervisor's database
+    schema: str = ""
+    secrets: Mapping[str, str] = field(default_factory=dict, repr=False)
+
+    def restart_fingerprint(self, fallback_url: str | None) -> tuple[str, str | None, str]:
+        """The settings whose change needs a new pool and a new Bot; the rest apply live."""
+        return self.token, self.database_url or fallback_url, self.schema
+
+
+def schema_problem(schema: str) -> str | None:
+    if not _SCHEMA.match(schema):
+        return (
+            f"{schema!r} is not a valid schema name: use 1-63 lowercase letters, digits or _, "
+            "not starting with a digit"
+        )
+    if schema in _RESERVED_SCHEMAS or schema.startswith("pg_"):
+        return f"{schema!r} is reserved by PostgreSQL; choose a name of this instance's own"
+    return None
+
+
+def load_env(folder: Path, label: str, instance_name: str) -> tuple[InstanceEnv | None, list[Problem]]:
+    path = folder / ENV_FILE
+    env_label = f"{label}/{ENV_FILE}"
+    lines = _key_lines(path)
+    raw = dotenv_values(path)
+    values = {key: (value or "").strip() for key, value in raw.items()}
+    problems: list[Problem] = []
+
+    def report(key: str, message: str) -> None:
+        problems.append(Problem(env_label, key, message, lines.get(key)))
+
+    token = values.get("DISCORD_TOKEN", "")
+    if not token:
+        report("DISCORD_TOKEN", "is required: the bot token from the Discord developer portal")
+    elif token.startswith("your-"):
+        report("DISCORD_TOKEN", "still has the placeholder value; put the bot's real token here")
+
+    snowflakes: dict[str, int | None] = {}
+    for key in ("CLIENT_ID", "GUILD_ID"):
+        value = values.get(key, "")
+        snowflakes[key] = None
+        if not value:
+            continue
+        if value.startswith("your-"):
+            report(key, "still has the placeholder value; set it or remove the line")
+        elif not _SNOWFLAKE.match(value):
+            report(key, f"must be a numeric Discord ID (15-21 digits), got {value!r}")
+        else:
+            snowflakes[key] = int(value)
+
+    schema = values.get("DB_SCHEMA") or instance_name.replace("-", "_")
+    message = schema_problem(schema)
+    if message:
+        if "DB_SCHEMA" not in values or not values["DB_SCHEMA"]:
+            message += f" (derived from the folder name {instance_name!r}; set DB_SCHEMA)"
+        report("DB_SCHEMA", message)
+
+    database_url = values.get("DATABASE_URL") or None
+    if database_url and not database_url.startswith(("postgres://", "postgresql://")):
+        report("DATABASE_URL", "must be a postgresql:// URL")
+
+    if problems:
+        return None, problems
+    secrets = {k: v for k, v in values.items() if k not in KNOWN_KEYS and v}
+    return InstanceEnv(
+        token=token,
+        client_id=snowflakes["CLIENT_ID"],
+        guild_id=snowflakes["GUILD_ID"],
+        database_url=database_url,
+        schema=schema,
+        secrets=MappingProxyType(secrets),
+    ), []
+
+
+def _key_lines(path: Path) -> dict[str, int]:
+    lines: dict[str, int] = {}
+    try:
+        text = path.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return lines
+    for number, line in enumerate(text.splitlines(), start=1):
+        match = re.match(r"^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=", line)
+        if match:
+            lines.setdefault(match.group(1), number)
+    return lines

@@ -1,0 +1,135 @@
+"""Instance discovery and validation: which folders are bots, and is each one fit to run."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from enum import StrEnum
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from supervisor.config import CONFIG_FILE, InstanceConfig, load_config
+from supervisor.envfile import ENV_FILE, InstanceEnv, load_env
+from supervisor.problems import Problem
+
+NAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
+_TEMP_SUFFIXES = ("~", ".swp", ".swx", ".tmp", ".bak", ".orig", ".part")
+
+
+class Status(StrEnum):
+    OK = "ok"
+    NOT_CONFIGURED = "not configured"
+    INVALID = "invalid"
+
+
+@dataclass(frozen=True)
+class InstanceSpec:
+    """Everything needed to run one instance, validated."""
+
+    name: str
+    folder: Path
+    config: InstanceConfig
+    env: InstanceEnv
+    database_url: str | None  # resolved: the instance's own, else the supervisor's; None = bundled
+
+    @property
+    def schema(self) -> str:
+        return self.env.schema
+
+
+@dataclass
+class InstanceReport:
+    name: str
+    folder: Path
+    status: Status
+    schema: str | None = None
+    problems: list[Problem] = field(default_factory=list)
+    spec: InstanceSpec | None = None
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "name": self.name,
+            "folder": str(self.folder),
+            "status": str(self.status),
+            "schema": self.schema,
+            "problems": [p.as_dict() for p in self.problems],
+        }
+
+
+def is_instance_folder(path: Path) -> bool:
+    name = path.name
+    if name.startswith((".", "#")) or name.endswith(_TEMP_SUFFIXES):
+        return False
+    return path.is_dir() and (path / CONFIG_FILE).is_file()
+
+
+def discover(instances_dir: Path) -> list[Path]:
+    """Instance folders under `instances_dir`, sorted by name."""
+    if not instances_dir.is_dir():
+        return []
+    return sorted(p for p in instances_dir.iterdir() if is_instance_folder(p))
+
+
+def load_instance(folder: Path, supervisor_database_url: str | None) -> InstanceReport:
+    name = folder.name
+    label = name
+    if not NAME_PATTERN.match(name):
+        problem = Problem(
+            label, "name",
+            f"folder name {name!r} is not a valid instance name: use 1-63 lowercase letters, digits, - or _, "
+            "starting with a letter or digit",
+        )
+        return InstanceReport(name, folder, Status.INVALID, problems=[problem])
+
+    config, problems = load_config(folder, label)
+    if not (folder / ENV_FILE).exists():
+        status = Status.INVALID if problems else Status.NOT_CONFIGURED
+        return InstanceReport(name, folder, status, problems=problems)
+
+    env, env_problems = load_env(folder, label, name)
+    problems += env_problems
+    schema = env.schema if env else None
+    if problems or config is None or env is None:
+        return InstanceReport(name, folder, Status.INVALID, schema, problems)
+    spec = InstanceSpec(name, folder, config, env, env.database_url or supervisor_database_url)
+    return InstanceReport(name, folder, Status.OK, schema, [], spec)
+
+
+def database_identity(url: str | None) -> tuple[str, int, str]:
+    """Which database a URL names, ignoring user, password and options; None is the bundled server."""
+    if not url:
+        return ("<bundled>", 0, "")
+    parts = urlsplit(url)
+    host = (parts.hostname or "localhost").lower()
+    if host in ("127.0.0.1", "::1"):
+        host = "localhost"
+    database = parts.path.lstrip("/") or (parts.username or "")
+    return (host, parts.port or 5432, database)
+
+
+def apply_fleet_rules(reports: list[InstanceReport]) -> None:
+    """Two instances sharing a schema on one database, or a token, are both invalid."""
+    configured = [r for r in reports if r.spec is not None]
+    for index, report in enumerate(configured):
+        for other in configured[index + 1:]:
+            assert report.spec and other.spec
+            same_db = database_identity(report.spec.database_url) == database_identity(other.spec.database_url)
+            if same_db and report.spec.schema == other.spec.schema:
+                _conflict(report, other, "DB_SCHEMA", f"schema {report.spec.schema!r} is also used by")
+            if report.spec.env.token == other.spec.env.token:
+                _conflict(report, other, "DISCORD_TOKEN", "the same token is also used by")
+    for report in configured:
+        if report.problems:
+            report.status = Status.INVALID
+            report.spec = None
+
+
+def _conflict(first: InstanceReport, second: InstanceReport, key: str, text: str) -> None:
+    first.problems.append(Problem(f"{first.name}/{ENV_FILE}", key, f"{text} instance {second.name!r}"))
+    second.problems.append(Problem(f"{second.name}/{ENV_FILE}", key, f"{text} instance {first.name!r}"))
+
+
+def scan(instances_dir: Path, supervisor_database_url: str | None) -> list[InstanceReport]:
+    reports = [load_instance(folder, supervisor_database_url) for folder in discover(instances_dir)]
+    apply_fleet_rules(reports)
+    return reports

@@ -1,0 +1,36 @@
+"""Supervisor-wide settings: from command-line flags, else the daemon's environment, else defaults.
+
+These are the daemon's own settings. Instance settings never come from the process environment.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+DEFAULT_INSTANCES = "./instances"
+
+
+@dataclass(frozen=True)
+class SupervisorSettings:
+    instances_dir: Path
+    database_url: str | None  # the fallback for instances whose .env sets none
+    api_base_url: str | None = None
+    gateway_url: str | None = None
+
+    @classmethod
+    def from_sources(
+        cls,
+        instances: str | None = None,
+        database_url: str | None = None,
+        api_base_url: str | None = None,
+        gateway_url: str | None = None,
+    ) -> SupervisorSettings:
+        env = os.environ
+        return cls(
+            instances_dir=Path(instances or env.get("SUPERVISOR_INSTANCES") or DEFAULT_INSTANCES),
+            database_url=database_url or env.get("DATABASE_URL") or None,
+            api_base_url=api_base_url or env.get("DISCORD_API_BASE_URL") or None,
+            gateway_url=gateway_url or env.get("DISCORD_GATEWAY_URL") or None,
+        )

@@ -1,0 +1,88 @@
+"""Declarative, typed settings for config.toml tables: each field knows its type, default and rule."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+# A rule returns an error message, or None when the value is fine.
+Rule = Callable[[Any], str | None]
+
+_TYPE_NAMES = {str: "a string", int: "an integer", bool: "true or false", float: "a number", list: "a list"}
+
+
+@dataclass(frozen=True)
+class Setting:
+    kind: type
+    default: Any = None
+    required: bool = False
+    rule: Rule | None = None
+    doc: str = ""
+
+    def type_error(self, value: Any) -> str | None:
+        # TOML booleans are Python ints' subclass: never accept one for the other.
+        if self.kind is bool:
+            ok = isinstance(value, bool)
+        elif self.kind is int:
+            ok = isinstance(value, int) and not isinstance(value, bool)
+        elif self.kind is float:
+            ok = isinstance(value, int | float) and not isinstance(value, bool)
+        else:
+            ok = isinstance(value, self.kind)
+        if ok:
+            return None
+        return f"must be {_TYPE_NAMES.get(self.kind, self.kind.__name__)}, not {type(value).__name__} {value!r}"
+
+
+def int_range(low: int, high: int) -> Rule:
+    return lambda v: None if low <= v <= high else f"must be between {low} and {high}, got {v}"
+
+
+def float_range(low: float, high: float) -> Rule:
+    return lambda v: None if low <= v <= high else f"must be between {low} and {high}, got {v}"
+
+
+_SNOWFLAKE = re.compile(r"^[0-9]{15,21}$")
+
+
+def snowflake(value: Any) -> str | None:
+    return None if _SNOWFLAKE.match(str(value)) else f"must be a numeric Discord ID, got {value!r}"
+
+
+def non_empty(value: Any) -> str | None:
+    return None if str(value).strip() else "must not be empty"
+
+
+def validate_table(
+    table: Mapping[str, Any], schema: Mapping[str, Setting]
+) -> tuple[dict[str, Any], list[tuple[str, str]]]:
+    """Return the table with defaults filled in, and (key, message) pairs for every problem."""
+    values: dict[str, Any] = {}
+    problems: list[tuple[str, str]] = []
+    for key, value in table.items():
+        setting = schema.get(key)
+        if setting is None:
+            problems.append((key, f"unknown key{did_you_mean(key, schema)}"))
+            continue
+        message = setting.type_error(value) or (setting.rule(value) if setting.rule else None)
+        if message:
+            problems.append((key, message))
+        else:
+            values[key] = float(value) if setting.kind is float else value
+    for key, setting in schema.items():
+        if key in table:
+            continue
+        if setting.required:
+            problems.append((key, "is required"))
+        else:
+            values[key] = setting.default
+    return values, problems
+
+
+def did_you_mean(name: str, choices: Mapping[str, Any] | list[str]) -> str:
+    import difflib
+
+    close = difflib.get_close_matches(name, list(choices), n=1, cutoff=0.6)
+    return f" (did you mean {close[0]!r}?)" if close else ""

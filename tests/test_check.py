@@ -1,0 +1,215 @@
+"""`discord-supervisor check`: every bad input gets its own clear message; good ones pass."""
+
+from __future__ import annotations
+
+import io
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from supervisor.commands import check
+from supervisor.settings import SupervisorSettings
+from tests.conftest import InstanceFolders, fake_token, run_cli
+
+GOOD_ENV = {"DISCORD_TOKEN": "token-one", "GUILD_ID": "123456789012345678"}
+
+
+def run_check(root: Path) -> tuple[int, str]:
+    out = io.StringIO()
+    settings = SupervisorSettings(instances_dir=root, database_url="postgresql://localhost/x")
+    code = check.run(settings, as_json=False, out=out)
+    return code, out.getvalue()
+
+
+def test_valid_instance_passes(instances: InstanceFolders) -> None:
+    instances.make("good", env=GOOD_ENV)
+    code, output = run_check(instances.root)
+    assert code == 0, output
+    assert "good" in output and " ok " in output and "good" in output.splitlines()[1]
+
+
+def test_not_configured_is_listed_and_never_fails(instances: InstanceFolders) -> None:
+    instances.make("fresh", env=None)
+    instances.make("good", env=GOOD_ENV)
+    code, output = run_check(instances.root)
+    assert code == 0, output
+    assert "not configured" in output
+
+
+def test_hidden_and_temp_folders_are_ignored(instances: InstanceFolders) -> None:
+    instances.make(".hidden", env=GOOD_ENV)
+    instances.make("backup~", env=GOOD_ENV)
+    (instances.root / "notes").mkdir()
+    code, output = run_check(instances.root)
+    assert code == 0
+    assert ".hidden" not in output and "backup~" not in output and "notes" not in output
+
+
+def write(folder: Path, name: str, text: str | bytes) -> None:
+    path = folder / name
+    path.write_bytes(text if isinstance(text, bytes) else text.encode())
+
+
+def set_config(text: str) -> Callable[[Path], None]:
+    return lambda folder: write(folder, "config.toml", text)
+
+
+def set_env(text: str) -> Callable[[Path], None]:
+    return lambda folder: write(folder, ".env", text)
+
+
+def symlink_personality_out(folder: Path) -> None:
+    outside = folder.parent.parent / "secret.txt"
+    outside.write_text("outside the folder")
+    (folder / "link.txt").symlink_to(outside)
+    write(folder, "config.toml", 'bot_name = "b"\ncommand_prefix = "!"\npersonality_file = "link.txt"\n')
+
+
+BASE = 'bot_name = "b"\ncommand_prefix = "!"\n'
+
+# (id, how to break the folder, expected text in the problem line)
+BAD_INPUTS: list[tuple[str, Callable[[Path], None], str]] = [
+    ("broken-toml", set_config('bot_name = "b\ncommand_prefix = "!"\n'), "config.toml:1: invalid TOML"),
+    ("missing-bot-name", set_config('command_prefix = "!"\n'), "config.toml: bot_name: is required"),
+    ("wrong-type-prefix", set_config('bot_name = "b"\ncommand_prefix = 1\n'),
+     "config.toml:2: command_prefix: must be a string, not int 1"),
+    ("wrong-type-pool", set_config(BASE + '[database]\npool_max_size = "two"\n'),
+     "config.toml:4: database.pool_max_size: must be an integer"),
+    ("bool-for-int", set_config(BASE + "[database]\npool_max_size = true\n"),
+     "database.pool_max_size: must be an integer, not bool"),
+    ("unknown-key", set_config(BASE + 'command_prefx = "?"\n'),
+     "config.toml:3: command_prefx: unknown key (did you mean 'command_prefix'?)"),
+    ("unknown-table", set_config(BASE + "[moderaton]\nsweep_interval = 5\n"),
+     "config.toml:3: [moderaton]: unknown table (did you mean 'moderation'?)"),
+    ("unknown-feature", set_config(BASE + "[features]\nmoderaton = true\n"),
+     "config.toml:4: features.moderaton: unknown feature (did you mean 'moderation'?)"),
+    ("feature-not-bool", set_config(BASE + '[features]\nmoderation = "yes"\n'),
+     "features.moderation: must be true or false"),
+    ("empty-prefix", set_config('bot_name = "b"\ncommand_prefix = ""\n'),
+     "config.toml:2: command_prefix: must not be empty"),
+    ("bad-root", set_config(BASE + 'command_root = "two words"\n'), "command_root: must be empty or one"),
+    ("bad-timezone", set_config(BASE + 'timezone = "Mars/Olympus"\n'),
+     "timezone: unknown IANA time zone 'Mars/Olympus'"),
+    ("missing-personality", lambda f: (f / "personality.txt").unlink(), "personality.txt: personality_file: "
+     "personality file not found"),
+    ("empty-personality", lambda f: write(f, "personality.txt", "  \n"), "personality file is empty"),
+    ("oversized-personality", lambda f: write(f, "personality.txt", "x" * (64 * 1024 + 1)),
+     "personality file is 65537 bytes; the limit is 65536"),
+    ("non-utf8-personality", lambda f: write(f, "personality.txt", b"caf\xe9 \xff"),
+     "personality file is not UTF-8"),
+    ("personality-dotdot", set_config(BASE + 'personality_file = "../x"\n'),
+     "personality_file: '../x' points outside the instance folder"),
+    ("personality-absolute", set_config(BASE + 'personality_file = "/etc/hostname"\n'),
+     "personality_file: must be relative to the instance folder"),
+    ("personality-symlink-out", symlink_personality_out, "'link.txt' points outside the instance folder"),
+    ("placeholder-token", set_env("DISCORD_TOKEN=your-bot-token\n"),
+     ".env:1: DISCORD_TOKEN: still has the placeholder value"),
+    ("missing-token", set_env("GUILD_ID=123456789012345678\n"), ".env: DISCORD_TOKEN: is required"),
+    ("empty-token", set_env("DISCORD_TOKEN=\n"), "DISCORD_TOKEN: is required"),
+    ("bad-guild-id", set_env("DISCORD_TOKEN=t\nGUILD_ID=my-guild\n"),
+     ".env:2: GUILD_ID: must be a numeric Discord ID (15-21 digits), got 'my-guild'"),
+    ("bad-client-id", set_env("DISCORD_TOKEN=t\nCLIENT_ID=12\n"), "CLIENT_ID: must be a numeric Discord ID"),
+    ("schema-uppercase", set_env("DISCORD_TOKEN=t\nDB_SCHEMA=Bad\n"), "DB_SCHEMA: 'Bad' is not a valid schema name"),
+    ("schema-dash", set_env("DISCORD_TOKEN=t\nDB_SCHEMA=a-b\n"), "DB_SCHEMA: 'a-b' is not a valid schema name"),
+    ("schema-public", set_env("DISCORD_TOKEN=t\nDB_SCHEMA=public\n"), "DB_SCHEMA: 'public' is reserved"),
+    ("schema-pg", set_env("DISCORD_TOKEN=t\nDB_SCHEMA=pg_temp\n"), "DB_SCHEMA: 'pg_temp' is reserved"),
+    ("schema-information", set_env("DISCORD_TOKEN=t\nDB_SCHEMA=information_schema\n"), "is reserved"),
+    ("schema-injection", set_env('DISCORD_TOKEN=t\nDB_SCHEMA=\'x"; drop schema y; --\'\n'),
+     "is not a valid schema name"),
+    ("schema-64-chars", set_env(f"DISCORD_TOKEN=t\nDB_SCHEMA={'a' * 64}\n"), "is not a valid schema name"),
+    ("bad-database-url", set_env("DISCORD_TOKEN=t\nDATABASE_URL=mysql://x\n"),
+     "DATABASE_URL: must be a postgresql:// URL"),
+    ("sweep-out-of-range", set_config(BASE + "[moderation]\nsweep_interval = 0\n"),
+     "moderation.sweep_interval: must be between 0.5 and 3600"),
+]
+
+
+@pytest.mark.parametrize(("breaker", "expected"), [(b, e) for _, b, e in BAD_INPUTS], ids=[i for i, _, _ in BAD_INPUTS])
+def test_bad_input_has_its_own_message(instances: InstanceFolders, breaker: Callable[[Path], None],
+                                       expected: str) -> None:
+    folder = instances.make("bot", env=GOOD_ENV)
+    instances.make("other", env={"DISCORD_TOKEN": "token-two"})
+    breaker(folder)
+    code, output = run_check(instances.root)
+    assert code == 1, output
+    assert expected in output, output
+    lines = output.splitlines()
+    assert any(line.startswith("bot ") and "invalid" in line for line in lines)
+    # the neighbour is untouched by bot's problem
+    assert any(line.startswith("other") and " ok " in line for line in lines), output
+
+
+def test_bad_folder_name(instances: InstanceFolders) -> None:
+    instances.make("My_Bot", env=GOOD_ENV)
+    code, output = run_check(instances.root)
+    assert code == 1
+    assert "folder name 'My_Bot' is not a valid instance name" in output
+
+
+def test_schema_derived_from_name_with_dash(instances: InstanceFolders) -> None:
+    instances.make("my-bot", env=GOOD_ENV)
+    code, output = run_check(instances.root)
+    assert code == 0
+    assert "my_bot" in output
+
+
+def test_duplicate_schema_names_both(instances: InstanceFolders) -> None:
+    instances.make("alpha", env={"DISCORD_TOKEN": "a", "DB_SCHEMA": "shared"})
+    instances.make("beta", env={"DISCORD_TOKEN": "b", "DB_SCHEMA": "shared"})
+    code, output = run_check(instances.root)
+    assert code == 1
+    assert "alpha/.env: DB_SCHEMA: schema 'shared' is also used by instance 'beta'" in output
+    assert "beta/.env: DB_SCHEMA: schema 'shared' is also used by instance 'alpha'" in output
+
+
+def test_same_schema_on_different_databases_is_fine(instances: InstanceFolders) -> None:
+    instances.make("alpha", env={"DISCORD_TOKEN": "a", "DB_SCHEMA": "s", "DATABASE_URL": "postgresql://h1/db"})
+    instances.make("beta", env={"DISCORD_TOKEN": "b", "DB_SCHEMA": "s", "DATABASE_URL": "postgresql://h2/db"})
+    code, output = run_check(instances.root)
+    assert code == 0, output
+
+
+def test_duplicate_token_names_both(instances: InstanceFolders) -> None:
+    instances.make("alpha", env={"DISCORD_TOKEN": "same"})
+    instances.make("beta", env={"DISCORD_TOKEN": "same"})
+    code, output = run_check(instances.root)
+    assert code == 1
+    assert "alpha/.env: DISCORD_TOKEN: the same token is also used by instance 'beta'" in output
+    assert "same" not in output.replace("the same token", "")  # the token itself is never printed
+
+
+def test_process_environment_never_overrides_env_file(instances: InstanceFolders,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DB_SCHEMA", "from_process")
+    monkeypatch.setenv("DISCORD_TOKEN", "your-process-token")
+    instances.make("alpha", env={"DISCORD_TOKEN": "alpha-token"})
+    code, output = run_check(instances.root)
+    assert code == 0, output
+    assert "alpha" in output.splitlines()[1] and "from_process" not in output
+
+
+def test_json_output(instances: InstanceFolders) -> None:
+    instances.make("good", env=GOOD_ENV)
+    instances.make("bad", env={"DISCORD_TOKEN": "your-token"})
+    out = io.StringIO()
+    code = check.run(SupervisorSettings(instances.root, None), as_json=True, out=out)
+    report = json.loads(out.getvalue())
+    assert code == 1 and report["ok"] is False
+    by_name = {i["name"]: i for i in report["instances"]}
+    assert by_name["good"]["status"] == "ok" and by_name["good"]["schema"] == "good"
+    assert by_name["bad"]["problems"][0]["field"] == "DISCORD_TOKEN"
+    assert by_name["bad"]["problems"][0]["line"] == 1
+
+
+def test_cli_check_exit_codes_and_missing_directory(instances: InstanceFolders, tmp_path: Path) -> None:
+    instances.make("good", env={"DISCORD_TOKEN": fake_token("good")})
+    result = run_cli("check", "--instances", str(instances.root))
+    assert result.returncode == 0, result.stderr
+    assert "good" in result.stdout
+    missing = run_cli("check", "--instances", str(tmp_path / "nope"))
+    assert missing.returncode == 1
+    assert "does not exist" in missing.stderr
+    env_dir = run_cli("check", env={"SUPERVISOR_INSTANCES": str(instances.root)}, cwd=tmp_path)
+    assert env_dir.returncode == 0 and "good" in env_dir.stdout, env_dir.stderr + env_dir.stdout

@@ -1,0 +1,58 @@
+"""Each instance's pool sees its own schema only."""
+
+from __future__ import annotations
+
+import asyncpg
+import pytest
+
+from supervisor.database import DatabaseError, connect, ensure_schema, open_pool
+
+
+async def test_pools_are_isolated_by_schema(database_url: str, schemas: list[str], unique) -> None:
+    first, second = unique("iso_a"), unique("iso_b")
+    schemas += [first, second]
+    setup = await connect(database_url)
+    for schema in (first, second):
+        await ensure_schema(setup, schema, database_url)
+    await setup.close()
+    pool_a = await open_pool(database_url, first, 2)
+    pool_b = await open_pool(database_url, second, 2)
+    try:
+        assert await pool_a.fetchval("SELECT current_schema()") == first
+        assert await pool_b.fetchval("SELECT current_schema()") == second
+        await pool_a.execute("CREATE TABLE notes (body TEXT)")
+        await pool_b.execute("CREATE TABLE notes (body TEXT)")
+        await pool_a.execute("INSERT INTO notes VALUES ('written through A')")
+        assert await pool_a.fetchval("SELECT count(*) FROM notes") == 1
+        assert await pool_b.fetchval("SELECT count(*) FROM notes") == 0
+        # the search_path survives the pool's reset between acquisitions
+        for _ in range(3):
+            async with pool_b.acquire() as connection:
+                assert await connection.fetchval("SELECT current_schema()") == second
+    finally:
+        await pool_a.close()
+        await pool_b.close()
+
+
+async def test_unqualified_table_of_other_schema_is_invisible(database_url: str, schemas: list[str],
+                                                              unique) -> None:
+    first, second = unique("vis_a"), unique("vis_b")
+    schemas += [first, second]
+    setup = await connect(database_url)
+    for schema in (first, second):
+        await ensure_schema(setup, schema, database_url)
+    await setup.close()
+    pool_a = await open_pool(database_url, first, 1)
+    pool_b = await open_pool(database_url, second, 1)
+    try:
+        await pool_a.execute("CREATE TABLE only_in_a (x INT)")
+        with pytest.raises(asyncpg.UndefinedTableError):
+            await pool_b.fetch("SELECT * FROM only_in_a")
+    finally:
+        await pool_a.close()
+        await pool_b.close()
+
+
+async def test_refused_connection_is_explained() -> None:
+    with pytest.raises(DatabaseError, match=r"cannot reach Postgres at postgresql://u:\*\*\*@127.0.0.1:1/db"):
+        await connect("postgresql://u:secret@127.0.0.1:1/db", timeout=2)
