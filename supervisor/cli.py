@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
+from pathlib import Path
 
 from supervisor import __version__
 from supervisor.settings import SupervisorSettings
@@ -53,7 +55,59 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_instances(migrate)
     migrate.add_argument("names", nargs="*", metavar="NAME", help="instances to migrate (default: all)")
+
+    run = commands.add_parser(
+        "run", help="run every configured instance (the daemon)",
+        description="Validate, migrate and start every configured, valid instance, each as its own bot in this "
+        "process. Invalid instances are logged and skipped; a bot whose token or intents Discord refuses is "
+        "marked failed while the others keep running. SIGTERM or Ctrl-C stops all bots and exits 0.",
+    )
+    _add_instances(run)
+    run.add_argument("--api-base-url", metavar="URL", help="Discord REST base URL (default: $DISCORD_API_BASE_URL "
+                     "or Discord's); point it at an emulator or an HTTP rate-limit proxy")
+    run.add_argument("--gateway-url", metavar="URL", help="Discord gateway URL (default: $DISCORD_GATEWAY_URL)")
+    _add_control_socket(run)
+    run.add_argument("--no-watch", action="store_true",
+                     help="do not watch the instances directory (SIGHUP and `reload` still rescan)")
+    run.add_argument("--shutdown-timeout", type=float, default=10.0, metavar="SECONDS",
+                     help="how long stopping may take before the daemon gives up (default 10)")
+    run.add_argument("--guild-ready-timeout", type=float, default=2.0, metavar="SECONDS",
+                     help=argparse.SUPPRESS)  # tests and the sandbox: how long discord.py waits for guilds
+    run.add_argument("--log-level", default=os.environ.get("SUPERVISOR_LOG_LEVEL", "INFO"),
+                     help="DEBUG, INFO, WARNING or ERROR (default INFO or $SUPERVISOR_LOG_LEVEL)")
+    run.add_argument("--log-format", choices=["auto", "json", "console"], default="auto",
+                     help="auto: console on a terminal, JSON lines otherwise")
+
+    status = commands.add_parser(
+        "status", help="show every instance of the running daemon",
+        description="One line per instance: state, since when, restarts, guilds, gateway latency, and the last "
+        "error or rejected config edit. Exit 1 when no daemon is running.",
+    )
+    _add_control_socket(status)
+    status.add_argument("--json", action="store_true", help="print JSON")
+
+    reload = commands.add_parser(
+        "reload", help="rescan instance folders now (all, or the named ones)",
+        description="Like SIGHUP: validate the instance folders again and apply what changed.",
+    )
+    _add_control_socket(reload)
+    reload.add_argument("names", nargs="*", metavar="NAME")
+
+    restart = commands.add_parser(
+        "restart", help="restart one instance (new pool, new bot connection)",
+        description="Restart one instance of the running daemon, also one that failed.",
+    )
+    _add_control_socket(restart)
+    restart.add_argument("name", metavar="NAME")
     return parser
+
+
+def _add_control_socket(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--control-socket", metavar="PATH",
+        help="the daemon's control socket (default: $RUNTIME_DIRECTORY/discord-supervisor.sock under systemd, "
+        "else ./var/run/discord-supervisor.sock)",
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -62,7 +116,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.command is None:
         parser.print_help()
         return 2
-    settings = SupervisorSettings.from_sources(instances=getattr(args, "instances", None))
+    settings = SupervisorSettings.from_sources(
+        instances=getattr(args, "instances", None),
+        api_base_url=getattr(args, "api_base_url", None),
+        gateway_url=getattr(args, "gateway_url", None),
+    )
     if args.command == "check":
         from supervisor.commands import check
 
@@ -71,8 +129,38 @@ def main(argv: list[str] | None = None) -> int:
         from supervisor.commands import migrate
 
         return migrate.run(settings, args.names)
+    if args.command == "run":
+        from supervisor import logs
+        from supervisor.daemon import main as daemon
+        from supervisor.daemon.runner import RuntimeOptions
+
+        logs.configure(args.log_level, json={"auto": None, "json": True, "console": False}[args.log_format])
+        options = daemon.DaemonOptions(
+            runtime=RuntimeOptions(guild_ready_timeout=args.guild_ready_timeout),
+            control_socket=_socket(args),
+            shutdown_timeout=args.shutdown_timeout,
+            watch=not args.no_watch,
+        )
+        return daemon.run(settings, options)
+    if args.command in ("status", "reload", "restart"):
+        from supervisor.commands import control_client
+
+        if args.command == "status":
+            return control_client.status(_socket(args), args.json)
+        if args.command == "reload":
+            names = args.names
+            done = f"reloaded {', '.join(names)}" if names else "reloaded every instance"
+            return control_client.act(_socket(args), {"command": "reload", "names": names}, done)
+        return control_client.act(_socket(args), {"command": "restart", "name": args.name},
+                                  f"restarting {args.name}")
     parser.error(f"unknown command {args.command!r}")
     return 2
+
+
+def _socket(args: argparse.Namespace) -> Path:
+    from supervisor.daemon.control import default_socket_path
+
+    return Path(args.control_socket) if args.control_socket else default_socket_path()
 
 
 if __name__ == "__main__":

@@ -1,0 +1,54 @@
+"""help, ping and about, written with this instance's own prefix, root and bot name."""
+
+from __future__ import annotations
+
+import math
+import time
+
+import discord
+from discord.ext import commands
+
+from supervisor import __version__
+from supervisor.runtime.context import InstanceContext
+from supervisor.text import format_duration, truncate
+
+HELP_COLOUR = 0x5865F2
+
+
+class CoreCog(commands.Cog, name="Core"):
+    def __init__(self, ctx: InstanceContext):
+        self.instance = ctx
+
+    @commands.command(name="help", aliases=["h"], brief="this list")
+    async def help_command(self, context: commands.Context) -> None:
+        config = self.instance.config
+        start = config.command_start()
+        embed = discord.Embed(title=f"{config.bot_name} Commands", colour=HELP_COLOUR)
+        for cog in context.bot.cogs.values():
+            lines = []
+            for command in sorted(cog.get_commands(), key=lambda c: c.name):
+                if command.hidden:
+                    continue
+                signature = f" {command.signature}" if command.signature else ""
+                brief = f" — {command.brief}" if command.brief else ""
+                lines.append(f"`{start}{command.name}{signature}`{brief}")
+            if lines:
+                embed.add_field(name=cog.qualified_name, value=truncate("\n".join(lines), 1024), inline=False)
+        embed.set_footer(text=f"{config.bot_name} · instance {self.instance.name}")
+        await context.reply(embed=embed, mention_author=False)
+
+    @commands.command(name="ping", brief="check that I answer, with the gateway latency")
+    async def ping(self, context: commands.Context) -> None:
+        latency = context.bot.latency
+        shown = "unknown" if math.isnan(latency) or math.isinf(latency) else f"{latency * 1000:.0f} ms"
+        await context.reply(f"Pong! Gateway latency: {shown}.", mention_author=False)
+
+    @commands.command(name="about", brief="who I am and how long I have been up")
+    async def about(self, context: commands.Context) -> None:
+        config = self.instance.config
+        embed = discord.Embed(title=config.bot_name, colour=HELP_COLOUR)
+        embed.add_field(name="Instance", value=self.instance.name)
+        embed.add_field(name="Version", value=f"discord-supervisor {__version__}")
+        embed.add_field(name="Uptime", value=format_duration(time.time() - self.instance.started_at))
+        embed.add_field(name="Servers", value=str(len(context.bot.guilds)))
+        await context.reply(embed=embed, mention_author=False)

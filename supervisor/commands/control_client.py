@@ -1,0 +1,61 @@
+"""`status`, `reload` and `restart`: talk to a running daemon over its control socket."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any, TextIO
+
+from supervisor.daemon.control import ControlUnavailable, request
+from supervisor.text import format_duration
+
+
+def _ask(socket_path: Path, payload: dict[str, Any]) -> dict[str, Any] | None:
+    try:
+        return asyncio.run(request(socket_path, payload))
+    except ControlUnavailable as error:
+        print(f"error: {error}", file=sys.stderr)
+        return None
+
+
+def render_status(instances: list[dict[str, Any]], out: TextIO) -> None:
+    headers = ["INSTANCE", "STATE", "SINCE", "RESTARTS", "GUILDS", "LATENCY", "LAST ERROR / REJECTED CONFIG"]
+    rows = []
+    now = time.time()
+    for item in instances:
+        note = f"config rejected: {item['rejected']}" if item.get("rejected") else (item.get("last_error") or "")
+        rows.append([
+            item["name"], item["state"], format_duration(now - item["since"]) + " ago", str(item["restarts"]),
+            "-" if item["guilds"] is None else str(item["guilds"]),
+            "-" if item["latency_ms"] is None else f"{item['latency_ms']:.0f} ms",
+            note,
+        ])
+    widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h) for i, h in enumerate(headers)]
+    for row in [headers, *rows]:
+        print("  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row[:-1])) + "  " + row[-1], file=out)
+
+
+def status(socket_path: Path, as_json: bool, out: TextIO = sys.stdout) -> int:
+    answer = _ask(socket_path, {"command": "status"})
+    if answer is None:
+        return 1
+    if as_json:
+        json.dump(answer["instances"], out, indent=2)
+        out.write("\n")
+    else:
+        render_status(answer["instances"], out)
+    return 0
+
+
+def act(socket_path: Path, payload: dict[str, Any], done: str, out: TextIO = sys.stdout) -> int:
+    answer = _ask(socket_path, payload)
+    if answer is None:
+        return 1
+    if not answer.get("ok"):
+        print(f"error: {answer.get('error', 'the daemon refused')}", file=sys.stderr)
+        return 1
+    print(done, file=out)
+    return 0

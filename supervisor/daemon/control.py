@@ -1,0 +1,101 @@
+"""The control socket: a Unix socket (mode 0600) speaking one JSON request and one JSON answer per connection.
+
+Requests: {"command": "status"} · {"command": "reload", "names": [...]} · {"command": "restart", "name": N}
+· {"command": "pause", "name": N} (stop N and keep it stopped) · {"command": "resume", "name": N}.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+SOCKET_NAME = "discord-supervisor.sock"
+MAX_REQUEST_BYTES = 64 * 1024
+
+Handler = Callable[[dict[str, Any]], Awaitable[dict[str, Any]]]
+
+
+class ControlUnavailable(Exception):
+    """No daemon answers on the control socket."""
+
+
+def default_socket_path() -> Path:
+    runtime = os.environ.get("RUNTIME_DIRECTORY")  # set by systemd's RuntimeDirectory=
+    if runtime:
+        return Path(runtime.split(":")[0]) / SOCKET_NAME
+    return Path("var/run") / SOCKET_NAME
+
+
+async def request(socket_path: Path, payload: dict[str, Any], timeout: float = 30.0) -> dict[str, Any]:
+    try:
+        reader, writer = await asyncio.wait_for(asyncio.open_unix_connection(str(socket_path)), 5.0)
+    except (FileNotFoundError, ConnectionRefusedError, TimeoutError) as error:
+        raise ControlUnavailable(
+            f"no discord-supervisor daemon is running (nothing answers on {socket_path})"
+        ) from error
+    except PermissionError as error:
+        raise ControlUnavailable(f"not allowed to use the control socket {socket_path}: run as the daemon's user") \
+            from error
+    try:
+        writer.write(json.dumps(payload).encode() + b"\n")
+        await writer.drain()
+        line = await asyncio.wait_for(reader.readline(), timeout)
+    finally:
+        writer.close()
+        with contextlib.suppress(Exception):
+            await writer.wait_closed()
+    if not line:
+        raise ControlUnavailable(f"the daemon closed the control socket {socket_path} without answering")
+    return json.loads(line)
+
+
+class ControlServer:
+    def __init__(self, socket_path: Path, handler: Handler):
+        self.path = socket_path
+        self.handler = handler
+        self._server: asyncio.AbstractServer | None = None
+
+    async def start(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        if self.path.exists():
+            try:
+                await request(self.path, {"command": "ping"}, timeout=2)
+            except ControlUnavailable:
+                self.path.unlink()  # left behind by a daemon that died
+            else:
+                raise RuntimeError(f"another daemon is already running on {self.path}")
+        old_umask = os.umask(0o177)  # the socket is created 0600: only the daemon's user may control it
+        try:
+            self._server = await asyncio.start_unix_server(self._serve, path=str(self.path))
+        finally:
+            os.umask(old_umask)
+        os.chmod(self.path, 0o600)
+
+    async def stop(self) -> None:
+        if self._server:
+            self._server.close()
+            await self._server.wait_closed()
+        with contextlib.suppress(FileNotFoundError):
+            self.path.unlink()
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            line = await reader.readline()
+            try:
+                payload = json.loads(line[:MAX_REQUEST_BYTES])
+                if not isinstance(payload, dict):
+                    raise ValueError("not an object")
+                answer = await self.handler(payload)
+            except (ValueError, json.JSONDecodeError) as error:
+                answer = {"ok": False, "error": f"bad request: {error}"}
+            writer.write(json.dumps(answer).encode() + b"\n")
+            await writer.drain()
+        except (ConnectionError, asyncio.IncompleteReadError):
+            pass
+        finally:
+            writer.close()

@@ -1,0 +1,126 @@
+"""All instances of the daemon: scan the folder, and start, reload, restart or stop runners to match it."""
+
+from __future__ import annotations
+
+import asyncio
+
+from supervisor.daemon.runner import InstanceRunner, RuntimeOptions, apply_live
+from supervisor.daemon.status import InstanceStatus, State
+from supervisor.instances import InstanceReport, Status, scan
+from supervisor.logs import get_logger
+from supervisor.migrator import Migration
+from supervisor.settings import SupervisorSettings
+
+
+class Fleet:
+    def __init__(self, settings: SupervisorSettings, migrations: list[Migration], options: RuntimeOptions):
+        self.settings = settings
+        self.migrations = migrations
+        self.options = options
+        self.runners: dict[str, InstanceRunner] = {}
+        self.reports: dict[str, InstanceReport] = {}
+        self.paused: set[str] = set()  # stopped on request (restore); not restarted until resumed
+        self.log = get_logger("supervisor.fleet")
+        self._lock = asyncio.Lock()  # one reconcile at a time: a burst of changes never interleaves
+
+    async def reconcile(self, only: set[str] | None = None) -> None:
+        """Rescan (fleet rules need every instance) and act on `only` those names, or on all."""
+        async with self._lock:
+            reports = {r.name: r for r in scan(self.settings.instances_dir, self.settings.database_url)}
+            self.reports = reports
+            names = set(reports) | set(self.runners)
+            for name in sorted(names if only is None else names & only):
+                await self._reconcile_one(name, reports.get(name))
+
+    async def _reconcile_one(self, name: str, report: InstanceReport | None) -> None:
+        runner = self.runners.get(name)
+        log = self.log.bind(instance=name)
+        if name in self.paused:
+            return
+        if report is None or report.status is Status.NOT_CONFIGURED:
+            if runner is not None:
+                log.info("instance folder or its files removed; stopping")
+                await self._stop(name)
+            elif report is not None:
+                log.info("instance not configured (no .env); skipped")
+            return
+        if report.status is Status.INVALID:
+            problems = "; ".join(str(p) for p in report.problems)
+            if runner is None:
+                log.error("instance invalid; not started", problems=[str(p) for p in report.problems])
+            else:
+                runner.status.rejected = problems
+                log.error("config rejected; still running on the last good config", problems=problems)
+            return
+        spec = report.spec
+        assert spec is not None
+        if runner is None:
+            runner = InstanceRunner(spec, self.migrations, self.options)
+            self.runners[name] = runner
+            runner.start()
+            log.info("instance starting", schema=spec.schema)
+            return
+        old_env = runner.spec.env.restart_fingerprint(self.settings.database_url)
+        if spec.env.restart_fingerprint(self.settings.database_url) != old_env:
+            log.info("token, database or schema changed; restarting the instance")
+            runner.restart(spec)
+            return
+        if spec == runner.spec and runner.status.rejected is None and runner.status.state is not State.FAILED:
+            return
+        outcome = await apply_live(runner, spec)
+        log.info("config reloaded", outcome=outcome)
+
+    async def restart(self, name: str) -> bool:
+        runner = self.runners.get(name)
+        if runner is None:
+            return False
+        runner.restart()
+        return True
+
+    async def pause(self, name: str) -> bool:
+        """Stop an instance and keep it stopped (its pool closed) until `resume`."""
+        if name not in self.runners and name not in self.reports:
+            return False
+        async with self._lock:
+            self.paused.add(name)
+            if name in self.runners:
+                await self._stop(name)
+        return True
+
+    async def resume(self, name: str) -> None:
+        self.paused.discard(name)
+        await self.reconcile({name})
+
+    async def _stop(self, name: str) -> None:
+        runner = self.runners.pop(name)
+        await runner.stop()
+
+    async def stop_all(self) -> None:
+        await asyncio.gather(*(self._stop(name) for name in list(self.runners)), return_exceptions=True)
+
+    def statuses(self) -> list[InstanceStatus]:
+        result = []
+        for name in sorted(set(self.reports) | set(self.runners) | self.paused):
+            runner = self.runners.get(name)
+            if runner is not None:
+                runner.refresh_live_status()
+                result.append(runner.status)
+                continue
+            report = self.reports.get(name)
+            status = InstanceStatus(name)
+            if name in self.paused:
+                status.enter(State.STOPPED, "paused through the control socket")
+            elif report is not None and report.status is Status.INVALID:
+                status.enter(State.INVALID, "; ".join(str(p) for p in report.problems))
+            else:
+                status.enter(State.NOT_CONFIGURED)
+            result.append(status)
+        return result
+
+    def counts(self) -> dict[str, int]:
+        counts = {"running": 0, "backoff": 0, "failed": 0}
+        for runner in self.runners.values():
+            key = str(runner.status.state)
+            if key in counts:
+                counts[key] += 1
+        return counts

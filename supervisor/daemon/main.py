@@ -1,0 +1,158 @@
+"""`discord-supervisor run`: start every valid instance, keep them supervised, stop cleanly on a signal."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from supervisor.daemon.control import ControlServer
+from supervisor.daemon.fleet import Fleet
+from supervisor.daemon.notify import Notifier
+from supervisor.daemon.runner import RuntimeOptions
+from supervisor.daemon.status import State
+from supervisor.daemon.watcher import watch
+from supervisor.logs import get_logger
+from supervisor.migrator import load_migrations
+from supervisor.runtime.endpoints import apply_endpoints
+from supervisor.settings import SupervisorSettings
+
+READY_WAIT_SECONDS = 60.0  # READY=1 goes out when every valid instance has started, or after this long
+
+
+@dataclass(frozen=True)
+class DaemonOptions:
+    runtime: RuntimeOptions
+    control_socket: Path
+    shutdown_timeout: float = 10.0
+    watch: bool = True
+
+
+class Daemon:
+    def __init__(self, settings: SupervisorSettings, options: DaemonOptions):
+        self.settings = settings
+        self.options = options
+        self.fleet = Fleet(settings, load_migrations(), options.runtime)
+        self.notifier = Notifier()
+        self.control = ControlServer(options.control_socket, self.handle_control)
+        self.log = get_logger("supervisor.daemon")
+        self._stop = asyncio.Event()
+        self._signals = 0
+
+    # -- signals -----------------------------------------------------------------------------------
+    def _on_stop_signal(self, signum: int) -> None:
+        self._signals += 1
+        if self._signals > 1:
+            self.log.warning("second signal: forcing exit", signal=signal.Signals(signum).name)
+            os._exit(1)
+        self.log.info("stopping every instance", signal=signal.Signals(signum).name)
+        self._stop.set()
+
+    async def rescan(self) -> None:
+        self.log.info("SIGHUP: rescanning every instance")
+        self.notifier.reloading()
+        await self.fleet.reconcile()
+        self.notifier.ready(self.status_line())
+
+    # -- control -----------------------------------------------------------------------------------
+    async def handle_control(self, payload: dict[str, Any]) -> dict[str, Any]:
+        command = payload.get("command")
+        name = payload.get("name")
+        if command == "ping":
+            return {"ok": True}
+        if command == "status":
+            return {"ok": True, "instances": [s.as_dict() for s in self.fleet.statuses()],
+                    "counts": self.fleet.counts()}
+        if command == "reload":
+            names = payload.get("names") or None
+            unknown = sorted(set(names or ()) - set(self.fleet.reports) - set(self.fleet.runners)
+                             - {p.name for p in self.settings.instances_dir.iterdir() if p.is_dir()})
+            if unknown:
+                return {"ok": False, "error": f"no such instance: {', '.join(unknown)}"}
+            await self.fleet.reconcile(set(names) if names else None)
+            return {"ok": True}
+        if command in ("restart", "pause", "resume") and not isinstance(name, str):
+            return {"ok": False, "error": f"{command} needs an instance name"}
+        if command == "restart":
+            ok = await self.fleet.restart(name)
+            return {"ok": ok} if ok else {"ok": False, "error": f"instance {name!r} is not running"}
+        if command == "pause":
+            ok = await self.fleet.pause(name)
+            return {"ok": ok} if ok else {"ok": False, "error": f"no such instance: {name}"}
+        if command == "resume":
+            await self.fleet.resume(name)
+            return {"ok": True}
+        return {"ok": False, "error": f"unknown command {command!r}"}
+
+    # -- lifecycle ---------------------------------------------------------------------------------
+    def status_line(self) -> str:
+        counts = self.fleet.counts()
+        return ", ".join(f"{n} {state}" for state, n in counts.items())
+
+    async def _announce_ready(self) -> None:
+        """READY=1 once the first scan's instances have all started (or settled in backoff/failed)."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + READY_WAIT_SECONDS
+        settled = {State.RUNNING, State.BACKOFF, State.FAILED, State.STOPPED}
+        while loop.time() < deadline and any(r.status.state not in settled for r in self.fleet.runners.values()):
+            await asyncio.sleep(0.05)
+        self.notifier.ready(self.status_line())
+        self.log.info("daemon ready", status=self.status_line())
+        while True:  # keep STATUS= current, and feed the watchdog when systemd asks for one
+            await asyncio.sleep(self.notifier.watchdog_interval or 5.0)
+            self.notifier.status(self.status_line())
+            if self.notifier.watchdog_interval:
+                self.notifier.watchdog()
+
+    async def serve(self) -> int:
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(signum, self._on_stop_signal, signum)
+        loop.add_signal_handler(signal.SIGHUP, lambda: loop.create_task(self.rescan()))
+        apply_endpoints(self.settings.api_base_url, self.settings.gateway_url)
+        self.log.info("daemon starting", instances_dir=str(self.settings.instances_dir),
+                      control_socket=str(self.options.control_socket))
+        try:
+            await self.control.start()
+        except (RuntimeError, OSError) as error:
+            self.log.error("cannot open the control socket", error=str(error))
+            return 1
+        background: list[asyncio.Task[None]] = []
+        try:
+            await self.fleet.reconcile()
+            background.append(loop.create_task(self._announce_ready()))
+            if self.options.watch:
+                background.append(loop.create_task(
+                    watch(self.settings.instances_dir, self.fleet.reconcile, self._stop)))
+            await self._stop.wait()
+            self.notifier.stopping()
+            return await self.shutdown()
+        finally:
+            for task in background:
+                task.cancel()
+            await asyncio.gather(*background, return_exceptions=True)
+            await self.control.stop()
+
+    async def shutdown(self) -> int:
+        try:
+            await asyncio.wait_for(self.fleet.stop_all(), self.options.shutdown_timeout)
+        except TimeoutError:
+            self.log.error("instances did not stop within the deadline", seconds=self.options.shutdown_timeout)
+            return 1
+        self.log.info("daemon stopped")
+        return 0
+
+
+def run(settings: SupervisorSettings, options: DaemonOptions) -> int:
+    if not settings.instances_dir.is_dir():
+        get_logger("supervisor.daemon").error(
+            "instances directory does not exist", instances_dir=str(settings.instances_dir)
+        )
+        return 1
+    with contextlib.suppress(KeyboardInterrupt):
+        return asyncio.run(Daemon(settings, options).serve())
+    return 0

@@ -1,0 +1,247 @@
+"""One supervisor task per instance: start, run, restart with backoff, fail permanently, stop.
+
+starting -> running -> (reloading) -> backoff -> failed | stopped
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import contextvars
+import math
+import time
+from collections import deque
+from dataclasses import dataclass
+
+import discord
+import structlog
+
+from supervisor.daemon.status import InstanceStatus, State
+from supervisor.database import DatabaseError, is_unreachable, open_pool
+from supervisor.instances import InstanceSpec
+from supervisor.logs import get_logger
+from supervisor.migrator import Migration, MigrationError, migrate
+from supervisor.runtime.bot_factory import InstanceBot
+from supervisor.runtime.context import InstanceContext
+
+BACKOFF_FIRST = 1.0
+BACKOFF_MAX = 60.0
+BACKOFF_RESET_AFTER = 300.0  # up this long: the next crash starts the backoff from the beginning again
+CRASH_LOOP_COUNT = 5
+CRASH_LOOP_WINDOW = 60.0
+CLOSE_TIMEOUT = 5.0
+
+
+@dataclass(frozen=True)
+class RuntimeOptions:
+    guild_ready_timeout: float = 2.0
+    backoff_first: float = BACKOFF_FIRST
+
+
+class PermanentFailure(Exception):
+    """Retrying cannot help until the instance's files change."""
+
+
+class TransientFailure(Exception):
+    """Retry later (Postgres down); not counted as a crash."""
+
+
+class InstanceRunner:
+    def __init__(self, spec: InstanceSpec, migrations: list[Migration], options: RuntimeOptions):
+        self.spec = spec  # the last good spec
+        self.migrations = migrations
+        self.options = options
+        self.status = InstanceStatus(spec.name)
+        self.log = get_logger("supervisor.instance", instance=spec.name)
+        self.ctx: InstanceContext | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._wake = asyncio.Event()
+        self._stopping = False
+        self._restart_wanted = False
+
+    # -- control ---------------------------------------------------------------------------------
+    def start(self) -> None:
+        # Every log line of this instance's tasks, discord.py's own included, carries instance=<name>.
+        context = contextvars.copy_context()
+        context.run(structlog.contextvars.bind_contextvars, instance=self.spec.name)
+        self._task = asyncio.get_running_loop().create_task(
+            self._main(), name=f"instance:{self.spec.name}", context=context
+        )
+
+    async def stop(self) -> None:
+        self._stopping = True
+        self._wake.set()
+        if self._task:
+            await asyncio.shield(self._task)
+
+    def restart(self, spec: InstanceSpec | None = None) -> None:
+        """A fresh pool and Bot (token, database or schema changed, or a manual restart)."""
+        if spec is not None:
+            self.spec = spec
+        self.status.rejected = None
+        self._restart_wanted = True
+        self._wake.set()
+
+    @property
+    def done(self) -> bool:
+        return self._task is None or self._task.done()
+
+    def refresh_live_status(self) -> None:
+        bot = self.ctx.bot if self.ctx else None
+        if bot is None or self.status.state is not State.RUNNING:
+            self.status.guilds = None
+            self.status.latency_ms = None
+            return
+        self.status.guilds = len(bot.guilds)
+        latency = bot.latency
+        self.status.latency_ms = None if math.isnan(latency) or math.isinf(latency) else round(latency * 1000, 1)
+
+    # -- the loop --------------------------------------------------------------------------------
+    async def _main(self) -> None:
+        crashes: deque[float] = deque()
+        backoff = self.options.backoff_first
+        while not self._stopping:
+            self._restart_wanted = False
+            self._wake.clear()
+            self.status.enter(State.STARTING)
+            started = time.monotonic()
+            try:
+                await self._run_once()
+                continue  # stop or restart requested: the loop condition decides
+            except PermanentFailure as error:
+                self.status.enter(State.FAILED, str(error))
+                self.log.error("instance failed; waiting for its files to change", reason=str(error))
+                await self._wake.wait()
+                backoff = self.options.backoff_first
+                crashes.clear()
+                continue
+            except TransientFailure as error:
+                self.status.enter(State.BACKOFF, str(error))
+                self.log.warning("instance waiting to retry", reason=str(error), retry_in=backoff)
+            except Exception as error:
+                now = time.monotonic()
+                if now - started > BACKOFF_RESET_AFTER:
+                    backoff = self.options.backoff_first
+                crashes.append(now)
+                while crashes and now - crashes[0] > CRASH_LOOP_WINDOW:
+                    crashes.popleft()
+                reason = f"{type(error).__name__}: {error}"
+                if len(crashes) > CRASH_LOOP_COUNT:
+                    self.status.enter(State.FAILED, f"crash loop ({len(crashes)} crashes in 60 s); last: {reason}")
+                    self.log.error("instance crash loop; waiting for its files to change", reason=reason)
+                    await self._wake.wait()
+                    crashes.clear()
+                    backoff = self.options.backoff_first
+                    continue
+                self.status.enter(State.BACKOFF, reason)
+                self.log.error("instance crashed; restarting", reason=reason, retry_in=backoff, exc_info=error)
+            self.status.restarts += 1
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), backoff)
+            backoff = min(backoff * 2, BACKOFF_MAX)
+        self.status.enter(State.STOPPED)
+        self.log.info("instance stopped")
+
+    async def _run_once(self) -> None:
+        spec = self.spec
+        pool = None
+        bot: InstanceBot | None = None
+        bot_task: asyncio.Task[None] | None = None
+        ctx: InstanceContext | None = None
+        try:
+            pool = await self._open_database(spec)
+            ctx = InstanceContext(spec=spec, pool=pool, log=self.log)
+            self.ctx = ctx
+            bot = InstanceBot(ctx, guild_ready_timeout=self.options.guild_ready_timeout)
+            ctx.bot = bot
+            bot_task = asyncio.create_task(bot.start(spec.env.token), name=f"bot:{spec.name}")
+            ready = asyncio.create_task(bot.wait_until_ready())
+            wake = asyncio.create_task(self._wake.wait())
+            try:
+                await asyncio.wait({bot_task, ready, wake}, return_when=asyncio.FIRST_COMPLETED)
+                if bot_task.done():
+                    self._raise_bot_outcome(bot_task)
+                if wake.done():
+                    return
+                self.status.enter(State.RUNNING)
+                self.status.last_error = None
+                self.log.info("instance running", guilds=len(bot.guilds))
+                await asyncio.wait({bot_task, ctx.crashed, wake}, return_when=asyncio.FIRST_COMPLETED)
+                if bot_task.done():
+                    self._raise_bot_outcome(bot_task)
+                if ctx.crashed.done():
+                    raise ctx.crashed.result()
+            finally:
+                for task in (ready, wake):
+                    task.cancel()
+        finally:
+            if ctx is not None:
+                await ctx.cancel_tasks()
+            if bot is not None:
+                await self._close_bot(bot)
+            if bot_task is not None:
+                await asyncio.gather(bot_task, return_exceptions=True)
+            if pool is not None:
+                try:
+                    await asyncio.wait_for(pool.close(), CLOSE_TIMEOUT)
+                except (TimeoutError, Exception):
+                    pool.terminate()
+            self.ctx = None
+
+    async def _open_database(self, spec: InstanceSpec):  # type: ignore[no-untyped-def]
+        if not spec.database_url:
+            raise PermanentFailure("no DATABASE_URL: set it in the instance's .env or the supervisor's environment")
+        try:
+            await migrate(spec.database_url, spec.schema, self.migrations)
+            return await open_pool(spec.database_url, spec.schema, spec.config.pool_max_size)
+        except MigrationError as error:
+            raise PermanentFailure(str(error)) from error
+        except DatabaseError as error:
+            if error.__cause__ is not None and is_unreachable(error.__cause__):
+                raise TransientFailure(str(error)) from error
+            raise PermanentFailure(str(error)) from error
+
+    @staticmethod
+    def _raise_bot_outcome(bot_task: asyncio.Task[None]) -> None:
+        error = bot_task.exception()
+        if isinstance(error, discord.LoginFailure):
+            raise PermanentFailure("Discord refused the token (401): check DISCORD_TOKEN in .env") from error
+        if isinstance(error, discord.PrivilegedIntentsRequired):
+            raise PermanentFailure(
+                "Discord refused the privileged intents this bot's features need (close 4014): enable them for "
+                "the application in the developer portal, or turn those features off"
+            ) from error
+        if error is not None:
+            raise error
+        raise RuntimeError("the bot's connection ended")
+
+    async def _close_bot(self, bot: InstanceBot) -> None:
+        try:
+            await asyncio.wait_for(bot.close(), CLOSE_TIMEOUT)
+        except Exception as error:
+            self.log.warning("bot did not close cleanly", error=repr(error))
+
+
+async def apply_live(runner: InstanceRunner, spec: InstanceSpec) -> str:
+    """Apply a validated config edit to a running instance without reconnecting. Returns what was done."""
+    ctx = runner.ctx
+    runner.status.rejected = None
+    if runner.status.state is State.FAILED:
+        runner.restart(spec)
+        return "restarted (it had failed)"
+    if ctx is None or ctx.bot is None or runner.status.state is not State.RUNNING:
+        runner.spec = spec  # picked up by the next (re)start
+        return "stored for the next start"
+    previous = runner.status.state
+    runner.status.enter(State.RELOADING)
+    try:
+        runner.spec = spec
+        ctx.spec = spec  # prefix, root, bot_name, personality and feature settings are read from here
+        if ctx.bot.needs_new_intents():
+            runner.restart(spec)
+            return "restarted (a newly enabled feature needs another gateway intent)"
+        await ctx.bot.sync_features()
+    finally:
+        if runner.status.state is State.RELOADING:
+            runner.status.enter(previous)
+    return "applied live"

@@ -1,0 +1,44 @@
+"""An instance's lifecycle state, as `status` shows it."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+
+class State(StrEnum):
+    STARTING = "starting"
+    RUNNING = "running"
+    RELOADING = "reloading"
+    BACKOFF = "backoff"
+    FAILED = "failed"
+    STOPPED = "stopped"
+    INVALID = "invalid"
+    NOT_CONFIGURED = "not configured"
+
+
+@dataclass
+class InstanceStatus:
+    name: str
+    state: State = State.STARTING
+    since: float = field(default_factory=time.time)
+    restarts: int = 0
+    last_error: str | None = None
+    rejected: str | None = None  # a config edit that did not validate; the instance runs on its last good one
+    guilds: int | None = None
+    latency_ms: float | None = None
+
+    def enter(self, state: State, error: str | None = None) -> None:
+        if state is not self.state:
+            self.state = state
+            self.since = time.time()
+        if error is not None:
+            self.last_error = error
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "name": self.name, "state": str(self.state), "since": self.since, "restarts": self.restarts,
+            "guilds": self.guilds, "latency_ms": self.latency_ms, "last_error": self.last_error,
+            "rejected": self.rejected,
+        }

@@ -1,0 +1,64 @@
+"""One watchfiles watcher on the instances directory; changes are coalesced per instance.
+
+Editors save by writing a new file and renaming it over the old one, so the directory is watched, not files.
+Each instance is reloaded once its folder has been quiet for QUIET_SECONDS: a burst of saves or a `git
+checkout` gives one reload per instance, with the last content.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+import watchfiles
+
+from supervisor.logs import get_logger
+
+QUIET_SECONDS = 0.08
+
+
+def instance_of(path: str, root: Path) -> str | None:
+    try:
+        relative = Path(path).resolve().relative_to(root)
+    except ValueError:
+        return None
+    return relative.parts[0] if relative.parts else None
+
+
+async def watch(root: Path, on_change: Callable[[set[str]], Awaitable[None]], stop: asyncio.Event) -> None:
+    root = root.resolve()
+    log = get_logger("supervisor.watcher")
+    pending: dict[str, float] = {}  # instance name -> monotonic time of its last change
+    wakeup = asyncio.Event()
+
+    async def flush() -> None:
+        while not stop.is_set():
+            if not pending:
+                wakeup.clear()
+                await wakeup.wait()
+                continue
+            now = time.monotonic()
+            due = {name for name, last in pending.items() if now - last >= QUIET_SECONDS}
+            if due:
+                for name in due:
+                    del pending[name]
+                try:
+                    await on_change(due)
+                except Exception as error:  # a reload bug must never kill the watcher
+                    log.error("reload failed", instances=sorted(due), error=repr(error), exc_info=error)
+                continue
+            await asyncio.sleep(QUIET_SECONDS - (now - min(pending.values())) + 0.005)
+
+    flusher = asyncio.create_task(flush())
+    try:
+        async for changes in watchfiles.awatch(root, stop_event=stop, debounce=50, step=10, recursive=True):
+            now = time.monotonic()
+            for _change, path in changes:
+                name = instance_of(path, root)
+                if name:
+                    pending[name] = now
+            wakeup.set()
+    finally:
+        flusher.cancel()

@@ -1,0 +1,77 @@
+"""Everything one instance owns, in one object that dies with it: no per-instance module-level state."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import asyncpg
+import structlog
+
+from supervisor.config import InstanceConfig
+from supervisor.instances import InstanceSpec
+from supervisor.ratelimit import SlidingWindowLimiter
+
+if TYPE_CHECKING:
+    from discord.ext import commands
+
+
+class FeatureTaskCrashed(Exception):
+    """A feature's background task died: the instance restarts."""
+
+
+@dataclass
+class InstanceContext:
+    spec: InstanceSpec
+    pool: asyncpg.Pool
+    log: structlog.stdlib.BoundLogger
+    started_at: float = field(default_factory=time.time)
+    bot: commands.Bot | None = None
+    # Set when a feature's background task dies; the supervisor restarts the instance.
+    crashed: asyncio.Future[BaseException] = field(default_factory=lambda: asyncio.get_running_loop().create_future())
+    _limiters: dict[str, SlidingWindowLimiter] = field(default_factory=dict)
+    _tasks: set[asyncio.Task[Any]] = field(default_factory=set)
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
+
+    @property
+    def config(self) -> InstanceConfig:
+        """The current config: a live edit swaps `spec`, and every reader sees the new one at once."""
+        return self.spec.config
+
+    def secret(self, key: str) -> str | None:
+        return self.spec.env.secrets.get(key)
+
+    def limiter(self, name: str, limit: int, window_seconds: float) -> SlidingWindowLimiter:
+        """This instance's own rate limiter `name`, created on first use."""
+        limiter = self._limiters.get(name)
+        if limiter is None:
+            limiter = self._limiters[name] = SlidingWindowLimiter(limit, window_seconds)
+        return limiter
+
+    def spawn(self, name: str, factory: Callable[[], Coroutine[Any, Any, None]]) -> asyncio.Task[None]:
+        """Run a feature's background task; if it dies with an error, the instance is restarted."""
+        task = asyncio.get_running_loop().create_task(factory(), name=f"{self.name}:{name}")
+        self._tasks.add(task)
+        task.add_done_callback(lambda t: self._task_done(name, t))
+        return task
+
+    def _task_done(self, name: str, task: asyncio.Task[None]) -> None:
+        self._tasks.discard(task)
+        if task.cancelled():
+            return
+        error = task.exception()
+        if error is not None and not self.crashed.done():
+            self.log.error("feature task crashed", task=name, error=repr(error))
+            self.crashed.set_result(FeatureTaskCrashed(f"background task {name!r} crashed: {error!r}"))
+
+    async def cancel_tasks(self) -> None:
+        tasks = list(self._tasks)
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
