@@ -62,6 +62,14 @@ def is_unreachable(error: BaseException) -> bool:
     ) and not isinstance(error, socket.gaierror)
 
 
+def is_database_unavailable(error: BaseException) -> bool:
+    """The database cannot answer now (down, restarting, connection lost): worth a retry, not a crash."""
+    return isinstance(error, DatabaseError) or is_unreachable(error) or isinstance(
+        error, asyncpg.InterfaceError | asyncpg.ConnectionDoesNotExistError | asyncpg.CannotConnectNowError
+        | asyncpg.AdminShutdownError
+    )
+
+
 def schema_settings(schema: str) -> dict[str, str]:
     # Quoted, or a mixed-case name connects fine but current_schema() is NULL; never SET in init (RESET ALL).
     return {"search_path": quote_ident(schema)}

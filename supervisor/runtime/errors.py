@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import asyncpg
 import discord
 from discord.ext import commands
 
-from supervisor.database import DatabaseError, is_unreachable
+from supervisor.database import is_database_unavailable
 
 
 class UserError(Exception):
@@ -65,9 +64,7 @@ def invoke_message(error: BaseException) -> str:
         return "Discord refused: I lack the permission for that (check my role and its position)."
     if isinstance(error, discord.HTTPException) and error.status >= 500:
         return "Discord is having trouble right now; try again in a moment."
-    if isinstance(error, DatabaseError) or is_unreachable(error) or isinstance(
-        error, asyncpg.InterfaceError | asyncpg.ConnectionDoesNotExistError | asyncpg.CannotConnectNowError
-    ):
+    if is_database_unavailable(error):
         return DATABASE_DOWN
     return INTERNAL
 

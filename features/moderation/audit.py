@@ -1,0 +1,55 @@
+"""The audit log: one embed per moderation action, sent to the channel `setlog` chose.
+
+A missing, deleted or unwritable channel is logged and never breaks the action itself.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import discord
+
+from features.moderation import queries
+from supervisor.runtime.context import InstanceContext
+from supervisor.text import truncate
+
+RED = 0xED4245
+GREEN = 0x57F287
+_LIFTING_ACTIONS = {"Unban", "Untimeout", "Tempban expired"}
+
+
+def user_field(user: discord.abc.User | discord.Object | int, name: str | None = None) -> str:
+    user_id = user if isinstance(user, int) else user.id
+    label = name or getattr(user, "name", None)
+    return f"{label} ({user_id})" if label else f"<@{user_id}> ({user_id})"
+
+
+def action_embed(action: str, fields: dict[str, str]) -> discord.Embed:
+    embed = discord.Embed(
+        title=f"Mod Action: {action}", colour=GREEN if action in _LIFTING_ACTIONS else RED,
+        timestamp=dt.datetime.now(dt.UTC),
+    )
+    for name, value in fields.items():
+        if value:
+            embed.add_field(name=name, value=truncate(value, 1024), inline=True)
+    return embed
+
+
+async def send_audit(ctx: InstanceContext, guild_id: int, action: str, fields: dict[str, str]) -> None:
+    log = ctx.log.bind(guild_id=guild_id, action=action)
+    try:
+        settings = await queries.guild_settings(ctx.pool, guild_id)
+    except Exception as error:  # the action already happened; the audit entry is best effort
+        log.warning("audit log skipped: cannot read guild settings", error=repr(error))
+        return
+    channel_id = settings.audit_log_channel_id
+    if channel_id is None or ctx.bot is None:
+        return
+    try:
+        channel = ctx.bot.get_channel(channel_id) or await ctx.bot.fetch_channel(channel_id)
+        if not isinstance(channel, discord.abc.Messageable):
+            raise TypeError("not a text channel")
+        await channel.send(embed=action_embed(action, fields))
+    except (discord.HTTPException, TypeError) as error:
+        log.warning("audit log channel unusable; action done without an audit entry", channel_id=channel_id,
+                    error=repr(error))

@@ -1,0 +1,291 @@
+"""Moderation commands. Replies follow discord-bot-rs where its users know them; its quirks are fixed."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import math
+
+import discord
+from discord.ext import commands
+
+from features.moderation import queries
+from features.moderation.audit import RED, send_audit, user_field
+from features.moderation.checks import refusal
+from features.moderation.sweeper import TempbanSweeper
+from supervisor.runtime.context import InstanceContext
+from supervisor.runtime.errors import UserError
+from supervisor.text import format_duration, parse_duration, truncate
+
+MAX_BAN_SECONDS = 365 * 86400
+MAX_TIMEOUT_SECONDS = 28 * 86400  # Discord's limit
+RATE_LIMIT = (5, 60.0)  # moderation actions per user per window
+BULK_DELETE_MAX_AGE = dt.timedelta(days=14)
+NUKE_NOTICE_SECONDS = 3.0
+EMBED_DESCRIPTION_LIMIT = 4096
+DURATION_HELP = "Invalid duration. Use: `30s`, `5m`, `2h`, `3d`, `1w`"
+
+
+class ModerationCog(commands.Cog, name="Moderation"):
+    def __init__(self, ctx: InstanceContext):
+        self.instance = ctx
+        self.sweeper = TempbanSweeper(ctx)
+        self._sweep_task: asyncio.Task[None] | None = None
+
+    async def cog_load(self) -> None:
+        self._sweep_task = self.instance.spawn("tempban-sweep", self.sweeper.run)
+
+    async def cog_unload(self) -> None:
+        if self._sweep_task:
+            self._sweep_task.cancel()
+
+    async def cog_check(self, context: commands.Context) -> bool:  # type: ignore[override]
+        if context.guild is None:
+            raise commands.NoPrivateMessage()
+        return True
+
+    # -- helpers -----------------------------------------------------------------------------------
+    def _rate_limit(self, context: commands.Context) -> None:
+        wait = self.instance.limiter("moderation", *RATE_LIMIT).try_acquire(context.author.id)
+        if wait is not None:
+            raise UserError(f"Slow down — try again in {math.ceil(wait)}s.")
+
+    @staticmethod
+    def _check_target(action: str, context: commands.Context, target: discord.Member | discord.User) -> None:
+        assert isinstance(context.author, discord.Member) and context.guild is not None
+        reason = refusal(action, context.author, target, context.guild.me)
+        if reason:
+            raise UserError(reason)
+
+    def _start(self) -> str:
+        return self.instance.config.command_start()
+
+    # -- bans --------------------------------------------------------------------------------------
+    @commands.command(name="ban", brief="ban a member for a while (30s 5m 2h 3d 1w) or `perm`anently",
+                      usage="<member> <duration|perm> [reason]")
+    @commands.has_guild_permissions(ban_members=True)
+    async def ban(self, context: commands.Context, member: discord.Member, duration: str, *,
+                  reason: str | None = None) -> None:
+        guild = context.guild
+        assert guild is not None
+        self._check_target("ban", context, member)
+        permanent = duration.lower() in ("perm", "permanent", "forever")
+        seconds = None if permanent else parse_duration(duration)
+        if not permanent and (seconds is None or seconds <= 0):
+            raise UserError(DURATION_HELP)
+        if seconds is not None and seconds > MAX_BAN_SECONDS:
+            raise UserError("A tempban can last at most 365 days; use `perm` for a permanent ban.")
+        self._rate_limit(context)
+        pool = self.instance.pool
+        shown = "permanently" if permanent else format_duration(seconds or 0)
+        audit_reason = f"{'Ban' if permanent else 'Tempban'} by {context.author} ({shown})"
+        if reason:
+            audit_reason += f": {reason}"
+        # The row first: if the daemon dies right after the ban, the sweep still lifts it.
+        tempban = None if permanent else await queries.create_tempban(
+            pool, guild.id, member.id, context.author.id, reason, seconds or 0)
+        try:
+            await guild.ban(member, reason=truncate(audit_reason, 512), delete_message_seconds=0)
+        except discord.HTTPException:
+            if tempban:
+                await queries.delete_tempban(pool, tempban.id)
+            raise UserError(f"Discord refused to ban **{member.display_name}**; nothing was recorded.") from None
+        await queries.close_other_tempbans(pool, guild.id, member.id, tempban.id if tempban else None)
+        if tempban:
+            expires = int(tempban.expires_at.timestamp())
+            reply = f"Banned **{member.display_name}** for **{shown}**. Expires <t:{expires}:R>."
+        else:
+            reply = f"Banned **{member.display_name}** permanently."
+        if reason:
+            reply += f"\nReason: {reason}"
+        await context.reply(reply, mention_author=False)
+        await send_audit(self.instance, guild.id, "Ban" if permanent else "Tempban", {
+            "User": user_field(member), "Moderator": user_field(context.author),
+            "Duration": shown, "Reason": reason or "",
+        })
+
+    @commands.command(name="unban", brief="lift a ban", usage="<user>")
+    @commands.has_guild_permissions(ban_members=True)
+    async def unban(self, context: commands.Context, user: discord.User) -> None:
+        guild = context.guild
+        assert guild is not None
+        self._rate_limit(context)
+        try:
+            await guild.unban(user, reason=f"Unban by {context.author}")
+        except discord.NotFound:
+            had_row = await queries.mark_unbanned(self.instance.pool, guild.id, user.id)
+            raise UserError(f"**{user.name}** is not banned." if not had_row else
+                            f"**{user.name}** was no longer banned; the pending tempban is closed.") from None
+        had_row = await queries.mark_unbanned(self.instance.pool, guild.id, user.id)
+        note = "" if had_row else " (No active tempban was found in the database.)"
+        await context.reply(f"Unbanned **{user.name}**.{note}", mention_author=False)
+        await send_audit(self.instance, guild.id, "Unban", {
+            "User": user_field(user), "Moderator": user_field(context.author),
+        })
+
+    @commands.command(name="banlist", aliases=["bans"], brief="active tempbans")
+    @commands.has_guild_permissions(ban_members=True)
+    async def banlist(self, context: commands.Context) -> None:
+        guild = context.guild
+        assert guild is not None
+        bans = await queries.active_tempbans(self.instance.pool, guild.id)
+        if not bans:
+            await context.reply("No active tempbans.", mention_author=False)
+            return
+        lines = []
+        for ban in bans:
+            line = f"<@{ban.user_id}> — expires <t:{int(ban.expires_at.timestamp())}:R> (by <@{ban.moderator_id}>"
+            lines.append(line + (f", reason: {truncate(ban.reason, 100)})" if ban.reason else ")"))
+        embed = discord.Embed(title="Active Tempbans", colour=RED, description=fit_lines(lines))
+        await context.reply(embed=embed, mention_author=False)
+
+    # -- kick and timeouts -------------------------------------------------------------------------
+    @commands.command(name="kick", brief="remove a member from the server", usage="<member> [reason]")
+    @commands.has_guild_permissions(kick_members=True)
+    async def kick(self, context: commands.Context, member: discord.Member, *, reason: str | None = None) -> None:
+        guild = context.guild
+        assert guild is not None
+        self._check_target("kick", context, member)
+        self._rate_limit(context)
+        await guild.kick(member, reason=truncate(f"Kick by {context.author}" + (f": {reason}" if reason else ""),
+                                                 512))
+        reply = f"Kicked **{member.display_name}**." + (f"\nReason: {reason}" if reason else "")
+        await context.reply(reply, mention_author=False)
+        await send_audit(self.instance, guild.id, "Kick", {
+            "User": user_field(member), "Moderator": user_field(context.author), "Reason": reason or "",
+        })
+
+    @commands.command(name="timeout", brief="mute a member for a while (at most 28 days)",
+                      usage="<member> <duration> [reason]")
+    @commands.has_guild_permissions(moderate_members=True)
+    async def timeout(self, context: commands.Context, member: discord.Member, duration: str, *,
+                      reason: str | None = None) -> None:
+        guild = context.guild
+        assert guild is not None
+        self._check_target("time out", context, member)
+        seconds = parse_duration(duration)
+        if seconds is None or seconds <= 0:
+            raise UserError(DURATION_HELP)
+        if seconds > MAX_TIMEOUT_SECONDS:
+            raise UserError("Discord allows a timeout of at most 28 days.")
+        self._rate_limit(context)
+        until = discord.utils.utcnow() + dt.timedelta(seconds=seconds)
+        audit_reason = f"Timeout by {context.author}" + (f": {reason}" if reason else "")
+        # Unlike the original, the reason reaches Discord's audit log too.
+        await member.timeout(until, reason=truncate(audit_reason, 512))
+        shown = format_duration(seconds)
+        reply = f"Timed out **{member.display_name}** for **{shown}**. Ends <t:{int(until.timestamp())}:R>."
+        await context.reply(reply + (f"\nReason: {reason}" if reason else ""), mention_author=False)
+        await send_audit(self.instance, guild.id, "Timeout", {
+            "User": user_field(member), "Moderator": user_field(context.author), "Duration": shown,
+            "Reason": reason or "",
+        })
+
+    @commands.command(name="untimeout", brief="end a member's timeout", usage="<member>")
+    @commands.has_guild_permissions(moderate_members=True)
+    async def untimeout(self, context: commands.Context, member: discord.Member) -> None:
+        guild = context.guild
+        assert guild is not None
+        self._check_target("remove the timeout of", context, member)
+        if not member.is_timed_out():
+            raise UserError(f"**{member.display_name}** is not timed out.")
+        self._rate_limit(context)
+        await member.timeout(None, reason=f"Timeout removed by {context.author}")
+        await context.reply(f"Removed the timeout of **{member.display_name}**.", mention_author=False)
+        await send_audit(self.instance, guild.id, "Untimeout", {
+            "User": user_field(member), "Moderator": user_field(context.author),
+        })
+
+    # -- nuke --------------------------------------------------------------------------------------
+    @commands.command(name="nuke", brief="delete the last N messages here (1-100)", usage="<1-100>")
+    @commands.has_guild_permissions(manage_messages=True)
+    async def nuke(self, context: commands.Context, count: int) -> None:
+        channel = context.channel
+        guild = context.guild
+        assert guild is not None and isinstance(channel, discord.TextChannel)
+        if not 1 <= count <= 100:
+            raise UserError(f"Usage: `{self._start()}nuke <1-100>`")
+        self._rate_limit(context)
+        cutoff = discord.utils.utcnow() - BULK_DELETE_MAX_AGE + dt.timedelta(minutes=1)
+        targets = [m async for m in channel.history(limit=count, before=context.message)]
+        young = [m for m in targets if m.created_at > cutoff]
+        old = len(targets) - len(young)
+        # The command message goes too, in the same request: it does not count toward N.
+        to_delete = [*young, context.message]
+        for start in range(0, len(to_delete), 100):
+            chunk = to_delete[start:start + 100]
+            if len(chunk) == 1:
+                await chunk[0].delete()
+            else:
+                await channel.delete_messages(chunk, reason=f"Nuke by {context.author}")
+        if old:
+            text = (f"Deleted **{len(young)}/{len(targets)}** messages; **{old}** older than 14 days can't be "
+                    "bulk-deleted.")
+        else:
+            text = f"Deleted **{len(young)}** messages."
+        await channel.send(text, delete_after=NUKE_NOTICE_SECONDS)
+        await send_audit(self.instance, guild.id, "Nuke", {
+            "Channel": f"<#{channel.id}>", "Moderator": user_field(context.author),
+            "Messages Deleted": str(len(young)),
+        })
+
+    # -- guild settings ----------------------------------------------------------------------------
+    @commands.command(name="setlog", brief="send the audit log to a channel", usage="<channel>")
+    @commands.has_guild_permissions(administrator=True)
+    async def setlog(self, context: commands.Context, channel: discord.TextChannel) -> None:
+        assert context.guild is not None
+        await queries.set_guild_setting(self.instance.pool, context.guild.id, "audit_log_channel_id", str(channel.id))
+        await context.reply(f"Audit log channel set to <#{channel.id}>.", mention_author=False)
+
+    @commands.command(name="djrole", brief="the role that may use music commands in DJ mode", usage="<role>")
+    @commands.has_guild_permissions(administrator=True)
+    async def djrole(self, context: commands.Context, role: discord.Role) -> None:
+        assert context.guild is not None
+        await queries.set_guild_setting(self.instance.pool, context.guild.id, "dj_role_id", str(role.id))
+        await context.reply(f"DJ role set to **{role.name}**.", mention_author=False)
+
+    @commands.command(name="djmode", brief="toggle DJ mode")
+    @commands.has_guild_permissions(administrator=True)
+    async def djmode(self, context: commands.Context) -> None:
+        assert context.guild is not None
+        settings = await queries.guild_settings(self.instance.pool, context.guild.id)
+        enable = not settings.dj_mode_enabled
+        if enable and settings.dj_role_id is None:
+            raise UserError(f"Set a DJ role first with `{self._start()}djrole @role`.")
+        await queries.set_guild_setting(self.instance.pool, context.guild.id, "dj_mode_enabled", enable)
+        if enable:
+            text = "DJ mode **enabled**. Only users with the DJ role (or admins) can use music commands."
+        else:
+            text = "DJ mode **disabled**. Everyone can use music commands."
+        await context.reply(text, mention_author=False)
+
+    @commands.command(name="settings", brief="this server's moderation settings")
+    @commands.has_guild_permissions(administrator=True)
+    async def settings(self, context: commands.Context) -> None:
+        guild = context.guild
+        assert guild is not None
+        settings = await queries.guild_settings(self.instance.pool, guild.id)
+        bans = await queries.active_tempbans(self.instance.pool, guild.id)
+        embed = discord.Embed(title=f"Settings for {truncate(guild.name, 200)}", colour=0x5865F2)
+        embed.add_field(name="Audit log", value=f"<#{settings.audit_log_channel_id}>"
+                        if settings.audit_log_channel_id else "not set")
+        embed.add_field(name="DJ role", value=f"<@&{settings.dj_role_id}>" if settings.dj_role_id else "not set")
+        embed.add_field(name="DJ mode", value="enabled" if settings.dj_mode_enabled else "disabled")
+        embed.add_field(name="Tempban sweep", value=f"every {format_duration(self.sweeper.interval())}")
+        lines = [f"<@{b.user_id}> — expires <t:{int(b.expires_at.timestamp())}:R>" for b in bans]
+        embed.add_field(name=f"Active tempbans ({len(bans)})", value=fit_lines(lines, 1024) or "none", inline=False)
+        await context.reply(embed=embed, mention_author=False)
+
+
+def fit_lines(lines: list[str], limit: int = EMBED_DESCRIPTION_LIMIT) -> str:
+    """Join as many whole lines as fit in `limit`, ending with "+N more" when some had to go."""
+    shown: list[str] = []
+    for index, line in enumerate(lines):
+        rest = len(lines) - index
+        tail = f"\n+{rest} more"
+        if len("\n".join([*shown, line])) + (len(tail) if rest > 1 else 0) > limit:
+            return "\n".join(shown) + f"\n+{rest} more"
+        shown.append(line)
+    return "\n".join(shown)
+
+

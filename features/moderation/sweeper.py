@@ -1,0 +1,94 @@
+"""Lifts expired tempbans: every `sweep_interval` seconds, and once right after the instance starts.
+
+A row is marked lifted only after Discord confirms the unban (or says there is no such ban); an unban Discord
+refuses or fails stays pending and is retried with a growing delay.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass
+
+import discord
+
+from features.moderation import queries
+from features.moderation.audit import send_audit, user_field
+from supervisor.database import is_database_unavailable
+from supervisor.runtime.context import InstanceContext
+
+FIRST_SWEEP_DELAY = 1.0
+RETRY_MAX_SECONDS = 3600.0
+UNKNOWN_BAN = 10026
+
+
+@dataclass
+class _Retry:
+    attempts: int
+    not_before: float
+
+
+class TempbanSweeper:
+    def __init__(self, ctx: InstanceContext):
+        self.ctx = ctx
+        self._retries: dict[int, _Retry] = {}  # tempban id -> backoff; this instance's only
+
+    def interval(self) -> float:
+        return float(self.ctx.config.settings["moderation"]["sweep_interval"])
+
+    async def run(self) -> None:
+        bot = self.ctx.bot
+        assert bot is not None
+        await bot.wait_until_ready()
+        await asyncio.sleep(FIRST_SWEEP_DELAY)
+        while True:
+            try:
+                await self.sweep()
+            except Exception as error:
+                if not is_database_unavailable(error):
+                    raise  # a bug: the instance restarts, and the pending rows are swept after the restart
+                self.ctx.log.warning("tempban sweep skipped: database unavailable", error=repr(error))
+            await asyncio.sleep(self.interval())
+
+    async def sweep(self) -> int:
+        lifted = 0
+        now = time.monotonic()
+        for ban in await queries.expired_tempbans(self.ctx.pool):
+            retry = self._retries.get(ban.id)
+            if retry and retry.not_before > now:
+                continue
+            if await self._lift(ban):
+                lifted += 1
+        return lifted
+
+    async def _lift(self, ban: queries.Tempban) -> bool:
+        bot = self.ctx.bot
+        assert bot is not None
+        log = self.ctx.log.bind(guild_id=ban.guild_id, user_id=ban.user_id, tempban_id=ban.id)
+        try:
+            await bot.http.unban(ban.user_id, ban.guild_id, reason="Tempban expired")
+        except discord.NotFound as error:
+            if error.code != UNKNOWN_BAN:
+                return self._postpone(ban, log, error)
+            log.info("tempban expired; the user was already unbanned")
+        except discord.HTTPException as error:
+            return self._postpone(ban, log, error)
+        self._retries.pop(ban.id, None)
+        if not await queries.mark_lifted(self.ctx.pool, ban.id):
+            return False
+        log.info("tempban expired and lifted")
+        await send_audit(self.ctx, ban.guild_id, "Tempban expired", {
+            "User": user_field(ban.user_id), "Moderator": f"<@{ban.moderator_id}>", "Reason": ban.reason or "",
+        })
+        return True
+
+    def _postpone(self, ban: queries.Tempban, log, error: discord.HTTPException) -> bool:  # type: ignore[no-untyped-def]
+        retry = self._retries.get(ban.id) or _Retry(0, 0.0)
+        retry.attempts += 1
+        delay = min(self.interval() * 2 ** (retry.attempts - 1), RETRY_MAX_SECONDS)
+        retry.not_before = time.monotonic() + delay
+        self._retries[ban.id] = retry
+        log.warning("unban failed; the tempban stays pending and is retried", status=error.status,
+                    attempt=retry.attempts, retry_in=delay, error=str(error))
+        return False
+
