@@ -72,7 +72,8 @@ def is_database_unavailable(error: BaseException) -> bool:
 
 def schema_settings(schema: str) -> dict[str, str]:
     # Quoted, or a mixed-case name connects fine but current_schema() is NULL; never SET in init (RESET ALL).
-    return {"search_path": quote_ident(schema)}
+    # application_name lets an operator (and pg_stat_activity) tell which schema's pool a connection belongs to.
+    return {"search_path": quote_ident(schema), "application_name": f"discord-supervisor:{schema}"[:63]}
 
 
 async def connect(url: str | None, schema: str | None = None, timeout: float = 10.0) -> asyncpg.Connection:

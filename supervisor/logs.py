@@ -42,6 +42,7 @@ def configure(level: str = "INFO", json: bool | None = None) -> None:
     root.setLevel(level.upper())
     # discord.py logs per module, not per client; our runtime binds `instance=` through contextvars.
     logging.getLogger("discord").setLevel(max(logging.INFO, root.level))
+    logging.getLogger("watchfiles").setLevel(logging.WARNING)  # it logs every batch of changes at INFO
 
 
 def get_logger(name: str = "supervisor", **bound: object) -> structlog.stdlib.BoundLogger:

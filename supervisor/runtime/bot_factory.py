@@ -64,7 +64,7 @@ class InstanceBot(commands.Bot):
     def needs_new_intents(self) -> bool:
         """True when the current config's features need an intent this connection did not ask for."""
         wanted = intents_for(feature_modules(self.instance))
-        return not wanted.is_subset(self.intents)
+        return bool(wanted.value & ~self.intents.value)
 
     async def sync_features(self) -> None:
         """Add the Cogs of newly enabled features and remove those switched off, without reconnecting."""

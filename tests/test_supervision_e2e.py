@@ -1,0 +1,316 @@
+"""Supervision end to end: the daemon as a separate process, edits on disk, the emulator as Discord."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import shutil
+import signal
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import asyncpg
+import pytest
+import pytest_asyncio
+
+from supervisor.emulator import Emulator
+from tests.conftest import InstanceFolders, fake_token
+from tests.daemon import DaemonProcess, run_cli_async
+from tests.tcp_proxy import TcpProxy
+from tests.world import BotWorld, add_bot, config_text
+
+
+@pytest_asyncio.fixture
+async def emu() -> AsyncIterator[Emulator]:
+    emulator = Emulator()
+    await emulator.start()
+    try:
+        yield emulator
+    finally:
+        await emulator.stop()
+
+
+def save(path: Path, text: str) -> None:
+    """Save like an editor does: write a new file, then rename it over the old one."""
+    temporary = path.with_name(f".{path.name}.swp")
+    temporary.write_text(text)
+    os.replace(temporary, path)
+
+
+async def answers(emu: Emulator, bot: BotWorld, command: str, timeout: float = 5.0) -> str | None:
+    """The bot's reply to `command` typed by the guild owner, or None when it stays silent."""
+    await emu.send_message(bot.channel, bot.owner, command)
+    try:
+        message = await emu.wait_for_bot_message(channel=bot.channel, bot=bot.bot_user, timeout=timeout)
+    except TimeoutError:
+        return None
+    return message.content or json.dumps(message.embeds)
+
+
+async def status(daemon: DaemonProcess) -> dict[str, dict]:
+    code, out, err = await run_cli_async("status", "--json", "--control-socket", str(daemon.control_socket))
+    assert code == 0, err
+    return {item["name"]: item for item in json.loads(out)}
+
+
+async def wait_for(condition, timeout: float = 15.0) -> None:  # type: ignore[no-untyped-def]
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not await condition():
+        assert loop.time() < deadline, "condition not met in time"
+        await asyncio.sleep(0.05)
+
+
+class Fleet:
+    """Two bots in their own guilds under one daemon."""
+
+    def __init__(self, emu: Emulator, instances: InstanceFolders, tmp_path: Path, database_url: str,
+                 schemas: list[str], unique, config_extra: str = ""):
+        self.emu = emu
+        self.a = add_bot(emu, instances, "alpha", prefix="!", schema=unique("sup_a"), database_url=database_url,
+                         config_extra=config_extra)
+        self.b = add_bot(emu, instances, "beta", prefix="?", schema=unique("sup_b"), database_url=database_url)
+        schemas += [self.a.schema, self.b.schema]
+        self.daemon = DaemonProcess(instances.root, tmp_path, api_base=emu.api_base, gateway_url=emu.gateway_url)
+
+    def sessions(self) -> tuple[int, ...]:
+        return tuple(f(bot.token) for bot in (self.a, self.b) for f in (self.emu.identify_count,
+                                                                         self.emu.resume_count))
+
+
+@pytest_asyncio.fixture
+async def fleet(emu: Emulator, instances: InstanceFolders, tmp_path: Path, database_url: str, schemas: list[str],
+                unique) -> AsyncIterator[Fleet]:
+    world = Fleet(emu, instances, tmp_path, database_url, schemas, unique)
+    await world.daemon.start()
+    try:
+        await world.daemon.wait_running("alpha", "beta")
+        yield world
+    finally:
+        assert await world.daemon.stop() == 0, world.daemon.stderr_text[-3000:]
+
+
+async def test_prefix_edit_applies_live_without_reconnect(fleet: Fleet) -> None:
+    emu, a = fleet.emu, fleet.a
+    assert "Pong" in (await answers(emu, a, "!ping") or "")
+    before = fleet.sessions()
+    save(a.folder / "config.toml", config_text("alpha", "$"))
+    await fleet.daemon.wait_log(lambda e: e.get("event") == "config reloaded" and e.get("instance") == "alpha")
+    assert "Pong" in (await answers(emu, a, "$ping") or "")
+    assert await answers(emu, a, "!ping", timeout=0.5) is None
+    assert "Pong" in (await answers(emu, fleet.b, "?ping") or "")
+    assert fleet.sessions() == before == (1, 0, 1, 0)
+
+
+async def test_feature_switched_off_and_on_live(fleet: Fleet) -> None:
+    emu, a = fleet.emu, fleet.a
+    assert await answers(emu, a, "!banlist") == "No active tempbans."
+    save(a.folder / "config.toml", config_text("alpha", "!", "[features]\nmoderation = false\n"))
+    await fleet.daemon.wait_log(lambda e: e.get("event") == "config reloaded" and e.get("instance") == "alpha")
+    assert await answers(emu, a, "!banlist", timeout=0.5) is None
+    assert "Moderation" not in (await answers(emu, a, "!help") or "")
+    save(a.folder / "config.toml", config_text("alpha", "!", "[features]\nmoderation = true\n"))
+    await wait_for(lambda: _answers_banlist(emu, a))
+    assert "Moderation" in (await answers(emu, a, "!help") or "")
+    assert fleet.sessions() == (1, 0, 1, 0)
+
+
+async def _answers_banlist(emu: Emulator, bot: BotWorld) -> bool:
+    return await answers(emu, bot, "!banlist", timeout=0.3) == "No active tempbans."
+
+
+@pytest.mark.parametrize(("breakage", "expected"), [
+    ('bot_name = "x\n', "alpha/config.toml:1: invalid TOML"),
+    ('bot_name = "x"\ncommand_prefix = "!"\nprefx = 1\n', "alpha/config.toml:3: prefx: unknown key"),
+    ("", "alpha/personality.txt: personality_file: personality file is empty"),
+])
+async def test_broken_edit_keeps_last_good_config(fleet: Fleet, breakage: str, expected: str) -> None:
+    emu, a = fleet.emu, fleet.a
+    if breakage:
+        save(a.folder / "config.toml", breakage)
+    else:
+        save(a.folder / "personality.txt", "   \n")
+    await fleet.daemon.wait_log(lambda e: e.get("event", "").startswith("config rejected"))
+    assert "Pong" in (await answers(emu, a, "!ping") or "")
+    shown = await status(fleet.daemon)
+    assert shown["alpha"]["state"] == "running"
+    assert expected in shown["alpha"]["rejected"]
+    code, table, _ = await run_cli_async("status", "--control-socket", str(fleet.daemon.control_socket))
+    assert code == 0 and f"config rejected: {expected}" in table
+    # Fixing the files applies the fix, here with a new prefix.
+    save(a.folder / "personality.txt", "You are Alpha.")
+    save(a.folder / "config.toml", config_text("alpha", "%"))
+    await wait_for(lambda: _replies(emu, a, "%ping"))
+    assert (await status(fleet.daemon))["alpha"]["rejected"] is None
+    assert fleet.sessions() == (1, 0, 1, 0)
+
+
+async def _replies(emu: Emulator, bot: BotWorld, command: str) -> bool:
+    return await answers(emu, bot, command, timeout=0.3) is not None
+
+
+async def test_token_change_restarts_that_instance_only(fleet: Fleet) -> None:
+    emu, a, b = fleet.emu, fleet.a, fleet.b
+    new_token = fake_token("alpha2")
+    new_user = emu.add_application(new_token, "alpha-bot-2")
+    emu.add_bot_to_guild(a.guild, new_user, roles=[r for r in emu.member_roles(a.guild, a.bot_user)])
+    env = (a.folder / ".env").read_text().replace(a.token, new_token)
+    save(a.folder / ".env", env)
+    await fleet.daemon.wait_log(lambda e: e.get("event", "").startswith("token, database or schema changed"))
+    await wait_for(lambda: _identified(emu, new_token))
+    a.bot_user, a.token = new_user, new_token
+    await wait_for(lambda: _replies(emu, a, "!ping"))
+    assert emu.identify_count(b.token) == 1 and emu.resume_count(b.token) == 0
+    assert "Pong" in (await answers(emu, b, "?ping") or "")
+
+
+async def _identified(emu: Emulator, token: str) -> bool:
+    return emu.identify_count(token) == 1
+
+
+async def test_folder_added_and_removed(fleet: Fleet, emu: Emulator, instances: InstanceFolders, tmp_path: Path,
+                                        database_url: str, schemas: list[str], unique) -> None:
+    staging = InstanceFolders(tmp_path / "staging")
+    gamma = add_bot(emu, staging, "gamma", prefix="+", schema=unique("sup_g"), database_url=database_url)
+    schemas.append(gamma.schema)
+    shutil.copytree(gamma.folder, instances.root / "gamma")
+    gamma.folder = instances.root / "gamma"
+    await fleet.daemon.wait_running("gamma", timeout=10)
+    assert "Pong" in (await answers(emu, gamma, "+ping") or "")
+    assert await pool_connections(database_url, gamma.schema) >= 1
+
+    shutil.rmtree(gamma.folder)
+    await wait_for(lambda: _disconnected(emu, gamma.token))
+    await wait_for(lambda: _no_connections(database_url, gamma.schema))
+    assert fleet.sessions() == (1, 0, 1, 0)
+
+
+async def pool_connections(database_url: str, schema: str) -> int:
+    connection = await asyncpg.connect(database_url)
+    try:
+        return await connection.fetchval(
+            "SELECT count(*) FROM pg_stat_activity WHERE application_name = $1", f"discord-supervisor:{schema}")
+    finally:
+        await connection.close()
+
+
+async def _disconnected(emu: Emulator, token: str) -> bool:
+    return not emu.connected(token)
+
+
+async def _no_connections(database_url: str, schema: str) -> bool:
+    return await pool_connections(database_url, schema) == 0
+
+
+async def test_crashing_feature_task_restarts_only_its_instance(emu: Emulator, instances: InstanceFolders,
+                                                                tmp_path: Path, database_url: str,
+                                                                schemas: list[str], unique) -> None:
+    world = Fleet(emu, instances, tmp_path, database_url, schemas, unique,
+                  config_extra="[moderation]\nsweep_interval = 0.5\n")
+    await world.daemon.start()
+    try:
+        await world.daemon.wait_running("alpha", "beta")
+        connection = await asyncpg.connect(database_url)
+        try:
+            # A row the sweep cannot read: its background task raises.
+            await connection.execute(
+                f'INSERT INTO "{world.a.schema}".tempbans (guild_id, user_id, moderator_id, expires_at) '
+                "VALUES ('not-a-guild', '1', '2', now() - interval '1 minute')")
+            crash = await world.daemon.wait_log(lambda e: e.get("event") == "instance crashed; restarting")
+            assert crash["instance"] == "alpha" and crash["retry_in"] == 1.0
+            assert "tempban-sweep" in crash["reason"]
+            await connection.execute(f"DELETE FROM \"{world.a.schema}\".tempbans WHERE guild_id = 'not-a-guild'")
+        finally:
+            await connection.close()
+        await wait_for(lambda: _replies(emu, world.a, "!ping"), timeout=30)
+        assert emu.identify_count(world.a.token) >= 2
+        assert emu.identify_count(world.b.token) == 1 and emu.resume_count(world.b.token) == 0
+        shown = await status(world.daemon)
+        assert shown["alpha"]["restarts"] >= 1 and shown["alpha"]["state"] == "running"
+    finally:
+        assert await world.daemon.stop() == 0
+
+
+async def test_postgres_outage_is_survived(emu: Emulator, instances: InstanceFolders, tmp_path: Path,
+                                           database_url: str, schemas: list[str], unique) -> None:
+    proxy = await TcpProxy(database_url).start()
+    bot = add_bot(emu, instances, "outage", prefix="!", schema=unique("sup_out"), database_url=proxy.url,
+                  config_extra="[moderation]\nsweep_interval = 0.5\n")
+    schemas.append(bot.schema)
+    daemon = await DaemonProcess(instances.root, tmp_path, api_base=emu.api_base,
+                                 gateway_url=emu.gateway_url).start()
+    try:
+        await daemon.wait_running("outage")
+        assert await answers(emu, bot, "!banlist") == "No active tempbans."
+        await proxy.cut()
+        reply = await answers(emu, bot, "!banlist")
+        assert reply == "The database is unavailable right now; try again in a moment."
+        await asyncio.sleep(2.5)  # several sweeps fail meanwhile
+        assert (await status(daemon))["outage"]["state"] == "running"
+        await proxy.start()
+        await wait_for(lambda: _banlist_back(emu, bot))
+        assert emu.identify_count(bot.token) == 1
+    finally:
+        assert await daemon.stop() == 0
+        await proxy.cut()
+
+
+async def _banlist_back(emu: Emulator, bot: BotWorld) -> bool:
+    return await answers(emu, bot, "!banlist", timeout=1) == "No active tempbans."
+
+
+async def test_postgres_down_at_start_backs_off_then_comes_up(emu: Emulator, instances: InstanceFolders,
+                                                               tmp_path: Path, database_url: str,
+                                                               schemas: list[str], unique) -> None:
+    proxy = await TcpProxy(database_url).start()
+    await proxy.cut()
+    bot = add_bot(emu, instances, "late", prefix="!", schema=unique("sup_late"), database_url=proxy.url)
+    schemas.append(bot.schema)
+    daemon = await DaemonProcess(instances.root, tmp_path, api_base=emu.api_base,
+                                 gateway_url=emu.gateway_url).start()
+    try:
+        waiting = await daemon.wait_log(lambda e: e.get("event") == "instance waiting to retry")
+        assert "cannot reach Postgres" in waiting["reason"]
+        assert (await status(daemon))["late"]["state"] == "backoff"
+        await proxy.start()
+        await daemon.wait_running("late", timeout=30)
+        assert "Pong" in (await answers(emu, bot, "!ping") or "")
+    finally:
+        assert await daemon.stop() == 0
+        await proxy.cut()
+
+
+async def test_sighup_rescans_and_sigterm_closes_every_gateway(emu: Emulator, instances: InstanceFolders,
+                                                               tmp_path: Path, database_url: str,
+                                                               schemas: list[str], unique) -> None:
+    first = add_bot(emu, instances, "first", prefix="!", schema=unique("sup_h1"), database_url=database_url)
+    schemas.append(first.schema)
+    daemon = DaemonProcess(instances.root, tmp_path, api_base=emu.api_base, gateway_url=emu.gateway_url,
+                           extra_args=("--no-watch",))
+    await daemon.start()
+    try:
+        await daemon.wait_running("first")
+        second = add_bot(emu, instances, "second", prefix="!", schema=unique("sup_h2"), database_url=database_url)
+        schemas.append(second.schema)
+        await asyncio.sleep(0.5)
+        assert emu.identify_count(second.token) == 0  # not watching: nothing happens until asked
+        assert daemon.process is not None
+        daemon.process.send_signal(signal.SIGHUP)
+        await daemon.wait_running("second")
+        assert "Pong" in (await answers(emu, second, "!ping") or "")
+    finally:
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        code = await daemon.stop(signal.SIGTERM)
+        took = loop.time() - started
+    assert code == 0
+    assert took < 10
+    assert not emu.connected(first.token) and not emu.connected(second.token)
+
+
+async def test_control_commands_without_a_daemon_say_so(tmp_path: Path) -> None:
+    for args in (("status",), ("reload",), ("restart", "alpha")):
+        code, _out, err = await run_cli_async(*args, "--control-socket", str(tmp_path / "none.sock"))
+        assert code == 1
+        assert "no discord-supervisor daemon is running" in err
