@@ -178,6 +178,7 @@ async def test_folder_added_and_removed(fleet: Fleet, emu: Emulator, instances: 
     gamma.folder = instances.root / "gamma"
     await fleet.daemon.wait_running("gamma", timeout=10)
     assert "Pong" in (await answers(emu, gamma, "+ping") or "")
+    assert await answers(emu, gamma, "+banlist") == "No active tempbans."  # a command that uses its pool
     assert await pool_connections(database_url, gamma.schema) >= 1
 
     shutil.rmtree(gamma.folder)

@@ -11,6 +11,9 @@ from supervisor.logs import get_logger
 from supervisor.migrator import Migration
 from supervisor.settings import SupervisorSettings
 
+# How many instances may migrate at once: each holds one connection while it does.
+STARTUP_CONCURRENCY = 8
+
 
 class Fleet:
     def __init__(self, settings: SupervisorSettings, migrations: list[Migration], options: RuntimeOptions):
@@ -21,6 +24,7 @@ class Fleet:
         self.reports: dict[str, InstanceReport] = {}
         self.paused: set[str] = set()  # stopped on request (restore); not restarted until resumed
         self.log = get_logger("supervisor.fleet")
+        self._startup_gate = asyncio.Semaphore(STARTUP_CONCURRENCY)
         self._lock = asyncio.Lock()  # one reconcile at a time: a burst of changes never interleaves
 
     async def reconcile(self, only: set[str] | None = None) -> None:
@@ -55,7 +59,7 @@ class Fleet:
         spec = report.spec
         assert spec is not None
         if runner is None:
-            runner = InstanceRunner(spec, self.migrations, self.options)
+            runner = InstanceRunner(spec, self.migrations, self.options, self._startup_gate)
             self.runners[name] = runner
             runner.start()
             log.info("instance starting", schema=spec.schema)

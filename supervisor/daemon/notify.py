@@ -26,6 +26,7 @@ class Notifier:
         # Best effort: systemd gone or the socket not ours must never stop the daemon.
         with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM | socket.SOCK_CLOEXEC) as sock, \
                 contextlib.suppress(OSError):
+            sock.setblocking(False)  # a full queue must never stall the event loop
             sock.sendto("\n".join(fields).encode(), address)
 
     def ready(self, status: str) -> None:

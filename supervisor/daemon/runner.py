@@ -47,8 +47,10 @@ class TransientFailure(Exception):
 
 
 class InstanceRunner:
-    def __init__(self, spec: InstanceSpec, migrations: list[Migration], options: RuntimeOptions):
+    def __init__(self, spec: InstanceSpec, migrations: list[Migration], options: RuntimeOptions,
+                 startup_gate: asyncio.Semaphore):
         self.spec = spec  # the last good spec
+        self.startup_gate = startup_gate
         self.migrations = migrations
         self.options = options
         self.status = InstanceStatus(spec.name)
@@ -192,7 +194,8 @@ class InstanceRunner:
         if not spec.database_url:
             raise PermanentFailure("no DATABASE_URL: set it in the instance's .env or the supervisor's environment")
         try:
-            await migrate(spec.database_url, spec.schema, self.migrations)
+            async with self.startup_gate:  # a few at a time: 200 instances must not open 200 connections at once
+                await migrate(spec.database_url, spec.schema, self.migrations)
             return await open_pool(spec.database_url, spec.schema, spec.config.pool_max_size)
         except MigrationError as error:
             raise PermanentFailure(str(error)) from error

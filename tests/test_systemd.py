@@ -1,0 +1,87 @@
+"""systemd integration: sd_notify datagrams from the real daemon, and the unit file's hardening."""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import signal
+import socket
+import subprocess
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+import pytest_asyncio
+
+from supervisor.emulator import Emulator
+from tests.conftest import REPO, InstanceFolders
+from tests.daemon import DaemonProcess
+from tests.world import add_bot
+
+
+@pytest_asyncio.fixture
+async def emu() -> AsyncIterator[Emulator]:
+    emulator = Emulator()
+    await emulator.start()
+    try:
+        yield emulator
+    finally:
+        await emulator.stop()
+
+
+async def collect(sock: socket.socket, into: list[str]) -> None:
+    """Read datagrams as they come, like systemd does (the kernel queues only a few)."""
+    loop = asyncio.get_running_loop()
+    while True:
+        into.append((await loop.sock_recv(sock, 4096)).decode())
+
+
+async def test_notify_protocol_in_order(emu: Emulator, instances: InstanceFolders, tmp_path: Path,
+                                        database_url: str, schemas: list[str], unique) -> None:
+    bot = add_bot(emu, instances, "notified", prefix="!", schema=unique("notify"), database_url=database_url)
+    schemas.append(bot.schema)
+    notify_path = tmp_path / "notify.sock"
+    receiver = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    receiver.bind(str(notify_path))
+    receiver.setblocking(False)
+    daemon = DaemonProcess(instances.root, tmp_path, api_base=emu.api_base, gateway_url=emu.gateway_url,
+                           env={"NOTIFY_SOCKET": str(notify_path), "WATCHDOG_USEC": "400000"})
+    messages: list[str] = []
+    reader = asyncio.create_task(collect(receiver, messages))
+    try:
+        await daemon.start()
+        await daemon.wait_log(lambda e: e.get("event") == "daemon ready")
+        await asyncio.sleep(0.5)  # a few watchdog pings
+        assert daemon.process is not None
+        daemon.process.send_signal(signal.SIGHUP)
+        await daemon.wait_log(lambda e: e.get("event", "").startswith("SIGHUP"))
+        await asyncio.sleep(0.3)
+        assert await daemon.stop() == 0
+        await asyncio.sleep(0.1)
+    finally:
+        reader.cancel()
+        receiver.close()
+    fields = [line for message in messages for line in message.splitlines()]
+    ready = fields.index("READY=1")
+    assert fields[ready + 1] == "STATUS=1 running, 0 backoff, 0 failed"
+    reloading = fields.index("RELOADING=1")
+    assert reloading > ready and fields[reloading + 1].startswith("MONOTONIC_USEC=")
+    assert "READY=1" in fields[reloading:]
+    stopping = fields.index("STOPPING=1")
+    assert stopping > reloading
+    assert "WATCHDOG=1" in fields[ready:stopping]
+
+
+@pytest.mark.skipif(shutil.which("systemd-analyze") is None, reason="systemd-analyze is not on this machine")
+def test_unit_file_passes_the_security_threshold() -> None:
+    unit = REPO / "systemd" / "discord-supervisor.service"
+    result = subprocess.run(["systemd-analyze", "security", "--offline=true", "--threshold=25", str(unit)],
+                            capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr
+    last = [line for line in result.stdout.splitlines() if "Overall exposure level" in line][-1]
+    exposure = float(last.split(":")[-1].split()[0])
+    assert exposure <= 2.5, last
+    unit_text = unit.read_text()
+    for setting in ("Type=notify", "ExecReload=/bin/kill -HUP $MAINPID", "Restart=on-failure",
+                    "StateDirectory=", "RuntimeDirectory=", "EnvironmentFile="):
+        assert setting in unit_text
