@@ -1,0 +1,22 @@
+"""A local Discord stand-in for tests: REST + gateway that unmodified discord.py connects to."""
+
+from .intents import PRIVILEGED, Intent
+from .models import Application, AuditEntry, Channel, Guild, Member, Message, Overwrite, Role, User
+from .permissions import P
+from .server import Emulator
+
+__all__ = [
+    "PRIVILEGED",
+    "Application",
+    "AuditEntry",
+    "Channel",
+    "Emulator",
+    "Guild",
+    "Intent",
+    "Member",
+    "Message",
+    "Overwrite",
+    "P",
+    "Role",
+    "User",
+]
