@@ -315,3 +315,20 @@ async def test_control_commands_without_a_daemon_say_so(tmp_path: Path) -> None:
         code, _out, err = await run_cli_async(*args, "--control-socket", str(tmp_path / "none.sock"))
         assert code == 1
         assert "no discord-supervisor daemon is running" in err
+
+
+async def test_burst_of_saves_is_one_reload_with_the_last_content(fleet: Fleet) -> None:
+    emu, a, b = fleet.emu, fleet.a, fleet.b
+    mark = len(fleet.daemon.logs)
+    prefixes = [f"{c}" for c in "#$%&*+-=~^<>;:.,!@|/"][:20]
+    for index, prefix in enumerate(prefixes):
+        save(a.folder / "config.toml", config_text("alpha", prefix))
+        if index == 10:  # another instance changes in the same moment, as in a `git checkout`
+            save(b.folder / "config.toml", config_text("beta", "??"))
+        await asyncio.sleep(0.04)
+    await wait_for(lambda: _replies(emu, a, f"{prefixes[-1]}ping"))
+    await wait_for(lambda: _replies(emu, b, "??ping"))
+    await asyncio.sleep(0.3)
+    reloads = [e for e in fleet.daemon.logs[mark:] if e.get("event") == "config reloaded"]
+    assert sorted(e["instance"] for e in reloads) == ["alpha", "beta"], reloads
+    assert fleet.sessions() == (1, 0, 1, 0)

@@ -1,0 +1,115 @@
+"""Live reload speed and start-up times, measured against the real daemon and the emulator.
+
+Prints, for 50 running instances: median and 95th percentile time from a config.toml write to the new prefix
+answering, and the gateway reconnects the edits caused (IDENTIFY + RESUME; must be 0). Then cold start (fresh
+schemas, every migration) and warm start times for 200 instances until all are ready. Usage:
+
+    .venv/bin/python bench/reload.py [--instances 50] [--edits 50] [--start 200]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import secrets
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+from _harness import CORE_ONLY, Bot, database_url, drop_schemas, make_bots, raise_fd_limit, start_daemon
+
+from supervisor.emulator import Emulator
+
+
+def write_prefix(root: Path, bot: Bot, prefix: str) -> None:
+    path = root / bot.name / "config.toml"
+    temporary = path.with_name(".config.toml.tmp")
+    temporary.write_text(f'bot_name = "{bot.name}"\ncommand_prefix = "{prefix}"\n{CORE_ONLY}')
+    os.replace(temporary, path)
+
+
+async def drain(emu: Emulator) -> None:
+    while True:
+        try:
+            await emu.wait_for_bot_message(timeout=0.05)
+        except TimeoutError:
+            return
+
+
+async def time_prefix_edit(emu: Emulator, root: Path, bot: Bot, prefix: str) -> float:
+    started = time.perf_counter()
+    write_prefix(root, bot, prefix)
+    while True:
+        await emu.send_message(bot.channel, bot.speaker, f"{prefix}ping")
+        try:
+            await emu.wait_for_bot_message(channel=bot.channel, bot=bot.user, timeout=0.02)
+        except TimeoutError:
+            continue
+        elapsed = time.perf_counter() - started
+        bot.prefix = prefix
+        await drain(emu)
+        return elapsed * 1000
+
+
+async def reload_latency(db: str, instances: int, edits: int, run_id: str) -> None:
+    emu = Emulator()
+    await emu.start()
+    work = Path(tempfile.mkdtemp(prefix="bench-reload-"))
+    root = work / "instances"
+    try:
+        bots = make_bots(emu, root, instances, db, run_id, members=10)
+        daemon, _ = await start_daemon(emu, root, work)
+        sessions_before = sum(emu.identify_count(b.token) + emu.resume_count(b.token) for b in bots)
+        times = []
+        for index in range(edits):
+            bot = bots[index % len(bots)]
+            times.append(await time_prefix_edit(emu, root, bot, "$" if bot.prefix == "!" else "!"))
+        sessions_after = sum(emu.identify_count(b.token) + emu.resume_count(b.token) for b in bots)
+        await daemon.stop()
+    finally:
+        await emu.stop()
+    times.sort()
+    p95 = times[min(len(times) - 1, int(len(times) * 0.95))]
+    print(f"live prefix edit, {instances} running instances, {edits} edits:")
+    print(f"  write -> new prefix answers: median {statistics.median(times):.0f} ms, p95 {p95:.0f} ms, "
+          f"max {times[-1]:.0f} ms")
+    print(f"  reconnects caused (IDENTIFY + RESUME): {sessions_after - sessions_before}")
+
+
+async def start_times(db: str, count: int, run_id: str) -> None:
+    emu = Emulator()
+    await emu.start()
+    work = Path(tempfile.mkdtemp(prefix="bench-start-"))
+    root = work / "instances"
+    try:
+        make_bots(emu, root, count, db, run_id, members=10)
+        daemon, cold = await start_daemon(emu, root, work)
+        await daemon.stop()
+        daemon, warm = await start_daemon(emu, root, work)
+        await daemon.stop()
+    finally:
+        await emu.stop()
+    print(f"start-up of {count} instances until all are ready:")
+    print(f"  cold (fresh schemas, all migrations): {cold:.2f} s")
+    print(f"  warm (schemas up to date):            {warm:.2f} s")
+
+
+async def main(args: argparse.Namespace, db: str) -> None:
+    run_id = secrets.token_hex(2)
+    try:
+        await reload_latency(db, args.instances, args.edits, f"{run_id}r")
+        await start_times(db, args.start, f"{run_id}s")
+    finally:
+        await drop_schemas(db, f"bench_b{run_id}")
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--instances", type=int, default=50)
+    parser.add_argument("--edits", type=int, default=50)
+    parser.add_argument("--start", type=int, default=200)
+    raise_fd_limit()
+    url, server = database_url()
+    asyncio.run(main(parser.parse_args(), url))
