@@ -15,8 +15,8 @@ import asyncpg
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from supervisor.emulator import Channel, Emulator, P, User  # noqa: E402
-from tests.daemon import DaemonProcess  # noqa: E402
+from supervisor.emulator import Channel, Emulator, P, User
+from tests.daemon import DaemonProcess
 
 CORE_ONLY = "[features]\nmoderation = false\n"
 
@@ -32,7 +32,7 @@ class Bot:
 
 
 def raise_fd_limit() -> None:
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
 
 
