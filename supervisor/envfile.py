@@ -49,12 +49,22 @@ def schema_problem(schema: str) -> str | None:
     return None
 
 
-def load_env(folder: Path, label: str, instance_name: str) -> tuple[InstanceEnv | None, list[Problem]]:
+def sandbox_token(instance_name: str) -> str:
+    """The invented token a sandbox instance logs in with; only the in-process emulator ever sees it."""
+    return f"sandbox.{instance_name}"
+
+
+def load_env(folder: Path, label: str, instance_name: str, *, sandbox: bool = False
+             ) -> tuple[InstanceEnv | None, list[Problem]]:
     path = folder / ENV_FILE
     env_label = f"{label}/{ENV_FILE}"
     lines = _key_lines(path)
-    raw = dotenv_values(path)
+    raw = dotenv_values(path) if path.exists() else {}
     values = {key: (value or "").strip() for key, value in raw.items()}
+    if sandbox:
+        # The sandbox never uses a real token, and keeps its data apart from a real deployment's schemas.
+        values["DISCORD_TOKEN"] = sandbox_token(instance_name)
+        values["DB_SCHEMA"] = ("sandbox_" + (values.get("DB_SCHEMA") or instance_name.replace("-", "_")))[:63]
     problems: list[Problem] = []
 
     def report(key: str, message: str) -> None:

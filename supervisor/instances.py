@@ -70,7 +70,7 @@ def discover(instances_dir: Path) -> list[Path]:
     return sorted(p for p in instances_dir.iterdir() if is_instance_folder(p))
 
 
-def load_instance(folder: Path, supervisor_database_url: str | None) -> InstanceReport:
+def load_instance(folder: Path, supervisor_database_url: str | None, *, sandbox: bool = False) -> InstanceReport:
     name = folder.name
     label = name
     if not NAME_PATTERN.match(name):
@@ -82,11 +82,11 @@ def load_instance(folder: Path, supervisor_database_url: str | None) -> Instance
         return InstanceReport(name, folder, Status.INVALID, problems=[problem])
 
     config, problems = load_config(folder, label)
-    if not (folder / ENV_FILE).exists():
+    if not sandbox and not (folder / ENV_FILE).exists():
         status = Status.INVALID if problems else Status.NOT_CONFIGURED
         return InstanceReport(name, folder, status, problems=problems)
 
-    env, env_problems = load_env(folder, label, name)
+    env, env_problems = load_env(folder, label, name, sandbox=sandbox)
     problems += env_problems
     schema = env.schema if env else None
     if problems or config is None or env is None:
@@ -129,7 +129,9 @@ def _conflict(first: InstanceReport, second: InstanceReport, key: str, text: str
     second.problems.append(Problem(f"{second.name}/{ENV_FILE}", key, f"{text} instance {first.name!r}"))
 
 
-def scan(instances_dir: Path, supervisor_database_url: str | None) -> list[InstanceReport]:
-    reports = [load_instance(folder, supervisor_database_url) for folder in discover(instances_dir)]
+def scan(instances_dir: Path, supervisor_database_url: str | None, *, sandbox: bool = False
+         ) -> list[InstanceReport]:
+    """Every instance folder, validated. In the sandbox every folder is configured, with an invented token."""
+    reports = [load_instance(f, supervisor_database_url, sandbox=sandbox) for f in discover(instances_dir)]
     apply_fleet_rules(reports)
     return reports

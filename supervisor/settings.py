@@ -18,6 +18,7 @@ class SupervisorSettings:
     database_url: str | None  # the fallback for instances whose .env sets none
     api_base_url: str | None = None
     gateway_url: str | None = None
+    sandbox: bool = False  # every folder runs, with an invented token, against the in-process emulator
 
     @classmethod
     def from_sources(

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 
 from supervisor.daemon.runner import InstanceRunner, RuntimeOptions, apply_live
 from supervisor.daemon.status import InstanceStatus, State
-from supervisor.instances import InstanceReport, Status, scan
+from supervisor.instances import InstanceReport, InstanceSpec, Status, scan
 from supervisor.logs import get_logger
 from supervisor.migrator import Migration
 from supervisor.settings import SupervisorSettings
@@ -16,10 +17,12 @@ STARTUP_CONCURRENCY = 8
 
 
 class Fleet:
-    def __init__(self, settings: SupervisorSettings, migrations: list[Migration], options: RuntimeOptions):
+    def __init__(self, settings: SupervisorSettings, migrations: list[Migration], options: RuntimeOptions,
+                 before_start: Callable[[InstanceSpec], None] | None = None):
         self.settings = settings
         self.migrations = migrations
         self.options = options
+        self.before_start = before_start  # the sandbox builds each new instance's guild here
         self.runners: dict[str, InstanceRunner] = {}
         self.reports: dict[str, InstanceReport] = {}
         self.paused: set[str] = set()  # stopped on request (restore); not restarted until resumed
@@ -30,7 +33,8 @@ class Fleet:
     async def reconcile(self, only: set[str] | None = None) -> None:
         """Rescan (fleet rules need every instance) and act on `only` those names, or on all."""
         async with self._lock:
-            reports = {r.name: r for r in scan(self.settings.instances_dir, self.settings.database_url)}
+            reports = {r.name: r for r in scan(self.settings.instances_dir, self.settings.database_url,
+                                               sandbox=self.settings.sandbox)}
             self.reports = reports
             names = set(reports) | set(self.runners)
             for name in sorted(names if only is None else names & only):
@@ -59,6 +63,8 @@ class Fleet:
         spec = report.spec
         assert spec is not None
         if runner is None:
+            if self.before_start:
+                self.before_start(spec)
             runner = InstanceRunner(spec, self.migrations, self.options, self._startup_gate)
             self.runners[name] = runner
             runner.start()

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import os
 import signal
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,7 @@ from supervisor.daemon.notify import Notifier
 from supervisor.daemon.runner import RuntimeOptions
 from supervisor.daemon.status import State
 from supervisor.daemon.watcher import watch
+from supervisor.instances import InstanceSpec
 from supervisor.logs import get_logger
 from supervisor.migrator import load_migrations
 from supervisor.runtime.endpoints import apply_endpoints
@@ -33,15 +35,17 @@ class DaemonOptions:
 
 
 class Daemon:
-    def __init__(self, settings: SupervisorSettings, options: DaemonOptions):
+    def __init__(self, settings: SupervisorSettings, options: DaemonOptions,
+                 before_start: Callable[[InstanceSpec], None] | None = None):
         self.settings = settings
         self.options = options
-        self.fleet = Fleet(settings, load_migrations(), options.runtime)
+        self.fleet = Fleet(settings, load_migrations(), options.runtime, before_start)
         self.notifier = Notifier()
         self.control = ControlServer(options.control_socket, self.handle_control)
         self.log = get_logger("supervisor.daemon")
         self._stop = asyncio.Event()
         self._signals = 0
+        self._background: list[asyncio.Task[None]] = []
 
     # -- signals -----------------------------------------------------------------------------------
     def _on_stop_signal(self, signum: int) -> None:
@@ -108,34 +112,42 @@ class Daemon:
             if self.notifier.watchdog_interval:
                 self.notifier.watchdog()
 
+    async def start(self) -> None:
+        """Open the control socket, start every valid instance, and begin watching. Raises on a busy socket."""
+        loop = asyncio.get_running_loop()
+        apply_endpoints(self.settings.api_base_url, self.settings.gateway_url)
+        self.log.info("daemon starting", instances_dir=str(self.settings.instances_dir),
+                      control_socket=str(self.options.control_socket))
+        await self.control.start()
+        await self.fleet.reconcile()
+        self._background.append(loop.create_task(self._announce_ready()))
+        if self.options.watch:
+            self._background.append(loop.create_task(
+                watch(self.settings.instances_dir, self.fleet.reconcile, self._stop)))
+
+    async def stop(self) -> int:
+        self._stop.set()
+        self.notifier.stopping()
+        try:
+            return await self.shutdown()
+        finally:
+            for task in self._background:
+                task.cancel()
+            await asyncio.gather(*self._background, return_exceptions=True)
+            await self.control.stop()
+
     async def serve(self) -> int:
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(signum, self._on_stop_signal, signum)
         loop.add_signal_handler(signal.SIGHUP, lambda: loop.create_task(self.rescan()))
-        apply_endpoints(self.settings.api_base_url, self.settings.gateway_url)
-        self.log.info("daemon starting", instances_dir=str(self.settings.instances_dir),
-                      control_socket=str(self.options.control_socket))
         try:
-            await self.control.start()
+            await self.start()
         except (RuntimeError, OSError) as error:
             self.log.error("cannot open the control socket", error=str(error))
             return 1
-        background: list[asyncio.Task[None]] = []
-        try:
-            await self.fleet.reconcile()
-            background.append(loop.create_task(self._announce_ready()))
-            if self.options.watch:
-                background.append(loop.create_task(
-                    watch(self.settings.instances_dir, self.fleet.reconcile, self._stop)))
-            await self._stop.wait()
-            self.notifier.stopping()
-            return await self.shutdown()
-        finally:
-            for task in background:
-                task.cancel()
-            await asyncio.gather(*background, return_exceptions=True)
-            await self.control.stop()
+        await self._stop.wait()
+        return await self.stop()
 
     async def shutdown(self) -> int:
         try:
