@@ -67,6 +67,7 @@ def build_parser() -> argparse.ArgumentParser:
                      "or Discord's); point it at an emulator or an HTTP rate-limit proxy")
     run.add_argument("--gateway-url", metavar="URL", help="Discord gateway URL (default: $DISCORD_GATEWAY_URL)")
     _add_control_socket(run)
+    _add_state_dir(run)
     run.add_argument("--no-watch", action="store_true",
                      help="do not watch the instances directory (SIGHUP and `reload` still rescan)")
     run.add_argument("--shutdown-timeout", type=float, default=10.0, metavar="SECONDS",
@@ -99,7 +100,38 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_control_socket(restart)
     restart.add_argument("name", metavar="NAME")
+
+    sandbox = commands.add_parser(
+        "sandbox", help="try your instances against a local Discord emulator, chatting in the terminal",
+        description="Run every instance folder (configured or not; tokens are invented) against a Discord emulator "
+        "inside this process, with the bundled or configured Postgres and live reload. Each instance gets its own "
+        "guild (#general, #mod-log, members alice, bob, carol, dave) that you own. Type messages to post them; "
+        "/help lists the sandbox's own commands. Reads piped input too, one message per line.",
+    )
+    _add_instances(sandbox)
+    _add_state_dir(sandbox)
+
+    new = commands.add_parser(
+        "new", help="create an instance folder from the example",
+        description="Copy the example instance into a new folder with a schema named after it; only the token "
+        "is left to fill in.",
+    )
+    _add_instances(new)
+    new.add_argument("name", metavar="NAME")
     return parser
+
+
+def _add_state_dir(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--state-dir", metavar="DIR",
+        help="where the daemon keeps its data: bundled Postgres, backups, sandbox log "
+        "(default: $STATE_DIRECTORY under systemd, else ./var)",
+    )
+
+
+def _state_dir(args: argparse.Namespace) -> Path:
+    chosen = getattr(args, "state_dir", None) or os.environ.get("STATE_DIRECTORY", "").split(":")[0] or "var"
+    return Path(chosen)
 
 
 def _add_control_socket(parser: argparse.ArgumentParser) -> None:
@@ -138,10 +170,19 @@ def main(argv: list[str] | None = None) -> int:
         options = daemon.DaemonOptions(
             runtime=RuntimeOptions(guild_ready_timeout=args.guild_ready_timeout),
             control_socket=_socket(args),
+            state_dir=_state_dir(args),
             shutdown_timeout=args.shutdown_timeout,
             watch=not args.no_watch,
         )
         return daemon.run(settings, options)
+    if args.command == "sandbox":
+        from supervisor.sandbox import main as sandbox
+
+        return sandbox.run(settings, _state_dir(args))
+    if args.command == "new":
+        from supervisor.commands import new
+
+        return new.run(settings, args.name)
     if args.command in ("status", "reload", "restart"):
         from supervisor.commands import control_client
 

@@ -30,6 +30,7 @@ READY_WAIT_SECONDS = 60.0  # READY=1 goes out when every valid instance has star
 class DaemonOptions:
     runtime: RuntimeOptions
     control_socket: Path
+    state_dir: Path = Path("var")
     shutdown_timeout: float = 10.0
     watch: bool = True
 

@@ -1,0 +1,1 @@
+"""`discord-supervisor sandbox`: the emulator, the supervisor and a terminal chat in one process."""

@@ -1,0 +1,94 @@
+"""The sandbox driven through piped stdin, and `new` + `check` as a newcomer would use them."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import sys
+from pathlib import Path
+
+import asyncpg
+
+from tests.conftest import REPO, run_cli
+
+
+class SandboxSession:
+    def __init__(self, process: asyncio.subprocess.Process):
+        self.process = process
+        self.output = ""
+
+    async def read_until(self, text: str, timeout: float = 30.0, since: int = 0) -> str:
+        assert self.process.stdout
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while text not in self.output[since:]:
+            remaining = deadline - loop.time()
+            assert remaining > 0, f"{text!r} not shown; output so far:\n{self.output}"
+            try:
+                chunk = await asyncio.wait_for(self.process.stdout.read(4096), remaining)
+            except TimeoutError:
+                continue
+            assert chunk, f"sandbox exited before showing {text!r}:\n{self.output}"
+            self.output += chunk.decode()
+        return self.output
+
+    async def type(self, line: str) -> None:
+        assert self.process.stdin
+        self.process.stdin.write(line.encode() + b"\n")
+        await self.process.stdin.drain()
+
+
+async def test_sandbox_through_piped_stdin(tmp_path: Path, database_url: str) -> None:
+    instances = tmp_path / "instances"
+    shutil.copytree(REPO / "instances" / "example", instances / "example")
+    env = {**os.environ, "DATABASE_URL": database_url}
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "supervisor", "sandbox", "--instances", str(instances), "--state-dir",
+        str(tmp_path / "state"), cwd=tmp_path, env=env,
+        stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+    )
+    session = SandboxSession(process)
+    try:
+        await session.read_until("Type a message, or /help.")
+        await session.type("!ping")
+        await session.read_until("Example Bot: Pong!")
+        await session.type("!help")
+        shown = await session.read_until("— Example Bot · instance example")
+        assert "Example Bot Commands" in shown and "`!ping`" in shown and "`!ban <member>" in shown
+        await session.type("/status")
+        shown = await session.read_until("example   running")
+        # A live edit during the session: the new prefix answers, the old one no longer does.
+        config = instances / "example" / "config.toml"
+        config.write_text(config.read_text().replace('command_prefix = "!"', 'command_prefix = "?"'))
+        await asyncio.sleep(1.0)
+        mark = len(session.output)
+        await session.type("!ping")
+        await session.type("?ping")
+        await session.read_until("you> ?ping", since=mark)
+        after = await session.read_until("Pong!", since=mark)
+        assert after[mark:].count("Pong!") == 1, after[mark:]
+        assert after[mark:].index("you> ?ping") < after[mark:].index("Pong!")  # the answer came to ?ping
+        await session.type("/quit")
+        assert await asyncio.wait_for(process.wait(), 30) == 0
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
+        connection = await asyncpg.connect(database_url)
+        await connection.execute('DROP SCHEMA IF EXISTS "sandbox_example" CASCADE')
+        await connection.close()
+
+
+def test_new_then_check_reports_only_the_token(tmp_path: Path) -> None:
+    instances = tmp_path / "instances"
+    created = run_cli("new", "my-bot", "--instances", str(instances))
+    assert created.returncode == 0, created.stderr
+    assert "DISCORD_TOKEN" in created.stdout
+    assert "DB_SCHEMA=my_bot" in (instances / "my-bot" / ".env").read_text()
+    checked = run_cli("check", "--instances", str(instances))
+    assert checked.returncode == 1
+    problems = [line.strip() for line in checked.stdout.splitlines() if line.startswith("  ")]
+    assert problems == ["my-bot/.env:4: DISCORD_TOKEN: still has the placeholder value; put the bot's real token here"]
+    again = run_cli("new", "my-bot", "--instances", str(instances))
+    assert again.returncode == 1 and "already exists" in again.stderr
