@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+import aiohttp
 import discord
 
 from features.moderation import queries
@@ -47,9 +48,11 @@ async def send_audit(ctx: InstanceContext, guild_id: int, action: str, fields: d
         return
     try:
         channel = ctx.bot.get_channel(channel_id) or await ctx.bot.fetch_channel(channel_id)
+        if not isinstance(channel, discord.abc.GuildChannel) or channel.guild.id != guild_id:
+            raise TypeError("not a channel of this server")
         if not isinstance(channel, discord.abc.Messageable):
             raise TypeError("not a text channel")
         await channel.send(embed=action_embed(action, fields))
-    except (discord.HTTPException, TypeError) as error:
+    except (discord.DiscordException, aiohttp.ClientError, OSError, TimeoutError, TypeError) as error:
         log.warning("audit log channel unusable; action done without an audit entry", channel_id=channel_id,
                     error=repr(error))

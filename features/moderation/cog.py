@@ -12,6 +12,7 @@ from discord.ext import commands
 from features.moderation import queries
 from features.moderation.audit import RED, send_audit, user_field
 from features.moderation.checks import refusal
+from features.moderation.locks import KeyedLocks
 from features.moderation.sweeper import TempbanSweeper
 from supervisor.runtime.context import InstanceContext
 from supervisor.runtime.errors import UserError
@@ -29,7 +30,8 @@ DURATION_HELP = "Invalid duration. Use: `30s`, `5m`, `2h`, `3d`, `1w`"
 class ModerationCog(commands.Cog, name="Moderation"):
     def __init__(self, ctx: InstanceContext):
         self.instance = ctx
-        self.sweeper = TempbanSweeper(ctx)
+        self.locks = KeyedLocks()
+        self.sweeper = TempbanSweeper(ctx, self.locks)
         self._sweep_task: asyncio.Task[None] | None = None
 
     async def cog_load(self) -> None:
@@ -60,10 +62,17 @@ class ModerationCog(commands.Cog, name="Moderation"):
     def _start(self) -> str:
         return self.instance.config.command_start()
 
+    async def _done(self, context: commands.Context, reply: str, action: str, fields: dict[str, str]) -> None:
+        """The audit entry first: the action happened even if the reply fails (the command was deleted)."""
+        assert context.guild is not None
+        await send_audit(self.instance, context.guild.id, action, fields)
+        await context.reply(reply, mention_author=False)
+
     # -- bans --------------------------------------------------------------------------------------
     @commands.command(name="ban", brief="ban a member for a while (30s 5m 2h 3d 1w) or `perm`anently",
                       usage="<member> <duration|perm> [reason]")
     @commands.has_guild_permissions(ban_members=True)
+    @commands.bot_has_guild_permissions(ban_members=True)
     async def ban(self, context: commands.Context, member: discord.Member, duration: str, *,
                   reason: str | None = None) -> None:
         guild = context.guild
@@ -81,16 +90,18 @@ class ModerationCog(commands.Cog, name="Moderation"):
         audit_reason = f"{'Ban' if permanent else 'Tempban'} by {context.author} ({shown})"
         if reason:
             audit_reason += f": {reason}"
-        # The row first: if the daemon dies right after the ban, the sweep still lifts it.
-        tempban = None if permanent else await queries.create_tempban(
-            pool, guild.id, member.id, context.author.id, reason, seconds or 0)
-        try:
-            await guild.ban(member, reason=truncate(audit_reason, 512), delete_message_seconds=0)
-        except discord.HTTPException:
-            if tempban:
-                await queries.delete_tempban(pool, tempban.id)
-            raise UserError(f"Discord refused to ban **{member.display_name}**; nothing was recorded.") from None
-        await queries.close_other_tempbans(pool, guild.id, member.id, tempban.id if tempban else None)
+        async with self.locks.hold((guild.id, member.id)):  # the sweep must not lift an old row meanwhile
+            # The row first: if the daemon dies right after the ban, the sweep still lifts it.
+            tempban = None if permanent else await queries.create_tempban(
+                pool, guild.id, member.id, context.author.id, reason, seconds or 0)
+            try:
+                await guild.ban(member, reason=truncate(audit_reason, 512), delete_message_seconds=0)
+            except discord.HTTPException as error:
+                if tempban:
+                    await queries.delete_tempban(pool, tempban.id)
+                why = "refused" if error.status < 500 else "failed"
+                raise UserError(f"Discord {why} to ban **{member.display_name}**; nothing was recorded.") from None
+            await queries.close_other_tempbans(pool, guild.id, member.id, tempban.id if tempban else None)
         if tempban:
             expires = int(tempban.expires_at.timestamp())
             reply = f"Banned **{member.display_name}** for **{shown}**. Expires <t:{expires}:R>."
@@ -98,28 +109,29 @@ class ModerationCog(commands.Cog, name="Moderation"):
             reply = f"Banned **{member.display_name}** permanently."
         if reason:
             reply += f"\nReason: {reason}"
-        await context.reply(reply, mention_author=False)
-        await send_audit(self.instance, guild.id, "Ban" if permanent else "Tempban", {
+        await self._done(context, reply, "Ban" if permanent else "Tempban", {
             "User": user_field(member), "Moderator": user_field(context.author),
             "Duration": shown, "Reason": reason or "",
         })
 
     @commands.command(name="unban", brief="lift a ban", usage="<user>")
     @commands.has_guild_permissions(ban_members=True)
+    @commands.bot_has_guild_permissions(ban_members=True)
     async def unban(self, context: commands.Context, user: discord.User) -> None:
         guild = context.guild
         assert guild is not None
         self._rate_limit(context)
-        try:
-            await guild.unban(user, reason=f"Unban by {context.author}")
-        except discord.NotFound:
+        async with self.locks.hold((guild.id, user.id)):
+            # Discord first, then the rows: a failed unban leaves the tempban pending (the original closed it).
+            try:
+                await guild.unban(user, reason=f"Unban by {context.author}")
+            except discord.NotFound:
+                had_row = await queries.mark_unbanned(self.instance.pool, guild.id, user.id)
+                raise UserError(f"**{user.name}** is not banned." if not had_row else
+                                f"**{user.name}** was no longer banned; the pending tempban is closed.") from None
             had_row = await queries.mark_unbanned(self.instance.pool, guild.id, user.id)
-            raise UserError(f"**{user.name}** is not banned." if not had_row else
-                            f"**{user.name}** was no longer banned; the pending tempban is closed.") from None
-        had_row = await queries.mark_unbanned(self.instance.pool, guild.id, user.id)
         note = "" if had_row else " (No active tempban was found in the database.)"
-        await context.reply(f"Unbanned **{user.name}**.{note}", mention_author=False)
-        await send_audit(self.instance, guild.id, "Unban", {
+        await self._done(context, f"Unbanned **{user.name}**.{note}", "Unban", {
             "User": user_field(user), "Moderator": user_field(context.author),
         })
 
@@ -128,13 +140,14 @@ class ModerationCog(commands.Cog, name="Moderation"):
     async def banlist(self, context: commands.Context) -> None:
         guild = context.guild
         assert guild is not None
-        bans = await queries.active_tempbans(self.instance.pool, guild.id)
+        bans = await queries.pending_tempbans(self.instance.pool, guild.id)
         if not bans:
             await context.reply("No active tempbans.", mention_author=False)
             return
+        now = discord.utils.utcnow()
         lines = []
         for ban in bans:
-            line = f"<@{ban.user_id}> — expires <t:{int(ban.expires_at.timestamp())}:R> (by <@{ban.moderator_id}>"
+            line = f"<@{ban.user_id}> — {_expiry(ban, now)} (by <@{ban.moderator_id}>"
             lines.append(line + (f", reason: {truncate(ban.reason, 100)})" if ban.reason else ")"))
         embed = discord.Embed(title="Active Tempbans", colour=RED, description=fit_lines(lines))
         await context.reply(embed=embed, mention_author=False)
@@ -142,6 +155,7 @@ class ModerationCog(commands.Cog, name="Moderation"):
     # -- kick and timeouts -------------------------------------------------------------------------
     @commands.command(name="kick", brief="remove a member from the server", usage="<member> [reason]")
     @commands.has_guild_permissions(kick_members=True)
+    @commands.bot_has_guild_permissions(kick_members=True)
     async def kick(self, context: commands.Context, member: discord.Member, *, reason: str | None = None) -> None:
         guild = context.guild
         assert guild is not None
@@ -150,19 +164,21 @@ class ModerationCog(commands.Cog, name="Moderation"):
         await guild.kick(member, reason=truncate(f"Kick by {context.author}" + (f": {reason}" if reason else ""),
                                                  512))
         reply = f"Kicked **{member.display_name}**." + (f"\nReason: {reason}" if reason else "")
-        await context.reply(reply, mention_author=False)
-        await send_audit(self.instance, guild.id, "Kick", {
+        await self._done(context, reply, "Kick", {
             "User": user_field(member), "Moderator": user_field(context.author), "Reason": reason or "",
         })
 
     @commands.command(name="timeout", brief="mute a member for a while (at most 28 days)",
                       usage="<member> <duration> [reason]")
     @commands.has_guild_permissions(moderate_members=True)
+    @commands.bot_has_guild_permissions(moderate_members=True)
     async def timeout(self, context: commands.Context, member: discord.Member, duration: str, *,
                       reason: str | None = None) -> None:
         guild = context.guild
         assert guild is not None
         self._check_target("time out", context, member)
+        if member.guild_permissions.administrator:
+            raise UserError(f"You can't time out **{member.display_name}**: Discord never times out administrators.")
         seconds = parse_duration(duration)
         if seconds is None or seconds <= 0:
             raise UserError(DURATION_HELP)
@@ -175,14 +191,14 @@ class ModerationCog(commands.Cog, name="Moderation"):
         await member.timeout(until, reason=truncate(audit_reason, 512))
         shown = format_duration(seconds)
         reply = f"Timed out **{member.display_name}** for **{shown}**. Ends <t:{int(until.timestamp())}:R>."
-        await context.reply(reply + (f"\nReason: {reason}" if reason else ""), mention_author=False)
-        await send_audit(self.instance, guild.id, "Timeout", {
+        await self._done(context, reply + (f"\nReason: {reason}" if reason else ""), "Timeout", {
             "User": user_field(member), "Moderator": user_field(context.author), "Duration": shown,
             "Reason": reason or "",
         })
 
     @commands.command(name="untimeout", brief="end a member's timeout", usage="<member>")
     @commands.has_guild_permissions(moderate_members=True)
+    @commands.bot_has_guild_permissions(moderate_members=True)
     async def untimeout(self, context: commands.Context, member: discord.Member) -> None:
         guild = context.guild
         assert guild is not None
@@ -191,18 +207,20 @@ class ModerationCog(commands.Cog, name="Moderation"):
             raise UserError(f"**{member.display_name}** is not timed out.")
         self._rate_limit(context)
         await member.timeout(None, reason=f"Timeout removed by {context.author}")
-        await context.reply(f"Removed the timeout of **{member.display_name}**.", mention_author=False)
-        await send_audit(self.instance, guild.id, "Untimeout", {
+        await self._done(context, f"Removed the timeout of **{member.display_name}**.", "Untimeout", {
             "User": user_field(member), "Moderator": user_field(context.author),
         })
 
     # -- nuke --------------------------------------------------------------------------------------
     @commands.command(name="nuke", brief="delete the last N messages here (1-100)", usage="<1-100>")
     @commands.has_guild_permissions(manage_messages=True)
+    @commands.bot_has_permissions(manage_messages=True, read_message_history=True)
     async def nuke(self, context: commands.Context, count: int) -> None:
         channel = context.channel
         guild = context.guild
-        assert guild is not None and isinstance(channel, discord.TextChannel)
+        assert guild is not None
+        if not isinstance(channel, discord.TextChannel | discord.Thread | discord.VoiceChannel):
+            raise UserError("I can't nuke this kind of channel.")
         if not 1 <= count <= 100:
             raise UserError(f"Usage: `{self._start()}nuke <1-100>`")
         self._rate_limit(context)
@@ -210,7 +228,8 @@ class ModerationCog(commands.Cog, name="Moderation"):
         targets = [m async for m in channel.history(limit=count, before=context.message)]
         young = [m for m in targets if m.created_at > cutoff]
         old = len(targets) - len(young)
-        # The command message goes too, in the same request: it does not count toward N.
+        # The command message goes too, in the same request when it fits: it does not count toward N.
+        # Never more than 100 ids per bulk delete (the original fetched count+1, i.e. 101 for `nuke 100`).
         to_delete = [*young, context.message]
         for start in range(0, len(to_delete), 100):
             chunk = to_delete[start:start + 100]
@@ -223,11 +242,11 @@ class ModerationCog(commands.Cog, name="Moderation"):
                     "bulk-deleted.")
         else:
             text = f"Deleted **{len(young)}** messages."
-        await channel.send(text, delete_after=NUKE_NOTICE_SECONDS)
         await send_audit(self.instance, guild.id, "Nuke", {
             "Channel": f"<#{channel.id}>", "Moderator": user_field(context.author),
             "Messages Deleted": str(len(young)),
         })
+        await channel.send(text, delete_after=NUKE_NOTICE_SECONDS)  # a plain message: its command is gone
 
     # -- guild settings ----------------------------------------------------------------------------
     @commands.command(name="setlog", brief="send the audit log to a channel", usage="<channel>")
@@ -265,27 +284,36 @@ class ModerationCog(commands.Cog, name="Moderation"):
         guild = context.guild
         assert guild is not None
         settings = await queries.guild_settings(self.instance.pool, guild.id)
-        bans = await queries.active_tempbans(self.instance.pool, guild.id)
+        bans = await queries.pending_tempbans(self.instance.pool, guild.id)
         embed = discord.Embed(title=f"Settings for {truncate(guild.name, 200)}", colour=0x5865F2)
         embed.add_field(name="Audit log", value=f"<#{settings.audit_log_channel_id}>"
                         if settings.audit_log_channel_id else "not set")
         embed.add_field(name="DJ role", value=f"<@&{settings.dj_role_id}>" if settings.dj_role_id else "not set")
         embed.add_field(name="DJ mode", value="enabled" if settings.dj_mode_enabled else "disabled")
-        embed.add_field(name="Tempban sweep", value=f"every {format_duration(self.sweeper.interval())}")
-        lines = [f"<@{b.user_id}> — expires <t:{int(b.expires_at.timestamp())}:R>" for b in bans]
+        interval = self.sweeper.interval()
+        shown = f"{interval:g}s" if interval < 60 else format_duration(interval)
+        embed.add_field(name="Tempban sweep", value=f"every {shown}")
+        now = discord.utils.utcnow()
+        lines = [f"<@{b.user_id}> — {_expiry(b, now)}" for b in bans]
         embed.add_field(name=f"Active tempbans ({len(bans)})", value=fit_lines(lines, 1024) or "none", inline=False)
         await context.reply(embed=embed, mention_author=False)
 
 
+def _expiry(ban: queries.Tempban, now: dt.datetime) -> str:
+    stamp = f"<t:{int(ban.expires_at.timestamp())}:R>"
+    return f"expires {stamp}" if ban.expires_at > now else f"expired {stamp}, being lifted"
+
+
 def fit_lines(lines: list[str], limit: int = EMBED_DESCRIPTION_LIMIT) -> str:
     """Join as many whole lines as fit in `limit`, ending with "+N more" when some had to go."""
-    shown: list[str] = []
-    for index, line in enumerate(lines):
-        rest = len(lines) - index
-        tail = f"\n+{rest} more"
-        if len("\n".join([*shown, line])) + (len(tail) if rest > 1 else 0) > limit:
-            return "\n".join(shown) + f"\n+{rest} more"
-        shown.append(line)
-    return "\n".join(shown)
-
-
+    if len("\n".join(lines)) <= limit:
+        return "\n".join(lines)
+    used = 0  # length of the first `shown` lines joined by newlines
+    shown = 0
+    for line in lines:
+        tail = len(f"\n+{len(lines) - shown - 1} more")
+        if used + (1 if shown else 0) + len(line) + tail > limit:
+            break
+        used += (1 if shown else 0) + len(line)
+        shown += 1
+    return "\n".join([*lines[:shown], f"+{len(lines) - shown} more"])

@@ -69,15 +69,20 @@ async def mark_lifted(pool: asyncpg.Pool, tempban_id: int) -> bool:
     return result == "UPDATE 1"
 
 
-async def active_tempbans(pool: asyncpg.Pool, guild_id: int) -> list[Tempban]:
+async def is_pending(pool: asyncpg.Pool, tempban_id: int) -> bool:
+    return bool(await pool.fetchval("SELECT NOT unbanned FROM tempbans WHERE id = $1", tempban_id))
+
+
+async def pending_tempbans(pool: asyncpg.Pool, guild_id: int) -> list[Tempban]:
+    """Every tempban still in force, including expired ones whose unban has not gone through yet."""
     rows = await pool.fetch(
-        "SELECT * FROM tempbans WHERE guild_id = $1 AND unbanned = FALSE AND expires_at > now() "
-        "ORDER BY expires_at", str(guild_id),
+        "SELECT * FROM tempbans WHERE guild_id = $1 AND unbanned = FALSE ORDER BY expires_at, id", str(guild_id),
     )
     return [_tempban(r) for r in rows]
 
 
 async def expired_tempbans(pool: asyncpg.Pool) -> list[Tempban]:
+    """Every guild's: the schema belongs to this instance alone."""
     rows = await pool.fetch("SELECT * FROM tempbans WHERE unbanned = FALSE AND expires_at <= now() ORDER BY expires_at")
     return [_tempban(r) for r in rows]
 

@@ -1,7 +1,8 @@
 """Lifts expired tempbans: every `sweep_interval` seconds, and once right after the instance starts.
 
 A row is marked lifted only after Discord confirms the unban (or says there is no such ban); an unban Discord
-refuses or fails stays pending and is retried with a growing delay.
+refuses or fails stays pending and is retried with a growing delay. Rows live in Postgres, so a ban that
+expired while the daemon was down is lifted by the first sweep after the next start.
 """
 
 from __future__ import annotations
@@ -10,16 +11,25 @@ import asyncio
 import time
 from dataclasses import dataclass
 
+import aiohttp
 import discord
+import structlog
 
 from features.moderation import queries
 from features.moderation.audit import send_audit, user_field
+from features.moderation.locks import KeyedLocks
 from supervisor.database import is_database_unavailable
 from supervisor.runtime.context import InstanceContext
 
 FIRST_SWEEP_DELAY = 1.0
 RETRY_MAX_SECONDS = 3600.0
+# discord.py retries a 5xx inside one call, sleeping 1+3+5+7+9 s: one unban could hold the sweep for 25 s.
+# An attempt gets at most one sweep interval (at least this long); the sweep's own backoff does the rest.
+MIN_ATTEMPT_SECONDS = 2.0
 UNKNOWN_BAN = 10026
+
+# Failures worth a later retry: Discord refused or erred, or could not be reached.
+_RETRYABLE = (discord.HTTPException, aiohttp.ClientError, OSError, TimeoutError)
 
 
 @dataclass
@@ -29,8 +39,9 @@ class _Retry:
 
 
 class TempbanSweeper:
-    def __init__(self, ctx: InstanceContext):
+    def __init__(self, ctx: InstanceContext, locks: KeyedLocks):
         self.ctx = ctx
+        self.locks = locks  # shared with the ban and unban commands
         self._retries: dict[int, _Retry] = {}  # tempban id -> backoff; this instance's only
 
     def interval(self) -> float:
@@ -48,12 +59,15 @@ class TempbanSweeper:
                 if not is_database_unavailable(error):
                     raise  # a bug: the instance restarts, and the pending rows are swept after the restart
                 self.ctx.log.warning("tempban sweep skipped: database unavailable", error=repr(error))
-            await asyncio.sleep(self.interval())
+            await asyncio.sleep(self.interval())  # read every time: a live config edit applies at once
 
     async def sweep(self) -> int:
         lifted = 0
         now = time.monotonic()
-        for ban in await queries.expired_tempbans(self.ctx.pool):
+        expired = await queries.expired_tempbans(self.ctx.pool)
+        for stale in self._retries.keys() - {ban.id for ban in expired}:
+            del self._retries[stale]  # closed meanwhile (an unban command, a newer ban)
+        for ban in expired:
             retry = self._retries.get(ban.id)
             if retry and retry.not_before > now:
                 continue
@@ -65,30 +79,34 @@ class TempbanSweeper:
         bot = self.ctx.bot
         assert bot is not None
         log = self.ctx.log.bind(guild_id=ban.guild_id, user_id=ban.user_id, tempban_id=ban.id)
-        try:
-            await bot.http.unban(ban.user_id, ban.guild_id, reason="Tempban expired")
-        except discord.NotFound as error:
-            if error.code != UNKNOWN_BAN:
+        async with self.locks.hold((ban.guild_id, ban.user_id)):
+            if not await queries.is_pending(self.ctx.pool, ban.id):
+                return False  # an unban command or a newer ban closed it while we waited for the lock
+            try:
+                await asyncio.wait_for(bot.http.unban(ban.user_id, ban.guild_id, reason="Tempban expired"),
+                                       max(self.interval(), MIN_ATTEMPT_SECONDS))
+            except discord.NotFound as error:
+                if error.code != UNKNOWN_BAN:  # Unknown Guild, Unknown User: not done, maybe later
+                    return self._postpone(ban, log, error)
+                log.info("tempban expired; the user was already unbanned")
+            except _RETRYABLE as error:
                 return self._postpone(ban, log, error)
-            log.info("tempban expired; the user was already unbanned")
-        except discord.HTTPException as error:
-            return self._postpone(ban, log, error)
-        self._retries.pop(ban.id, None)
-        if not await queries.mark_lifted(self.ctx.pool, ban.id):
-            return False
+            self._retries.pop(ban.id, None)
+            if not await queries.mark_lifted(self.ctx.pool, ban.id):
+                return False
         log.info("tempban expired and lifted")
         await send_audit(self.ctx, ban.guild_id, "Tempban expired", {
             "User": user_field(ban.user_id), "Moderator": f"<@{ban.moderator_id}>", "Reason": ban.reason or "",
         })
         return True
 
-    def _postpone(self, ban: queries.Tempban, log, error: discord.HTTPException) -> bool:  # type: ignore[no-untyped-def]
+    def _postpone(self, ban: queries.Tempban, log: structlog.stdlib.BoundLogger, error: Exception) -> bool:
         retry = self._retries.get(ban.id) or _Retry(0, 0.0)
         retry.attempts += 1
-        delay = min(self.interval() * 2 ** (retry.attempts - 1), RETRY_MAX_SECONDS)
+        delay = min(self.interval() * 2 ** min(retry.attempts - 1, 20), RETRY_MAX_SECONDS)
         retry.not_before = time.monotonic() + delay
         self._retries[ban.id] = retry
-        log.warning("unban failed; the tempban stays pending and is retried", status=error.status,
-                    attempt=retry.attempts, retry_in=delay, error=str(error))
+        log.warning("unban failed; the tempban stays pending and is retried", attempt=retry.attempts,
+                    retry_in=delay, status=getattr(error, "status", None),
+                    error=repr(error) if isinstance(error, TimeoutError) else str(error) or repr(error))
         return False
-

@@ -191,6 +191,17 @@ class Emulator:
         """The user leaves on their own (GUILD_MEMBER_REMOVE, not a kick)."""
         self.ops.remove_member(self.state.guild(id_of(guild)), id_of(user))
 
+    def unban(self, guild: GuildRef, user: UserRef, actor: UserRef, reason: str | None = None) -> None:
+        """Lift a ban as a person would in Discord's own UI (GUILD_BAN_REMOVE to the bots)."""
+        self.ops.unban(self.state.guild(id_of(guild)), id_of(user), id_of(actor), reason)
+
+    def delete_channel(self, channel: ChannelRef) -> None:
+        self.ops.delete_channel(self.state.channel(id_of(channel)))
+
+    def clear_faults(self) -> None:
+        """Forget every pending fail_next and rate_limit: Discord has recovered."""
+        self.rest.faults.clear()
+
     def set_overwrites(self, channel: ChannelRef, overwrites: Iterable[Overwrite]) -> None:
         c = self.state.channel(id_of(channel))
         c.overwrites = list(overwrites)
