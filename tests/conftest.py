@@ -13,9 +13,22 @@ import asyncpg
 import pytest
 import pytest_asyncio
 
+from supervisor.emulator import Emulator
 from tests import postgres
 
 REPO = Path(__file__).resolve().parent.parent
+
+
+@pytest_asyncio.fixture
+async def emu() -> AsyncIterator[Emulator]:
+    """Our Discord emulator on a loopback port; a daemon under test is pointed at it by flags."""
+    emulator = Emulator()
+    await emulator.start()
+    try:
+        yield emulator
+    finally:
+        assert not emulator.internal_errors, emulator.internal_errors
+        await emulator.stop()
 
 
 @pytest.fixture(scope="session")

@@ -149,16 +149,6 @@ async def eventually(condition: Callable[[], Any], timeout: float = 15.0) -> Non
         await asyncio.sleep(0.05)
 
 
-@pytest_asyncio.fixture
-async def emu() -> AsyncIterator[Emulator]:
-    emulator = Emulator()
-    await emulator.start()
-    try:
-        yield emulator
-    finally:
-        assert not emulator.internal_errors, emulator.internal_errors
-        await emulator.stop()
-
 
 @pytest_asyncio.fixture
 async def server(emu: Emulator, instances: InstanceFolders, tmp_path: Path, database_url: str,

@@ -3,25 +3,12 @@
 from __future__ import annotations
 
 import signal
-from collections.abc import AsyncIterator
 from pathlib import Path
-
-import pytest_asyncio
 
 from supervisor.emulator import Emulator
 from tests.conftest import InstanceFolders
 from tests.daemon import DaemonProcess
 from tests.world import add_bot
-
-
-@pytest_asyncio.fixture
-async def emu() -> AsyncIterator[Emulator]:
-    emulator = Emulator()
-    await emulator.start()
-    try:
-        yield emulator
-    finally:
-        await emulator.stop()
 
 
 def daemon_for(emu: Emulator, instances: InstanceFolders, tmp_path: Path, **kwargs) -> DaemonProcess:

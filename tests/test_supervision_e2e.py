@@ -21,16 +21,6 @@ from tests.tcp_proxy import TcpProxy
 from tests.world import BotWorld, add_bot, config_text
 
 
-@pytest_asyncio.fixture
-async def emu() -> AsyncIterator[Emulator]:
-    emulator = Emulator()
-    await emulator.start()
-    try:
-        yield emulator
-    finally:
-        await emulator.stop()
-
-
 def save(path: Path, text: str) -> None:
     """Save like an editor does: write a new file, then rename it over the old one."""
     temporary = path.with_name(f".{path.name}.swp")

@@ -7,26 +7,14 @@ import shutil
 import signal
 import socket
 import subprocess
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-import pytest_asyncio
 
 from supervisor.emulator import Emulator
 from tests.conftest import REPO, InstanceFolders
 from tests.daemon import DaemonProcess
 from tests.world import add_bot
-
-
-@pytest_asyncio.fixture
-async def emu() -> AsyncIterator[Emulator]:
-    emulator = Emulator()
-    await emulator.start()
-    try:
-        yield emulator
-    finally:
-        await emulator.stop()
 
 
 async def collect(sock: socket.socket, into: list[str]) -> None:
