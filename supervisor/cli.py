@@ -47,6 +47,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_instances(check)
     check.add_argument("--json", action="store_true", help="print the report as JSON")
+    check.add_argument("--db", action="store_true",
+                       help="also connect for every valid instance and report: reachable, server version, whether "
+                       "the role may create schemas, connections in use and allowed")
+    _add_state_dir(check)
 
     migrate = commands.add_parser(
         "migrate", help="apply pending database migrations",
@@ -54,6 +58,7 @@ def build_parser() -> argparse.ArgumentParser:
         "instance). One instance's failure does not stop the others; exit 1 if any failed.",
     )
     _add_instances(migrate)
+    _add_state_dir(migrate)
     migrate.add_argument("names", nargs="*", metavar="NAME", help="instances to migrate (default: all)")
 
     run = commands.add_parser(
@@ -78,6 +83,38 @@ def build_parser() -> argparse.ArgumentParser:
                      help="DEBUG, INFO, WARNING or ERROR (default INFO or $SUPERVISOR_LOG_LEVEL)")
     run.add_argument("--log-format", choices=["auto", "json", "console"], default="auto",
                      help="auto: console on a terminal, JSON lines otherwise")
+
+    backup = commands.add_parser(
+        "backup", help="pg_dump one instance's schema (or every instance's, --all)",
+        description="Write a plain-SQL pg_dump of each named instance's schema, and of nothing else; gzipped when "
+        "the file name ends in .gz. Default file: <state-dir>/backups/<instance>-<UTC date-time>.sql.gz. The "
+        "pg_dump used suits the server's major version: the bundled one for the bundled server, else the one on "
+        "PATH. Exit 1 if any backup failed.",
+    )
+    _add_instances(backup)
+    _add_state_dir(backup)
+    backup.add_argument("names", nargs="*", metavar="NAME", help="instances to back up")
+    backup.add_argument("--all", action="store_true", dest="all_instances", help="every configured instance")
+    backup.add_argument("-o", "--output", type=Path, metavar="FILE", help="write to FILE (one instance only)")
+    backup.add_argument("--keep", type=int, metavar="N",
+                        help="after each backup, delete all but the newest N default-named backups of that instance")
+
+    restore = commands.add_parser(
+        "restore", help="replace one instance's schema with a backup",
+        description="Drop the instance's schema and load FILE in one transaction (a failure changes nothing), "
+        "then run the migrations, so an older backup is brought up to date. Asks first unless --yes. With a "
+        "daemon running, the instance is stopped through the control socket and started again afterwards; "
+        "other instances are not touched. A backup of another instance's schema is refused unless "
+        "--from-schema names it.",
+    )
+    _add_instances(restore)
+    _add_state_dir(restore)
+    _add_control_socket(restore)
+    restore.add_argument("name", metavar="NAME", help="the instance to restore")
+    restore.add_argument("file", type=Path, metavar="FILE", help="a backup (plain SQL, gzipped or not)")
+    restore.add_argument("--yes", action="store_true", help="do not ask before dropping the schema")
+    restore.add_argument("--from-schema", metavar="SCHEMA",
+                         help="accept a backup of this other schema and restore it under the instance's own")
 
     status = commands.add_parser(
         "status", help="show every instance of the running daemon",
@@ -156,11 +193,27 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "check":
         from supervisor.commands import check
 
-        return check.run(settings, args.json)
+        if args.db and args.json:
+            parser.error("--db prints a report of its own: use it without --json")
+        code = check.run(settings, args.json)
+        if args.db:
+            from supervisor.commands import dbcheck
+
+            code = max(code, dbcheck.run(settings, _state_dir(args)))
+        return code
+    if args.command == "backup":
+        from supervisor.commands import backup
+
+        return backup.run(settings, _state_dir(args), args.names, args.all_instances, args.output, args.keep)
+    if args.command == "restore":
+        from supervisor.commands import restore
+
+        return restore.run(settings, _state_dir(args), _socket(args), args.name, args.file, args.yes,
+                           args.from_schema)
     if args.command == "migrate":
         from supervisor.commands import migrate
 
-        return migrate.run(settings, args.names)
+        return migrate.run(settings, args.names, _state_dir(args))
     if args.command == "run":
         from supervisor import logs
         from supervisor.daemon import main as daemon

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import socket
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import asyncpg
+
+if TYPE_CHECKING:
+    from supervisor.pg.budget import ConnectionBudget
 
 IDLE_CONNECTION_SECONDS = 30.0  # give idle connections back: many small pools share one server
 
@@ -94,8 +97,14 @@ async def ensure_schema(connection: asyncpg.Connection, schema: str, url: str | 
         raise DatabaseError(explain(error, url)) from error
 
 
-async def open_pool(url: str | None, schema: str, max_size: int) -> asyncpg.Pool:
-    """A small pool whose every connection sees only `schema` by unqualified name."""
+async def open_pool(
+    url: str | None, schema: str, max_size: int, budget: ConnectionBudget | None = None
+) -> asyncpg.Pool:
+    """A small pool whose every connection sees only `schema` by unqualified name.
+
+    With a budget (the daemon's, one per server), its connections count against what the server allows: a
+    burst waits for a free connection instead of failing with "too many clients".
+    """
     try:
         pool = await asyncpg.create_pool(
             url,
@@ -104,6 +113,7 @@ async def open_pool(url: str | None, schema: str, max_size: int) -> asyncpg.Pool
             max_inactive_connection_lifetime=IDLE_CONNECTION_SECONDS,
             server_settings=schema_settings(schema),
             timeout=10.0,
+            **(budget.pool_options() if budget is not None else {}),
         )
     except Exception as error:
         raise DatabaseError(explain(error, url)) from error

@@ -4,19 +4,21 @@ from __future__ import annotations
 
 import asyncio
 import sys
+from pathlib import Path
 from typing import TextIO
 
 from supervisor.database import DatabaseError
 from supervisor.instances import InstanceSpec, Status, scan
 from supervisor.migrator import Migration, MigrationError, load_migrations, migrate
+from supervisor.pg.session import CommandDatabases
 from supervisor.settings import SupervisorSettings
 
 
-async def _migrate_one(spec: InstanceSpec, migrations: list[Migration]) -> tuple[bool, str]:
-    if not spec.database_url:
-        return False, "no DATABASE_URL: set it in this instance's .env or in the supervisor's environment"
+async def _migrate_one(spec: InstanceSpec, migrations: list[Migration], databases: CommandDatabases
+                       ) -> tuple[bool, str]:
     try:
-        result = await migrate(spec.database_url, spec.schema, migrations)
+        url = await databases.url_for(spec)  # no DATABASE_URL anywhere: the bundled server
+        result = await migrate(url, spec.schema, migrations)
     except (DatabaseError, MigrationError) as error:
         return False, str(error)
     if result.applied:
@@ -26,7 +28,8 @@ async def _migrate_one(spec: InstanceSpec, migrations: list[Migration]) -> tuple
 
 
 async def migrate_instances(
-    settings: SupervisorSettings, names: list[str], out: TextIO, migrations: list[Migration]
+    settings: SupervisorSettings, names: list[str], out: TextIO, migrations: list[Migration],
+    state_dir: Path = Path("var"),
 ) -> int:
     reports = {r.name: r for r in scan(settings.instances_dir, settings.database_url)}
     failed = False
@@ -44,19 +47,20 @@ async def migrate_instances(
         else:
             specs[name] = report.spec
     # Different schemas migrate in parallel; a failure in one never stops the others.
-    results = await asyncio.gather(*(_migrate_one(spec, migrations) for spec in specs.values()))
+    async with CommandDatabases(state_dir) as databases:
+        results = await asyncio.gather(*(_migrate_one(spec, migrations, databases) for spec in specs.values()))
     for name, (ok, message) in zip(specs, results, strict=True):
         print(f"{name}: {message}" if ok else f"{name}: error: {message}", file=out)
         failed |= not ok
     return 1 if failed else 0
 
 
-def run(settings: SupervisorSettings, names: list[str], out: TextIO = sys.stdout) -> int:
+def run(settings: SupervisorSettings, names: list[str], state_dir: Path, out: TextIO = sys.stdout) -> int:
     if not settings.instances_dir.is_dir():
         print(f"error: instances directory {str(settings.instances_dir)!r} does not exist", file=sys.stderr)
         return 1
     try:
-        return asyncio.run(migrate_instances(settings, names, out, load_migrations()))
+        return asyncio.run(migrate_instances(settings, names, out, load_migrations(), state_dir))
     except MigrationError as error:  # a broken migrations directory in the release itself
         print(f"error: {error}", file=sys.stderr)
         return 1

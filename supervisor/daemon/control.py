@@ -24,10 +24,15 @@ class ControlUnavailable(Exception):
     """No daemon answers on the control socket."""
 
 
+SYSTEMD_SOCKET = Path("/run/discord-supervisor") / SOCKET_NAME
+
+
 def default_socket_path() -> Path:
-    runtime = os.environ.get("RUNTIME_DIRECTORY")  # set by systemd's RuntimeDirectory=
+    runtime = os.environ.get("RUNTIME_DIRECTORY")  # set by systemd's RuntimeDirectory= for the daemon itself
     if runtime:
         return Path(runtime.split(":")[0]) / SOCKET_NAME
+    if SYSTEMD_SOCKET.exists():  # an operator's shell beside the systemd service
+        return SYSTEMD_SOCKET
     return Path("var/run") / SOCKET_NAME
 
 

@@ -10,6 +10,7 @@ from supervisor.daemon.status import InstanceStatus, State
 from supervisor.instances import InstanceReport, InstanceSpec, Status, scan
 from supervisor.logs import get_logger
 from supervisor.migrator import Migration
+from supervisor.pg.service import Databases
 from supervisor.settings import SupervisorSettings
 
 # How many instances may migrate at once: each holds one connection while it does.
@@ -18,8 +19,9 @@ STARTUP_CONCURRENCY = 8
 
 class Fleet:
     def __init__(self, settings: SupervisorSettings, migrations: list[Migration], options: RuntimeOptions,
-                 before_start: Callable[[InstanceSpec], None] | None = None):
+                 databases: Databases, before_start: Callable[[InstanceSpec], None] | None = None):
         self.settings = settings
+        self.databases = databases
         self.migrations = migrations
         self.options = options
         self.before_start = before_start  # the sandbox builds each new instance's guild here
@@ -65,7 +67,7 @@ class Fleet:
         if runner is None:
             if self.before_start:
                 self.before_start(spec)
-            runner = InstanceRunner(spec, self.migrations, self.options, self._startup_gate)
+            runner = InstanceRunner(spec, self.migrations, self.options, self._startup_gate, self.databases)
             self.runners[name] = runner
             runner.start()
             log.info("instance starting", schema=spec.schema)

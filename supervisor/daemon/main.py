@@ -20,6 +20,7 @@ from supervisor.daemon.watcher import watch
 from supervisor.instances import InstanceSpec
 from supervisor.logs import get_logger
 from supervisor.migrator import load_migrations
+from supervisor.pg.service import Databases
 from supervisor.runtime.endpoints import apply_endpoints
 from supervisor.settings import SupervisorSettings
 
@@ -40,7 +41,9 @@ class Daemon:
                  before_start: Callable[[InstanceSpec], None] | None = None):
         self.settings = settings
         self.options = options
-        self.fleet = Fleet(settings, load_migrations(), options.runtime, before_start)
+        self.databases = Databases(options.state_dir)
+        self.fleet = Fleet(settings, load_migrations(), options.runtime, self.databases, before_start)
+        self._review: asyncio.Task[None] | None = None
         self.notifier = Notifier()
         self.control = ControlServer(options.control_socket, self.handle_control)
         self.log = get_logger("supervisor.daemon")
@@ -61,6 +64,7 @@ class Daemon:
         self.log.info("SIGHUP: rescanning every instance")
         self.notifier.reloading()
         await self.fleet.reconcile()
+        self.review_databases()
         self.notifier.ready(self.status_line())
 
     # -- control -----------------------------------------------------------------------------------
@@ -121,6 +125,7 @@ class Daemon:
                       control_socket=str(self.options.control_socket))
         await self.control.start()
         await self.fleet.reconcile()
+        self.review_databases()
         self._background.append(loop.create_task(self._announce_ready()))
         if self.options.watch:
             self._background.append(loop.create_task(
@@ -150,12 +155,22 @@ class Daemon:
         await self._stop.wait()
         return await self.stop()
 
+    def review_databases(self) -> None:
+        """In the background (a server may be slow to answer): do the pools fit each server's limit?"""
+        if self._review is None or self._review.done():
+            specs = [r.spec for r in self.fleet.reports.values() if r.spec is not None]
+            self._review = asyncio.get_running_loop().create_task(self.databases.review(specs))
+
     async def shutdown(self) -> int:
         try:
             await asyncio.wait_for(self.fleet.stop_all(), self.options.shutdown_timeout)
         except TimeoutError:
             self.log.error("instances did not stop within the deadline", seconds=self.options.shutdown_timeout)
             return 1
+        finally:
+            if self._review is not None:
+                self._review.cancel()
+            await self.databases.close()  # after every pool is closed: stops the bundled server
         self.log.info("daemon stopped")
         return 0
 

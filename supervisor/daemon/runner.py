@@ -21,6 +21,7 @@ from supervisor.database import DatabaseError, is_unreachable, open_pool
 from supervisor.instances import InstanceSpec
 from supervisor.logs import get_logger
 from supervisor.migrator import Migration, MigrationError, migrate
+from supervisor.pg.service import Databases
 from supervisor.runtime.bot_factory import InstanceBot
 from supervisor.runtime.context import InstanceContext
 
@@ -48,8 +49,9 @@ class TransientFailure(Exception):
 
 class InstanceRunner:
     def __init__(self, spec: InstanceSpec, migrations: list[Migration], options: RuntimeOptions,
-                 startup_gate: asyncio.Semaphore):
+                 startup_gate: asyncio.Semaphore, databases: Databases):
         self.spec = spec  # the last good spec
+        self.databases = databases
         self.startup_gate = startup_gate
         self.migrations = migrations
         self.options = options
@@ -191,12 +193,12 @@ class InstanceRunner:
             self.ctx = None
 
     async def _open_database(self, spec: InstanceSpec):  # type: ignore[no-untyped-def]
-        if not spec.database_url:
-            raise PermanentFailure("no DATABASE_URL: set it in the instance's .env or the supervisor's environment")
         try:
-            async with self.startup_gate:  # a few at a time: 200 instances must not open 200 connections at once
-                await migrate(spec.database_url, spec.schema, self.migrations)
-            return await open_pool(spec.database_url, spec.schema, spec.config.pool_max_size)
+            url = await self.databases.url_for(spec)  # no DATABASE_URL: the bundled server, started on first use
+            budget = await self.databases.budget_for(url)
+            async with self.startup_gate, budget.slot():  # the migration's connection counts against the budget
+                await migrate(url, spec.schema, self.migrations)
+            return await open_pool(url, spec.schema, spec.config.pool_max_size, budget=budget)
         except MigrationError as error:
             raise PermanentFailure(str(error)) from error
         except DatabaseError as error:

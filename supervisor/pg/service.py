@@ -1,0 +1,127 @@
+"""The daemon's databases: the bundled server for instances without a DATABASE_URL, and one connection budget
+per server. One object per daemon; nothing here is module-level state."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterable
+from pathlib import Path
+
+from supervisor.database import DatabaseError, connect, redact_url
+from supervisor.instances import InstanceSpec
+from supervisor.logs import get_logger
+from supervisor.pg.budget import ConnectionBudget, ServerLimits, fit_message, read_limits, server_key
+from supervisor.pg.bundled import BundledError, BundledPostgres
+from supervisor.pg.probe import url_warnings
+
+BUNDLED_RETRY_SECONDS = 30.0
+SWITCH_HINT = (
+    "to use a PostgreSQL server of your own, set DATABASE_URL in the supervisor's environment (every instance) "
+    "or in an instance's .env"
+)
+
+
+class Databases:
+    def __init__(self, state_dir: Path):
+        self.bundled = BundledPostgres(state_dir)
+        self.log = get_logger("supervisor.databases")
+        self._budgets: dict[str, ConnectionBudget] = {}
+        self._limits: dict[str, ServerLimits] = {}
+        self._locks: dict[str, asyncio.Lock] = {}
+        self._announced: set[str] = set()
+        self._fit_said: dict[str, str] = {}
+        self._bundled_failure: tuple[float, BundledError] | None = None
+        self._bundled_announced = False
+
+    async def url_for(self, spec: InstanceSpec) -> str:
+        """The instance's own or the supervisor's DATABASE_URL, else the bundled server (started on first use)."""
+        if spec.database_url:
+            self._announce_external(spec.database_url)
+            return spec.database_url
+        now = asyncio.get_running_loop().time()
+        failure = self._bundled_failure
+        if self.bundled.url is None and failure and now - failure[0] < BUNDLED_RETRY_SECONDS:
+            raise failure[1]  # hundreds of instances need not each repeat a failing initdb
+        try:
+            url = await self.bundled.start()
+        except BundledError as error:
+            self._bundled_failure = (now, error)
+            raise
+        if not self._bundled_announced:
+            self._bundled_announced = True
+            self.log.info(
+                f"database: the bundled PostgreSQL {self.bundled.version} (Unix socket only, no TCP port); "
+                + SWITCH_HINT,
+                data=str(self.bundled.data), socket_dir=str(self.bundled.socket_dir),
+                started=self.bundled.started_here,
+            )
+        return url
+
+    def _announce_external(self, url: str) -> None:
+        if url in self._announced:
+            return
+        self._announced.add(url)
+        self.log.info(f"database: external PostgreSQL at {redact_url(url)}", url=redact_url(url))
+        for warning in url_warnings(url):
+            self.log.warning(warning, url=redact_url(url))
+
+    async def budget_for(self, url: str) -> ConnectionBudget:
+        """The budget of the server `url` reaches, sized from the server's limits when first asked.
+
+        Raises DatabaseError when the server cannot be reached (the runner retries later)."""
+        key = server_key(url)
+        lock = self._locks.setdefault(key, asyncio.Lock())
+        async with lock:
+            budget = self._budgets.get(key)
+            if budget is None:
+                connection = await connect(url)
+                try:
+                    limits = await read_limits(connection)
+                except Exception as error:
+                    raise DatabaseError(f"cannot read the connection limits of {redact_url(url)}: {error}") \
+                        from error
+                finally:
+                    await connection.close()
+                self._limits[key] = limits
+                budget = self._budgets[key] = ConnectionBudget(limits.budget)
+                self.log.info("connection budget", server=key, budget=limits.budget,
+                              max_connections=limits.max_connections, reserved=limits.reserved,
+                              other_clients=limits.others)
+            return budget
+
+    async def review(self, specs: Iterable[InstanceSpec]) -> None:
+        """Say, per server, whether the instances' pool maxima fit its limit, with the numbers and the remedy.
+        Call after a scan; a server is only reported again when its numbers change."""
+        pools: dict[str, dict[str, int]] = {}
+        urls: dict[str, str] = {}
+        for spec in specs:
+            try:
+                url = await self.url_for(spec)
+            except DatabaseError:
+                continue  # the instance's own start reports it
+            key = server_key(url)
+            urls.setdefault(key, url)
+            pools.setdefault(key, {})[spec.name] = spec.config.pool_max_size
+        for key, sizes in pools.items():
+            try:
+                await self.budget_for(urls[key])
+            except DatabaseError:
+                continue
+            bundled = urls[key] == self.bundled.url
+            how = ("ALTER SYSTEM SET max_connections = N through psql on the bundled server's socket, then "
+                   "restart discord-supervisor") if bundled else \
+                "ALTER SYSTEM SET max_connections = N as a superuser, then restart PostgreSQL"
+            fits, message = fit_message(key, self._limits[key], sizes, how)
+            if self._fit_said.get(key) != message:
+                self._fit_said[key] = message
+                (self.log.info if fits else self.log.warning)("connection budget: " + message, server=key)
+
+    async def close(self) -> None:
+        """Stop the bundled server if this daemon used it (after every pool is closed)."""
+        if self.bundled.url is None:
+            return
+        if await self.bundled.stop():
+            self.log.info("bundled PostgreSQL stopped", data=str(self.bundled.data))
+        else:
+            self.log.info("bundled PostgreSQL left running for another discord-supervisor process (a backup?); "
+                          "that process stops it when it is done", data=str(self.bundled.data))

@@ -1,0 +1,47 @@
+"""Fixtures for the Postgres-operations tests: throwaway private servers and instance settings."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from supervisor.pg.bundled import BundledPostgres
+from supervisor.pg.scratch import scratch_state_dir
+from supervisor.settings import SupervisorSettings
+from tests.conftest import InstanceFolders
+
+SMALL_MAX_CONNECTIONS = 30
+
+
+@pytest.fixture
+def state_dir() -> Iterator[Path]:
+    """An empty state directory the bundled server may use (given to `nobody` when the tests run as root)."""
+    with scratch_state_dir() as state:
+        yield state
+
+
+@pytest.fixture(scope="session")
+def small_server() -> Iterator[str]:
+    """A private server with a small max_connections, to exhaust without starving the shared server."""
+    with scratch_state_dir() as state:
+        server = BundledPostgres(state, {"max_connections": str(SMALL_MAX_CONNECTIONS)})
+        url = asyncio.run(server.start())
+        try:
+            yield url
+        finally:
+            asyncio.run(server.stop())
+
+
+def settings_for(instances: InstanceFolders, database_url: str | None = None) -> SupervisorSettings:
+    instances.root.mkdir(parents=True, exist_ok=True)
+    return SupervisorSettings(instances_dir=instances.root, database_url=database_url)
+
+
+def make_instance(instances: InstanceFolders, name: str, schema: str, database_url: str | None) -> None:
+    env = {"DISCORD_TOKEN": f"{name}.token-{schema}", "DB_SCHEMA": schema}
+    if database_url:
+        env["DATABASE_URL"] = database_url
+    instances.make(name, env=env)

@@ -1,0 +1,48 @@
+"""The daemon with no DATABASE_URL anywhere: the bundled server, its data kept across a daemon restart, no TCP
+port, and the log saying which database is in use. (`emu` is the shared emulator fixture of tests/conftest.py.)"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import asyncpg
+import pytest
+
+import supervisor.daemon.runner as runner
+from supervisor.emulator import Emulator
+from supervisor.pg.scratch import scratch_state_dir
+from tests.conftest import InstanceFolders
+from tests.daemon import DaemonProcess
+from tests.pg.test_bundled import _server_pids, _socket_inodes, _tcp_listeners
+from tests.pg.test_restore_daemon import execute, reply_to
+from tests.world import add_bot
+
+pytestmark = pytest.mark.skipif(not hasattr(runner, "Databases"),
+                                reason="the daemon does not use supervisor.pg.service yet")
+
+
+async def test_the_bundled_server_keeps_a_bots_data_across_daemon_restarts(
+        emu: Emulator, instances: InstanceFolders, tmp_path: Path, unique) -> None:
+    with scratch_state_dir() as state:
+        bot = add_bot(emu, instances, "local", prefix="!", schema=unique("bundled"), database_url="")
+        url = f"postgresql://postgres@/postgres?host={state}/postgres/run"
+        for run in ("first", "second"):
+            daemon = DaemonProcess(instances.root, tmp_path, api_base=emu.api_base, gateway_url=emu.gateway_url,
+                                   extra_args=("--state-dir", str(state)))
+            await daemon.start()
+            try:
+                await daemon.wait_running("local")
+                said = daemon.find(lambda e: e.get("event", "").startswith("database: the bundled PostgreSQL"))
+                assert said and "no TCP port" in said["event"] and "set DATABASE_URL" in said["event"]
+                postmaster = int((state / "postgres" / "data" / "postmaster.pid").read_text().split()[0])
+                assert _socket_inodes(_server_pids(postmaster)) & _tcp_listeners() == set()
+                if run == "first":
+                    await execute(url, f'INSERT INTO "{bot.schema}".tempbans (guild_id, user_id, moderator_id, '
+                                  "reason, expires_at) VALUES ($1, '123456789012345678', $2, 'survives restarts', "
+                                  "now() + interval '1 day')", str(bot.guild.id), str(bot.owner.id))
+                assert "survives restarts" in await reply_to(emu, bot, "!banlist")
+            finally:
+                assert await daemon.stop() == 0, daemon.stderr_text[-3000:]
+            assert daemon.find(lambda e: e.get("event") == "bundled PostgreSQL stopped")
+            with pytest.raises(OSError):
+                await asyncpg.connect(url, timeout=3)  # stopped with the daemon

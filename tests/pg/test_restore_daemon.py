@@ -1,0 +1,65 @@
+"""Restore while the daemon runs: that instance goes down and comes back with the backup's data; the other bot's
+gateway session is untouched. (`emu` is the shared emulator fixture of tests/conftest.py.)"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import asyncpg
+
+from supervisor.emulator import Emulator
+from tests.conftest import InstanceFolders
+from tests.daemon import DaemonProcess
+from tests.pg.conftest import settings_for
+from tests.pg.dumps import run_backup, run_restore
+from tests.world import BotWorld, add_bot
+
+
+async def reply_to(emu: Emulator, bot: BotWorld, command: str) -> str:
+    await emu.send_message(bot.channel, bot.owner, command)
+    message = await emu.wait_for_bot_message(channel=bot.channel, bot=bot.bot_user, timeout=10)
+    return message.content or json.dumps(message.embeds)
+
+
+async def execute(url: str, sql: str, *args: object) -> None:
+    connection = await asyncpg.connect(url)
+    try:
+        await connection.execute(sql, *args)
+    finally:
+        await connection.close()
+
+
+async def test_restore_while_the_daemon_runs(emu: Emulator, instances: InstanceFolders, tmp_path: Path,
+                                             database_url: str, schemas: list[str], unique,
+                                             state_dir: Path) -> None:
+    alpha = add_bot(emu, instances, "alpha", prefix="!", schema=unique("rs_a"), database_url=database_url)
+    beta = add_bot(emu, instances, "beta", prefix="?", schema=unique("rs_b"), database_url=database_url)
+    schemas += [alpha.schema, beta.schema]
+    daemon = DaemonProcess(instances.root, tmp_path, api_base=emu.api_base, gateway_url=emu.gateway_url)
+    await daemon.start()
+    try:
+        await daemon.wait_running("alpha", "beta")
+        await execute(database_url,
+                      f'INSERT INTO "{alpha.schema}".tempbans (guild_id, user_id, moderator_id, reason, expires_at) '
+                      "VALUES ($1, '123456789012345678', $2, 'kept by the backup', now() + interval '1 day')",
+                      str(alpha.guild.id), str(alpha.owner.id))
+        assert "kept by the backup" in await reply_to(emu, alpha, "!banlist")
+        settings = settings_for(instances)
+        code, out = await run_backup(settings, state_dir, ["alpha"])
+        assert code == 0, out
+        [dump] = list((state_dir / "backups").iterdir())
+        await execute(database_url, f'DELETE FROM "{alpha.schema}".tempbans')  # the data loss to recover from
+        assert await reply_to(emu, alpha, "!banlist") == "No active tempbans."
+
+        mark = len(daemon.logs)
+        code, out = await run_restore(settings, state_dir, daemon.control_socket, "alpha", dump)
+        assert code == 0, out
+        assert "alpha: stopped by the running daemon for the restore" in out and "alpha: started again" in out
+        await daemon.wait_running("alpha", start=mark)
+        assert "kept by the backup" in await reply_to(emu, alpha, "!banlist")
+        assert emu.identify_count(alpha.token) == 2  # it went down and came back
+        assert "Pong" in await reply_to(emu, beta, "?ping")
+        assert emu.identify_count(beta.token) == 1 and emu.resume_count(beta.token) == 0  # never disturbed
+    finally:
+        assert await daemon.stop() == 0, daemon.stderr_text[-3000:]
