@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import shutil
+import subprocess
 import sys
 from pathlib import Path
 
@@ -92,3 +93,18 @@ def test_new_then_check_reports_only_the_token(tmp_path: Path) -> None:
     assert problems == ["my-bot/.env:4: DISCORD_TOKEN: still has the placeholder value; put the bot's real token here"]
     again = run_cli("new", "my-bot", "--instances", str(instances))
     assert again.returncode == 1 and "already exists" in again.stderr
+
+
+def test_quick_start_sandbox_needs_no_database_setup(tmp_path: Path) -> None:
+    """The README's first command: no DATABASE_URL anywhere, so the bundled PostgreSQL serves the sandbox."""
+    shutil.copytree(REPO / "instances" / "example", tmp_path / "instances" / "example")
+    result = subprocess.run(
+        [sys.executable, "-m", "supervisor", "sandbox"], input="!ping\n/status\n/quit\n", capture_output=True,
+        text=True, cwd=tmp_path, timeout=180,
+        env={k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "SUPERVISOR_INSTANCES")},
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "Example Bot: Pong!" in result.stdout
+    assert "example   running" in result.stdout
+    log = (tmp_path / "var" / "sandbox.log").read_text()
+    assert "the bundled PostgreSQL" in log

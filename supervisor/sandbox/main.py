@@ -5,7 +5,11 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
+import os
+import pwd
+import shutil
 import sys
+import tempfile
 from pathlib import Path
 from typing import TextIO
 
@@ -21,6 +25,22 @@ from supervisor.settings import SupervisorSettings
 START_WAIT_SECONDS = 120.0
 
 
+def bundled_postgres_home(state_dir: Path) -> Path:
+    """Where the sandbox's bundled PostgreSQL keeps its data.
+
+    PostgreSQL refuses to run as root. A root sandbox (a fresh VM's root shell, a container) whose state
+    directory belongs to root runs it as `nobody` in a throwaway directory instead: sandbox data is disposable.
+    A real daemon never does this; it says how to run as an ordinary user.
+    """
+    if os.geteuid() != 0 or (state_dir.exists() and state_dir.stat().st_uid != 0):
+        return state_dir
+    nobody = pwd.getpwnam("nobody")
+    home = Path(tempfile.mkdtemp(prefix="discord-supervisor-sandbox-"))
+    os.chown(home, nobody.pw_uid, nobody.pw_gid)
+    home.chmod(0o755)
+    return home
+
+
 async def _wait_until_settled(daemon: Daemon) -> None:
     settled = {State.RUNNING, State.FAILED, State.BACKOFF, State.STOPPED}
     loop = asyncio.get_running_loop()
@@ -34,10 +54,11 @@ async def sandbox(settings: SupervisorSettings, state_dir: Path, source: TextIO,
     await emu.start()
     settings = dataclasses.replace(settings, api_base_url=emu.api_base, gateway_url=emu.gateway_url, sandbox=True)
     world = SandboxWorld(emu)
+    postgres_home = bundled_postgres_home(state_dir)
     options = DaemonOptions(
         runtime=RuntimeOptions(guild_ready_timeout=0.2),
         control_socket=state_dir / "run" / "sandbox.sock",
-        state_dir=state_dir,
+        state_dir=postgres_home,
     )
     daemon = Daemon(settings, options, before_start=world.ensure)
     chat = Chat(emu, world, lambda: [s.as_dict() for s in daemon.fleet.statuses()], out)
@@ -56,6 +77,8 @@ async def sandbox(settings: SupervisorSettings, state_dir: Path, source: TextIO,
     finally:
         await daemon.stop()
         await emu.stop()
+        if postgres_home != state_dir:
+            shutil.rmtree(postgres_home, ignore_errors=True)
     return 0
 
 
