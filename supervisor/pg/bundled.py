@@ -18,6 +18,7 @@ import importlib.util
 import os
 import pwd
 import re
+import shutil
 import stat
 import subprocess
 import tempfile
@@ -99,8 +100,8 @@ def server_account(state_dir: Path) -> Account:
     return Account(owner.st_uid, gid, _user_name(owner.st_uid))
 
 
-def _check_reachable(path: Path, account: Account) -> None:
-    """Root may create what the server's user cannot enter; say so before initdb fails obscurely."""
+def _unreachable_part(path: Path, account: Account) -> Path | None:
+    """The first directory on the way to `path` that `account` may not enter, or None."""
     groups = account.groups()
     for directory in reversed([path, *path.parents]):
         info = directory.stat()
@@ -111,10 +112,45 @@ def _check_reachable(path: Path, account: Account) -> None:
         else:
             allowed = info.st_mode & stat.S_IXOTH
         if not allowed:
-            raise BundledError(
-                f"the bundled PostgreSQL runs as user {account.name}, who may not enter {directory}; "
-                "choose a --state-dir that user can reach"
-            )
+            return directory
+    return None
+
+
+def _check_reachable(path: Path, account: Account) -> None:
+    """Root may create what the server's user cannot enter; say so before initdb fails obscurely."""
+    blocked = _unreachable_part(path, account)
+    if blocked is not None:
+        raise BundledError(
+            f"the bundled PostgreSQL runs as user {account.name}, who may not enter {blocked}; "
+            "choose a --state-dir that user can reach"
+        )
+
+
+def server_bin_dir(account: Account) -> Path:
+    """The binaries as the server's user can run them.
+
+    When root runs the server as another user and the package sits where that user may not go (a virtualenv
+    inside a private directory), a root-owned, read-only copy of pgserver's installation is made in the temp
+    directory once and reused.
+    """
+    source = bin_dir()
+    if not account.switch or _unreachable_part(source, account) is None:
+        return source
+    install = source.parent
+    digest = hashlib.sha256(os.fsencode(install)).hexdigest()[:12]
+    copy = Path(tempfile.gettempdir()) / f"discord-supervisor-pginstall-{digest}"
+    if not (copy / ".complete").is_file():
+        staging = Path(tempfile.mkdtemp(prefix="discord-supervisor-pginstall-"))
+        shutil.copytree(install, staging / "pginstall", symlinks=True)
+        (staging / "pginstall" / ".complete").touch()
+        os.chmod(staging, 0o755)
+        try:
+            os.rename(staging / "pginstall", copy)
+        except OSError:  # another process made the same copy first
+            shutil.rmtree(staging, ignore_errors=True)
+        else:
+            staging.rmdir()
+    return copy / "bin"
 
 
 def _private_dir(path: Path, account: Account) -> None:
@@ -262,7 +298,7 @@ class BundledPostgres:
 
     def _run(self, account: Account, name: str, *args: str, timeout: float,
              check: bool = True) -> subprocess.CompletedProcess[str]:
-        command = [str(bin_dir() / name), *args]
+        command = [str(server_bin_dir(account) / name), *args]
         env = {k: v for k, v in os.environ.items() if not k.startswith("PG")}
         switch: dict[str, object] = {}
         if account.switch:
