@@ -136,21 +136,24 @@ def server_bin_dir(account: Account) -> Path:
     source = bin_dir()
     if not account.switch or _unreachable_part(source, account) is None:
         return source
-    install = source.parent
-    digest = hashlib.sha256(os.fsencode(install)).hexdigest()[:12]
-    copy = Path(tempfile.gettempdir()) / f"discord-supervisor-pginstall-{digest}"
+    # The binaries find their shared libraries at $ORIGIN/../../../pgserver.libs: keep that layout.
+    package = source.parent.parent
+    libraries = package.parent / "pgserver.libs"
+    digest = hashlib.sha256(os.fsencode(package)).hexdigest()[:12]
+    copy = Path(tempfile.gettempdir()) / f"discord-supervisor-pgserver-{digest}"
     if not (copy / ".complete").is_file():
-        staging = Path(tempfile.mkdtemp(prefix="discord-supervisor-pginstall-"))
-        shutil.copytree(install, staging / "pginstall", symlinks=True)
-        (staging / "pginstall" / ".complete").touch()
-        os.chmod(staging, 0o755)
+        staging = Path(tempfile.mkdtemp(prefix="discord-supervisor-pgserver-"))
+        shutil.copytree(package / "pginstall", staging / "pgserver" / "pginstall", symlinks=True)
+        if libraries.is_dir():
+            shutil.copytree(libraries, staging / "pgserver.libs", symlinks=True)
+        for directory in (staging, staging / "pgserver"):
+            os.chmod(directory, 0o755)
+        (staging / ".complete").touch()
         try:
-            os.rename(staging / "pginstall", copy)
+            os.rename(staging, copy)
         except OSError:  # another process made the same copy first
             shutil.rmtree(staging, ignore_errors=True)
-        else:
-            staging.rmdir()
-    return copy / "bin"
+    return copy / "pgserver" / "pginstall" / "bin"
 
 
 def _private_dir(path: Path, account: Account) -> None:
