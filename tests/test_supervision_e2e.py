@@ -322,3 +322,31 @@ async def test_burst_of_saves_is_one_reload_with_the_last_content(fleet: Fleet) 
     reloads = [e for e in fleet.daemon.logs[mark:] if e.get("event") == "config reloaded"]
     assert sorted(e["instance"] for e in reloads) == ["alpha", "beta"], reloads
     assert fleet.sessions() == (1, 0, 1, 0)
+
+
+async def test_real_postgres_stopped_and_started_under_a_running_instance(
+    emu: Emulator, instances: InstanceFolders, tmp_path: Path, unique
+) -> None:
+    """A private PostgreSQL server is really stopped (pg_ctl stop) and started again while the bot runs."""
+    from supervisor.pg.scratch import scratch_server
+
+    async with scratch_server() as server:
+        assert server.url is not None
+        bot = add_bot(emu, instances, "restart", prefix="!", schema=unique("sup_real"), database_url=server.url,
+                      config_extra="[moderation]\nsweep_interval = 0.5\n")
+        daemon = await DaemonProcess(instances.root, tmp_path, api_base=emu.api_base,
+                                     gateway_url=emu.gateway_url).start()
+        try:
+            await daemon.wait_running("restart")
+            assert await answers(emu, bot, "!banlist") == "No active tempbans."
+            assert await server.stop()  # the server process really ends
+            reply = await answers(emu, bot, "!banlist")
+            assert reply == "The database is unavailable right now; try again in a moment."
+            await asyncio.sleep(2.0)  # sweeps fail meanwhile; none of that is a crash
+            assert (await status(daemon))["restart"]["state"] == "running"
+            await server.start()
+            await wait_for(lambda: _banlist_back(emu, bot), timeout=30)
+            assert emu.identify_count(bot.token) == 1
+            assert (await status(daemon))["restart"]["restarts"] == 0
+        finally:
+            assert await daemon.stop() == 0
