@@ -62,7 +62,13 @@ async def test_sandbox_through_piped_stdin(tmp_path: Path, database_url: str) ->
         # A live edit during the session: the new prefix answers, the old one no longer does.
         config = instances / "example" / "config.toml"
         config.write_text(config.read_text().replace('command_prefix = "!"', 'command_prefix = "?"'))
-        await asyncio.sleep(1.0)
+        for _ in range(20):  # until the reload has happened
+            mark = len(session.output)
+            await session.type("?ping")
+            await session.read_until("you> ?ping", since=mark)
+            await asyncio.sleep(0.5)
+            if "Pong!" in session.output[mark:]:
+                break
         mark = len(session.output)
         await session.type("!ping")
         await session.type("?ping")
