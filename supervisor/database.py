@@ -93,6 +93,8 @@ async def connect(url: str | None, schema: str | None = None, timeout: float = 1
 async def ensure_schema(connection: asyncpg.Connection, schema: str, url: str | None) -> None:
     try:
         await connection.execute(f"CREATE SCHEMA IF NOT EXISTS {quote_ident(schema)}")
+    except asyncpg.UniqueViolationError:
+        pass  # another session created it at the same moment (IF NOT EXISTS does not cover that race)
     except Exception as error:
         raise DatabaseError(explain(error, url)) from error
 

@@ -100,13 +100,14 @@ async def migrate(url: str | None, schema: str, migrations: list[Migration]) -> 
     """Bring `schema` up to date. Serialized per (database, schema) by an advisory lock."""
     connection = await connect(url, schema)
     try:
-        await ensure_schema(connection, schema, url)
         # A dedicated connection: a pooled one would drop the lock at release (pg_advisory_unlock_all).
+        # The lock comes first: even CREATE SCHEMA IF NOT EXISTS fails when two sessions race on it.
         await connection.execute(
             "SELECT pg_advisory_lock(hashtextextended('discord-supervisor:' || current_database() || ':' || $1, 0))",
             schema,
         )
         try:
+            await ensure_schema(connection, schema, url)
             return await _migrate_locked(connection, migrations)
         finally:
             await connection.execute("SELECT pg_advisory_unlock_all()")

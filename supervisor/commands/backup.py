@@ -7,8 +7,9 @@ import sys
 from pathlib import Path
 from typing import TextIO
 
+from supervisor.commands.selection import select_instances
 from supervisor.database import DatabaseError
-from supervisor.instances import InstanceSpec, Status, scan
+from supervisor.instances import InstanceSpec
 from supervisor.pg.dump import backup, default_backup_path, prune
 from supervisor.pg.session import CommandDatabases
 from supervisor.pg.tools import DumpError
@@ -17,27 +18,6 @@ from supervisor.settings import SupervisorSettings
 
 def backups_dir(state_dir: Path) -> Path:
     return state_dir / "backups"
-
-
-def select(settings: SupervisorSettings, names: list[str], every: bool,
-           err: TextIO) -> tuple[list[InstanceSpec], bool]:
-    """The specs to act on, and whether some name could not be used (reported on `err`)."""
-    reports = {r.name: r for r in scan(settings.instances_dir, settings.database_url)}
-    chosen = [n for n, r in reports.items() if r.status is not Status.NOT_CONFIGURED] if every else names
-    specs: list[InstanceSpec] = []
-    failed = False
-    for name in chosen:
-        report = reports.get(name)
-        if report is None:
-            print(f"{name}: error: no instance folder {name!r} in {settings.instances_dir}", file=err)
-            failed = True
-        elif report.spec is None:
-            reason = "; ".join(str(p) for p in report.problems) or str(report.status)
-            print(f"{name}: error: {report.status}: {reason}", file=err)
-            failed = True
-        else:
-            specs.append(report.spec)
-    return specs, failed
 
 
 def _size(size: int) -> str:
@@ -93,6 +73,6 @@ def run(settings: SupervisorSettings, state_dir: Path, names: list[str], every: 
     if not settings.instances_dir.is_dir():
         print(f"error: instances directory {str(settings.instances_dir)!r} does not exist", file=err)
         return 1
-    specs, failed = select(settings, names, every, err)
+    specs, failed = select_instances(settings, [] if every else names, err)
     ok = asyncio.run(back_up(state_dir, specs, output, keep, out, err))
     return 0 if ok and not failed else 1

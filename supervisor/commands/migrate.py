@@ -7,8 +7,9 @@ import sys
 from pathlib import Path
 from typing import TextIO
 
+from supervisor.commands.selection import select_instances
 from supervisor.database import DatabaseError
-from supervisor.instances import InstanceSpec, Status, scan
+from supervisor.instances import InstanceSpec
 from supervisor.migrator import Migration, MigrationError, load_migrations, migrate
 from supervisor.pg.session import CommandDatabases
 from supervisor.settings import SupervisorSettings
@@ -31,21 +32,8 @@ async def migrate_instances(
     settings: SupervisorSettings, names: list[str], out: TextIO, migrations: list[Migration],
     state_dir: Path = Path("var"),
 ) -> int:
-    reports = {r.name: r for r in scan(settings.instances_dir, settings.database_url)}
-    failed = False
-    chosen = names or [name for name, r in reports.items() if r.status is not Status.NOT_CONFIGURED]
-    specs: dict[str, InstanceSpec] = {}
-    for name in chosen:
-        report = reports.get(name)
-        if report is None:
-            print(f"{name}: error: no instance folder {name!r} in {settings.instances_dir}", file=out)
-            failed = True
-        elif report.spec is None:
-            reason = "; ".join(str(p) for p in report.problems) or str(report.status)
-            print(f"{name}: error: {report.status}: {reason}", file=out)
-            failed = True
-        else:
-            specs[name] = report.spec
+    chosen, failed = select_instances(settings, names, out)
+    specs = {spec.name: spec for spec in chosen}
     # Different schemas migrate in parallel; a failure in one never stops the others.
     async with CommandDatabases(state_dir) as databases:
         results = await asyncio.gather(*(_migrate_one(spec, migrations, databases) for spec in specs.values()))

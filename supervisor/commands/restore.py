@@ -13,7 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TextIO
 
-from supervisor.commands.backup import select
+from supervisor.commands.selection import select_instances
 from supervisor.daemon.control import ControlUnavailable, request
 from supervisor.database import DatabaseError, connect, redact_url, schema_settings
 from supervisor.instances import InstanceSpec
@@ -128,7 +128,7 @@ def run(settings: SupervisorSettings, state_dir: Path, control_socket: Path, nam
     if not settings.instances_dir.is_dir():
         print(f"error: instances directory {str(settings.instances_dir)!r} does not exist", file=err)
         return 1
-    specs, _ = select(settings, [name], False, err)
+    specs, _ = select_instances(settings, [name], err)
     if not specs:
         return 1
     spec = specs[0]
