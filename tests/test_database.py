@@ -8,15 +8,20 @@ import pytest
 from supervisor.database import DatabaseError, connect, ensure_schema, open_pool
 
 
-async def test_pools_are_isolated_by_schema(database_url: str, schemas: list[str], unique) -> None:
-    first, second = unique("iso_a"), unique("iso_b")
+async def two_pools(database_url: str, schemas: list[str], first: str, second: str, size: int
+                    ) -> tuple[asyncpg.Pool, asyncpg.Pool]:
+    """Two instances' pools, each pinned to its own freshly created schema."""
     schemas += [first, second]
     setup = await connect(database_url)
     for schema in (first, second):
         await ensure_schema(setup, schema, database_url)
     await setup.close()
-    pool_a = await open_pool(database_url, first, 2)
-    pool_b = await open_pool(database_url, second, 2)
+    return await open_pool(database_url, first, size), await open_pool(database_url, second, size)
+
+
+async def test_pools_are_isolated_by_schema(database_url: str, schemas: list[str], unique) -> None:
+    first, second = unique("iso_a"), unique("iso_b")
+    pool_a, pool_b = await two_pools(database_url, schemas, first, second, 2)
     try:
         assert await pool_a.fetchval("SELECT current_schema()") == first
         assert await pool_b.fetchval("SELECT current_schema()") == second
@@ -36,14 +41,7 @@ async def test_pools_are_isolated_by_schema(database_url: str, schemas: list[str
 
 async def test_unqualified_table_of_other_schema_is_invisible(database_url: str, schemas: list[str],
                                                               unique) -> None:
-    first, second = unique("vis_a"), unique("vis_b")
-    schemas += [first, second]
-    setup = await connect(database_url)
-    for schema in (first, second):
-        await ensure_schema(setup, schema, database_url)
-    await setup.close()
-    pool_a = await open_pool(database_url, first, 1)
-    pool_b = await open_pool(database_url, second, 1)
+    pool_a, pool_b = await two_pools(database_url, schemas, unique("vis_a"), unique("vis_b"), 1)
     try:
         await pool_a.execute("CREATE TABLE only_in_a (x INT)")
         with pytest.raises(asyncpg.UndefinedTableError):
