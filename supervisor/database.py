@@ -7,6 +7,8 @@ from typing import TYPE_CHECKING, Any
 
 import asyncpg
 
+from supervisor.dburl import redact_url
+
 if TYPE_CHECKING:
     from supervisor.pg.budget import ConnectionBudget
 
@@ -19,19 +21,6 @@ class DatabaseError(Exception):
 
 def quote_ident(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
-
-
-def redact_url(url: str | None) -> str:
-    """The URL without its password, for logs and messages."""
-    if not url:
-        return "<none>"
-    from urllib.parse import urlsplit, urlunsplit
-
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
-    return urlunsplit(parts._replace(netloc=netloc))
 
 
 def explain(error: BaseException, url: str | None) -> str:

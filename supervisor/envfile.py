@@ -14,6 +14,7 @@ from types import MappingProxyType
 
 from dotenv import dotenv_values
 
+from supervisor.dburl import url_problem
 from supervisor.problems import Problem
 
 ENV_FILE = ".env"
@@ -59,7 +60,11 @@ def load_env(folder: Path, label: str, instance_name: str, *, sandbox: bool = Fa
     path = folder / ENV_FILE
     env_label = f"{label}/{ENV_FILE}"
     lines = _key_lines(path)
-    raw = dotenv_values(path) if path.exists() else {}
+    try:
+        raw = dotenv_values(path) if path.exists() else {}
+    except (OSError, UnicodeDecodeError) as error:
+        reason = "is not UTF-8 text" if isinstance(error, UnicodeDecodeError) else f"cannot be read: {error}"
+        return None, [Problem(env_label, "", reason)]
     values = {key: (value or "").strip() for key, value in raw.items()}
     if sandbox:
         # The sandbox never uses a real token, and keeps its data apart from a real deployment's schemas.
@@ -97,8 +102,9 @@ def load_env(folder: Path, label: str, instance_name: str, *, sandbox: bool = Fa
         report("DB_SCHEMA", message)
 
     database_url = values.get("DATABASE_URL") or None
-    if database_url and not database_url.startswith(("postgres://", "postgresql://")):
-        report("DATABASE_URL", "must be a postgresql:// URL")
+    url_message = url_problem(database_url) if database_url else None
+    if url_message:
+        report("DATABASE_URL", url_message)
 
     if problems:
         return None, problems

@@ -6,9 +6,9 @@ import re
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
-from urllib.parse import urlsplit
 
 from supervisor.config import CONFIG_FILE, InstanceConfig, load_config
+from supervisor.dburl import database_identity
 from supervisor.envfile import ENV_FILE, InstanceEnv, load_env
 from supervisor.problems import Problem
 
@@ -30,7 +30,8 @@ class InstanceSpec:
     folder: Path
     config: InstanceConfig
     env: InstanceEnv
-    database_url: str | None  # resolved: the instance's own, else the supervisor's; None = bundled
+    # resolved: the instance's own, else the supervisor's; None = bundled. Never in a repr: it may hold a password.
+    database_url: str | None = field(repr=False)
 
     @property
     def schema(self) -> str:
@@ -93,18 +94,6 @@ def load_instance(folder: Path, supervisor_database_url: str | None, *, sandbox:
         return InstanceReport(name, folder, Status.INVALID, schema, problems)
     spec = InstanceSpec(name, folder, config, env, env.database_url or supervisor_database_url)
     return InstanceReport(name, folder, Status.OK, schema, [], spec)
-
-
-def database_identity(url: str | None) -> tuple[str, int, str]:
-    """Which database a URL names, ignoring user, password and options; None is the bundled server."""
-    if not url:
-        return ("<bundled>", 0, "")
-    parts = urlsplit(url)
-    host = (parts.hostname or "localhost").lower()
-    if host in ("127.0.0.1", "::1"):
-        host = "localhost"
-    database = parts.path.lstrip("/") or (parts.username or "")
-    return (host, parts.port or 5432, database)
 
 
 def apply_fleet_rules(reports: list[InstanceReport]) -> None:

@@ -6,7 +6,7 @@ These are the daemon's own settings. Instance settings never come from the proce
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 DEFAULT_INSTANCES = "./instances"
@@ -15,7 +15,7 @@ DEFAULT_INSTANCES = "./instances"
 @dataclass(frozen=True)
 class SupervisorSettings:
     instances_dir: Path
-    database_url: str | None  # the fallback for instances whose .env sets none
+    database_url: str | None = field(repr=False)  # the fallback for instances whose .env sets none
     api_base_url: str | None = None
     gateway_url: str | None = None
     sandbox: bool = False  # every folder runs, with an invented token, against the in-process emulator

@@ -121,6 +121,11 @@ BAD_INPUTS: list[tuple[str, Callable[[Path], None], str]] = [
     ("schema-64-chars", set_env(f"DISCORD_TOKEN=t\nDB_SCHEMA={'a' * 64}\n"), "is not a valid schema name"),
     ("bad-database-url", set_env("DISCORD_TOKEN=t\nDATABASE_URL=mysql://x\n"),
      "DATABASE_URL: must be a postgresql:// URL"),
+    ("env-not-utf8", lambda f: write(f, ".env", b"DISCORD_TOKEN=caf\xe9\n"), "bot/.env: is not UTF-8 text"),
+    ("bad-url-port", set_env("DISCORD_TOKEN=t\nDATABASE_URL=postgresql://u@db:abc/x\n"),
+     ".env:2: DATABASE_URL: is not a valid URL"),
+    ("bad-url-bracket", set_env("DISCORD_TOKEN=t\nDATABASE_URL=postgresql://u:pw@[bad/x\n"),
+     "DATABASE_URL: is not a valid URL"),
     ("sweep-out-of-range", set_config(BASE + "[moderation]\nsweep_interval = 0\n"),
      "moderation.sweep_interval: must be between 0.5 and 3600"),
 ]
@@ -213,3 +218,12 @@ def test_cli_check_exit_codes_and_missing_directory(instances: InstanceFolders, 
     assert "does not exist" in missing.stderr
     env_dir = run_cli("check", env={"SUPERVISOR_INSTANCES": str(instances.root)}, cwd=tmp_path)
     assert env_dir.returncode == 0 and "good" in env_dir.stdout, env_dir.stderr + env_dir.stdout
+
+
+def test_urls_are_printed_without_their_passwords() -> None:
+    from supervisor.dburl import redact_url
+
+    assert redact_url("postgresql://bot:s3cret@db:5432/x") == "postgresql://bot:***@db:5432/x"
+    assert "s3cret" not in redact_url("postgresql://bot@db/x?password=s3cret&sslmode=require")
+    assert "sslmode=require" in redact_url("postgresql://bot@db/x?password=s3cret&sslmode=require")
+    assert redact_url("postgresql://u:pw@[bad/x") == "<an unparsable URL>"
