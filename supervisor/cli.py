@@ -79,7 +79,8 @@ def build_parser() -> argparse.ArgumentParser:
                      help="how long stopping may take before the daemon gives up (default 10)")
     run.add_argument("--guild-ready-timeout", type=float, default=2.0, metavar="SECONDS",
                      help=argparse.SUPPRESS)  # tests and the sandbox: how long discord.py waits for guilds
-    run.add_argument("--log-level", default=os.environ.get("SUPERVISOR_LOG_LEVEL", "INFO"),
+    run.add_argument("--log-level", default=os.environ.get("SUPERVISOR_LOG_LEVEL", "INFO").upper(),
+                     choices=["DEBUG", "INFO", "WARNING", "ERROR"], type=str.upper,
                      help="DEBUG, INFO, WARNING or ERROR (default INFO or $SUPERVISOR_LOG_LEVEL)")
     run.add_argument("--log-format", choices=["auto", "json", "console"], default="auto",
                      help="auto: console on a terminal, JSON lines otherwise")

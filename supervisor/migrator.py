@@ -6,6 +6,7 @@ installed_on, success, checksum (SHA-384 of the file bytes) and execution_time (
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import re
 import time
@@ -15,7 +16,7 @@ from pathlib import Path
 
 import asyncpg
 
-from supervisor.database import DatabaseError, connect, ensure_schema, explain
+from supervisor.database import DatabaseError, connect, ensure_schema, explain, is_database_unavailable
 
 _FILE_NAME = re.compile(r"^(\d{14})_([A-Za-z0-9_]+)\.sql$")
 NO_TRANSACTION_MARKER = b"-- no-transaction"
@@ -110,13 +111,16 @@ async def migrate(url: str | None, schema: str, migrations: list[Migration]) -> 
             await ensure_schema(connection, schema, url)
             return await _migrate_locked(connection, migrations)
         finally:
-            await connection.execute("SELECT pg_advisory_unlock_all()")
+            # On a dropped connection this fails too; the error that dropped it is the one to report.
+            with contextlib.suppress(Exception):
+                await connection.execute("SELECT pg_advisory_unlock_all()")
     except (MigrationError, DatabaseError):
         raise
-    except asyncpg.PostgresError as error:
+    except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError) as error:
         raise DatabaseError(explain(error, url)) from error
     finally:
-        await connection.close()
+        with contextlib.suppress(Exception):
+            await connection.close()
 
 
 async def _migrate_locked(connection: asyncpg.Connection, migrations: list[Migration]) -> MigrationResult:
@@ -171,4 +175,6 @@ async def _apply(connection: asyncpg.Connection, migration: Migration) -> None:
                 time.perf_counter_ns() - started,
             )
     except asyncpg.PostgresError as error:
+        if is_database_unavailable(error):  # the server went away: retry later, the file is not at fault
+            raise DatabaseError(f"migration {migration.file_name} interrupted: {error}") from error
         raise MigrationError(f"migration {migration.file_name} failed: {error}") from error

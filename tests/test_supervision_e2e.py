@@ -203,15 +203,21 @@ async def test_crashing_feature_task_restarts_only_its_instance(emu: Emulator, i
     try:
         await world.daemon.wait_running("alpha", "beta")
         connection = await asyncpg.connect(database_url)
+        schema = world.a.schema
         try:
-            # A row the sweep cannot read: its background task raises.
+            # A row the sweep cannot read is skipped and reported, never a crash.
             await connection.execute(
-                f'INSERT INTO "{world.a.schema}".tempbans (guild_id, user_id, moderator_id, expires_at) '
+                f'INSERT INTO "{schema}".tempbans (guild_id, user_id, moderator_id, expires_at) '
                 "VALUES ('not-a-guild', '1', '2', now() - interval '1 minute')")
+            skipped = await world.daemon.wait_log(lambda e: e.get("event", "").startswith("tempban row has"))
+            assert skipped["instance"] == "alpha"
+            assert emu.identify_count(world.a.token) == 1
+            # A table gone from under it: the sweep task raises, and the instance restarts.
+            await connection.execute(f'ALTER TABLE "{schema}".tempbans RENAME TO tempbans_away')
             crash = await world.daemon.wait_log(lambda e: e.get("event") == "instance crashed; restarting")
             assert crash["instance"] == "alpha" and crash["retry_in"] == 1.0
             assert "tempban-sweep" in crash["reason"]
-            await connection.execute(f"DELETE FROM \"{world.a.schema}\".tempbans WHERE guild_id = 'not-a-guild'")
+            await connection.execute(f'ALTER TABLE "{schema}".tempbans_away RENAME TO tempbans')
         finally:
             await connection.close()
         await wait_for(lambda: _replies(emu, world.a, "!ping"), timeout=30)

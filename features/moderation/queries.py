@@ -32,6 +32,17 @@ def _tempban(row: asyncpg.Record) -> Tempban:
                    row["expires_at"])
 
 
+def _readable(rows: list[asyncpg.Record]) -> tuple[list[Tempban], list[int]]:
+    """Rows as tempbans, and the ids of rows whose IDs are not snowflakes (hand-edited or corrupt)."""
+    bans, unreadable = [], []
+    for row in rows:
+        try:
+            bans.append(_tempban(row))
+        except ValueError:
+            unreadable.append(row["id"])
+    return bans, unreadable
+
+
 async def create_tempban(pool: asyncpg.Pool, guild_id: int, user_id: int, moderator_id: int, reason: str | None,
                          seconds: int) -> Tempban:
     row = await pool.fetchrow(
@@ -78,13 +89,13 @@ async def pending_tempbans(pool: asyncpg.Pool, guild_id: int) -> list[Tempban]:
     rows = await pool.fetch(
         "SELECT * FROM tempbans WHERE guild_id = $1 AND unbanned = FALSE ORDER BY expires_at, id", str(guild_id),
     )
-    return [_tempban(r) for r in rows]
+    return _readable(rows)[0]
 
 
-async def expired_tempbans(pool: asyncpg.Pool) -> list[Tempban]:
-    """Every guild's: the schema belongs to this instance alone."""
+async def expired_tempbans(pool: asyncpg.Pool) -> tuple[list[Tempban], list[int]]:
+    """Every guild's (the schema belongs to this instance alone), and the ids of rows that cannot be read."""
     rows = await pool.fetch("SELECT * FROM tempbans WHERE unbanned = FALSE AND expires_at <= now() ORDER BY expires_at")
-    return [_tempban(r) for r in rows]
+    return _readable(rows)
 
 
 async def guild_settings(pool: asyncpg.Pool, guild_id: int) -> GuildSettings:

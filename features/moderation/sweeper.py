@@ -43,6 +43,7 @@ class TempbanSweeper:
         self.ctx = ctx
         self.locks = locks  # shared with the ban and unban commands
         self._retries: dict[int, _Retry] = {}  # tempban id -> backoff; this instance's only
+        self._reported_unreadable: set[int] = set()
 
     def interval(self) -> float:
         return float(self.ctx.config.settings["moderation"]["sweep_interval"])
@@ -64,7 +65,11 @@ class TempbanSweeper:
     async def sweep(self) -> int:
         lifted = 0
         now = time.monotonic()
-        expired = await queries.expired_tempbans(self.ctx.pool)
+        expired, unreadable = await queries.expired_tempbans(self.ctx.pool)
+        for row_id in set(unreadable) - self._reported_unreadable:  # said once per row, never a crash
+            self.ctx.log.error("tempban row has a guild or user id that is not a Discord ID; skipped",
+                               tempban_id=row_id)
+        self._reported_unreadable = set(unreadable)
         for stale in self._retries.keys() - {ban.id for ban in expired}:
             del self._retries[stale]  # closed meanwhile (an unban command, a newer ban)
         for ban in expired:

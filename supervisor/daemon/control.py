@@ -50,6 +50,8 @@ async def request(socket_path: Path, payload: dict[str, Any], timeout: float = 3
         writer.write(json.dumps(payload).encode() + b"\n")
         await writer.drain()
         line = await asyncio.wait_for(reader.readline(), timeout)
+    except TimeoutError as error:
+        raise ControlUnavailable(f"the daemon did not answer on {socket_path} within {timeout:.0f} s") from error
     finally:
         writer.close()
         with contextlib.suppress(Exception):
@@ -98,6 +100,8 @@ class ControlServer:
                 answer = await self.handler(payload)
             except (ValueError, json.JSONDecodeError) as error:
                 answer = {"ok": False, "error": f"bad request: {error}"}
+            except Exception as error:  # the client always gets an answer
+                answer = {"ok": False, "error": f"the daemon failed to do that: {error!r}"}
             writer.write(json.dumps(answer).encode() + b"\n")
             await writer.drain()
         except (ConnectionError, asyncio.IncompleteReadError):

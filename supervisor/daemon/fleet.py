@@ -31,16 +31,30 @@ class Fleet:
         self.log = get_logger("supervisor.fleet")
         self._startup_gate = asyncio.Semaphore(STARTUP_CONCURRENCY)
         self._lock = asyncio.Lock()  # one reconcile at a time: a burst of changes never interleaves
+        self._closing = False
 
     async def reconcile(self, only: set[str] | None = None) -> None:
         """Rescan (fleet rules need every instance) and act on `only` those names, or on all."""
         async with self._lock:
+            if self._closing:
+                return
             reports = {r.name: r for r in scan(self.settings.instances_dir, self.settings.database_url,
                                                sandbox=self.settings.sandbox)}
             self.reports = reports
             names = set(reports) | set(self.runners)
-            for name in sorted(names if only is None else names & only):
-                await self._reconcile_one(name, reports.get(name))
+            if only is not None:
+                # A rule between instances (a shared token or schema) may have begun or ended with this edit.
+                flipped = {n for n, r in self.runners.items()
+                           if (n in reports and reports[n].status is Status.INVALID) != (r.status.rejected is not None)}
+                names &= only | flipped
+            for name in sorted(names):
+                try:
+                    await self._reconcile_one(name, reports.get(name))
+                except Exception as error:  # one instance's trouble must never stop the others' reloads
+                    self.log.error("reload of this instance failed", instance=name, error=repr(error), exc_info=error)
+                    runner = self.runners.get(name)
+                    if runner is not None:
+                        runner.status.rejected = f"reload failed: {error!r}"
 
     async def _reconcile_one(self, name: str, report: InstanceReport | None) -> None:
         runner = self.runners.get(name)
@@ -83,6 +97,9 @@ class Fleet:
         log.info("config reloaded", outcome=outcome)
 
     async def restart(self, name: str) -> bool:
+        if name in self.paused:  # e.g. a restore that was interrupted before it could resume the instance
+            await self.resume(name)
+            return name in self.runners
         runner = self.runners.get(name)
         if runner is None:
             return False
@@ -104,11 +121,18 @@ class Fleet:
         await self.reconcile({name})
 
     async def _stop(self, name: str) -> None:
-        runner = self.runners.pop(name)
+        runner = self.runners[name]
         await runner.stop()
+        self.runners.pop(name, None)
 
     async def stop_all(self) -> None:
+        async with self._lock:  # no reconcile runs meanwhile, and none starts anything afterwards
+            self._closing = True
         await asyncio.gather(*(self._stop(name) for name in list(self.runners)), return_exceptions=True)
+
+    async def cancel_all(self) -> None:
+        """After a stop overran its deadline: cancel what is still running."""
+        await asyncio.gather(*(runner.cancel() for runner in self.runners.values()))
 
     def statuses(self) -> list[InstanceStatus]:
         result = []

@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import os
 import signal
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -63,9 +63,27 @@ class Daemon:
     async def rescan(self) -> None:
         self.log.info("SIGHUP: rescanning every instance")
         self.notifier.reloading()
-        await self.fleet.reconcile()
-        self.review_databases()
-        self.notifier.ready(self.status_line())
+        try:
+            await self.fleet.reconcile()
+            self.review_databases()
+        except Exception as error:
+            self.log.error("rescan failed", error=repr(error), exc_info=error)
+        finally:
+            self.notifier.ready(self.status_line())  # systemd must never be left "reloading"
+
+    def _keep(self, name: str, factory: Callable[[], Coroutine[Any, Any, None]]) -> None:
+        """Run a daemon-wide background task; if it dies with an error, log it and start it again."""
+        async def supervised() -> None:
+            while not self._stop.is_set():
+                try:
+                    await factory()
+                    return
+                except Exception as error:
+                    self.log.error("background task failed; restarting it", task=name, error=repr(error),
+                                   exc_info=error)
+                    await asyncio.sleep(1.0)
+
+        self._background.append(asyncio.get_running_loop().create_task(supervised(), name=name))
 
     # -- control -----------------------------------------------------------------------------------
     async def handle_control(self, payload: dict[str, Any]) -> dict[str, Any]:
@@ -119,38 +137,37 @@ class Daemon:
 
     async def start(self) -> None:
         """Open the control socket, start every valid instance, and begin watching. Raises on a busy socket."""
-        loop = asyncio.get_running_loop()
         apply_endpoints(self.settings.api_base_url, self.settings.gateway_url)
         self.log.info("daemon starting", instances_dir=str(self.settings.instances_dir),
                       control_socket=str(self.options.control_socket))
         await self.control.start()
         await self.fleet.reconcile()
         self.review_databases()
-        self._background.append(loop.create_task(self._announce_ready()))
+        self._keep("notify", self._announce_ready)
         if self.options.watch:
-            self._background.append(loop.create_task(
-                watch(self.settings.instances_dir, self.fleet.reconcile, self._stop)))
+            self._keep("watcher", lambda: watch(self.settings.instances_dir, self.fleet.reconcile, self._stop))
 
     async def stop(self) -> int:
         self._stop.set()
         self.notifier.stopping()
+        for task in self._background:  # first: no watcher or rescan may start an instance while we stop
+            task.cancel()
+        await asyncio.gather(*self._background, return_exceptions=True)
         try:
             return await self.shutdown()
         finally:
-            for task in self._background:
-                task.cancel()
-            await asyncio.gather(*self._background, return_exceptions=True)
             await self.control.stop()
 
     async def serve(self) -> int:
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(signum, self._on_stop_signal, signum)
-        loop.add_signal_handler(signal.SIGHUP, lambda: loop.create_task(self.rescan()))
+        loop.add_signal_handler(signal.SIGHUP, lambda: self._background.append(loop.create_task(self.rescan())))
         try:
             await self.start()
-        except (RuntimeError, OSError) as error:
-            self.log.error("cannot open the control socket", error=str(error))
+        except Exception as error:
+            self.log.error("daemon could not start", error=str(error), exc_info=error)
+            await self.stop()
             return 1
         await self._stop.wait()
         return await self.stop()
@@ -166,10 +183,12 @@ class Daemon:
             await asyncio.wait_for(self.fleet.stop_all(), self.options.shutdown_timeout)
         except TimeoutError:
             self.log.error("instances did not stop within the deadline", seconds=self.options.shutdown_timeout)
+            await self.fleet.cancel_all()
             return 1
         finally:
             if self._review is not None:
                 self._review.cancel()
+                await asyncio.gather(self._review, return_exceptions=True)
             await self.databases.close()  # after every pool is closed: stops the bundled server
         self.log.info("daemon stopped")
         return 0

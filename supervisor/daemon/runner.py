@@ -11,16 +11,20 @@ import contextvars
 import math
 import time
 from collections import deque
+from collections.abc import Coroutine
 from dataclasses import dataclass
+from typing import Any
 
+import asyncpg
 import discord
 import structlog
 
 from supervisor.daemon.status import InstanceStatus, State
-from supervisor.database import DatabaseError, is_unreachable, open_pool
+from supervisor.database import DatabaseError, is_database_unavailable, open_pool
 from supervisor.instances import InstanceSpec
 from supervisor.logs import get_logger
 from supervisor.migrator import Migration, MigrationError, migrate
+from supervisor.pg.bundled import BundledError
 from supervisor.pg.service import Databases
 from supervisor.runtime.bot_factory import InstanceBot
 from supervisor.runtime.context import InstanceContext
@@ -61,7 +65,6 @@ class InstanceRunner:
         self._task: asyncio.Task[None] | None = None
         self._wake = asyncio.Event()
         self._stopping = False
-        self._restart_wanted = False
 
     # -- control ---------------------------------------------------------------------------------
     def start(self) -> None:
@@ -83,12 +86,13 @@ class InstanceRunner:
         if spec is not None:
             self.spec = spec
         self.status.rejected = None
-        self._restart_wanted = True
         self._wake.set()
 
-    @property
-    def done(self) -> bool:
-        return self._task is None or self._task.done()
+    async def cancel(self) -> None:
+        """The last resort when a stop overran its deadline."""
+        if self._task and not self._task.done():
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
 
     def refresh_live_status(self) -> None:
         bot = self.ctx.bot if self.ctx else None
@@ -105,7 +109,6 @@ class InstanceRunner:
         crashes: deque[float] = deque()
         backoff = self.options.backoff_first
         while not self._stopping:
-            self._restart_wanted = False
             self._wake.clear()
             self.status.enter(State.STARTING)
             started = time.monotonic()
@@ -153,7 +156,9 @@ class InstanceRunner:
         bot_task: asyncio.Task[None] | None = None
         ctx: InstanceContext | None = None
         try:
-            pool = await self._open_database(spec)
+            pool = await self._interruptible(self._open_database(spec))
+            if pool is None:
+                return  # stop or restart asked for while the database was being prepared
             ctx = InstanceContext(spec=spec, pool=pool, log=self.log)
             self.ctx = ctx
             bot = InstanceBot(ctx, guild_ready_timeout=self.options.guild_ready_timeout)
@@ -170,6 +175,8 @@ class InstanceRunner:
                 self.status.enter(State.RUNNING)
                 self.status.last_error = None
                 self.log.info("instance running", guilds=len(bot.guilds))
+                if self.spec is not spec:  # an edit that validated while this instance was starting
+                    self.log.info("config reloaded", outcome=await apply_live(self, self.spec))
                 await asyncio.wait({bot_task, ctx.crashed, wake}, return_when=asyncio.FIRST_COMPLETED)
                 if bot_task.done():
                     self._raise_bot_outcome(bot_task)
@@ -188,11 +195,25 @@ class InstanceRunner:
             if pool is not None:
                 try:
                     await asyncio.wait_for(pool.close(), CLOSE_TIMEOUT)
-                except (TimeoutError, Exception):
+                except Exception:
                     pool.terminate()
             self.ctx = None
 
-    async def _open_database(self, spec: InstanceSpec):  # type: ignore[no-untyped-def]
+    async def _interruptible(self, work: Coroutine[Any, Any, asyncpg.Pool]) -> asyncpg.Pool | None:
+        """Run `work` unless a stop or restart comes first (a migration lock or a connection wait can be long)."""
+        task = asyncio.ensure_future(work)
+        wake = asyncio.ensure_future(self._wake.wait())
+        try:
+            await asyncio.wait({task, wake}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            wake.cancel()
+        if not task.done():
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+            return None
+        return task.result()
+
+    async def _open_database(self, spec: InstanceSpec) -> asyncpg.Pool:
         try:
             url = await self.databases.url_for(spec)  # no DATABASE_URL: the bundled server, started on first use
             budget = await self.databases.budget_for(url)
@@ -201,8 +222,10 @@ class InstanceRunner:
             return await open_pool(url, spec.schema, spec.config.pool_max_size, budget=budget)
         except MigrationError as error:
             raise PermanentFailure(str(error)) from error
+        except BundledError as error:  # the bundled server did not start: worth retrying, with its reason shown
+            raise TransientFailure(str(error)) from error
         except DatabaseError as error:
-            if error.__cause__ is not None and is_unreachable(error.__cause__):
+            if error.__cause__ is not None and is_database_unavailable(error.__cause__):
                 raise TransientFailure(str(error)) from error
             raise PermanentFailure(str(error)) from error
 

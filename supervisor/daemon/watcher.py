@@ -8,6 +8,7 @@ checkout` gives one reload per instance, with the last content.
 from __future__ import annotations
 
 import asyncio
+import os
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -21,14 +22,15 @@ QUIET_SECONDS = 0.08
 
 def instance_of(path: str, root: Path) -> str | None:
     try:
-        relative = Path(path).resolve().relative_to(root)
+        # Not resolved: an instance folder that is a symlink must still count as that instance.
+        relative = Path(os.path.abspath(path)).relative_to(root)
     except ValueError:
         return None
     return relative.parts[0] if relative.parts else None
 
 
 async def watch(root: Path, on_change: Callable[[set[str]], Awaitable[None]], stop: asyncio.Event) -> None:
-    root = root.resolve()
+    root = Path(os.path.abspath(root))
     log = get_logger("supervisor.watcher")
     pending: dict[str, float] = {}  # instance name -> monotonic time of its last change
     wakeup = asyncio.Event()
