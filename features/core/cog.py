@@ -9,10 +9,9 @@ import discord
 from discord.ext import commands
 
 from supervisor import __version__
+from supervisor.embeds import BLURPLE, FIELD_VALUE_LIMIT, fit_lines
 from supervisor.runtime.context import InstanceContext
-from supervisor.text import format_duration, truncate
-
-HELP_COLOUR = 0x5865F2
+from supervisor.text import format_duration
 
 
 class CoreCog(commands.Cog, name="Core"):
@@ -23,7 +22,7 @@ class CoreCog(commands.Cog, name="Core"):
     async def help_command(self, context: commands.Context) -> None:
         config = self.instance.config
         start = config.command_start()
-        embed = discord.Embed(title=f"{config.bot_name} Commands", colour=HELP_COLOUR)
+        embed = discord.Embed(title=f"{config.bot_name} Commands", colour=BLURPLE)
         for cog in context.bot.cogs.values():
             lines = []
             for command in sorted(cog.get_commands(), key=lambda c: c.name):
@@ -33,7 +32,8 @@ class CoreCog(commands.Cog, name="Core"):
                 brief = f" — {command.brief}" if command.brief else ""
                 lines.append(f"`{start}{command.name}{signature}`{brief}")
             if lines:
-                embed.add_field(name=cog.qualified_name, value=truncate("\n".join(lines), 1024), inline=False)
+                value = fit_lines(lines, FIELD_VALUE_LIMIT)
+                embed.add_field(name=cog.qualified_name, value=value, inline=False)
         embed.set_footer(text=f"{config.bot_name} · instance {self.instance.name}")
         await context.reply(embed=embed, mention_author=False)
 
@@ -46,7 +46,7 @@ class CoreCog(commands.Cog, name="Core"):
     @commands.command(name="about", brief="who I am and how long I have been up")
     async def about(self, context: commands.Context) -> None:
         config = self.instance.config
-        embed = discord.Embed(title=config.bot_name, colour=HELP_COLOUR)
+        embed = discord.Embed(title=config.bot_name, colour=BLURPLE)
         embed.add_field(name="Instance", value=self.instance.name)
         embed.add_field(name="Version", value=f"discord-supervisor {__version__}")
         embed.add_field(name="Uptime", value=format_duration(time.time() - self.instance.started_at))

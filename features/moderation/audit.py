@@ -11,11 +11,10 @@ import aiohttp
 import discord
 
 from features.moderation import queries
+from supervisor.embeds import GREEN, RED
 from supervisor.runtime.context import InstanceContext
 from supervisor.text import truncate
 
-RED = 0xED4245
-GREEN = 0x57F287
 _LIFTING_ACTIONS = {"Unban", "Untimeout", "Tempban expired"}
 
 

@@ -10,10 +10,11 @@ import discord
 from discord.ext import commands
 
 from features.moderation import queries
-from features.moderation.audit import RED, send_audit, user_field
+from features.moderation.audit import send_audit, user_field
 from features.moderation.checks import refusal
-from features.moderation.locks import KeyedLocks
 from features.moderation.sweeper import TempbanSweeper
+from supervisor.embeds import BLURPLE, FIELD_VALUE_LIMIT, RED, fit_lines
+from supervisor.keyed_locks import KeyedLocks
 from supervisor.runtime.context import InstanceContext
 from supervisor.runtime.errors import UserError
 from supervisor.text import format_duration, parse_duration, truncate
@@ -23,7 +24,6 @@ MAX_TIMEOUT_SECONDS = 28 * 86400  # Discord's limit
 RATE_LIMIT = (5, 60.0)  # moderation actions per user per window
 BULK_DELETE_MAX_AGE = dt.timedelta(days=14)
 NUKE_NOTICE_SECONDS = 3.0
-EMBED_DESCRIPTION_LIMIT = 4096
 DURATION_HELP = "Invalid duration. Use: `30s`, `5m`, `2h`, `3d`, `1w`"
 
 
@@ -285,7 +285,7 @@ class ModerationCog(commands.Cog, name="Moderation"):
         assert guild is not None
         settings = await queries.guild_settings(self.instance.pool, guild.id)
         bans = await queries.pending_tempbans(self.instance.pool, guild.id)
-        embed = discord.Embed(title=f"Settings for {truncate(guild.name, 200)}", colour=0x5865F2)
+        embed = discord.Embed(title=f"Settings for {truncate(guild.name, 200)}", colour=BLURPLE)
         embed.add_field(name="Audit log", value=f"<#{settings.audit_log_channel_id}>"
                         if settings.audit_log_channel_id else "not set")
         embed.add_field(name="DJ role", value=f"<@&{settings.dj_role_id}>" if settings.dj_role_id else "not set")
@@ -295,25 +295,11 @@ class ModerationCog(commands.Cog, name="Moderation"):
         embed.add_field(name="Tempban sweep", value=f"every {shown}")
         now = discord.utils.utcnow()
         lines = [f"<@{b.user_id}> — {_expiry(b, now)}" for b in bans]
-        embed.add_field(name=f"Active tempbans ({len(bans)})", value=fit_lines(lines, 1024) or "none", inline=False)
+        value = fit_lines(lines, FIELD_VALUE_LIMIT) or "none"
+        embed.add_field(name=f"Active tempbans ({len(bans)})", value=value, inline=False)
         await context.reply(embed=embed, mention_author=False)
 
 
 def _expiry(ban: queries.Tempban, now: dt.datetime) -> str:
     stamp = f"<t:{int(ban.expires_at.timestamp())}:R>"
     return f"expires {stamp}" if ban.expires_at > now else f"expired {stamp}, being lifted"
-
-
-def fit_lines(lines: list[str], limit: int = EMBED_DESCRIPTION_LIMIT) -> str:
-    """Join as many whole lines as fit in `limit`, ending with "+N more" when some had to go."""
-    if len("\n".join(lines)) <= limit:
-        return "\n".join(lines)
-    used = 0  # length of the first `shown` lines joined by newlines
-    shown = 0
-    for line in lines:
-        tail = len(f"\n+{len(lines) - shown - 1} more")
-        if used + (1 if shown else 0) + len(line) + tail > limit:
-            break
-        used += (1 if shown else 0) + len(line)
-        shown += 1
-    return "\n".join([*lines[:shown], f"+{len(lines) - shown} more"])

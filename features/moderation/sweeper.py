@@ -17,8 +17,8 @@ import structlog
 
 from features.moderation import queries
 from features.moderation.audit import send_audit, user_field
-from features.moderation.locks import KeyedLocks
 from supervisor.database import is_database_unavailable
+from supervisor.keyed_locks import KeyedLocks
 from supervisor.runtime.context import InstanceContext
 
 FIRST_SWEEP_DELAY = 1.0

@@ -1,7 +1,7 @@
-"""One lock per (guild, user): a ban command and the sweep never act on the same user at the same time.
+"""One asyncio lock per key, created on demand and dropped when nobody holds or waits for it.
 
-Without it, the sweep could lift an old expired tempban just as a moderator bans the same user again, and
-Discord would see the new ban followed by the old unban. Each instance's cog owns its own KeyedLocks.
+Features use it to serialize work on one thing (moderation: one guild member) without a global lock; each
+instance's feature owns its own KeyedLocks.
 """
 
 from __future__ import annotations
