@@ -103,9 +103,5 @@ def database_url() -> tuple[str, object]:
     return postgres.find_or_start()
 
 
-def emulator_quiet() -> Emulator:
-    return Emulator()
-
-
 async def settle(seconds: float = 1.0) -> None:
     await asyncio.sleep(seconds)

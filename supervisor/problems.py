@@ -20,11 +20,3 @@ class Problem:
 
     def as_dict(self) -> dict[str, object]:
         return {"file": self.file, "line": self.line, "field": self.field, "message": self.message}
-
-
-class InvalidInstance(Exception):
-    """Raised when an instance's files do not validate; carries every problem found."""
-
-    def __init__(self, problems: list[Problem]):
-        self.problems = problems
-        super().__init__("; ".join(str(p) for p in problems))

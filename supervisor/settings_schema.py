@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -42,13 +41,6 @@ def int_range(low: int, high: int) -> Rule:
 
 def float_range(low: float, high: float) -> Rule:
     return lambda v: None if low <= v <= high else f"must be between {low} and {high}, got {v}"
-
-
-_SNOWFLAKE = re.compile(r"^[0-9]{15,21}$")
-
-
-def snowflake(value: Any) -> str | None:
-    return None if _SNOWFLAKE.match(str(value)) else f"must be a numeric Discord ID, got {value!r}"
 
 
 def non_empty(value: Any) -> str | None:

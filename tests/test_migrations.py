@@ -229,3 +229,23 @@ def test_migrate_reports_unknown_and_invalid_instances(instances: InstanceFolder
     assert result.returncode == 1
     assert "broken: error: invalid: broken/.env:1: DISCORD_TOKEN: still has the placeholder value" in result.stdout
     assert "ghost: error: no instance folder 'ghost'" in result.stdout
+
+
+async def test_a_failed_no_transaction_migration_leaves_a_dirty_row(database_url: str, schemas: list[str],
+                                                                    unique, tmp_path: Path) -> None:
+    schema = unique("mig_halfway")
+    schemas.append(schema)
+    directory = tmp_path / "m"
+    directory.mkdir()
+    (directory / "20260101000000_halfway.sql").write_text(
+        "-- no-transaction\nCREATE TABLE made_before_the_error (id INT);\nSELECT 1 / 0;\n")
+    with pytest.raises(MigrationError, match=r"20260101000000_halfway\.sql failed: division by zero"):
+        await migrate(database_url, schema, load_migrations(directory))
+    # Outside a transaction nobody knows how much of it happened: the next start refuses instead of guessing.
+    with pytest.raises(MigrationError, match=r"20260101000000_halfway\.sql is dirty"):
+        await migrate(database_url, schema, load_migrations(directory))
+    connection = await asyncpg.connect(database_url)
+    try:
+        assert await connection.fetchval(f'SELECT success FROM "{schema}"._sqlx_migrations') is False
+    finally:
+        await connection.close()

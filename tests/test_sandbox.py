@@ -71,6 +71,8 @@ async def test_sandbox_through_piped_stdin(tmp_path: Path, database_url: str) ->
                 break
             except AssertionError:
                 continue
+        else:
+            raise AssertionError(f"the new prefix never answered:\n{session.output}")
         mark = len(session.output)
         await session.type("!ping")
         await session.type("?ping")

@@ -153,6 +153,14 @@ class Fleet:
             result.append(status)
         return result
 
+    async def wait_settled(self, timeout: float) -> None:
+        """Until every instance is running, backing off, failed or stopped (or `timeout` seconds passed)."""
+        settled = {State.RUNNING, State.BACKOFF, State.FAILED, State.STOPPED}
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while loop.time() < deadline and any(r.status.state not in settled for r in self.runners.values()):
+            await asyncio.sleep(0.05)
+
     def counts(self) -> dict[str, int]:
         counts = {"running": 0, "backoff": 0, "failed": 0}
         for runner in self.runners.values():

@@ -15,7 +15,6 @@ from supervisor.daemon.control import ControlServer
 from supervisor.daemon.fleet import Fleet
 from supervisor.daemon.notify import Notifier
 from supervisor.daemon.runner import RuntimeOptions
-from supervisor.daemon.status import State
 from supervisor.daemon.watcher import watch
 from supervisor.instances import InstanceSpec
 from supervisor.logs import get_logger
@@ -122,11 +121,7 @@ class Daemon:
 
     async def _announce_ready(self) -> None:
         """READY=1 once the first scan's instances have all started (or settled in backoff/failed)."""
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + READY_WAIT_SECONDS
-        settled = {State.RUNNING, State.BACKOFF, State.FAILED, State.STOPPED}
-        while loop.time() < deadline and any(r.status.state not in settled for r in self.fleet.runners.values()):
-            await asyncio.sleep(0.05)
+        await self.fleet.wait_settled(READY_WAIT_SECONDS)
         self.notifier.ready(self.status_line())
         self.log.info("daemon ready", status=self.status_line())
         while True:  # keep STATUS= current, and feed the watchdog when systemd asks for one

@@ -15,10 +15,6 @@ class Notifier:
         # Ping at half the watchdog interval, as systemd recommends.
         self.watchdog_interval = int(watchdog_usec) / 2_000_000 if watchdog_usec and watchdog_usec.isdigit() else None
 
-    @property
-    def enabled(self) -> bool:
-        return bool(self.address)
-
     def send(self, *fields: str) -> None:
         if not self.address:
             return

@@ -46,12 +46,11 @@ class InstanceBot(commands.Bot):
 
     def __init__(self, ctx: InstanceContext, *, guild_ready_timeout: float):
         self.instance = ctx
-        self.modules = feature_modules(ctx)
-        self._loaded: dict[str, commands.Cog] = {}
+        self._loaded: dict[str, commands.Cog] = {}  # feature module -> its Cog in this bot
         super().__init__(
             command_prefix=lambda _bot, _message: ctx.config.command_start(),
             help_command=None,
-            intents=intents_for(self.modules),
+            intents=intents_for(feature_modules(ctx)),
             max_messages=MAX_CACHED_MESSAGES,
             chunk_guilds_at_startup=False,
             guild_ready_timeout=guild_ready_timeout,
@@ -77,7 +76,6 @@ class InstanceBot(commands.Bot):
                 cog = create_cog(self.instance, module)
                 await self.add_cog(cog)
                 self._loaded[module] = cog
-        self.modules = wanted
 
     async def on_command_error(self, context: commands.Context, error: commands.CommandError) -> None:  # type: ignore[override]
         message = user_message(error, context, self.instance.config.command_start())

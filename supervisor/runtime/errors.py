@@ -23,7 +23,7 @@ def _permission_names(names: list[str]) -> str:
 def usage(context: commands.Context, start: str) -> str:
     command = context.command
     assert command is not None
-    return f"Usage: `{start}{command.qualified_name} {command.signature}`".replace(" `", " `").rstrip()
+    return f"Usage: `{f'{start}{command.qualified_name} {command.signature}'.rstrip()}`"
 
 
 def user_message(error: Exception, context: commands.Context, start: str) -> str | None:
@@ -38,9 +38,7 @@ def user_message(error: Exception, context: commands.Context, start: str) -> str
         return f"I can't find the channel {error.argument!r}."
     if isinstance(error, commands.RoleNotFound):
         return f"I can't find the role {error.argument!r}."
-    if isinstance(error, commands.BadArgument | commands.MissingRequiredArgument | commands.TooManyArguments):
-        return usage(context, start)
-    if isinstance(error, commands.UserInputError):
+    if isinstance(error, commands.UserInputError):  # bad, missing or extra arguments
         return usage(context, start)
     if isinstance(error, commands.MissingPermissions):
         return f"You need the {_permission_names(error.missing_permissions)} permission to use this."

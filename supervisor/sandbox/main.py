@@ -41,14 +41,6 @@ def bundled_postgres_home(state_dir: Path) -> Path:
     return home
 
 
-async def _wait_until_settled(daemon: Daemon) -> None:
-    settled = {State.RUNNING, State.FAILED, State.BACKOFF, State.STOPPED}
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + START_WAIT_SECONDS
-    while loop.time() < deadline and any(r.status.state not in settled for r in daemon.fleet.runners.values()):
-        await asyncio.sleep(0.05)
-
-
 async def sandbox(settings: SupervisorSettings, state_dir: Path, source: TextIO, out: TextIO) -> int:
     emu = Emulator()
     await emu.start()
@@ -64,7 +56,7 @@ async def sandbox(settings: SupervisorSettings, state_dir: Path, source: TextIO,
     chat = Chat(emu, world, lambda: [s.as_dict() for s in daemon.fleet.statuses()], out)
     try:
         await daemon.start()
-        await _wait_until_settled(daemon)
+        await daemon.fleet.wait_settled(START_WAIT_SECONDS)
         running = sorted(name for name, r in daemon.fleet.runners.items() if r.status.state is State.RUNNING)
         chat.say(f"discord-supervisor sandbox: {len(running)} instance(s) running ({', '.join(running) or 'none'}) "
                  f"against a local Discord emulator; nothing leaves this machine.")
@@ -89,11 +81,12 @@ def run(settings: SupervisorSettings, state_dir: Path, source: TextIO = sys.stdi
     # The terminal is the chat: logs go to a file.
     state_dir.mkdir(parents=True, exist_ok=True)
     log_file = state_dir / "sandbox.log"
-    logs.configure("INFO", json=True, stream=log_file.open("a", encoding="utf-8"))
     print(f"(logs: {log_file})", file=out)
-    try:
-        return asyncio.run(sandbox(settings, state_dir, source, out))
-    except KeyboardInterrupt:
-        return 0
-    finally:
-        logging.shutdown()
+    with log_file.open("a", encoding="utf-8") as log_stream:
+        logs.configure("INFO", json=True, stream=log_stream)
+        try:
+            return asyncio.run(sandbox(settings, state_dir, source, out))
+        except KeyboardInterrupt:
+            return 0
+        finally:
+            logging.shutdown()
