@@ -18,9 +18,12 @@ bot's voice. Every bot gets its own Postgres schema."""
 EPILOG = """\
 environment:
   SUPERVISOR_INSTANCES   default for --instances (else ./instances)
-  DATABASE_URL           Postgres for instances whose .env sets none
+  DATABASE_URL           Postgres for instances whose .env sets none (else the bundled PostgreSQL)
   DISCORD_API_BASE_URL   REST base URL for every bot (an emulator or a rate-limit proxy)
   DISCORD_GATEWAY_URL    gateway WebSocket URL for every bot
+  SUPERVISOR_LOG_LEVEL   default for run --log-level
+  STATE_DIRECTORY        default for --state-dir (set by systemd's StateDirectory=; else ./var)
+  RUNTIME_DIRECTORY      where the control socket goes (set by systemd's RuntimeDirectory=)
 
 exit status: 0 success, 1 a problem was found or an action failed, 2 bad usage."""
 

@@ -59,8 +59,8 @@ class Daemon:
         self.log.info("stopping every instance", signal=signal.Signals(signum).name)
         self._stop.set()
 
-    async def rescan(self) -> None:
-        self.log.info("SIGHUP: rescanning every instance")
+    async def rescan(self, reason: str = "SIGHUP") -> None:
+        self.log.info(f"{reason}: rescanning every instance")
         self.notifier.reloading()
         try:
             await self.fleet.reconcile()
@@ -93,6 +93,9 @@ class Daemon:
         if command == "status":
             return {"ok": True, "instances": [s.as_dict() for s in self.fleet.statuses()],
                     "counts": self.fleet.counts()}
+        if command == "reload" and not payload.get("names"):
+            await self.rescan("reload")  # the same as SIGHUP, systemd notifications included
+            return {"ok": True}
         if command == "reload":
             names = payload.get("names") or None
             unknown = sorted(set(names or ()) - set(self.fleet.reports) - set(self.fleet.runners)
