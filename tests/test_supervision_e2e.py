@@ -334,7 +334,7 @@ async def test_real_postgres_stopped_and_started_under_a_running_instance(
     emu: Emulator, instances: InstanceFolders, tmp_path: Path, unique
 ) -> None:
     """A private PostgreSQL server is really stopped (pg_ctl stop) and started again while the bot runs."""
-    from supervisor.pg.scratch import scratch_server
+    from tests.scratch_postgres import scratch_server
 
     async with scratch_server() as server:
         assert server.url is not None

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import fcntl
+import functools
 import hashlib
 import importlib.util
 import os
@@ -214,8 +215,9 @@ class BundledPostgres:
     def initialized(self) -> bool:
         return (self.data / "PG_VERSION").is_file()
 
-    @property
+    @functools.cached_property
     def version(self) -> str:
+        """The binaries' version, asked once (it runs `postgres --version`)."""
         return self._binary_version()
 
     async def start(self) -> str:

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 from supervisor.pg.bundled import BundledPostgres
-from supervisor.pg.scratch import scratch_state_dir
 from supervisor.settings import SupervisorSettings
 from tests.conftest import InstanceFolders
+from tests.scratch_postgres import scratch_state_dir
 
 SMALL_MAX_CONNECTIONS = 30
 

@@ -10,7 +10,7 @@ import asyncpg
 import pytest
 
 from supervisor.pg.bundled import BundledError, BundledPostgres
-from supervisor.pg.scratch import scratch_state_dir
+from tests.scratch_postgres import scratch_state_dir
 
 
 def _postmaster_pid(server: BundledPostgres) -> int:

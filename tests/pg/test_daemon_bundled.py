@@ -10,11 +10,11 @@ import pytest
 
 import supervisor.daemon.runner as runner
 from supervisor.emulator import Emulator
-from supervisor.pg.scratch import scratch_state_dir
 from tests.conftest import InstanceFolders
 from tests.daemon import DaemonProcess
 from tests.pg.test_bundled import _server_pids, _socket_inodes, _tcp_listeners
 from tests.pg.test_restore_daemon import execute, reply_to
+from tests.scratch_postgres import scratch_state_dir
 from tests.world import add_bot
 
 pytestmark = pytest.mark.skipif(not hasattr(runner, "Databases"),

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from structlog.testing import capture_logs
 
+from supervisor.database import DatabaseError
 from supervisor.instances import InstanceSpec, scan
 from supervisor.pg.service import Databases
 from tests.conftest import InstanceFolders
@@ -80,5 +81,5 @@ async def test_pools_that_cannot_fit_are_reported_with_numbers(instances: Instan
 
 async def test_an_unreachable_server_has_no_budget_yet(state_dir: Path) -> None:
     databases = Databases(state_dir)
-    with pytest.raises(Exception, match="cannot reach Postgres"):
+    with pytest.raises(DatabaseError, match="cannot reach Postgres"):
         await databases.budget_for("postgresql://bot:pw@127.0.0.1:1/db")

@@ -1,4 +1,5 @@
-"""Throwaway private servers for the tests and the bench: the bundled server in a temporary state directory."""
+"""Throwaway private PostgreSQL servers for the tests and the bench (not shipped with the package): the
+bundled server in a temporary state directory."""
 
 from __future__ import annotations
 
