@@ -17,6 +17,20 @@ from tests.conftest import REPO
 LogPredicate = Callable[[dict[str, Any]], bool]
 
 
+async def eventually(condition: Callable[[], Any], timeout: float = 15.0) -> None:
+    """Poll a plain or async condition until it holds; fail the test if it never does."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while True:
+        result = condition()
+        if asyncio.iscoroutine(result):
+            result = await result
+        if result:
+            return
+        assert loop.time() < deadline, "condition not met in time"
+        await asyncio.sleep(0.05)
+
+
 class DaemonProcess:
     def __init__(self, instances_dir: Path, work_dir: Path, *, api_base: str, gateway_url: str,
                  database_url: str | None = None, extra_args: tuple[str, ...] = (),

@@ -20,7 +20,7 @@ import pytest_asyncio
 from supervisor.emulator import Channel, Emulator, P, Role, User
 from supervisor.emulator.models import Message
 from tests.conftest import InstanceFolders
-from tests.daemon import DaemonProcess
+from tests.daemon import DaemonProcess, eventually
 from tests.world import BotWorld, add_bot
 
 MOD_PERMS = int(P.BAN_MEMBERS | P.KICK_MEMBERS | P.MODERATE_MEMBERS | P.MANAGE_MESSAGES)
@@ -133,20 +133,6 @@ async def tempban_rows(database_url: str, schema: str) -> list[asyncpg.Record]:
         return await connection.fetch(f'SELECT * FROM "{schema}".tempbans ORDER BY id')
     finally:
         await connection.close()
-
-
-async def eventually(condition: Callable[[], Any], timeout: float = 15.0) -> None:
-    """Poll a plain or async condition until it holds; fail the test if it never does."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while True:
-        result = condition()
-        if asyncio.iscoroutine(result):
-            result = await result
-        if result:
-            return
-        assert loop.time() < deadline, "condition not met in time"
-        await asyncio.sleep(0.05)
 
 
 

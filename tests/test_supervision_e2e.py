@@ -16,7 +16,7 @@ import pytest_asyncio
 
 from supervisor.emulator import Emulator
 from tests.conftest import InstanceFolders, fake_token
-from tests.daemon import DaemonProcess, run_cli_async
+from tests.daemon import DaemonProcess, eventually, run_cli_async
 from tests.tcp_proxy import TcpProxy
 from tests.world import BotWorld, add_bot, config_text
 
@@ -42,14 +42,6 @@ async def status(daemon: DaemonProcess) -> dict[str, dict]:
     code, out, err = await run_cli_async("status", "--json", "--control-socket", str(daemon.control_socket))
     assert code == 0, err
     return {item["name"]: item for item in json.loads(out)}
-
-
-async def wait_for(condition, timeout: float = 15.0) -> None:  # type: ignore[no-untyped-def]
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not await condition():
-        assert loop.time() < deadline, "condition not met in time"
-        await asyncio.sleep(0.05)
 
 
 class Fleet:
@@ -101,7 +93,7 @@ async def test_feature_switched_off_and_on_live(fleet: Fleet) -> None:
     assert await answers(emu, a, "!banlist", timeout=0.5) is None
     assert "Moderation" not in (await answers(emu, a, "!help") or "")
     save(a.folder / "config.toml", config_text("alpha", "!", "[features]\nmoderation = true\n"))
-    await wait_for(lambda: _answers_banlist(emu, a))
+    await eventually(lambda: _answers_banlist(emu, a))
     assert "Moderation" in (await answers(emu, a, "!help") or "")
     assert fleet.sessions() == (1, 0, 1, 0)
 
@@ -131,7 +123,7 @@ async def test_broken_edit_keeps_last_good_config(fleet: Fleet, breakage: str, e
     # Fixing the files applies the fix, here with a new prefix.
     save(a.folder / "personality.txt", "You are Alpha.")
     save(a.folder / "config.toml", config_text("alpha", "%"))
-    await wait_for(lambda: _replies(emu, a, "%ping"))
+    await eventually(lambda: _replies(emu, a, "%ping"))
     assert (await status(fleet.daemon))["alpha"]["rejected"] is None
     assert fleet.sessions() == (1, 0, 1, 0)
 
@@ -148,9 +140,9 @@ async def test_token_change_restarts_that_instance_only(fleet: Fleet) -> None:
     env = (a.folder / ".env").read_text().replace(a.token, new_token)
     save(a.folder / ".env", env)
     await fleet.daemon.wait_log(lambda e: e.get("event", "").startswith("token, database or schema changed"))
-    await wait_for(lambda: _identified(emu, new_token))
+    await eventually(lambda: _identified(emu, new_token))
     a.bot_user, a.token = new_user, new_token
-    await wait_for(lambda: _replies(emu, a, "!ping"))
+    await eventually(lambda: _replies(emu, a, "!ping"))
     assert emu.identify_count(b.token) == 1 and emu.resume_count(b.token) == 0
     assert "Pong" in (await answers(emu, b, "?ping") or "")
 
@@ -172,8 +164,8 @@ async def test_folder_added_and_removed(fleet: Fleet, emu: Emulator, instances: 
     assert await pool_connections(database_url, gamma.schema) >= 1
 
     shutil.rmtree(gamma.folder)
-    await wait_for(lambda: _disconnected(emu, gamma.token))
-    await wait_for(lambda: _no_connections(database_url, gamma.schema))
+    await eventually(lambda: _disconnected(emu, gamma.token))
+    await eventually(lambda: _no_connections(database_url, gamma.schema))
     assert fleet.sessions() == (1, 0, 1, 0)
 
 
@@ -220,7 +212,7 @@ async def test_crashing_feature_task_restarts_only_its_instance(emu: Emulator, i
             await connection.execute(f'ALTER TABLE "{schema}".tempbans_away RENAME TO tempbans')
         finally:
             await connection.close()
-        await wait_for(lambda: _replies(emu, world.a, "!ping"), timeout=30)
+        await eventually(lambda: _replies(emu, world.a, "!ping"), timeout=30)
         assert emu.identify_count(world.a.token) >= 2
         assert emu.identify_count(world.b.token) == 1 and emu.resume_count(world.b.token) == 0
         shown = await status(world.daemon)
@@ -246,7 +238,7 @@ async def test_postgres_outage_is_survived(emu: Emulator, instances: InstanceFol
         await asyncio.sleep(2.5)  # several sweeps fail meanwhile
         assert (await status(daemon))["outage"]["state"] == "running"
         await proxy.start()
-        await wait_for(lambda: _banlist_back(emu, bot))
+        await eventually(lambda: _banlist_back(emu, bot))
         assert emu.identify_count(bot.token) == 1
     finally:
         assert await daemon.stop() == 0
@@ -322,8 +314,8 @@ async def test_burst_of_saves_is_one_reload_with_the_last_content(fleet: Fleet) 
         if index == 10:  # another instance changes in the same moment, as in a `git checkout`
             save(b.folder / "config.toml", config_text("beta", "??"))
         await asyncio.sleep(0.04)
-    await wait_for(lambda: _replies(emu, a, f"{prefixes[-1]}ping"))
-    await wait_for(lambda: _replies(emu, b, "??ping"))
+    await eventually(lambda: _replies(emu, a, f"{prefixes[-1]}ping"))
+    await eventually(lambda: _replies(emu, b, "??ping"))
     await asyncio.sleep(0.3)
     reloads = [e for e in fleet.daemon.logs[mark:] if e.get("event") == "config reloaded"]
     assert sorted(e["instance"] for e in reloads) == ["alpha", "beta"], reloads
@@ -351,7 +343,7 @@ async def test_real_postgres_stopped_and_started_under_a_running_instance(
             await asyncio.sleep(2.0)  # sweeps fail meanwhile; none of that is a crash
             assert (await status(daemon))["restart"]["state"] == "running"
             await server.start()
-            await wait_for(lambda: _banlist_back(emu, bot), timeout=30)
+            await eventually(lambda: _banlist_back(emu, bot), timeout=30)
             assert emu.identify_count(bot.token) == 1
             assert (await status(daemon))["restart"]["restarts"] == 0
         finally:
