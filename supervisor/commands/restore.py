@@ -16,6 +16,7 @@ from typing import TextIO
 from supervisor.commands.selection import select_instances
 from supervisor.daemon.control import ControlUnavailable, request
 from supervisor.database import DatabaseError, connect, redact_url, schema_settings
+from supervisor.dburl import database_identity
 from supervisor.instances import InstanceSpec
 from supervisor.migrator import MigrationError, load_migrations, migrate
 from supervisor.pg.load import DumpInfo, inspect_dump, load
@@ -67,6 +68,27 @@ async def _open_sessions(url: str, schema: str) -> int:
         await connection.close()
 
 
+async def _check_same_database(control_socket: Path, spec: InstanceSpec) -> None:
+    """The running daemon must keep this instance where this shell's settings point, or we restore elsewhere."""
+    answer = await request(control_socket, {"command": "database", "name": spec.name})
+    if not answer.get("ok"):
+        return  # the daemon does not run it (invalid there, or an older daemon): nothing to compare
+    ours = list(database_identity(spec.database_url))
+    if answer.get("database") != ours or answer.get("schema") != spec.schema:
+        raise RestoreRefused(
+            f"the running daemon keeps instance {spec.name} in schema {answer.get('schema')} on "
+            f"{_describe(answer.get('database'))}, but this command's settings point at schema {spec.schema} on "
+            f"{_describe(ours)}. Run restore with the daemon's settings (its DATABASE_URL and --instances)"
+        )
+
+
+def _describe(identity: object) -> str:
+    if not isinstance(identity, list) or len(identity) != 3:
+        return "an unknown database"
+    host, port, database = identity
+    return "the bundled PostgreSQL" if host == "<bundled>" else f"{host}:{port}/{database}"
+
+
 async def _pause(control_socket: Path, name: str) -> bool:
     """True when a running daemon stopped the instance; False when no daemon runs."""
     try:
@@ -81,10 +103,13 @@ async def _pause(control_socket: Path, name: str) -> bool:
 async def _restore(spec: InstanceSpec, file: Path, info: DumpInfo, state_dir: Path, control_socket: Path,
                    yes: bool, confirm: Confirm, out: TextIO, err: TextIO) -> int:
     name, schema = spec.name, spec.schema
+    daemon_runs = await _daemon_answers(control_socket)
+    if daemon_runs:
+        await _check_same_database(control_socket, spec)  # before anything is opened or started
     async with CommandDatabases(state_dir) as databases:
         url = await databases.url_for(spec)
         tables = await _table_count(url, schema)
-        if not await _daemon_answers(control_socket):
+        if not daemon_runs:
             sessions = await _open_sessions(url, schema)
             if sessions:
                 raise RestoreRefused(

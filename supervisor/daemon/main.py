@@ -16,6 +16,7 @@ from supervisor.daemon.fleet import Fleet
 from supervisor.daemon.notify import Notifier
 from supervisor.daemon.runner import RuntimeOptions
 from supervisor.daemon.watcher import watch
+from supervisor.dburl import database_identity
 from supervisor.instances import InstanceSpec
 from supervisor.logs import get_logger
 from supervisor.migrator import load_migrations
@@ -104,8 +105,15 @@ class Daemon:
                 return {"ok": False, "error": f"no such instance: {', '.join(unknown)}"}
             await self.fleet.reconcile(set(names) if names else None)
             return {"ok": True}
-        if command in ("restart", "pause", "resume") and not isinstance(name, str):
+        if command in ("restart", "pause", "resume", "database") and not isinstance(name, str):
             return {"ok": False, "error": f"{command} needs an instance name"}
+        if command == "database":  # which database and schema the daemon keeps this instance in (restore checks)
+            report = self.fleet.reports.get(name)
+            runner = self.fleet.runners.get(name)
+            spec = runner.spec if runner else (report.spec if report else None)
+            if spec is None:
+                return {"ok": False, "error": f"no valid instance {name!r}"}
+            return {"ok": True, "database": list(database_identity(spec.database_url)), "schema": spec.schema}
         if command == "restart":
             ok = await self.fleet.restart(name)
             return {"ok": ok} if ok else {"ok": False, "error": f"instance {name!r} is not running"}
