@@ -82,6 +82,8 @@ def build_parser() -> argparse.ArgumentParser:
                      help="how long stopping may take before the daemon gives up (default 10)")
     run.add_argument("--guild-ready-timeout", type=float, default=2.0, metavar="SECONDS",
                      help=argparse.SUPPRESS)  # tests and the sandbox: how long discord.py waits for guilds
+    run.add_argument("--backoff-first", type=float, default=1.0, metavar="SECONDS",
+                     help=argparse.SUPPRESS)  # tests: the first restart delay (it doubles up to 60 s)
     run.add_argument("--log-level", default=os.environ.get("SUPERVISOR_LOG_LEVEL", "INFO").upper(),
                      choices=["DEBUG", "INFO", "WARNING", "ERROR"], type=str.upper,
                      help="DEBUG, INFO, WARNING or ERROR (default INFO or $SUPERVISOR_LOG_LEVEL)")
@@ -225,7 +227,7 @@ def main(argv: list[str] | None = None) -> int:
 
         logs.configure(args.log_level, json={"auto": None, "json": True, "console": False}[args.log_format])
         options = daemon.DaemonOptions(
-            runtime=RuntimeOptions(guild_ready_timeout=args.guild_ready_timeout),
+            runtime=RuntimeOptions(guild_ready_timeout=args.guild_ready_timeout, backoff_first=args.backoff_first),
             control_socket=_socket(args),
             state_dir=_state_dir(args),
             shutdown_timeout=args.shutdown_timeout,

@@ -348,3 +348,34 @@ async def test_real_postgres_stopped_and_started_under_a_running_instance(
             assert (await status(daemon))["restart"]["restarts"] == 0
         finally:
             assert await daemon.stop() == 0
+
+
+async def test_crash_loop_fails_the_instance_until_restart(emu: Emulator, instances: InstanceFolders,
+                                                           tmp_path: Path, database_url: str, schemas: list[str],
+                                                           unique) -> None:
+    bot = add_bot(emu, instances, "loopy", prefix="!", schema=unique("sup_loop"), database_url=database_url,
+                  config_extra="[moderation]\nsweep_interval = 0.5\n")
+    schemas.append(bot.schema)
+    daemon = DaemonProcess(instances.root, tmp_path, api_base=emu.api_base, gateway_url=emu.gateway_url,
+                           extra_args=("--backoff-first", "0.05"))
+    await daemon.start()
+    connection = await asyncpg.connect(database_url)
+    try:
+        await daemon.wait_running("loopy")
+        await connection.execute(f'ALTER TABLE "{bot.schema}".tempbans RENAME TO tempbans_away')
+        failed = await daemon.wait_log(lambda e: e.get("event", "").startswith("instance crash loop"), timeout=60)
+        assert failed["instance"] == "loopy"
+        shown = (await status(daemon))["loopy"]
+        assert shown["state"] == "failed" and shown["last_error"].startswith("crash loop (6 crashes in 60 s)")
+        identifies = emu.identify_count(bot.token)
+        await asyncio.sleep(1.0)
+        assert emu.identify_count(bot.token) == identifies  # failed means no more retries
+        # The operator repairs the schema and asks for a restart.
+        await connection.execute(f'ALTER TABLE "{bot.schema}".tempbans_away RENAME TO tempbans')
+        code, out, err = await run_cli_async("restart", "loopy", "--control-socket", str(daemon.control_socket))
+        assert code == 0 and "restarting loopy" in out, err
+        await eventually(lambda: _replies(emu, bot, "!ping"), timeout=30)
+        assert (await status(daemon))["loopy"]["state"] == "running"
+    finally:
+        await connection.close()
+        assert await daemon.stop() == 0
