@@ -38,27 +38,24 @@ def explain(error: BaseException, url: str | None) -> str:
         return f"Postgres at {where} has no connection slots left: {error}"
     if isinstance(error, socket.gaierror):
         return f"cannot resolve the host of {where}: {error.strerror or error}"
-    if isinstance(error, ConnectionRefusedError | OSError | TimeoutError):
+    if isinstance(error, OSError):  # refused, reset, timed out (TimeoutError is an OSError)
         return f"cannot reach Postgres at {where}: {error.strerror or error or type(error).__name__}"
     if isinstance(error, asyncpg.PostgresError):
         return f"Postgres error at {where}: {error}"
     return f"{type(error).__name__} talking to {where}: {error}"
 
 
-def is_unreachable(error: BaseException) -> bool:
-    """Transient: the server is down or overloaded, so retrying later makes sense."""
+def is_database_unavailable(error: BaseException) -> bool:
+    """The database cannot answer now (down, restarting, overloaded, connection lost): worth a retry, not a crash.
+
+    A host name that does not resolve is a configuration mistake, not an outage.
+    """
+    if isinstance(error, socket.gaierror):
+        return False
     return isinstance(
         error,
-        OSError | TimeoutError | asyncpg.CannotConnectNowError | asyncpg.TooManyConnectionsError
-        | asyncpg.ConnectionDoesNotExistError,
-    ) and not isinstance(error, socket.gaierror)
-
-
-def is_database_unavailable(error: BaseException) -> bool:
-    """The database cannot answer now (down, restarting, connection lost): worth a retry, not a crash."""
-    return isinstance(error, DatabaseError) or is_unreachable(error) or isinstance(
-        error, asyncpg.InterfaceError | asyncpg.ConnectionDoesNotExistError | asyncpg.CannotConnectNowError
-        | asyncpg.AdminShutdownError
+        DatabaseError | OSError | asyncpg.InterfaceError | asyncpg.PostgresConnectionError
+        | asyncpg.OperatorInterventionError | asyncpg.TooManyConnectionsError,
     )
 
 
@@ -77,6 +74,15 @@ async def connect(url: str | None, schema: str | None = None, timeout: float = 1
         return await asyncpg.connect(url, **kwargs)
     except Exception as error:
         raise DatabaseError(explain(error, url)) from error
+
+
+async def fetch_value(url: str | None, query: str, *args: Any) -> Any:
+    """One value from one query on a short-lived connection (checks and reports, not the bots' work)."""
+    connection = await connect(url)
+    try:
+        return await connection.fetchval(query, *args)
+    finally:
+        await connection.close()
 
 
 async def ensure_schema(connection: asyncpg.Connection, schema: str, url: str | None) -> None:

@@ -24,14 +24,13 @@ class SupervisorSettings:
     def from_sources(
         cls,
         instances: str | None = None,
-        database_url: str | None = None,
         api_base_url: str | None = None,
         gateway_url: str | None = None,
     ) -> SupervisorSettings:
         env = os.environ
         return cls(
             instances_dir=Path(instances or env.get("SUPERVISOR_INSTANCES") or DEFAULT_INSTANCES),
-            database_url=database_url or env.get("DATABASE_URL") or None,
+            database_url=env.get("DATABASE_URL") or None,
             api_base_url=api_base_url or env.get("DISCORD_API_BASE_URL") or None,
             gateway_url=gateway_url or env.get("DISCORD_GATEWAY_URL") or None,
         )

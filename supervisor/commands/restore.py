@@ -15,7 +15,7 @@ from typing import TextIO
 
 from supervisor.commands.selection import select_instances
 from supervisor.daemon.control import ControlUnavailable, request
-from supervisor.database import DatabaseError, connect, redact_url, schema_settings
+from supervisor.database import DatabaseError, fetch_value, redact_url, schema_settings
 from supervisor.dburl import database_identity
 from supervisor.instances import InstanceSpec
 from supervisor.migrator import MigrationError, load_migrations, migrate
@@ -42,11 +42,7 @@ class RestoreRefused(Exception):
 
 
 async def _table_count(url: str, schema: str) -> int:
-    connection = await connect(url)
-    try:
-        return int(await connection.fetchval("SELECT count(*) FROM pg_tables WHERE schemaname = $1", schema))
-    finally:
-        await connection.close()
+    return int(await fetch_value(url, "SELECT count(*) FROM pg_tables WHERE schemaname = $1", schema))
 
 
 async def _daemon_answers(control_socket: Path) -> bool:
@@ -59,13 +55,9 @@ async def _daemon_answers(control_socket: Path) -> bool:
 
 async def _open_sessions(url: str, schema: str) -> int:
     """Connections some daemon's pool holds for this schema (its pools name themselves in application_name)."""
-    connection = await connect(url)
-    try:
-        return int(await connection.fetchval(
-            "SELECT count(*) FROM pg_stat_activity WHERE application_name = $1 AND pid <> pg_backend_pid()",
-            schema_settings(schema)["application_name"]))
-    finally:
-        await connection.close()
+    return int(await fetch_value(
+        url, "SELECT count(*) FROM pg_stat_activity WHERE application_name = $1 AND pid <> pg_backend_pid()",
+        schema_settings(schema)["application_name"]))
 
 
 async def _check_same_database(control_socket: Path, spec: InstanceSpec) -> None:

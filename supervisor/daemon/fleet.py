@@ -134,13 +134,13 @@ class Fleet:
         """After a stop overran its deadline: cancel what is still running."""
         await asyncio.gather(*(runner.cancel() for runner in self.runners.values()))
 
-    def statuses(self) -> list[InstanceStatus]:
+    def statuses(self) -> list[dict[str, object]]:
+        """Every instance's status as `status` shows it, running or not."""
         result = []
         for name in sorted(set(self.reports) | set(self.runners) | self.paused):
             runner = self.runners.get(name)
             if runner is not None:
-                runner.refresh_live_status()
-                result.append(runner.status)
+                result.append(runner.report())
                 continue
             report = self.reports.get(name)
             status = InstanceStatus(name)
@@ -150,7 +150,7 @@ class Fleet:
                 status.enter(State.INVALID, "; ".join(str(p) for p in report.problems))
             else:
                 status.enter(State.NOT_CONFIGURED)
-            result.append(status)
+            result.append(status.as_dict())
         return result
 
     async def wait_settled(self, timeout: float) -> None:

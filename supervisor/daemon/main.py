@@ -92,7 +92,7 @@ class Daemon:
         if command == "ping":
             return {"ok": True}
         if command == "status":
-            return {"ok": True, "instances": [s.as_dict() for s in self.fleet.statuses()],
+            return {"ok": True, "instances": self.fleet.statuses(),
                     "counts": self.fleet.counts()}
         if command == "reload" and not payload.get("names"):
             await self.rescan("reload")  # the same as SIGHUP, systemd notifications included

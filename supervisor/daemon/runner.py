@@ -94,15 +94,14 @@ class InstanceRunner:
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
 
-    def refresh_live_status(self) -> None:
+    def report(self) -> dict[str, object]:
+        """The status with what only the live bot knows: its guilds and gateway latency."""
         bot = self.ctx.bot if self.ctx else None
         if bot is None or self.status.state is not State.RUNNING:
-            self.status.guilds = None
-            self.status.latency_ms = None
-            return
-        self.status.guilds = len(bot.guilds)
+            return self.status.as_dict()
         latency = bot.latency
-        self.status.latency_ms = None if math.isnan(latency) or math.isinf(latency) else round(latency * 1000, 1)
+        latency_ms = None if math.isnan(latency) or math.isinf(latency) else round(latency * 1000, 1)
+        return self.status.as_dict(guilds=len(bot.guilds), latency_ms=latency_ms)
 
     # -- the loop --------------------------------------------------------------------------------
     async def _main(self) -> None:

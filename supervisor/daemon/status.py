@@ -26,8 +26,6 @@ class InstanceStatus:
     restarts: int = 0
     last_error: str | None = None
     rejected: str | None = None  # a config edit that did not validate; the instance runs on its last good one
-    guilds: int | None = None
-    latency_ms: float | None = None
 
     def enter(self, state: State, error: str | None = None) -> None:
         if state is not self.state:
@@ -36,9 +34,8 @@ class InstanceStatus:
         if error is not None:
             self.last_error = error
 
-    def as_dict(self) -> dict[str, object]:
+    def as_dict(self, guilds: int | None = None, latency_ms: float | None = None) -> dict[str, object]:
         return {
             "name": self.name, "state": str(self.state), "since": self.since, "restarts": self.restarts,
-            "guilds": self.guilds, "latency_ms": self.latency_ms, "last_error": self.last_error,
-            "rejected": self.rejected,
+            "guilds": guilds, "latency_ms": latency_ms, "last_error": self.last_error, "rejected": self.rejected,
         }

@@ -12,8 +12,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import BinaryIO
 
-from supervisor.database import DatabaseError, connect, redact_url
-from supervisor.pg.tools import DumpError, Tool, choose, libpq_target
+from supervisor.database import redact_url
+from supervisor.pg.tools import DumpError, Tool, choose, libpq_target, server_facts
 
 STAMP_FORMAT = "%Y%m%dT%H%M%SZ"
 _CHUNK = 1 << 16
@@ -48,17 +48,6 @@ def schema_pattern(schema: str) -> str:
     return '"' + schema.replace('"', '""') + '"'
 
 
-async def server_major(url: str, schema: str) -> tuple[int, bool]:
-    """The server's major version, and whether the schema exists."""
-    connection = await connect(url)
-    try:
-        number = int(await connection.fetchval("SHOW server_version_num"))
-        exists = await connection.fetchval("SELECT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = $1)", schema)
-    finally:
-        await connection.close()
-    return number // 10000, bool(exists)
-
-
 @dataclass(frozen=True)
 class BackupResult:
     path: Path
@@ -76,10 +65,7 @@ def _open_output(path: Path) -> BinaryIO:
 async def backup(url: str, schema: str, destination: Path, bundled_server: bool) -> BackupResult:
     """pg_dump --schema of one schema into `destination`, written under a temporary name and then renamed, so
     a failed backup never leaves a truncated file that looks complete."""
-    try:
-        major, exists = await server_major(url, schema)
-    except DatabaseError as error:
-        raise DumpError(str(error)) from error
+    major, exists = await server_facts(url, schema)
     if not exists:
         raise DumpError(f"schema {schema!r} does not exist on {redact_url(url)}: the instance has not run there yet")
     tool = choose("pg_dump", major, bundled_server, not_older=True)

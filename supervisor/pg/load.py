@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
-from supervisor.database import DatabaseError, connect, quote_ident
-from supervisor.pg.tools import DumpError, Tool, choose, libpq_target
+from supervisor.database import quote_ident
+from supervisor.pg.tools import DumpError, Tool, choose, libpq_target, server_facts
 
 _HEADER = "-- PostgreSQL database dump"
 _CREATE_SCHEMA = re.compile(r'^CREATE SCHEMA ("(?:[^"]|"")+"|[A-Za-z_][A-Za-z0-9_$]*);$')
@@ -98,22 +98,9 @@ def _script(target: str, source: str, hold: str | None) -> tuple[str, str]:
     return "\n".join(before) + "\n", "\n" + "\n".join(after) + "\n"
 
 
-async def _server_facts(url: str, source: str) -> tuple[int, bool]:
-    try:
-        connection = await connect(url)
-    except DatabaseError as error:
-        raise DumpError(str(error)) from error
-    try:
-        number = int(await connection.fetchval("SHOW server_version_num"))
-        exists = await connection.fetchval("SELECT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = $1)", source)
-    finally:
-        await connection.close()
-    return number // 10000, bool(exists)
-
-
 async def load(url: str, schema: str, path: Path, info: DumpInfo, bundled_server: bool) -> Tool:
     """Replace `schema` with the dump's contents. Returns the psql used."""
-    major, source_exists = await _server_facts(url, info.schema)
+    major, source_exists = await server_facts(url, info.schema)
     tool = choose("psql", major, bundled_server, need_restrict=info.restricted)
     hold = f"_restore_hold_{secrets.token_hex(6)}" if info.schema != schema and source_exists else None
     before, after = _script(schema, info.schema, hold)

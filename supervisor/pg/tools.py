@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import parse_qsl, unquote, urlencode, urlsplit, urlunsplit
 
+from supervisor.database import DatabaseError, connect
 from supervisor.pg.bundled import BundledError, bin_dir
 
 # libpq's URI parameters; asyncpg passes any other query parameter to the server as a setting.
@@ -129,3 +130,21 @@ def libpq_target(url: str) -> tuple[str, dict[str, str]]:
         env["PGOPTIONS"] = " ".join(options)
     target = urlunsplit(parts._replace(scheme="postgresql", netloc=netloc, query=urlencode(kept, safe="/")))
     return target, env
+
+
+async def server_facts(url: str, schema: str) -> tuple[int, bool]:
+    """The server's major version, and whether `schema` exists there; a connection failure is a DumpError."""
+    try:
+        return await _server_facts(url, schema)
+    except DatabaseError as error:
+        raise DumpError(str(error)) from error
+
+
+async def _server_facts(url: str, schema: str) -> tuple[int, bool]:
+    connection = await connect(url)
+    try:
+        number = int(await connection.fetchval("SHOW server_version_num"))
+        exists = await connection.fetchval("SELECT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = $1)", schema)
+    finally:
+        await connection.close()
+    return number // 10000, bool(exists)

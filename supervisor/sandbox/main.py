@@ -53,7 +53,7 @@ async def sandbox(settings: SupervisorSettings, state_dir: Path, source: TextIO,
         state_dir=postgres_home,
     )
     daemon = Daemon(settings, options, before_start=world.ensure)
-    chat = Chat(emu, world, lambda: [s.as_dict() for s in daemon.fleet.statuses()], out)
+    chat = Chat(emu, world, daemon.fleet.statuses, out)
     try:
         await daemon.start()
         await daemon.fleet.wait_settled(START_WAIT_SECONDS)
@@ -61,8 +61,8 @@ async def sandbox(settings: SupervisorSettings, state_dir: Path, source: TextIO,
         chat.say(f"discord-supervisor sandbox: {len(running)} instance(s) running ({', '.join(running) or 'none'}) "
                  f"against a local Discord emulator; nothing leaves this machine.")
         for status in daemon.fleet.statuses():
-            if status.state is not State.RUNNING:
-                chat.say(f"  {status.name}: {status.state}: {status.last_error or ''}")
+            if status["state"] != State.RUNNING:
+                chat.say(f"  {status['name']}: {status['state']}: {status['last_error'] or ''}")
         chat.say('You are "you", the owner of every instance\'s guild. Edits to the instance folders apply live. '
                  "Type a message, or /help.")
         await chat.run(source)
