@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import re
 import tomllib
 from collections.abc import Mapping
@@ -12,8 +11,8 @@ from types import MappingProxyType
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from supervisor import registry
 from supervisor.problems import Problem
-from supervisor.registry import FEATURES
 from supervisor.settings_schema import Setting, did_you_mean, int_range, non_empty, validate_table
 from supervisor.toml_lines import find_line, syntax_error_line
 
@@ -57,7 +56,9 @@ DATABASE_SCHEMA: Mapping[str, Setting] = {
     "pool_max_size": Setting(int, 2, rule=int_range(1, 50), doc="most connections this instance holds"),
 }
 
-_TABLES = {"features", "database", *(name for name, spec in FEATURES.items() if spec.settings)}
+
+def _tables() -> set[str]:
+    return {"features", "database", *(name for name, feature in registry.features().items() if feature.settings)}
 
 
 @dataclass(frozen=True)
@@ -105,8 +106,8 @@ def load_config(folder: Path, label: str) -> tuple[InstanceConfig | None, list[P
 
     root_table = {k: v for k, v in document.items() if not isinstance(v, dict)}
     for table_name, table in document.items():
-        if isinstance(table, dict) and table_name not in _TABLES:
-            message = f"unknown table{did_you_mean(table_name, sorted(_TABLES))}"
+        if isinstance(table, dict) and table_name not in _tables():
+            message = f"unknown table{did_you_mean(table_name, sorted(_tables()))}"
             problems.append(Problem(config_label, f"[{table_name}]", message, find_line(text, table_name, None)))
     root, root_problems = validate_table(root_table, ROOT_SCHEMA)
     for key, message in root_problems:
@@ -121,10 +122,10 @@ def load_config(folder: Path, label: str) -> tuple[InstanceConfig | None, list[P
         report("database", key, message)
 
     settings: dict[str, Mapping[str, Any]] = {}
-    for name, spec in FEATURES.items():
-        if not spec.settings:
+    for name, feature in registry.features().items():
+        if not feature.settings:
             continue
-        values, table_problems = validate_table(document.get(name, {}), spec.settings)
+        values, table_problems = validate_table(document.get(name, {}), feature.settings)
         settings[name] = MappingProxyType(values)
         for key, message in table_problems:
             report(name, key, message)
@@ -154,25 +155,20 @@ def load_config(folder: Path, label: str) -> tuple[InstanceConfig | None, list[P
 def _load_features(table: Any) -> tuple[dict[str, bool], list[tuple[str, str]]]:
     if not isinstance(table, dict):
         return {}, [("", "[features] must be a table of name = true/false")]
-    features = {name: spec.default_enabled and _available(spec.module) for name, spec in FEATURES.items()}
+    shipped = registry.features()
+    reserved = registry.reserved_names()
+    features = {name: feature.default_enabled for name, feature in shipped.items()}
     problems: list[tuple[str, str]] = []
     for name, value in table.items():
-        if name not in FEATURES:
-            problems.append((name, f"unknown feature{did_you_mean(name, FEATURES)}"))
+        if name not in shipped and name not in reserved:
+            problems.append((name, f"unknown feature{did_you_mean(name, [*shipped, *reserved])}"))
         elif not isinstance(value, bool):
             problems.append((name, f"must be true or false, not {type(value).__name__} {value!r}"))
-        elif value and not _available(FEATURES[name].module):
+        elif value and name in reserved:
             problems.append((name, "is not available in this release yet"))
-        else:
+        elif name in shipped:
             features[name] = value
     return features, problems
-
-
-def _available(module: str) -> bool:
-    try:
-        return importlib.util.find_spec(module) is not None
-    except ModuleNotFoundError:
-        return False
 
 
 def _load_personality(folder: Path, label: str, relative: str) -> tuple[str, tuple[str, str] | None]:

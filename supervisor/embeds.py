@@ -5,6 +5,7 @@ from __future__ import annotations
 BLURPLE = 0x5865F2  # help, about, settings
 RED = 0xED4245  # bans and other actions against a member
 GREEN = 0x57F287  # actions that lift something
+GOLD = 0xF1C40F  # games: leaderboards, winnings
 
 DESCRIPTION_LIMIT = 4096
 FIELD_VALUE_LIMIT = 1024

@@ -1,48 +1,59 @@
-"""The one place features are registered: their names, defaults, config tables and Cog factories.
+"""Which feature packages exist. Each declares itself (`FEATURE = Feature(...)` in its `__init__.py`).
 
-Cog classes are imported lazily so `check` stays fast, and each instance constructs its own Cog objects
-(never `load_extension`, which goes through the process-wide `sys.modules`).
+Declarations are read lazily and never import a Cog, so `check` stays fast. Each instance constructs its own
+Cog objects (never `load_extension`, which goes through the process-wide `sys.modules`).
 """
 
 from __future__ import annotations
 
+import functools
+import importlib
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 
-from supervisor.settings_schema import Setting, float_range
+from supervisor.sdk.feature import Feature
+
+CORE_PACKAGE = "features.core"
+# Switchable features, in the order `help` and `features` list them.
+FEATURE_PACKAGES = (
+    "features.moderation",
+    "features.stocks",
+    "features.auto_role",
+    "features.join_role",
+    "features.welcome",
+    "features.ai_chat",
+    "features.mcp",
+)
 
 
-@dataclass(frozen=True)
-class FeatureSpec:
-    name: str
-    default_enabled: bool
-    module: str  # importable module exposing `create_cog(context) -> commands.Cog`
-    summary: str
-    settings: Mapping[str, Setting] = field(default_factory=dict)
+def _declaration(package: str) -> Feature | None:
+    try:
+        module = importlib.import_module(package)
+    except ModuleNotFoundError as error:
+        if error.name and package.startswith(error.name):
+            return None  # not in this release yet: a reserved name
+        raise
+    feature = getattr(module, "FEATURE", None)
+    if not isinstance(feature, Feature):
+        raise TypeError(f"{package} must declare FEATURE = Feature(...)")
+    return feature
 
 
-# Always on; not a `[features]` switch.
-CORE = FeatureSpec("core", True, "features.core", "help, ping and about")
+@functools.cache
+def core() -> Feature:
+    feature = _declaration(CORE_PACKAGE)
+    assert feature is not None
+    return feature
 
-FEATURES: Mapping[str, FeatureSpec] = {
-    spec.name: spec
-    for spec in (
-        FeatureSpec(
-            "moderation",
-            True,
-            "features.moderation",
-            "tempbans, kicks, timeouts, nuke and the audit log",
-            {
-                "sweep_interval": Setting(
-                    float, 30.0, rule=float_range(0.5, 3600), doc="seconds between expired-tempban sweeps"
-                ),
-            },
-        ),
-        FeatureSpec("stocks", False, "features.stocks", "the virtual stock-trading game"),
-        FeatureSpec("auto_role", False, "features.activity", "promote active members to a role"),
-        FeatureSpec("join_role", False, "features.activity", "give new members a role"),
-        FeatureSpec("welcome", False, "features.activity", "an AI welcome message for new members"),
-        FeatureSpec("ai_chat", False, "features.ai_chat", "chat in the instance's personality"),
-        FeatureSpec("mcp", False, "features.mcp", "MCP tools for this bot"),
-    )
-}
+
+@functools.cache
+def features() -> Mapping[str, Feature]:
+    """Every switchable feature this release ships, by name."""
+    found = (_declaration(package) for package in FEATURE_PACKAGES)
+    return {feature.name: feature for feature in found if feature is not None}
+
+
+def reserved_names() -> tuple[str, ...]:
+    """Names of features a later release ships: switching one on says it is not available yet."""
+    shipped = features()
+    return tuple(package.rpartition(".")[2] for package in FEATURE_PACKAGES
+                 if package.rpartition(".")[2] not in shipped)

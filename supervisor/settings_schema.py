@@ -43,6 +43,10 @@ def float_range(low: float, high: float) -> Rule:
     return lambda v: None if low <= v <= high else f"must be between {low} and {high}, got {v}"
 
 
+def one_of(*choices: str) -> Rule:
+    return lambda v: None if v in choices else f"must be one of {', '.join(map(repr, choices))}, got {v!r}"
+
+
 def non_empty(value: Any) -> str | None:
     return None if str(value).strip() else "must not be empty"
 

@@ -1,18 +1,11 @@
 """Core feature, always on: help, ping and about."""
 
-from __future__ import annotations
+from supervisor.sdk import Feature
 
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from discord.ext import commands
-
-    from supervisor.runtime.context import InstanceContext
-
-INTENTS: dict[str, bool] = {}
-
-
-def create_cog(ctx: InstanceContext) -> commands.Cog:
-    from features.core.cog import CoreCog
-
-    return CoreCog(ctx)
+FEATURE = Feature(
+    name="core",
+    summary="help, ping and about",
+    cog="features.core.cog:CoreCog",
+    default_enabled=True,
+    always_on=True,
+)

@@ -7,15 +7,11 @@ import time
 
 import discord
 from discord.ext import commands
-
-from supervisor import __version__
-from supervisor.embeds import BLURPLE, FIELD_VALUE_LIMIT, fit_lines
-from supervisor.runtime.context import InstanceContext
-from supervisor.text import format_duration
+from supervisor.sdk import BLURPLE, FIELD_VALUE_LIMIT, VERSION, FeatureContext, fit_lines, format_duration
 
 
 class CoreCog(commands.Cog, name="Core"):
-    def __init__(self, ctx: InstanceContext):
+    def __init__(self, ctx: FeatureContext):
         self.instance = ctx
 
     @commands.command(name="help", aliases=["h"], brief="this list")
@@ -48,7 +44,7 @@ class CoreCog(commands.Cog, name="Core"):
         config = self.instance.config
         embed = discord.Embed(title=config.bot_name, colour=BLURPLE)
         embed.add_field(name="Instance", value=self.instance.name)
-        embed.add_field(name="Version", value=f"discord-supervisor {__version__}")
+        embed.add_field(name="Version", value=f"discord-supervisor {VERSION}")
         embed.add_field(name="Uptime", value=format_duration(time.time() - self.instance.started_at))
         embed.add_field(name="Servers", value=str(len(context.bot.guilds)))
         await context.reply(embed=embed, mention_author=False)

@@ -9,11 +9,9 @@ import datetime as dt
 
 import aiohttp
 import discord
+from supervisor.sdk import GREEN, RED, FeatureContext, truncate
 
-from features.moderation import queries
-from supervisor.embeds import GREEN, RED
-from supervisor.runtime.context import InstanceContext
-from supervisor.text import truncate
+from . import queries
 
 _LIFTING_ACTIONS = {"Unban", "Untimeout", "Tempban expired"}
 
@@ -35,7 +33,7 @@ def action_embed(action: str, fields: dict[str, str]) -> discord.Embed:
     return embed
 
 
-async def send_audit(ctx: InstanceContext, guild_id: int, action: str, fields: dict[str, str]) -> None:
+async def send_audit(ctx: FeatureContext, guild_id: int, action: str, fields: dict[str, str]) -> None:
     log = ctx.log.bind(guild_id=guild_id, action=action)
     try:
         settings = await queries.guild_settings(ctx.pool, guild_id)

@@ -8,16 +8,23 @@ import math
 
 import discord
 from discord.ext import commands
+from supervisor.sdk import (
+    BLURPLE,
+    FIELD_VALUE_LIMIT,
+    RED,
+    FeatureContext,
+    KeyedLocks,
+    UserError,
+    fit_lines,
+    format_duration,
+    parse_duration,
+    truncate,
+)
 
-from features.moderation import queries
-from features.moderation.audit import send_audit, user_field
-from features.moderation.checks import refusal
-from features.moderation.sweeper import TempbanSweeper
-from supervisor.embeds import BLURPLE, FIELD_VALUE_LIMIT, RED, fit_lines
-from supervisor.keyed_locks import KeyedLocks
-from supervisor.runtime.context import InstanceContext
-from supervisor.runtime.errors import UserError
-from supervisor.text import format_duration, parse_duration, truncate
+from . import queries
+from .audit import send_audit, user_field
+from .checks import refusal
+from .sweeper import TempbanSweeper
 
 MAX_BAN_SECONDS = 365 * 86400
 MAX_TIMEOUT_SECONDS = 28 * 86400  # Discord's limit
@@ -28,7 +35,7 @@ DURATION_HELP = "Invalid duration. Use: `30s`, `5m`, `2h`, `3d`, `1w`"
 
 
 class ModerationCog(commands.Cog, name="Moderation"):
-    def __init__(self, ctx: InstanceContext):
+    def __init__(self, ctx: FeatureContext):
         self.instance = ctx
         self.locks = KeyedLocks()
         self.sweeper = TempbanSweeper(ctx, self.locks)

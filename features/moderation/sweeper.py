@@ -14,12 +14,10 @@ from dataclasses import dataclass
 import aiohttp
 import discord
 import structlog
+from supervisor.sdk import FeatureContext, KeyedLocks, is_database_unavailable
 
-from features.moderation import queries
-from features.moderation.audit import send_audit, user_field
-from supervisor.database import is_database_unavailable
-from supervisor.keyed_locks import KeyedLocks
-from supervisor.runtime.context import InstanceContext
+from . import queries
+from .audit import send_audit, user_field
 
 FIRST_SWEEP_DELAY = 1.0
 RETRY_MAX_SECONDS = 3600.0
@@ -39,7 +37,7 @@ class _Retry:
 
 
 class TempbanSweeper:
-    def __init__(self, ctx: InstanceContext, locks: KeyedLocks):
+    def __init__(self, ctx: FeatureContext, locks: KeyedLocks):
         self.ctx = ctx
         self.locks = locks  # shared with the ban and unban commands
         self._retries: dict[int, _Retry] = {}  # tempban id -> backoff; this instance's only

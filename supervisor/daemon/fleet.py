@@ -11,6 +11,7 @@ from supervisor.instances import InstanceReport, InstanceSpec, Status, scan
 from supervisor.logs import get_logger
 from supervisor.migrator import Migration
 from supervisor.pg.service import Databases
+from supervisor.sdk.shared import SharedServices
 from supervisor.settings import SupervisorSettings
 
 # How many instances may migrate at once: each holds one connection while it does.
@@ -24,6 +25,7 @@ class Fleet:
         self.databases = databases
         self.migrations = migrations
         self.options = options
+        self.shared = SharedServices(options.upstreams)  # process-wide services of the kit; closed by close_shared
         self.before_start = before_start  # the sandbox builds each new instance's guild here
         self.runners: dict[str, InstanceRunner] = {}
         self.reports: dict[str, InstanceReport] = {}
@@ -81,7 +83,8 @@ class Fleet:
         if runner is None:
             if self.before_start:
                 self.before_start(spec)
-            runner = InstanceRunner(spec, self.migrations, self.options, self._startup_gate, self.databases)
+            runner = InstanceRunner(spec, self.migrations, self.options, self._startup_gate, self.databases,
+                                    self.shared)
             self.runners[name] = runner
             runner.start()
             log.info("instance starting", schema=spec.schema)

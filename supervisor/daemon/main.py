@@ -195,6 +195,7 @@ class Daemon:
             if self._review is not None:
                 self._review.cancel()
                 await asyncio.gather(self._review, return_exceptions=True)
+            await self.fleet.shared.close()  # after every instance stopped using them
             await self.databases.close()  # after every pool is closed: stops the bundled server
         self.log.info("daemon stopped")
         return 0

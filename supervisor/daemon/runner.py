@@ -11,8 +11,8 @@ import contextvars
 import math
 import time
 from collections import deque
-from collections.abc import Coroutine
-from dataclasses import dataclass
+from collections.abc import Coroutine, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 import asyncpg
@@ -28,6 +28,7 @@ from supervisor.pg.bundled import BundledError
 from supervisor.pg.service import Databases
 from supervisor.runtime.bot_factory import InstanceBot
 from supervisor.runtime.context import InstanceContext
+from supervisor.sdk.shared import SharedServices
 
 BACKOFF_FIRST = 1.0
 BACKOFF_MAX = 60.0
@@ -41,6 +42,8 @@ CLOSE_TIMEOUT = 5.0
 class RuntimeOptions:
     guild_ready_timeout: float = 2.0
     backoff_first: float = BACKOFF_FIRST
+    # Supervisor-wide settings features read through the kit (upstream base URLs such as finnhub_url).
+    upstreams: Mapping[str, str] = field(default_factory=dict)
 
 
 class PermanentFailure(Exception):
@@ -53,8 +56,9 @@ class TransientFailure(Exception):
 
 class InstanceRunner:
     def __init__(self, spec: InstanceSpec, migrations: list[Migration], options: RuntimeOptions,
-                 startup_gate: asyncio.Semaphore, databases: Databases):
+                 startup_gate: asyncio.Semaphore, databases: Databases, shared: SharedServices):
         self.spec = spec  # the last good spec
+        self.shared = shared
         self.databases = databases
         self.startup_gate = startup_gate
         self.migrations = migrations
@@ -97,11 +101,12 @@ class InstanceRunner:
     def report(self) -> dict[str, object]:
         """The status with what only the live bot knows: its guilds and gateway latency."""
         bot = self.ctx.bot if self.ctx else None
+        warnings = dict(self.ctx.warnings) if self.ctx else {}
         if bot is None or self.status.state is not State.RUNNING:
-            return self.status.as_dict()
+            return self.status.as_dict(warnings=warnings)
         latency = bot.latency
         latency_ms = None if math.isnan(latency) or math.isinf(latency) else round(latency * 1000, 1)
-        return self.status.as_dict(guilds=len(bot.guilds), latency_ms=latency_ms)
+        return self.status.as_dict(guilds=len(bot.guilds), latency_ms=latency_ms, warnings=warnings)
 
     # -- the loop --------------------------------------------------------------------------------
     async def _main(self) -> None:
@@ -158,7 +163,7 @@ class InstanceRunner:
             pool = await self._interruptible(self._open_database(spec))
             if pool is None:
                 return  # stop or restart asked for while the database was being prepared
-            ctx = InstanceContext(spec=spec, pool=pool, log=self.log)
+            ctx = InstanceContext(spec=spec, pool=pool, log=self.log, shared=self.shared)
             self.ctx = ctx
             bot = InstanceBot(ctx, guild_ready_timeout=self.options.guild_ready_timeout)
             ctx.bot = bot

@@ -34,8 +34,10 @@ class InstanceStatus:
         if error is not None:
             self.last_error = error
 
-    def as_dict(self, guilds: int | None = None, latency_ms: float | None = None) -> dict[str, object]:
+    def as_dict(self, guilds: int | None = None, latency_ms: float | None = None,
+                warnings: dict[str, str] | None = None) -> dict[str, object]:
         return {
             "name": self.name, "state": str(self.state), "since": self.since, "restarts": self.restarts,
             "guilds": guilds, "latency_ms": latency_ms, "last_error": self.last_error, "rejected": self.rejected,
+            "warnings": warnings or {},
         }

@@ -2,43 +2,34 @@
 
 from __future__ import annotations
 
-import importlib
-
 import discord
 from discord.ext import commands
 
-from supervisor.registry import CORE, FEATURES
+from supervisor import registry
 from supervisor.runtime.context import InstanceContext
 from supervisor.runtime.errors import is_internal, user_message
+from supervisor.sdk.context import FeatureContext
+from supervisor.sdk.feature import Feature
 
 # Per-bot message cache: small, because a process hosts hundreds of bots.
 MAX_CACHED_MESSAGES = 50
 
 
-def feature_modules(ctx: InstanceContext) -> list[str]:
-    """Modules of the enabled features, core first; features sharing a module are listed once."""
-    modules = [CORE.module]
-    for name in ctx.config.enabled_features():
-        module = FEATURES[name].module
-        if module not in modules:
-            modules.append(module)
-    return modules
+def enabled_features(ctx: InstanceContext) -> list[Feature]:
+    """Core first, then the features this instance's config switches on."""
+    shipped = registry.features()
+    return [registry.core(), *(shipped[name] for name in ctx.config.enabled_features() if name in shipped)]
 
 
-def intents_for(modules: list[str]) -> discord.Intents:
+def intents_for(features: list[Feature]) -> discord.Intents:
     intents = discord.Intents.none()
     intents.guilds = True
     intents.guild_messages = True
     intents.message_content = True  # prefix commands never fire without it
-    for module in modules:
-        for name, wanted in getattr(importlib.import_module(module), "INTENTS", {}).items():
-            if wanted:
-                setattr(intents, name, True)
+    for feature in features:
+        for name in feature.intents:
+            setattr(intents, name, True)
     return intents
-
-
-def create_cog(ctx: InstanceContext, module: str) -> commands.Cog:
-    return importlib.import_module(module).create_cog(ctx)
 
 
 class InstanceBot(commands.Bot):
@@ -46,11 +37,11 @@ class InstanceBot(commands.Bot):
 
     def __init__(self, ctx: InstanceContext, *, guild_ready_timeout: float):
         self.instance = ctx
-        self._loaded: dict[str, commands.Cog] = {}  # feature module -> its Cog in this bot
+        self._loaded: dict[str, tuple[commands.Cog, FeatureContext]] = {}  # feature name -> its Cog here
         super().__init__(
             command_prefix=lambda _bot, _message: ctx.config.command_start(),
             help_command=None,
-            intents=intents_for(feature_modules(ctx)),
+            intents=intents_for(enabled_features(ctx)),
             max_messages=MAX_CACHED_MESSAGES,
             chunk_guilds_at_startup=False,
             guild_ready_timeout=guild_ready_timeout,
@@ -62,20 +53,22 @@ class InstanceBot(commands.Bot):
 
     def needs_new_intents(self) -> bool:
         """True when the current config's features need an intent this connection did not ask for."""
-        wanted = intents_for(feature_modules(self.instance))
+        wanted = intents_for(enabled_features(self.instance))
         return bool(wanted.value & ~self.intents.value)
 
     async def sync_features(self) -> None:
         """Add the Cogs of newly enabled features and remove those switched off, without reconnecting."""
-        wanted = feature_modules(self.instance)
-        for module in [m for m in self._loaded if m not in wanted]:
-            cog = self._loaded.pop(module)
+        wanted = {feature.name: feature for feature in enabled_features(self.instance)}
+        for name in [name for name in self._loaded if name not in wanted]:
+            cog, feature_ctx = self._loaded.pop(name)
             await self.remove_cog(cog.qualified_name)  # its cog_unload cancels its background tasks
-        for module in wanted:
-            if module not in self._loaded:
-                cog = create_cog(self.instance, module)
+            feature_ctx.withdraw()
+        for name, feature in wanted.items():
+            if name not in self._loaded:
+                feature_ctx = FeatureContext(self.instance, feature)
+                cog = feature.load_cog_class()(feature_ctx)
                 await self.add_cog(cog)
-                self._loaded[module] = cog
+                self._loaded[name] = (cog, feature_ctx)
 
     async def on_command_error(self, context: commands.Context, error: commands.CommandError) -> None:  # type: ignore[override]
         message = user_message(error, context, self.instance.config.command_start())

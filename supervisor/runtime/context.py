@@ -14,6 +14,7 @@ import structlog
 from supervisor.config import InstanceConfig
 from supervisor.instances import InstanceSpec
 from supervisor.ratelimit import SlidingWindowLimiter
+from supervisor.sdk.shared import SharedServices
 
 if TYPE_CHECKING:
     from discord.ext import commands
@@ -28,10 +29,13 @@ class InstanceContext:
     spec: InstanceSpec
     pool: asyncpg.Pool
     log: structlog.stdlib.BoundLogger
+    shared: SharedServices  # the process's; not this instance's to close
     started_at: float = field(default_factory=time.time)
     bot: commands.Bot | None = None
     # Set when a feature's background task dies; the supervisor restarts the instance.
     crashed: asyncio.Future[BaseException] = field(default_factory=lambda: asyncio.get_running_loop().create_future())
+    services: dict[str, Any] = field(default_factory=dict)  # what one feature offers the others (ctx.provide)
+    warnings: dict[str, str] = field(default_factory=dict)  # shown in status until a feature clears them
     _limiters: dict[str, SlidingWindowLimiter] = field(default_factory=dict)
     _tasks: set[asyncio.Task[Any]] = field(default_factory=set)
 

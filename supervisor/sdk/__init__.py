@@ -1,0 +1,106 @@
+"""The feature kit: the one part of the supervisor that features import.
+
+A feature package declares `FEATURE = Feature(...)` in its `__init__.py`; its Cog takes a `FeatureContext`.
+Names load lazily, so a declaration (read by `check` and `features`) does not pull in discord.py.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+_EXPORTS = {
+    # declaration
+    "Feature": "supervisor.sdk.feature",
+    "EnvKey": "supervisor.sdk.feature",
+    "PRIVILEGED_INTENTS": "supervisor.sdk.feature",
+    "Setting": "supervisor.settings_schema",
+    "int_range": "supervisor.settings_schema",
+    "float_range": "supervisor.settings_schema",
+    "non_empty": "supervisor.settings_schema",
+    "one_of": "supervisor.settings_schema",
+    # runtime
+    "FeatureContext": "supervisor.sdk.context",
+    "Periodic": "supervisor.sdk.periodic",
+    "SharedServices": "supervisor.sdk.shared",
+    "UserError": "supervisor.runtime.errors",
+    "DATABASE_DOWN": "supervisor.runtime.errors",
+    "is_database_unavailable": "supervisor.database",
+    "Duration": "supervisor.sdk.converters",
+    # helpers
+    "KeyedLocks": "supervisor.keyed_locks",
+    "SlidingWindowLimiter": "supervisor.ratelimit",
+    "BLURPLE": "supervisor.embeds",
+    "RED": "supervisor.embeds",
+    "GREEN": "supervisor.embeds",
+    "GOLD": "supervisor.embeds",
+    "DESCRIPTION_LIMIT": "supervisor.embeds",
+    "FIELD_VALUE_LIMIT": "supervisor.embeds",
+    "fit_lines": "supervisor.embeds",
+    "parse_duration": "supervisor.text",
+    "format_duration": "supervisor.text",
+    "truncate": "supervisor.text",
+    "VERSION": "supervisor.sdk.version",
+}
+
+__all__ = [
+    "BLURPLE",
+    "DATABASE_DOWN",
+    "DESCRIPTION_LIMIT",
+    "FIELD_VALUE_LIMIT",
+    "GOLD",
+    "GREEN",
+    "PRIVILEGED_INTENTS",
+    "RED",
+    "VERSION",
+    "Duration",
+    "EnvKey",
+    "Feature",
+    "FeatureContext",
+    "KeyedLocks",
+    "Periodic",
+    "Setting",
+    "SharedServices",
+    "SlidingWindowLimiter",
+    "UserError",
+    "fit_lines",
+    "float_range",
+    "format_duration",
+    "int_range",
+    "is_database_unavailable",
+    "non_empty",
+    "one_of",
+    "parse_duration",
+    "truncate",
+]
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'supervisor.sdk' has no attribute {name!r}")
+    return getattr(importlib.import_module(module), name)
+
+
+if TYPE_CHECKING:
+    from supervisor.database import is_database_unavailable
+    from supervisor.embeds import (
+        BLURPLE,
+        DESCRIPTION_LIMIT,
+        FIELD_VALUE_LIMIT,
+        GOLD,
+        GREEN,
+        RED,
+        fit_lines,
+    )
+    from supervisor.keyed_locks import KeyedLocks
+    from supervisor.ratelimit import SlidingWindowLimiter
+    from supervisor.runtime.errors import DATABASE_DOWN, UserError
+    from supervisor.sdk.context import FeatureContext
+    from supervisor.sdk.converters import Duration
+    from supervisor.sdk.feature import PRIVILEGED_INTENTS, EnvKey, Feature
+    from supervisor.sdk.periodic import Periodic
+    from supervisor.sdk.shared import SharedServices
+    from supervisor.sdk.version import VERSION
+    from supervisor.settings_schema import Setting, float_range, int_range, non_empty, one_of
+    from supervisor.text import format_duration, parse_duration, truncate

@@ -1,0 +1,131 @@
+"""What a feature's Cog receives: one instance's resources, seen from one feature."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Coroutine, Mapping
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import asyncpg
+import structlog
+
+from supervisor.ratelimit import SlidingWindowLimiter
+from supervisor.sdk.feature import Feature
+from supervisor.sdk.periodic import Job, Periodic
+from supervisor.sdk.shared import Factory
+
+if TYPE_CHECKING:
+    from discord.ext import commands
+
+    from supervisor.config import InstanceConfig
+    from supervisor.runtime.context import InstanceContext
+
+T = TypeVar("T")
+
+
+class FeatureContext:
+    """Everything here belongs to one instance and dies with it, except `shared(...)` services."""
+
+    def __init__(self, instance: InstanceContext, feature: Feature):
+        self._instance = instance
+        self._feature = feature
+        self.log: structlog.stdlib.BoundLogger = instance.log.bind(feature=feature.name)
+        self._provided: list[str] = []
+
+    # -- identity and live configuration ---------------------------------------------------------
+    @property
+    def name(self) -> str:
+        """The instance's name (its folder)."""
+        return self._instance.name
+
+    @property
+    def feature(self) -> str:
+        return self._feature.name
+
+    @property
+    def config(self) -> InstanceConfig:
+        """The current config: a live edit swaps it, and every reader sees the new one at once."""
+        return self._instance.config
+
+    @property
+    def settings(self) -> Mapping[str, Any]:
+        """This feature's own `[table]`, defaults filled in, live."""
+        return self._instance.config.settings.get(self._feature.name, {})
+
+    @property
+    def pool(self) -> asyncpg.Pool:
+        return self._instance.pool
+
+    @property
+    def bot(self) -> commands.Bot:
+        bot = self._instance.bot
+        assert bot is not None, "the bot is built before any Cog"
+        return bot
+
+    @property
+    def started_at(self) -> float:
+        """When this run of the instance began (time.time())."""
+        return self._instance.started_at
+
+    def command_start(self) -> str:
+        """What a user types before a command name: `!` or `!m `."""
+        return self._instance.config.command_start()
+
+    def secret(self, key: str) -> str | None:
+        """A value from this instance's `.env` (never the process environment)."""
+        return self._instance.spec.env.secrets.get(key)
+
+    def supervisor_setting(self, key: str, default: str | None = None) -> str | None:
+        """A supervisor-wide setting (a flag or the supervisor's environment), e.g. an upstream base URL."""
+        return self._instance.shared.options.get(key, default)
+
+    # -- work ------------------------------------------------------------------------------------
+    def spawn(self, name: str, job: Callable[[], Coroutine[Any, Any, None]]) -> asyncio.Task[None]:
+        """A background task of this instance; if it dies with an error, the instance restarts."""
+        return self._instance.spawn(f"{self._feature.name}:{name}", job)
+
+    def every(self, name: str, interval: float | str | Callable[[], float], job: Job, *,
+              wait_until_ready: bool = True, first_delay: float = 0.0) -> Periodic:
+        """Run `job` periodically. `interval` is seconds, a key of this feature's settings (read live), or a
+        function. An error is logged and the next round runs; one that keeps failing shows in `status`."""
+        if isinstance(interval, str):
+            key = interval
+            interval_of: Callable[[], float] = lambda: float(self.settings[key])  # noqa: E731
+        elif callable(interval):
+            interval_of = interval
+        else:
+            seconds = float(interval)
+            interval_of = lambda: seconds  # noqa: E731
+        return Periodic(self, name, interval_of, job, wait_until_ready=wait_until_ready, first_delay=first_delay)
+
+    def limiter(self, name: str, limit: int, window_seconds: float) -> SlidingWindowLimiter:
+        """This instance's own per-user rate limiter `name`, created on first use."""
+        return self._instance.limiter(f"{self._feature.name}:{name}", limit, window_seconds)
+
+    async def shared(self, key: str, factory: Factory[T]) -> T:
+        """A process-wide service, created once by `factory` for every instance that asks, closed at shutdown."""
+        return await self._instance.shared.get(key, factory)
+
+    # -- between features of one instance ---------------------------------------------------------
+    def provide(self, key: str, value: Any) -> None:
+        """Offer something to this instance's other features (AI chat finds stock and moderation tools here).
+        Withdrawn when this feature is switched off."""
+        self._instance.services[key] = value
+        self._provided.append(key)
+
+    def lookup(self, key: str) -> Any | None:
+        """What another feature of this instance provides under `key`, or None when it is off."""
+        return self._instance.services.get(key)
+
+    def withdraw(self) -> None:
+        for key in self._provided:
+            self._instance.services.pop(key, None)
+        self._provided.clear()
+
+    # -- status ----------------------------------------------------------------------------------
+    def warn(self, key: str, message: str) -> None:
+        """A warning shown in `status` until cleared (a deleted role, a job that keeps failing)."""
+        self._instance.warnings[f"{self._feature.name}:{key}"] = message
+
+    def clear_warning(self, key: str) -> None:
+        self._instance.warnings.pop(f"{self._feature.name}:{key}", None)
