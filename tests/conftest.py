@@ -106,3 +106,7 @@ def run_cli(*args: str, env: dict[str, str] | None = None, cwd: Path | None = No
         [sys.executable, "-m", "supervisor", *args], capture_output=True, text=True, env=full_env,
         cwd=cwd or REPO, timeout=timeout,
     )
+
+
+# The in-process feature harness (tests/harness.py): `harness` and `harness_factory` fixtures for every test.
+pytest_plugins = ["tests.harness"]

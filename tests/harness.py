@@ -1,0 +1,198 @@
+"""FeatureHarness: one instance run in-process by the real InstanceRunner against the emulator and a real Postgres.
+
+No daemon subprocess: the runner, its live-apply path, the bot and every Cog run on the test's own event loop,
+so a feature test costs a bot login, not a Python start-up. Keep subprocess tests for what needs a daemon
+(signals, watching, restarts, outages, systemd).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import discord
+import discord.gateway
+import discord.http
+import pytest_asyncio
+
+from supervisor.daemon.runner import InstanceRunner, RuntimeOptions, apply_live
+from supervisor.daemon.status import State
+from supervisor.emulator import Channel, Emulator, Guild, P, Role, User
+from supervisor.emulator.models import Message
+from supervisor.instances import Status, load_instance
+from supervisor.migrator import load_migrations
+from supervisor.pg.service import Databases
+from supervisor.runtime.endpoints import apply_endpoints
+from supervisor.sdk.shared import SharedServices
+from tests.conftest import InstanceFolders, fake_token
+from tests.daemon import eventually
+
+
+@dataclass
+class FeatureHarness:
+    """One bot in one guild with a #general channel, an owner and helpers to talk to it as a member would."""
+
+    emu: Emulator
+    name: str
+    folder: Path
+    token: str
+    bot_user: User
+    guild: Guild
+    channel: Channel
+    owner: User
+    bot_role: Role
+    schema: str
+    database_url: str
+    runner: InstanceRunner
+    shared: SharedServices
+    members: list[User] = field(default_factory=list)
+
+    # -- people ----------------------------------------------------------------------------------
+    def add_member(self, name: str, *, permissions: int = 0, roles: list[Role] | None = None) -> User:
+        """A member of the guild; `permissions` gives them a role of their own holding those permissions."""
+        user = self.emu.create_user(name)
+        roles = list(roles or [])
+        if permissions:
+            roles.append(self.emu.create_role(self.guild, f"{name}-role", permissions, position=2))
+        self.emu.add_member(self.guild, user, roles)
+        self.members.append(user)
+        return user
+
+    # -- talking ---------------------------------------------------------------------------------
+    async def send(self, author: User, text: str, channel: Channel | None = None) -> Message:
+        return await self.emu.send_message(channel or self.channel, author, text)
+
+    async def reply_to(self, sent: Message, timeout: float = 5.0) -> Message:
+        return await self.emu.wait_for_bot_message(lambda m: m.reference_id == sent.id, bot=self.bot_user,
+                                                   timeout=timeout)
+
+    async def say(self, author: User, text: str, channel: Channel | None = None) -> str:
+        """What the bot answers: the reply's content, else its embed's title and description."""
+        reply = await self.reply_to(await self.send(author, text, channel))
+        return message_text(reply)
+
+    async def say_message(self, author: User, text: str, channel: Channel | None = None) -> Message:
+        return await self.reply_to(await self.send(author, text, channel))
+
+    # -- the instance ----------------------------------------------------------------------------
+    @property
+    def ctx(self) -> Any:
+        assert self.runner.ctx is not None, "the instance is not running"
+        return self.runner.ctx
+
+    @property
+    def bot(self) -> discord.Client:
+        bot = self.ctx.bot
+        assert bot is not None
+        return bot
+
+    def status(self) -> dict[str, object]:
+        return self.runner.report()
+
+    async def edit_config(self, config: str) -> str:
+        """Write config.toml as a user would and apply it as the daemon does; returns the outcome."""
+        (self.folder / "config.toml").write_text(config, encoding="utf-8")
+        report = await asyncio.to_thread(load_instance, self.folder, None)
+        if report.status is not Status.OK or report.spec is None:
+            self.runner.status.rejected = "; ".join(str(p) for p in report.problems)
+            return f"rejected: {self.runner.status.rejected}"
+        return await apply_live(self.runner, report.spec)
+
+    async def wait_running(self, timeout: float = 15.0) -> None:
+        await eventually(lambda: self.runner.status.state is State.RUNNING and self.runner.ctx is not None
+                         and self.runner.ctx.bot is not None and self.runner.ctx.bot.is_ready(), timeout)
+
+    async def fetch(self, query: str, *args: Any) -> list[asyncpg.Record]:
+        connection = await asyncpg.connect(self.database_url, server_settings={"search_path": self.schema})
+        try:
+            return await connection.fetch(query, *args)
+        finally:
+            await connection.close()
+
+
+def message_text(message: Message) -> str:
+    if message.content:
+        return message.content
+    for embed in message.embeds:
+        return "\n".join(str(embed.get(key, "")) for key in ("title", "description") if embed.get(key))
+    return ""
+
+
+def config_for(name: str, prefix: str = "!", extra: str = "") -> str:
+    return f'bot_name = "{name.title()} Bot"\ncommand_prefix = "{prefix}"\n{extra}'
+
+
+@pytest_asyncio.fixture
+async def harness_factory(emu: Emulator, database_url: str, tmp_path: Path, unique: Any
+                          ) -> AsyncIterator[Any]:
+    """`await harness_factory(config_extra=..., env=..., personality=...)` -> a running FeatureHarness."""
+    old_base = discord.http.Route.BASE
+    old_gateway = discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY
+    apply_endpoints(emu.api_base, emu.gateway_url)
+    folders = InstanceFolders(tmp_path / "instances")
+    databases = Databases(tmp_path / "state")
+    migrations = load_migrations()
+    gate = asyncio.Semaphore(8)
+    shared = SharedServices()
+    made: list[FeatureHarness] = []
+    schemas: list[str] = []
+
+    async def make(*, name: str = "bot", config_extra: str = "", config: str | None = None,
+                   env: Mapping[str, str] | None = None, personality: str = "You are a helpful test bot.",
+                   prefix: str = "!", upstreams: Mapping[str, str] | None = None,
+                   wait: bool = True) -> FeatureHarness:
+        nonlocal shared
+        if upstreams:
+            shared.options = {**shared.options, **upstreams}
+        name = f"{name}{len(made) + 1}" if made else name
+        schema = unique(f"t_{name}")
+        schemas.append(schema)
+        token = fake_token(name)
+        bot_user = emu.add_application(token, f"{name}-bot")
+        owner = emu.create_user(f"{name}-owner")
+        guild = emu.create_guild(f"{name} guild", owner)
+        channel = emu.create_channel(guild, "general")
+        bot_role = emu.create_role(guild, f"{name}-bot-role", int(P.ADMINISTRATOR), position=10)
+        emu.add_bot_to_guild(guild, bot_user, roles=[bot_role])
+        folder = folders.make(
+            name, config=config if config is not None else config_for(name, prefix, config_extra),
+            env={"DISCORD_TOKEN": token, "DB_SCHEMA": schema, "DATABASE_URL": database_url, **(env or {})},
+            personality=personality,
+        )
+        report = await asyncio.to_thread(load_instance, folder, None)
+        assert report.spec is not None, report.problems
+        runner = InstanceRunner(report.spec, migrations, RuntimeOptions(guild_ready_timeout=0.2, backoff_first=0.2),
+                                gate, databases, shared)
+        runner.start()
+        harness = FeatureHarness(emu, name, folder, token, bot_user, guild, channel, owner, bot_role, schema,
+                                 database_url, runner, shared)
+        made.append(harness)
+        if wait:
+            await harness.wait_running()
+        return harness
+
+    try:
+        yield make
+    finally:
+        await asyncio.gather(*(h.runner.stop() for h in made), return_exceptions=True)
+        await shared.close()
+        await databases.close()
+        discord.http.Route.BASE = old_base
+        discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = old_gateway
+        if schemas:
+            connection = await asyncpg.connect(database_url)
+            try:
+                for schema in schemas:
+                    await connection.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+            finally:
+                await connection.close()
+
+
+@pytest_asyncio.fixture
+async def harness(harness_factory: Any) -> FeatureHarness:
+    """One running instance with the default features."""
+    return await harness_factory()
