@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Hashable
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
@@ -96,26 +97,41 @@ def load_instance(folder: Path, supervisor_database_url: str | None, *, sandbox:
     return InstanceReport(name, folder, Status.OK, schema, [], spec)
 
 
+RuleKey = tuple[str, Hashable]  # (the .env field at fault, the value no two instances may share)
+
+
+def rule_keys(spec: InstanceSpec) -> tuple[RuleKey, ...]:
+    """What no other instance may share: a schema on one database, and the token."""
+    return (("DB_SCHEMA", (database_identity(spec.database_url), spec.schema)), ("DISCORD_TOKEN", spec.env.token))
+
+
+def conflict_problem(name: str, spec: InstanceSpec, key_field: str, other: str) -> Problem:
+    if key_field == "DB_SCHEMA":
+        text = f"schema {spec.schema!r} is also used by instance {other!r}"
+    else:
+        text = f"the same token is also used by instance {other!r}"
+    return Problem(f"{name}/{ENV_FILE}", key_field, text)
+
+
 def apply_fleet_rules(reports: list[InstanceReport]) -> None:
-    """Two instances sharing a schema on one database, or a token, are both invalid."""
+    """Two instances sharing a schema on one database, or a token, are both invalid (one pass, not pairs)."""
+    holders: dict[RuleKey, list[InstanceReport]] = {}
     configured = [r for r in reports if r.spec is not None]
-    for index, report in enumerate(configured):
-        for other in configured[index + 1:]:
-            assert report.spec and other.spec
-            same_db = database_identity(report.spec.database_url) == database_identity(other.spec.database_url)
-            if same_db and report.spec.schema == other.spec.schema:
-                _conflict(report, other, "DB_SCHEMA", f"schema {report.spec.schema!r} is also used by")
-            if report.spec.env.token == other.spec.env.token:
-                _conflict(report, other, "DISCORD_TOKEN", "the same token is also used by")
+    for report in configured:
+        assert report.spec is not None
+        for key in rule_keys(report.spec):
+            holders.setdefault(key, []).append(report)
+    for report in configured:
+        spec = report.spec
+        assert spec is not None
+        for field_name, value in rule_keys(spec):
+            for other in holders[(field_name, value)]:
+                if other is not report:
+                    report.problems.append(conflict_problem(report.name, spec, field_name, other.name))
     for report in configured:
         if report.problems:
             report.status = Status.INVALID
             report.spec = None
-
-
-def _conflict(first: InstanceReport, second: InstanceReport, key: str, text: str) -> None:
-    first.problems.append(Problem(f"{first.name}/{ENV_FILE}", key, f"{text} instance {second.name!r}"))
-    second.problems.append(Problem(f"{second.name}/{ENV_FILE}", key, f"{text} instance {first.name!r}"))
 
 
 def scan(instances_dir: Path, supervisor_database_url: str | None, *, sandbox: bool = False

@@ -7,7 +7,8 @@ from collections.abc import Callable
 
 from supervisor.daemon.runner import InstanceRunner, RuntimeOptions, apply_live
 from supervisor.daemon.status import InstanceStatus, State
-from supervisor.instances import InstanceReport, InstanceSpec, Status, scan
+from supervisor.fleet_index import FleetIndex
+from supervisor.instances import InstanceReport, InstanceSpec, Status, discover, is_instance_folder, load_instance
 from supervisor.logs import get_logger
 from supervisor.migrator import Migration
 from supervisor.pg.service import Databases
@@ -28,7 +29,8 @@ class Fleet:
         self.shared = SharedServices(options.upstreams)  # process-wide services of the kit; closed by close_shared
         self.before_start = before_start  # the sandbox builds each new instance's guild here
         self.runners: dict[str, InstanceRunner] = {}
-        self.reports: dict[str, InstanceReport] = {}
+        self.reports: dict[str, InstanceReport] = {}  # fleet rules applied; kept in step with the index
+        self.index = FleetIndex()
         self.paused: set[str] = set()  # stopped on request (restore); not restarted until resumed
         self.log = get_logger("supervisor.fleet")
         self._startup_gate = asyncio.Semaphore(STARTUP_CONCURRENCY)
@@ -36,27 +38,51 @@ class Fleet:
         self._closing = False
 
     async def reconcile(self, only: set[str] | None = None) -> None:
-        """Rescan (fleet rules need every instance) and act on `only` those names, or on all."""
+        """Act on `only` those instances (re-reading just their files), or rescan every instance.
+
+        The files are read in a thread: nothing a scan does may hold up the bots sharing this event loop.
+        """
         async with self._lock:
             if self._closing:
                 return
-            reports = {r.name: r for r in scan(self.settings.instances_dir, self.settings.database_url,
-                                               sandbox=self.settings.sandbox)}
-            self.reports = reports
-            names = set(reports) | set(self.runners)
-            if only is not None:
-                # A rule between instances (a shared token or schema) may have begun or ended with this edit.
-                flipped = {n for n, r in self.runners.items()
-                           if (n in reports and reports[n].status is Status.INVALID) != (r.status.rejected is not None)}
-                names &= only | flipped
+            if only is None:
+                loaded = await asyncio.to_thread(self._load_all)
+                self.index = FleetIndex(loaded)
+                self.reports = {report.name: report for report in self.index.reports()}
+                names = set(self.reports) | set(self.runners)
+            else:
+                names = set()
+                for name, report in (await asyncio.to_thread(self._load_named, only)).items():
+                    # A rule between instances (a shared token or schema) may have begun or ended with this edit.
+                    names |= self.index.put(name, report)
+                for name in names:
+                    current = self.index.report(name)
+                    if current is None:
+                        self.reports.pop(name, None)
+                    else:
+                        self.reports[name] = current
             for name in sorted(names):
                 try:
-                    await self._reconcile_one(name, reports.get(name))
+                    await self._reconcile_one(name, self.reports.get(name))
                 except Exception as error:  # one instance's trouble must never stop the others' reloads
                     self.log.error("reload of this instance failed", instance=name, error=repr(error), exc_info=error)
                     runner = self.runners.get(name)
                     if runner is not None:
                         runner.status.rejected = f"reload failed: {error!r}"
+
+    def _load_all(self) -> list[InstanceReport]:
+        """Every instance folder, each validated alone (the index applies the rules between them)."""
+        folders = discover(self.settings.instances_dir)
+        return [load_instance(folder, self.settings.database_url, sandbox=self.settings.sandbox) for folder in folders]
+
+    def _load_named(self, names: set[str]) -> dict[str, InstanceReport | None]:
+        """These instances' files, re-read; None for a name that is no longer an instance folder."""
+        loaded: dict[str, InstanceReport | None] = {}
+        for name in names:
+            folder = self.settings.instances_dir / name
+            loaded[name] = (load_instance(folder, self.settings.database_url, sandbox=self.settings.sandbox)
+                            if is_instance_folder(folder) else None)
+        return loaded
 
     async def _reconcile_one(self, name: str, report: InstanceReport | None) -> None:
         runner = self.runners.get(name)

@@ -99,8 +99,9 @@ class Daemon:
             return {"ok": True}
         if command == "reload":
             names = payload.get("names") or None
-            unknown = sorted(set(names or ()) - set(self.fleet.reports) - set(self.fleet.runners)
-                             - {p.name for p in self.settings.instances_dir.iterdir() if p.is_dir()})
+            folders = await asyncio.to_thread(
+                lambda: {p.name for p in self.settings.instances_dir.iterdir() if p.is_dir()})
+            unknown = sorted(set(names or ()) - set(self.fleet.reports) - set(self.fleet.runners) - folders)
             if unknown:
                 return {"ok": False, "error": f"no such instance: {', '.join(unknown)}"}
             await self.fleet.reconcile(set(names) if names else None)
