@@ -84,5 +84,5 @@ def test_ruff_rejects_a_feature_importing_the_daemon(tmp_path: Path) -> None:
 
 def test_every_shipped_feature_declares_itself() -> None:
     shipped = registry.features()
-    assert "moderation" in shipped and shipped["moderation"].settings["sweep_interval"].default == 30.0
+    assert "moderation" in shipped and shipped["moderation"].settings["sweep_interval"].default == 600.0
     assert registry.core().always_on

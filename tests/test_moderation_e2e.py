@@ -457,7 +457,8 @@ async def test_guild_settings_commands(server: Server) -> None:
     settings = await server.reply_embed(owner, "!settings")
     fields = {f["name"]: f["value"] for f in settings["fields"]}
     assert fields == {"Audit log": f"<#{server.log_channel.id}>", "DJ role": f"<@&{dj.id}>",
-                      "DJ mode": "enabled", "Tempban sweep": "every 0.5s", "Active tempbans (0)": "none"}
+                      "DJ mode": "enabled", "Tempban sweep": "at each expiry; safety sweep every 0.5s",
+                      "Active tempbans (0)": "none"}
 
 
 async def test_banlist_and_settings_fit_discords_embed_limits(server: Server, database_url: str) -> None:

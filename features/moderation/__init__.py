@@ -15,7 +15,8 @@ FEATURE = Feature(
     }),
     settings={
         "sweep_interval": Setting(
-            float, 30.0, rule=float_range(0.5, 3600), doc="seconds between expired-tempban sweeps"
+            float, 600.0, rule=float_range(0.5, 3600),
+            doc="seconds between safety sweeps for expired tempbans; each tempban is lifted when it expires anyway",
         ),
     },
 )

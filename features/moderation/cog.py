@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import math
 
@@ -14,6 +13,7 @@ from supervisor.sdk import (
     RED,
     FeatureContext,
     KeyedLocks,
+    Periodic,
     UserError,
     fit_lines,
     format_duration,
@@ -24,7 +24,7 @@ from supervisor.sdk import (
 from . import queries
 from .audit import send_audit, user_field
 from .checks import refusal
-from .sweeper import TempbanSweeper
+from .sweeper import FIRST_SWEEP_DELAY, TempbanSweeper
 
 MAX_BAN_SECONDS = 365 * 86400
 MAX_TIMEOUT_SECONDS = 28 * 86400  # Discord's limit
@@ -39,14 +39,16 @@ class ModerationCog(commands.Cog, name="Moderation"):
         self.instance = ctx
         self.locks = KeyedLocks()
         self.sweeper = TempbanSweeper(ctx, self.locks)
-        self._sweep_task: asyncio.Task[None] | None = None
+        self._sweep: Periodic | None = None
 
     async def cog_load(self) -> None:
-        self._sweep_task = self.instance.spawn("tempban-sweep", self.sweeper.run)
+        # Sleeps until the next expiry; a bug in a round (not an outage) restarts the instance.
+        self._sweep = self.instance.every("tempban-sweep", self.sweeper.interval, self.sweeper.round,
+                                          first_delay=FIRST_SWEEP_DELAY, restart_on_error=True)
 
     async def cog_unload(self) -> None:
-        if self._sweep_task:
-            self._sweep_task.cancel()
+        if self._sweep:
+            self._sweep.cancel()
 
     async def cog_check(self, context: commands.Context) -> bool:  # type: ignore[override]
         if context.guild is None:
@@ -109,6 +111,8 @@ class ModerationCog(commands.Cog, name="Moderation"):
                 why = "refused" if error.status < 500 else "failed"
                 raise UserError(f"Discord {why} to ban **{member.display_name}**; nothing was recorded.") from None
             await queries.close_other_tempbans(pool, guild.id, member.id, tempban.id if tempban else None)
+        if tempban and self._sweep:
+            self._sweep.wake()  # its expiry may come before the one the sweeper sleeps until
         if tempban:
             expires = int(tempban.expires_at.timestamp())
             reply = f"Banned **{member.display_name}** for **{shown}**. Expires <t:{expires}:R>."
@@ -299,7 +303,7 @@ class ModerationCog(commands.Cog, name="Moderation"):
         embed.add_field(name="DJ mode", value="enabled" if settings.dj_mode_enabled else "disabled")
         interval = self.sweeper.interval()
         shown = f"{interval:g}s" if interval < 60 else format_duration(interval)
-        embed.add_field(name="Tempban sweep", value=f"every {shown}")
+        embed.add_field(name="Tempban sweep", value=f"at each expiry; safety sweep every {shown}")
         now = discord.utils.utcnow()
         lines = [f"<@{b.user_id}> — {_expiry(b, now)}" for b in bans]
         value = fit_lines(lines, FIELD_VALUE_LIMIT) or "none"

@@ -98,6 +98,15 @@ async def expired_tempbans(pool: asyncpg.Pool) -> tuple[list[Tempban], list[int]
     return _readable(rows)
 
 
+async def seconds_to_next_expiry(pool: asyncpg.Pool) -> float | None:
+    """Seconds until the next pending tempban expires (by the database's clock), or None when none is waiting."""
+    value = await pool.fetchval(
+        "SELECT extract(epoch FROM min(expires_at) - now())::float8 FROM tempbans "
+        "WHERE unbanned = FALSE AND expires_at > now()"
+    )
+    return None if value is None else float(value)
+
+
 async def guild_settings(pool: asyncpg.Pool, guild_id: int) -> GuildSettings:
     row = await pool.fetchrow("SELECT * FROM guild_settings WHERE guild_id = $1", str(guild_id))
     if row is None:

@@ -1,4 +1,9 @@
-"""Lifts expired tempbans: every `sweep_interval` seconds, and once right after the instance starts.
+"""Lifts expired tempbans when they expire: one timer per instance, sleeping until the next expiry.
+
+Each round lifts what is due and returns the seconds until the next expiry (or the next retry), so an idle
+instance runs no query until then. A new tempban wakes the timer (its expiry may come first). A slow safety
+sweep every `sweep_interval` seconds (10 minutes by default) catches rows written behind the bot's back, and one
+round runs right after the instance starts.
 
 A row is marked lifted only after Discord confirms the unban (or says there is no such ban); an unban Discord
 refuses or fails stays pending and is retried with a growing delay. Rows live in Postgres, so a ban that
@@ -22,8 +27,12 @@ from .audit import send_audit, user_field
 FIRST_SWEEP_DELAY = 1.0
 RETRY_MAX_SECONDS = 3600.0
 # discord.py retries a 5xx inside one call, sleeping 1+3+5+7+9 s: one unban could hold the sweep for 25 s.
-# An attempt gets at most one sweep interval (at least this long); the sweep's own backoff does the rest.
+# An attempt gets one sweep interval, within these bounds; the sweep's own backoff does the rest.
 MIN_ATTEMPT_SECONDS = 2.0
+MAX_ATTEMPT_SECONDS = 30.0
+RETRY_FIRST_MAX_SECONDS = 30.0  # the first retry of a failed unban waits one sweep interval, at most this long
+OUTAGE_RETRY_SECONDS = 30.0  # while the database is down, try again this often (not only at the safety sweep)
+EXPIRY_SLACK_SECONDS = 0.05  # wake just after an expiry, not a hair before it (clocks are read separately)
 UNKNOWN_BAN = 10026
 
 # Failures worth a later retry: Discord refused or erred, or could not be reached.
@@ -46,19 +55,25 @@ class TempbanSweeper:
     def interval(self) -> float:
         return float(self.ctx.config.settings["moderation"]["sweep_interval"])
 
-    async def run(self) -> None:
-        bot = self.ctx.bot
-        assert bot is not None
-        await bot.wait_until_ready()
-        await asyncio.sleep(FIRST_SWEEP_DELAY)
-        while True:
-            try:
-                await self.sweep()
-            except Exception as error:
-                if not is_database_unavailable(error):
-                    raise  # a bug: the instance restarts, and the pending rows are swept after the restart
-                self.ctx.log.warning("tempban sweep skipped: database unavailable", error=repr(error))
-            await asyncio.sleep(self.interval())  # read every time: a live config edit applies at once
+    def attempt_seconds(self) -> float:
+        return min(max(self.interval(), MIN_ATTEMPT_SECONDS), MAX_ATTEMPT_SECONDS)
+
+    async def round(self) -> float:
+        """Lift what is due; return the seconds until the next round (the kit's `every` sleeps that long)."""
+        try:
+            await self.sweep()
+            next_expiry = await queries.seconds_to_next_expiry(self.ctx.pool)
+        except Exception as error:
+            if not is_database_unavailable(error):
+                raise  # a bug: the instance restarts, and the pending rows are swept after the restart
+            self.ctx.log.warning("tempban sweep skipped: database unavailable", error=repr(error))
+            return min(self.interval(), OUTAGE_RETRY_SECONDS)
+        delays = [self.interval()]  # read every round: a live config edit applies at once
+        if next_expiry is not None:
+            delays.append(next_expiry + EXPIRY_SLACK_SECONDS)
+        if self._retries:
+            delays.append(min(retry.not_before for retry in self._retries.values()) - time.monotonic())
+        return max(0.0, min(delays))
 
     async def sweep(self) -> int:
         lifted = 0
@@ -87,7 +102,7 @@ class TempbanSweeper:
                 return False  # an unban command or a newer ban closed it while we waited for the lock
             try:
                 await asyncio.wait_for(bot.http.unban(ban.user_id, ban.guild_id, reason="Tempban expired"),
-                                       max(self.interval(), MIN_ATTEMPT_SECONDS))
+                                       self.attempt_seconds())
             except discord.NotFound as error:
                 if error.code != UNKNOWN_BAN:  # Unknown Guild, Unknown User: not done, maybe later
                     return self._postpone(ban, log, error)
@@ -106,7 +121,8 @@ class TempbanSweeper:
     def _postpone(self, ban: queries.Tempban, log: structlog.stdlib.BoundLogger, error: Exception) -> bool:
         retry = self._retries.get(ban.id) or _Retry(0, 0.0)
         retry.attempts += 1
-        delay = min(self.interval() * 2 ** min(retry.attempts - 1, 20), RETRY_MAX_SECONDS)
+        first = min(self.interval(), RETRY_FIRST_MAX_SECONDS)
+        delay = min(first * 2 ** min(retry.attempts - 1, 20), RETRY_MAX_SECONDS)
         retry.not_before = time.monotonic() + delay
         self._retries[ban.id] = retry
         log.warning("unban failed; the tempban stays pending and is retried", attempt=retry.attempts,

@@ -269,6 +269,7 @@ async def apply_live(runner: InstanceRunner, spec: InstanceSpec) -> str:
     try:
         runner.spec = spec
         ctx.spec = spec  # prefix, root, bot_name, personality and feature settings are read from here
+        ctx.config_changed()
         if ctx.bot.needs_new_intents():
             runner.restart(spec)
             return "restarted (a newly enabled feature needs another gateway intent)"

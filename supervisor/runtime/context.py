@@ -36,6 +36,7 @@ class InstanceContext:
     crashed: asyncio.Future[BaseException] = field(default_factory=lambda: asyncio.get_running_loop().create_future())
     services: dict[str, Any] = field(default_factory=dict)  # what one feature offers the others (ctx.provide)
     warnings: dict[str, str] = field(default_factory=dict)  # shown in status until a feature clears them
+    config_listeners: list[Callable[[], None]] = field(default_factory=list)  # FeatureContext.on_config_change
     _limiters: dict[str, SlidingWindowLimiter] = field(default_factory=dict)
     _tasks: set[asyncio.Task[Any]] = field(default_factory=set)
 
@@ -47,6 +48,14 @@ class InstanceContext:
     def config(self) -> InstanceConfig:
         """The current config: a live edit swaps `spec`, and every reader sees the new one at once."""
         return self.spec.config
+
+    def config_changed(self) -> None:
+        """A live edit swapped `spec`: tell the features that asked (a periodic job re-reads its interval)."""
+        for callback in list(self.config_listeners):
+            try:
+                callback()
+            except Exception as error:  # one feature's listener must not stop the edit reaching the others
+                self.log.error("config_listener_failed", error=repr(error), exc_info=error)
 
     def secret(self, key: str) -> str | None:
         return self.spec.env.secrets.get(key)

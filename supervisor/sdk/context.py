@@ -31,6 +31,7 @@ class FeatureContext:
         self._feature = feature
         self.log: structlog.stdlib.BoundLogger = instance.log.bind(feature=feature.name)
         self._provided: list[str] = []
+        self._listeners: list[Callable[[], None]] = []
 
     # -- identity and live configuration ---------------------------------------------------------
     @property
@@ -85,9 +86,11 @@ class FeatureContext:
         return self._instance.spawn(f"{self._feature.name}:{name}", job)
 
     def every(self, name: str, interval: float | str | Callable[[], float], job: Job, *,
-              wait_until_ready: bool = True, first_delay: float = 0.0) -> Periodic:
+              wait_until_ready: bool = True, first_delay: float = 0.0, restart_on_error: bool = False) -> Periodic:
         """Run `job` periodically. `interval` is seconds, a key of this feature's settings (read live), or a
-        function. An error is logged and the next round runs; one that keeps failing shows in `status`."""
+        function; the job may return the seconds until its next round instead (sleep until the next deadline).
+        An error is logged and the next round runs; one that keeps failing shows in `status`. With
+        `restart_on_error`, an error other than a database outage restarts the instance instead."""
         if isinstance(interval, str):
             key = interval
             interval_of: Callable[[], float] = lambda: float(self.settings[key])  # noqa: E731
@@ -96,7 +99,14 @@ class FeatureContext:
         else:
             seconds = float(interval)
             interval_of = lambda: seconds  # noqa: E731
-        return Periodic(self, name, interval_of, job, wait_until_ready=wait_until_ready, first_delay=first_delay)
+        return Periodic(self, name, interval_of, job, wait_until_ready=wait_until_ready, first_delay=first_delay,
+                        restart_on_error=restart_on_error)
+
+    def on_config_change(self, callback: Callable[[], None]) -> None:
+        """Call `callback` after each live config edit is applied (read `settings` there for the new values).
+        Forgotten when this feature is switched off."""
+        self._instance.config_listeners.append(callback)
+        self._listeners.append(callback)
 
     def limiter(self, name: str, limit: int, window_seconds: float) -> SlidingWindowLimiter:
         """This instance's own per-user rate limiter `name`, created on first use."""
@@ -121,6 +131,9 @@ class FeatureContext:
         for key in self._provided:
             self._instance.services.pop(key, None)
         self._provided.clear()
+        for callback in self._listeners:
+            self._instance.config_listeners.remove(callback)
+        self._listeners.clear()
 
     # -- status ----------------------------------------------------------------------------------
     def warn(self, key: str, message: str) -> None:

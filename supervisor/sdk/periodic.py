@@ -1,7 +1,9 @@
 """A feature's periodic job: its interval read live, errors logged and the next round run, wakeable early.
 
 A job may return a number of seconds to sleep until the next round (a sweeper sleeping until the next
-expiry); otherwise the interval applies. `wake()` runs the next round at once (a tempban was just written).
+expiry); otherwise the interval applies. `wake()` runs the next round at once (a tempban was just written), and
+a live config edit that changes the interval wakes it too. Between rounds the task only sleeps: an idle instance
+runs no query and wakes no task until the next round is due.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ Job = Callable[[], Awaitable[float | None]]
 
 class Periodic:
     def __init__(self, ctx: FeatureContext, name: str, interval: Callable[[], float], job: Job,
-                 *, wait_until_ready: bool, first_delay: float):
+                 *, wait_until_ready: bool, first_delay: float, restart_on_error: bool = False):
         self.ctx = ctx
         self.name = name
         self._interval = interval
@@ -31,9 +33,12 @@ class Periodic:
         self._wake = asyncio.Event()
         self._wait_until_ready = wait_until_ready
         self._first_delay = first_delay
+        self._restart_on_error = restart_on_error
+        self._slept_interval: float | None = None  # the interval the current sleep was planned with
         self.failures = 0  # consecutive
         self.rounds = 0
         self.task = ctx.spawn(name, self._run)
+        ctx.on_config_change(self._config_changed)
 
     def wake(self) -> None:
         """Run the next round now instead of at its scheduled time."""
@@ -42,6 +47,10 @@ class Periodic:
     def cancel(self) -> None:
         self.task.cancel()
 
+    def _config_changed(self) -> None:
+        if self._slept_interval is not None and self._interval() != self._slept_interval:
+            self.wake()  # a shorter interval must not wait out the longer one
+
     async def _run(self) -> None:
         if self._wait_until_ready and self.ctx.bot is not None:
             await self.ctx.bot.wait_until_ready()
@@ -49,14 +58,18 @@ class Periodic:
         while True:
             self._wake.clear()
             delay = await self._round()
-            await self._sleep(self._interval() if delay is None else max(0.0, delay))
+            self._slept_interval = self._interval()
+            await self._sleep(self._slept_interval if delay is None else max(0.0, delay))
 
     async def _round(self) -> float | None:
         try:
             result = await self._job()
         except Exception as error:
             self.failures += 1
-            if is_database_unavailable(error):
+            outage = is_database_unavailable(error)
+            if self._restart_on_error and not outage:
+                raise  # a bug: this run of the instance ends and the restart starts afresh
+            if outage:
                 self.ctx.log.warning("periodic_job_failed", job=self.name, reason="database unavailable",
                                      error=repr(error), failures=self.failures)
             else:
