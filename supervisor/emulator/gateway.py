@@ -162,6 +162,10 @@ class TokenStats:
 @dataclass
 class GatewayConfig:
     heartbeat_interval_ms: int = 41250
+    # A real gateway answers a heartbeat after a network round trip. Answering at once races discord.py's
+    # bookkeeping (the ACK can arrive before its heartbeat thread records the send), which shows a 41 s latency
+    # and logs "Can't keep up"; a small delay keeps latencies honest.
+    heartbeat_ack_delay_ms: float = 40.0
     replay_buffer: int = 1000
     url: str = ""
 
@@ -340,7 +344,12 @@ class Gateway:
         raw_data = payload.get("d")
         data: dict[str, Any] = raw_data if isinstance(raw_data, dict) else {}
         if op == OP_HEARTBEAT:
-            conn.send({"op": OP_HEARTBEAT_ACK, "d": None, "s": None, "t": None})
+            ack = {"op": OP_HEARTBEAT_ACK, "d": None, "s": None, "t": None}
+            delay = self.config.heartbeat_ack_delay_ms / 1000
+            if delay > 0:
+                asyncio.get_running_loop().call_later(delay, conn.send, ack)
+            else:
+                conn.send(ack)
         elif op == OP_IDENTIFY:
             self._identify(conn, data)
         elif op == OP_RESUME:

@@ -38,9 +38,11 @@ class Emulator:
         await emu.stop()
     """
 
-    def __init__(self, *, heartbeat_interval_ms: int = 41250, replay_buffer: int = 1000) -> None:
+    def __init__(self, *, heartbeat_interval_ms: int = 41250, replay_buffer: int = 1000,
+                 heartbeat_ack_delay_ms: float = 40.0) -> None:
         self.state = State()
-        self._gateway_config = GatewayConfig(heartbeat_interval_ms=heartbeat_interval_ms, replay_buffer=replay_buffer)
+        self._gateway_config = GatewayConfig(heartbeat_interval_ms=heartbeat_interval_ms, replay_buffer=replay_buffer,
+                                             heartbeat_ack_delay_ms=heartbeat_ack_delay_ms)
         self.gateway = Gateway(self.state, self._gateway_config)
         self.ops = Operations(self.state, self.gateway, lambda: self.base_url)
         self.rest = Rest(
