@@ -27,6 +27,7 @@ _EXPORTS = {
     "DATABASE_DOWN": "supervisor.runtime.errors",
     "is_database_unavailable": "supervisor.database",
     "Duration": "supervisor.sdk.converters",
+    "http_session": "supervisor.sdk.http",
     # helpers
     "KeyedLocks": "supervisor.keyed_locks",
     "SlidingWindowLimiter": "supervisor.ratelimit",
@@ -66,6 +67,7 @@ __all__ = [
     "fit_lines",
     "float_range",
     "format_duration",
+    "http_session",
     "int_range",
     "is_database_unavailable",
     "non_empty",
@@ -99,6 +101,7 @@ if TYPE_CHECKING:
     from supervisor.sdk.context import FeatureContext
     from supervisor.sdk.converters import Duration
     from supervisor.sdk.feature import PRIVILEGED_INTENTS, EnvKey, Feature
+    from supervisor.sdk.http import http_session
     from supervisor.sdk.periodic import Periodic
     from supervisor.sdk.shared import SharedServices
     from supervisor.sdk.version import VERSION
