@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
+import io
 import logging
 
+import discord
 import pytest
 from discord.ext import commands
 
 from supervisor.emulator import P
 from supervisor.emulator.interactions import CHANNEL_MESSAGE, UPDATE_MESSAGE
+from supervisor.sandbox.buttons import NO_ANSWER
+from supervisor.sandbox.chat import Chat
+from supervisor.sandbox.world import InstanceGuild, SandboxWorld
 from supervisor.sdk import Confirm
 from tests.harness import FeatureHarness
 
@@ -117,3 +123,49 @@ async def test_a_permission_lets_moderators_answer(harness_factory) -> None:
 
     outcome = await h.emu.wait_for_bot_message(lambda m: m.content.startswith("Purge:"), bot=h.bot_user)
     assert outcome.content == "Purge: confirmed by mod"
+
+
+class ForgetfulCog(commands.Cog):
+    """A plain discord.ui.View whose timeout leaves its buttons pressable, and a bot that then never answers."""
+
+    def __init__(self) -> None:
+        self.views: list[discord.ui.View] = []
+
+    @commands.command(name="vote")
+    async def vote(self, ctx: commands.Context) -> None:
+        view = discord.ui.View(timeout=0.3)
+        self.views.append(view)
+        view.add_item(discord.ui.Button(label="Up", custom_id="vote:up"))
+        await ctx.send("Vote!", view=view)
+
+
+async def test_buttons_through_the_sandbox_chat(harness_factory) -> None:
+    h, _ = await hosted(harness_factory)
+    forgetful = ForgetfulCog()
+    await h.bot.add_cog(forgetful)
+    world = SandboxWorld(h.emu)
+    bob = h.add_member("bob")
+    world.guilds["bot"] = InstanceGuild("bot", h.bot_user, h.guild, {"general": h.channel}, {},
+                                        {"you": h.owner, "bob": bob})
+    out = io.StringIO()
+    chat = Chat(h.emu, world, lambda: [], out)
+    script = ["!wipe", "/as bob", "/press 1", "/as you", "/press 2", "/press 1", "!vote"]
+    await chat.run(io.StringIO("\n".join(script) + "\n"))
+    await h.emu.wait_until(lambda: bool(forgetful.views))
+    assert await asyncio.wait_for(forgetful.views[0].wait(), 10) is True  # the View timed out in the bot
+    await chat.run(io.StringIO("/press 1\n"))
+    shown = out.getvalue()
+
+    after = shown[shown.index("you> !wipe"):]
+    assert "bot-bot: Wipe everything?\n    [1 Confirm] [2 Cancel]   (/press N)" in after
+    after = after[after.index("bob> /press 1"):]
+    assert "Only the member who asked can use these buttons.  (only bob can see this)" in after
+    after = after[after.index("you> /press 2"):]
+    assert "bot-bot (edited): Wipe everything?\n    [1 Confirm (disabled)] [2 Cancel (disabled)]\n" in after
+    assert "Outcome: cancelled by bot-owner" in after
+    after = after[after.index("you> /press 1"):]
+    assert "Cannot press: button 'Confirm' is disabled" in after
+    after = after[after.index("you> !vote"):]
+    assert "[1 Up]" in after
+    assert after.rstrip().endswith(NO_ANSWER)
+    assert h.emu.internal_errors == []
