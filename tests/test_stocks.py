@@ -133,8 +133,36 @@ async def test_portfolio_of_another_member_is_read_only_and_shows_prices(harness
     assert await cash(h, alice) is None
 
 
-async def test_reset_button_only_for_the_requester(harness_factory, finnhub) -> None:
-    pytest.skip("needs the emulator's button presses (branch kit-ui)")
+async def test_reset_button_only_for_the_requester_then_gone(harness_factory, finnhub) -> None:
+    h = await stock_bot(harness_factory, finnhub)
+    alice, bob = h.add_member("alice"), h.add_member("bob")
+    await h.say(alice, "!stock buy AAPL 2")
+    await h.say(alice, "!stock sell AAPL 0.5")
+    before = (await cash(h, alice), await holdings(h, alice))
+    assert before == (Decimal("718.7500"), {"AAPL": (Decimal("1.5000"), Decimal("187.5000"))})
+
+    question = await h.say_message(alice, "!stock reset")
+    assert message_text(question).startswith("Reset Portfolio?")
+    refused = await h.emu.press_button(question, bob, "Reset")
+    assert [m.content for m in refused.ephemeral_replies] == ["Only the member who asked for this reset can answer it."]
+    assert refused.ephemeral_replies[0].visible_to == bob.id
+    assert (await cash(h, alice), await holdings(h, alice)) == before  # nothing was reset
+
+    await h.emu.press_button(question, alice, "Reset")
+    await h.emu.wait_until(lambda: message_text(h.emu.current_message(question)).startswith("Portfolio Reset"))
+    answered = h.emu.current_message(question)
+    assert message_text(answered) == ("Portfolio Reset\nPortfolio reset to **$1,000.00**. All holdings and history "
+                                      "cleared.")
+    assert answered.components == []  # the buttons are gone after one press
+    assert await cash(h, alice) == Decimal("1000.0000")
+    assert await holdings(h, alice) == {}
+    assert await h.fetch("SELECT * FROM stock_transactions") == []
+
+    await h.say(alice, "!stock buy AAPL 1")
+    question = await h.say_message(alice, "!stock reset")
+    await h.emu.press_button(question, alice, "Cancel")
+    await h.emu.wait_until(lambda: message_text(h.emu.current_message(question)).startswith("Reset Cancelled"))
+    assert await cash(h, alice) == Decimal("812.5000")
 
 
 # -- races through the database layer ----------------------------------------------------------------

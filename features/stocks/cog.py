@@ -105,4 +105,4 @@ class StocksCog(commands.Cog, name="Stocks"):
 
     @stock.command(name="reset", brief="start over with $1,000 (asks first)")
     async def reset(self, context: commands.Context) -> None:
-        await ask_reset(self.instance, context)
+        await ask_reset(self.game, context)
