@@ -78,7 +78,7 @@ def text_of(result: Any) -> str:
 
 async def test_sdk_client_lists_tools_and_calls_each_instance_in_its_own_guild(world: McpWorld) -> None:
     a, b = world.a, world.b
-    carol = b.add_member("carol")
+    b.add_member("carol")
     async with world.client() as client:
         names = {tool.name for tool in (await client.list_tools()).tools}
         assert names == {*ALL_TOOLS, "list_instances"} and len(names) == 44
@@ -129,7 +129,7 @@ async def test_a_tool_missing_from_the_allow_list_never_reaches_discord(world: M
 async def test_a_channel_of_another_guild_is_refused(world: McpWorld) -> None:
     text, is_error = await world.call("send_message", instance=world.a.name, channel_id=str(world.b.channel.id),
                                       content="x")
-    assert is_error
+    assert is_error and f"is not in server {world.a.guild.id}" in text
     assert not any(m.content == "x" for m in world.b.emu.messages(world.b.channel))
 
 
@@ -260,3 +260,66 @@ def test_a_non_loopback_bind_without_a_token_is_refused(bind: str) -> None:
     with pytest.raises(McpConfigError, match="MCP_AUTH_TOKEN"):
         McpListen.parse(bind, None)
     assert McpListen.parse(bind, "secret").token == "secret"
+
+
+async def test_daemon_endpoint_sees_instances_come_and_go_and_stdio_serves_the_same_tools(
+        emu: Any, instances: Any, database_url: str, schemas: list[str], unique: Any, tmp_path: Any) -> None:
+    """The real daemon with --mcp-listen: a folder dropped in while a client is connected shows up and takes calls,
+    a removed one is refused; `discord-supervisor mcp` over stdio lists the same tools and makes a call."""
+    import shutil
+    import sys
+
+    from mcp.client.stdio import StdioServerParameters
+
+    from tests.daemon import DaemonProcess, eventually
+    from tests.world import add_bot
+
+    first = add_bot(emu, instances, "first", prefix="!", schema=unique("mcp_first"), database_url=database_url,
+                    config_extra=READ_ONLY)
+    schemas.append(first.schema)
+    port = free_port()
+    daemon = DaemonProcess(instances.root, tmp_path, api_base=emu.api_base, gateway_url=emu.gateway_url,
+                           extra_args=("--mcp-listen", f"127.0.0.1:{port}"))
+    await daemon.start()
+    try:
+        await daemon.wait_running("first")
+        url = f"http://127.0.0.1:{port}/mcp"
+        async with Client(url) as client:
+            assert "first | running | mcp: on" in text_of(await client.call_tool("list_instances", {}))
+            second = add_bot(emu, instances, "second", prefix="?", schema=unique("mcp_second"),
+                             database_url=database_url, config_extra=READ_ONLY)
+            schemas.append(second.schema)
+
+            async def second_running() -> bool:
+                listing = text_of(await client.call_tool("list_instances", {}))
+                return f"second | running | mcp: on | guilds: {second.guild.id}" in listing
+            await eventually(second_running, timeout=30)
+            channels = await client.call_tool("list_channels", {"guild_id": str(second.guild.id)})
+            assert not channels.is_error and f"ID: {second.channel.id}" in text_of(channels)
+            shutil.rmtree(second.folder)
+
+            async def second_gone() -> bool:
+                result = await client.call_tool("list_channels", {"instance": "second"})
+                return result.is_error and "Instance not found: second" in text_of(result)
+            await eventually(second_gone, timeout=30)
+
+        stdio = StdioServerParameters(command=sys.executable, args=["-m", "supervisor", "mcp", "--control-socket",
+                                                                    str(daemon.control_socket)])
+        async with Client(stdio) as client:
+            names = {tool.name for tool in (await client.list_tools()).tools}
+            assert len(names) == 44 and "send_message" in names
+            guilds = await client.call_tool("list_guilds", {"instance": "first"})
+            assert not guilds.is_error and f"ID: {first.guild.id}" in text_of(guilds)
+        calls = [e for e in daemon.logs if e.get("event") == "mcp_call"]
+        assert calls and all(set(e) >= {"instance", "tool", "outcome"} for e in calls)
+        assert not any("arguments" in e for e in calls)
+    finally:
+        code = await daemon.stop()
+        assert code == 0, daemon.stderr_text[-3000:]
+
+
+def test_the_reference_lists_every_tool() -> None:
+    from tests.conftest import REPO
+
+    text = (REPO / "docs" / "mcp.md").read_text(encoding="utf-8")
+    assert all(f"| `{name}` |" in text for name in ALL_TOOLS)

@@ -8,14 +8,16 @@ bodies over 64 KiB get 413; the Host header must name the bind (DNS rebinding).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hmac
 import ipaddress
 import socket
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import mcp_types as types
+import uvicorn
 from mcp.server import Server
 from mcp.server.transport_security import TransportSecuritySettings
 
@@ -96,12 +98,18 @@ class BearerGuard:
         await self.app(scope, receive, send)
 
 
+class _EmbeddedUvicorn(uvicorn.Server):
+    """uvicorn inside the daemon: the daemon owns the signals (uvicorn would catch SIGTERM and raise it again)."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
 class McpHttpService:
     """Serve the MCP endpoint until `stop()`."""
 
     def __init__(self, listen: McpListen, list_tools: ListTools, call_tool: CallTool):
-        import uvicorn
-
         self.listen = listen
         server = build_server(list_tools, call_tool)
         hosts = [f"{listen.host}:{listen.port}"]
@@ -115,7 +123,7 @@ class McpHttpService:
                                          transport_security=security, host=listen.host)
         config = uvicorn.Config(BearerGuard(app, listen.token), host=listen.host, port=listen.port,
                                 log_config=None, access_log=False, lifespan="on", server_header=False)
-        self._server = uvicorn.Server(config)
+        self._server = _EmbeddedUvicorn(config)
         self._task: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
@@ -130,7 +138,6 @@ class McpHttpService:
             raise McpConfigError(f"the MCP endpoint cannot listen on {self.listen.host}:{self.listen.port}: "
                                  f"{error.strerror}") from error
         sock.setblocking(False)
-        self._server.install_signal_handlers = lambda: None  # type: ignore[method-assign]  # the daemon owns signals
         self._task = asyncio.get_running_loop().create_task(self._server.serve(sockets=[sock]), name="mcp-http")
         while not self._server.started:
             if self._task.done():
