@@ -10,7 +10,15 @@ from typing import Any
 
 from aiohttp import web
 
-from . import errors, routes_channels, routes_guilds, routes_interactions, routes_messages, routes_users
+from . import (
+    errors,
+    routes_channels,
+    routes_guilds,
+    routes_interactions,
+    routes_messages,
+    routes_users,
+    routes_webhooks,
+)
 from .faults import Fault, compile_route
 from .gateway import Gateway, GatewayConfig
 from .intents import PRIVILEGED
@@ -51,7 +59,10 @@ class Emulator:
             + routes_channels.ROUTES
             + routes_messages.ROUTES
             + routes_guilds.ROUTES
-            + routes_interactions.ROUTES,
+            # POST /webhooks/{id}/{token} is both an interaction follow-up and a channel webhook: the follow-up
+            # is tried first and, when its path credential is not an interaction's, the webhook answers.
+            + routes_interactions.ROUTES
+            + routes_webhooks.ROUTES,
         )
         self.base_url = ""
         self._runner: web.AppRunner | None = None
