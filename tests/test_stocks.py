@@ -395,3 +395,17 @@ async def test_stock_tools_for_ai_chat_trade_and_refuse_in_plain_text(harness_fa
         "Sold 0.5333 shares of AAPL at $187.50 for $99.99; realized P/L +$0.00; cash $1,000.00.")
     assert await cash(h, alice) == Decimal("1000.0000")
     assert (await tools.leaderboard(g)).startswith(f"#1 <@{u}>: $1,000.00")
+
+
+def test_finnhub_url_comes_from_the_flag_else_the_environment(monkeypatch) -> None:
+    from supervisor.cli import build_parser
+    from supervisor.settings import SupervisorSettings
+
+    monkeypatch.setenv("FINNHUB_BASE_URL", "http://from-env:1")
+    assert SupervisorSettings.from_sources().upstreams() == {"finnhub_url": "http://from-env:1"}
+    for command in ("run", "sandbox"):
+        args = build_parser().parse_args([command, "--finnhub-url", "http://from-flag:2"])
+        settings = SupervisorSettings.from_sources(finnhub_url=args.finnhub_url)
+        assert settings.upstreams() == {"finnhub_url": "http://from-flag:2"}
+    monkeypatch.delenv("FINNHUB_BASE_URL")
+    assert SupervisorSettings.from_sources().upstreams() == {}
