@@ -23,8 +23,8 @@ class StocksCog(commands.Cog, name="Stocks"):
 
     async def cog_load(self) -> None:
         if not self.instance.secret("FINNHUB_API_KEY") and not self.instance.supervisor_setting("finnhub_fallback_key"):
-            self.instance.warn("api_key", "FINNHUB_API_KEY is not set in .env: stock commands answer that trading "
-                                          "is not configured")
+            self.instance.warn("api_key", "FINNHUB_API_KEY is not set in .env: stock commands say trading is not "
+                                          "configured (set the key, or switch stocks off)")
 
     async def cog_unload(self) -> None:
         self.instance.clear_warning("api_key")
