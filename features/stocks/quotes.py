@@ -12,7 +12,7 @@ import json
 import math
 import time
 from collections import OrderedDict
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from decimal import Decimal, InvalidOperation
 
 import aiohttp
@@ -35,15 +35,16 @@ class Quote:
     price: Decimal
     prev_close: Decimal
     change_pct: Decimal
-    fetched_at: float  # time.time() of the upstream answer
+    fetched_at: float  # time.time() of the upstream answer: shown to users and written to stock_price_cache
     stale: bool = False  # served from the cache because Finnhub failed
+    received: float = field(default_factory=time.monotonic, compare=False)  # for its age: immune to clock jumps
 
     @property
     def change(self) -> Decimal:
         return self.price - self.prev_close
 
-    def age(self, now: float | None = None) -> float:
-        return max(0.0, (time.time() if now is None else now) - self.fetched_at)
+    def age(self) -> float:
+        return time.monotonic() - self.received
 
 
 class QuoteError(Exception):
