@@ -27,6 +27,7 @@ _EXPORTS = {
     "DATABASE_DOWN": "supervisor.runtime.errors",
     "is_database_unavailable": "supervisor.database",
     "Duration": "supervisor.sdk.converters",
+    "Confirm": "supervisor.sdk.confirm",
     # helpers
     "KeyedLocks": "supervisor.keyed_locks",
     "SlidingWindowLimiter": "supervisor.ratelimit",
@@ -56,6 +57,7 @@ __all__ = [
     "PRIVILEGED_INTENTS",
     "RED",
     "VERSION",
+    "Confirm",
     "Duration",
     "EnvKey",
     "Feature",
@@ -104,6 +106,7 @@ if TYPE_CHECKING:
     from supervisor.keyed_locks import KeyedLocks
     from supervisor.ratelimit import SlidingWindowLimiter
     from supervisor.runtime.errors import DATABASE_DOWN, UserError
+    from supervisor.sdk.confirm import Confirm
     from supervisor.sdk.context import FeatureContext
     from supervisor.sdk.converters import Duration
     from supervisor.sdk.feature import PRIVILEGED_INTENTS, EnvKey, Feature
