@@ -63,7 +63,7 @@ async def test_the_asker_confirms_and_the_buttons_are_disabled(harness_factory, 
     question = await h.emu.wait_for_bot_message(lambda m: m.content == "Wipe everything?", bot=h.bot_user)
     assert buttons_of(h, question.id) == [("Confirm", False), ("Cancel", False)]
 
-    pressed = await h.emu.press_button(question, alice, "Confirm")
+    pressed = await h.press(question, alice, "Confirm")
 
     assert pressed.response_type == UPDATE_MESSAGE
     assert buttons_of(h, question.id) == [("Confirm", True), ("Cancel", True)]
@@ -79,7 +79,7 @@ async def test_another_member_is_refused_privately_and_nothing_changes(harness_f
     await h.send(alice, "!wipe")
     question = await h.emu.wait_for_bot_message(lambda m: m.content == "Wipe everything?", bot=h.bot_user)
 
-    pressed = await h.emu.press_button(question, bob, "Confirm")
+    pressed = await h.press(question, bob, "Confirm")
 
     assert pressed.response_type == CHANNEL_MESSAGE
     assert [m.content for m in h.emu.ephemeral_messages(bob)] == ["Only the member who asked can use these buttons."]

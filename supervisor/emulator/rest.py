@@ -178,30 +178,21 @@ class Rest:
         fault = self.faults.take(request.method, path)
         if fault is not None:
             return _fault_response(fault, path)
-        matches = self._matches(request.method, path)
-        if not matches:
+        match = self._match(request.method, path)
+        if match is None:
             self.unknown_routes.append((request.method, path))
             return json_response(404, errors.not_found().body())
-        # Two routes may share a template (an interaction follow-up and a channel webhook): a route whose path
-        # credential does not hold gives way to the next one.
-        refused: APIError | None = None
-        for handler, params in matches:
-            path_auth: PathAuth | None = getattr(handler, "path_auth", None)
-            if path_auth is None:
-                break
+        handler, params = match
+        path_auth: PathAuth | None = getattr(handler, "path_auth", None)
+        if path_auth is not None:
             try:
                 app = path_auth(self.ops, params)
-                break
             except APIError as exc:
-                refused = refused or exc
+                return json_response(exc.status, exc.body())
         else:
-            assert refused is not None
-            return json_response(refused.status, refused.body())
-        if path_auth is None:
             found = self.state.apps.get(token or "")
             if found is None:
-                return json_response(*((refused.status, refused.body()) if refused else
-                                       (401, errors.unauthorized().body())))
+                return json_response(401, errors.unauthorized().body())
             app = found
         try:
             ctx = Ctx(request, params, app, self.state, self.ops, reason)
@@ -218,13 +209,12 @@ class Rest:
             return web.Response(status=204)
         return json_response(status, body)
 
-    def _matches(self, method: str, path: str) -> list[tuple[Handler, dict[str, str]]]:
-        found = []
+    def _match(self, method: str, path: str) -> tuple[Handler, dict[str, str]] | None:
         for route_method, regex, handler in self.routes:
-            match = regex.match(path) if route_method == method else None
-            if match is not None:
-                found.append((handler, match.groupdict()))
-        return found
+            found = regex.match(path) if route_method == method else None
+            if found is not None:
+                return handler, found.groupdict()
+        return None
 
 
 def _bearer_token(request: web.Request) -> str | None:

@@ -78,10 +78,10 @@ async def callback(ctx: Ctx) -> Reply:
     elif kind == DEFERRED_UPDATE:
         interaction.original_id = interaction.message.id
     else:  # UPDATE_MESSAGE (7): edit the message whose button was pressed
-        apply_edit(ctx, interaction.message, data)
-        interactions.edited(interaction.message)
         interaction.original_id = interaction.message.id
-        resource_message = interaction.message
+        resource_message = interactions.message_of(interaction, "@original")  # 10008 if it was deleted meanwhile
+        apply_edit(ctx, resource_message, data)
+        interactions.edited(resource_message)
     interactions.answered(interaction, kind)
     if ctx.query.get("with_response") not in ("1", "true", "True"):
         return NO_CONTENT

@@ -59,10 +59,10 @@ class Emulator:
             + routes_channels.ROUTES
             + routes_messages.ROUTES
             + routes_guilds.ROUTES
-            # POST /webhooks/{id}/{token} is both an interaction follow-up and a channel webhook: the follow-up
-            # is tried first and, when its path credential is not an interaction's, the webhook answers.
-            + routes_interactions.ROUTES
-            + routes_webhooks.ROUTES,
+            # Before the interaction routes: POST /webhooks/{id}/{token} is a channel webhook's or else an
+            # interaction follow-up, and the webhook route tells them apart.
+            + routes_webhooks.ROUTES
+            + routes_interactions.ROUTES,
         )
         self.base_url = ""
         self._runner: web.AppRunner | None = None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import io
 from typing import Any
 
 import aiohttp
@@ -277,3 +278,54 @@ async def test_components_are_validated_like_discord(emu: Emulator, world: World
     assert "type" in errors["3"]
     assert "4" not in errors  # the first "same" is fine; the second duplicates it
     assert errors["5"]["components"]["0"]["custom_id"]["_errors"][0]["code"] == "COMPONENT_CUSTOM_ID_DUPLICATED"
+
+
+class Busy(discord.ui.View):
+    """Every response route discord.py has for a component interaction, in one press each."""
+
+    def __init__(self) -> None:
+        super().__init__(timeout=30)
+        self.seen: dict[str, Any] = {}
+        self.errors: list[BaseException] = []
+
+    async def on_error(self, interaction: discord.Interaction, error: Exception, item: Any) -> None:
+        self.errors.append(error)
+
+    @discord.ui.button(label="Talk", custom_id="busy:talk")
+    async def talk(self, interaction: discord.Interaction, button: discord.ui.Button) -> None:
+        await interaction.response.send_message("first")
+        self.seen["original"] = (await interaction.original_response()).content
+        second = await interaction.followup.send("second", wait=True)
+        await second.edit(content="second, edited")
+        await interaction.edit_original_response(content="first, edited")
+        await interaction.followup.send(file=discord.File(io.BytesIO(b"hello"), "note.txt"))
+        await interaction.delete_original_response()
+        self.seen["done"] = True
+
+    @discord.ui.button(label="Think", custom_id="busy:think")
+    async def think(self, interaction: discord.Interaction, button: discord.ui.Button) -> None:
+        await interaction.response.defer(thinking=True, ephemeral=True)
+        await interaction.followup.send("thought it over")
+        self.seen["thought"] = True
+
+
+async def test_every_response_route_discord_py_uses(emu: Emulator, world: World, bots: BotRunner) -> None:
+    bot = await bots.start(world.token)
+    view = Busy()
+    sent = await bot.get_channel(world.channel.id).send("Busy", view=view)  # type: ignore[union-attr]
+
+    talk = await emu.press_button(emu.current_message(sent.id), world.owner, "Talk")
+    await emu.wait_until(lambda: "done" in view.seen or bool(view.errors))
+    assert view.errors == [] and view.seen["original"] == "first"
+    first, second, upload = talk.messages
+    assert first.id in emu.deleted_message_ids(world.channel)
+    assert second.content == "second, edited" and emu.current_message(second).content == "second, edited"
+    assert [a.filename for a in upload.attachments] == ["note.txt"] and upload.attachments[0].data == b"hello"
+
+    think = await emu.press_button(emu.current_message(sent.id), world.owner, "Think")
+    await emu.wait_until(lambda: "thought" in view.seen or bool(view.errors))
+    assert view.errors == []
+    [answer] = think.messages
+    assert answer.content == "thought it over" and answer.visible_to == world.owner.id and not answer.flags & 128
+    assert emu.ephemeral_messages(world.owner) == [answer]
+    assert emu.internal_errors == [] and emu.unknown_routes == []
