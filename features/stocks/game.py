@@ -101,7 +101,7 @@ class StockGame:
         found: dict[str, Decimal | None] = {}
         for symbol, result in zip(ordered, results, strict=True):
             if isinstance(result, BaseException) and not isinstance(result, Exception):
-                raise result
+                raise result  # cancelled: not a failed price
             found[symbol] = result.price if isinstance(result, Quote) else None
         return found
 
