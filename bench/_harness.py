@@ -1,24 +1,33 @@
-"""Shared bench plumbing: instance folders for N bots, the emulator's world, RSS, schema cleanup."""
+"""Shared bench plumbing: instance folders for N bots, the daemon as a subprocess, RSS and CPU, schema cleanup.
+
+Benches import only the installed package and this module (never the test suite), so they run from a plain
+install. The database is $BENCH_DATABASE_URL, else $DATABASE_URL, else the local PostgreSQL on port 5432.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import json
+import os
 import resource
 import secrets
+import signal
 import statistics
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from supervisor.emulator import Channel, Emulator, Guild, P, User
 
-from supervisor.emulator import Channel, Emulator, P, User
-from tests.daemon import DaemonProcess
-
-CORE_ONLY = "[features]\nmoderation = false\n"
+CORE_ONLY = "[features]\nmoderation = false\nstocks = false\n"
+LOCAL_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 
 @dataclass
@@ -26,6 +35,7 @@ class Bot:
     name: str
     token: str
     user: User
+    guild: Guild
     channel: Channel
     speaker: User
     prefix: str
@@ -36,11 +46,21 @@ def raise_fd_limit() -> None:
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
 
 
+def database_url() -> str:
+    return os.environ.get("BENCH_DATABASE_URL") or os.environ.get("DATABASE_URL") or LOCAL_URL
+
+
 def rss_mb(pid: int) -> float:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
             return int(line.split()[1]) / 1024
     raise RuntimeError("no VmRSS")
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
 
 
 def make_bots(emu: Emulator, root: Path, count: int, database_url: str, run_id: str, *, members: int = 100,
@@ -62,8 +82,86 @@ def make_bots(emu: Emulator, root: Path, count: int, database_url: str, run_id: 
         (folder / "config.toml").write_text(f'bot_name = "{name}"\ncommand_prefix = "{prefix}"\n{config_extra}')
         (folder / "personality.txt").write_text("You are a benchmark bot.")
         (folder / ".env").write_text(f"DISCORD_TOKEN={token}\nDB_SCHEMA=bench_{name}\nDATABASE_URL={database_url}\n")
-        bots.append(Bot(name, token, user, channel, owner, prefix))
+        bots.append(Bot(name, token, user, guild, channel, owner, prefix))
     return bots
+
+
+class DaemonProcess:
+    """`python -m supervisor run` on a folder of instances, its JSON log lines read as they come."""
+
+    def __init__(self, instances_dir: Path, work_dir: Path, *, api_base: str, gateway_url: str,
+                 extra_args: tuple[str, ...] = ()):
+        self.control_socket = work_dir / "control.sock"
+        self.work_dir = work_dir
+        self.args = [
+            "run", "--instances", str(instances_dir), "--api-base-url", api_base, "--gateway-url", gateway_url,
+            "--control-socket", str(self.control_socket), "--guild-ready-timeout", "0.1", "--log-format", "json",
+            *extra_args,
+        ]
+        self.env = {k: v for k, v in os.environ.items()
+                    if k not in ("DATABASE_URL", "SUPERVISOR_INSTANCES", "NOTIFY_SOCKET", "WATCHDOG_USEC")}
+        self.logs: list[dict[str, Any]] = []
+        self.process: asyncio.subprocess.Process | None = None
+        self._new_line = asyncio.Event()
+        self._reader: asyncio.Task[None] | None = None
+
+    @property
+    def pid(self) -> int:
+        assert self.process is not None
+        return self.process.pid
+
+    async def start(self) -> DaemonProcess:
+        self.process = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "supervisor", *self.args, cwd=self.work_dir, env=self.env,
+            stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
+            limit=1 << 20,
+        )
+        self._reader = asyncio.create_task(self._read())
+        return self
+
+    async def _read(self) -> None:
+        assert self.process and self.process.stderr
+        while line := await self.process.stderr.readline():
+            with contextlib.suppress(json.JSONDecodeError):
+                entry = json.loads(line)
+                if isinstance(entry, dict):
+                    self.logs.append(entry)
+                    self._new_line.set()
+        self._new_line.set()
+
+    def count(self, predicate: Callable[[dict[str, Any]], bool]) -> int:
+        return sum(1 for entry in self.logs if predicate(entry))
+
+    async def wait_log(self, predicate: Callable[[dict[str, Any]], bool], timeout: float = 60.0) -> dict[str, Any]:
+        deadline = time.monotonic() + timeout
+        seen = 0
+        while True:
+            for entry in self.logs[seen:]:
+                if predicate(entry):
+                    return entry
+            seen = len(self.logs)
+            if self._reader is not None and self._reader.done():
+                raise RuntimeError("the daemon exited: " + json.dumps(self.logs[-5:]))
+            self._new_line.clear()
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise TimeoutError("log line not seen: " + json.dumps(self.logs[-5:]))
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._new_line.wait(), remaining)
+
+    async def stop(self, timeout: float = 60.0) -> int:
+        assert self.process
+        if self.process.returncode is None:
+            self.process.send_signal(signal.SIGTERM)
+        try:
+            code = await asyncio.wait_for(self.process.wait(), timeout)
+        finally:
+            if self.process.returncode is None:
+                self.process.kill()
+                await self.process.wait()
+            if self._reader:
+                await asyncio.gather(self._reader, return_exceptions=True)
+        return code
 
 
 async def start_daemon(emu: Emulator, root: Path, work: Path, *extra: str) -> tuple[DaemonProcess, float]:
@@ -72,19 +170,19 @@ async def start_daemon(emu: Emulator, root: Path, work: Path, *extra: str) -> tu
                            extra_args=("--log-level", "INFO", *extra))
     started = time.perf_counter()
     await daemon.start()
-    await daemon.wait_log(lambda e: e.get("event") == "daemon ready", timeout=600)
+    await daemon.wait_log(lambda e: e.get("event") == "daemon ready", timeout=900)
     return daemon, time.perf_counter() - started
 
 
+async def ping_ms(emu: Emulator, bot: Bot, timeout: float = 10.0) -> float:
+    started = time.perf_counter()
+    await emu.send_message(bot.channel, bot.speaker, f"{bot.prefix}ping")
+    await emu.wait_for_bot_message(channel=bot.channel, bot=bot.user, timeout=timeout)
+    return (time.perf_counter() - started) * 1000
+
+
 async def ping_median_ms(emu: Emulator, bots: list[Bot], rounds: int = 30) -> float:
-    times = []
-    for index in range(rounds):
-        bot = bots[index % len(bots)]
-        started = time.perf_counter()
-        await emu.send_message(bot.channel, bot.speaker, f"{bot.prefix}ping")
-        await emu.wait_for_bot_message(channel=bot.channel, bot=bot.user, timeout=10)
-        times.append((time.perf_counter() - started) * 1000)
-    return statistics.median(times)
+    return statistics.median([await ping_ms(emu, bots[index % len(bots)]) for index in range(rounds)])
 
 
 async def drop_schemas(database_url: str, prefix: str) -> None:
@@ -95,12 +193,6 @@ async def drop_schemas(database_url: str, prefix: str) -> None:
             await connection.execute(f'DROP SCHEMA "{row["nspname"]}" CASCADE')
     finally:
         await connection.close()
-
-
-def database_url() -> tuple[str, object]:
-    from tests import postgres
-
-    return postgres.find_or_start()
 
 
 async def settle(seconds: float = 1.0) -> None:
