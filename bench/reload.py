@@ -1,10 +1,11 @@
 """Live reload speed and start-up times, measured against the real daemon and the emulator.
 
-Prints, for 50 running instances: median and 95th percentile time from a config.toml write to the new prefix
-answering, and the gateway reconnects the edits caused (IDENTIFY + RESUME; must be 0). Then cold start (fresh
-schemas, every migration) and warm start times for 200 instances until all are ready. Usage:
+Prints, for N running instances: median and 95th percentile time from a config.toml write to the new prefix
+answering, the worst `!ping` round trip of an unrelated bot pinged all along the edits (beside its median before
+them), and the gateway reconnects the edits caused (IDENTIFY + RESUME; must be 0). Then cold start (fresh
+schemas, every migration) and warm start times until all are ready, for each size of --start. Usage:
 
-    .venv/bin/python bench/reload.py [--instances 50] [--edits 50] [--start 200]
+    python bench/reload.py [--instances 1000] [--edits 50] [--start 200,600]
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from _harness import CORE_ONLY, Bot, database_url, drop_schemas, make_bots, raise_fd_limit, start_daemon
+from _harness import CORE_ONLY, Bot, database_url, drop_schemas, make_bots, ping_ms, raise_fd_limit, start_daemon
 
 from supervisor.emulator import Emulator
 
@@ -30,10 +31,11 @@ def write_prefix(root: Path, bot: Bot, prefix: str) -> None:
     os.replace(temporary, path)
 
 
-async def drain(emu: Emulator) -> None:
+async def drain(emu: Emulator, bot: Bot) -> None:
+    """Swallow the late answers to the probes sent while the edit was on its way (the bystander's are its own)."""
     while True:
         try:
-            await emu.wait_for_bot_message(timeout=0.05)
+            await emu.wait_for_bot_message(channel=bot.channel, bot=bot.user, timeout=0.05)
         except TimeoutError:
             return
 
@@ -49,8 +51,14 @@ async def time_prefix_edit(emu: Emulator, root: Path, bot: Bot, prefix: str) -> 
             continue
         elapsed = time.perf_counter() - started
         bot.prefix = prefix
-        await drain(emu)
+        await drain(emu, bot)
         return elapsed * 1000
+
+
+async def keep_pinging(emu: Emulator, bot: Bot, times: list[float], stop: asyncio.Event) -> None:
+    while not stop.is_set():
+        times.append(await ping_ms(emu, bot, timeout=30))
+        await asyncio.sleep(0.02)
 
 
 async def reload_latency(db: str, instances: int, edits: int, run_id: str) -> None:
@@ -61,11 +69,17 @@ async def reload_latency(db: str, instances: int, edits: int, run_id: str) -> No
     try:
         bots = make_bots(emu, root, instances, db, run_id, members=10)
         daemon, _ = await start_daemon(emu, root, work)
+        edited, bystander = bots[:-1], bots[-1]
+        quiet = [await ping_ms(emu, bystander) for _ in range(20)]
         sessions_before = sum(emu.identify_count(b.token) + emu.resume_count(b.token) for b in bots)
+        stop, bystander_times = asyncio.Event(), []
+        pinger = asyncio.create_task(keep_pinging(emu, bystander, bystander_times, stop))
         times = []
         for index in range(edits):
-            bot = bots[index % len(bots)]
+            bot = edited[(index * 7919) % len(edited)]  # spread over the fleet
             times.append(await time_prefix_edit(emu, root, bot, "$" if bot.prefix == "!" else "!"))
+        stop.set()
+        await pinger
         sessions_after = sum(emu.identify_count(b.token) + emu.resume_count(b.token) for b in bots)
         await daemon.stop()
     finally:
@@ -75,6 +89,9 @@ async def reload_latency(db: str, instances: int, edits: int, run_id: str) -> No
     print(f"live prefix edit, {instances} running instances, {edits} edits:")
     print(f"  write -> new prefix answers: median {statistics.median(times):.0f} ms, p95 {p95:.0f} ms, "
           f"max {times[-1]:.0f} ms")
+    print(f"  unrelated bot's !ping during the edits: worst {max(bystander_times):.0f} ms, median "
+          f"{statistics.median(bystander_times):.0f} ms over {len(bystander_times)} pings "
+          f"(before the edits: median {statistics.median(quiet):.0f} ms, worst {max(quiet):.0f} ms)")
     print(f"  reconnects caused (IDENTIFY + RESUME): {sessions_after - sessions_before}")
 
 
@@ -99,17 +116,18 @@ async def start_times(db: str, count: int, run_id: str) -> None:
 async def main(args: argparse.Namespace, db: str) -> None:
     run_id = secrets.token_hex(2)
     try:
-        await reload_latency(db, args.instances, args.edits, f"{run_id}r")
-        await start_times(db, args.start, f"{run_id}s")
+        if args.instances:
+            await reload_latency(db, args.instances, args.edits, f"{run_id}r")
+        for count in (int(n) for n in args.start.split(",") if n):
+            await start_times(db, count, f"{run_id}s{count}")
     finally:
         await drop_schemas(db, f"bench_b{run_id}")
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--instances", type=int, default=50)
+    parser.add_argument("--instances", type=int, default=1000, help="running instances for the edits (0: skip)")
     parser.add_argument("--edits", type=int, default=50)
-    parser.add_argument("--start", type=int, default=200)
+    parser.add_argument("--start", default="200,600", help="sizes for cold and warm start (empty: skip)")
     raise_fd_limit()
-    url, server = database_url()
-    asyncio.run(main(parser.parse_args(), url))
+    asyncio.run(main(parser.parse_args(), database_url()))
