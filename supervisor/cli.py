@@ -86,6 +86,8 @@ def build_parser() -> argparse.ArgumentParser:
                      help=argparse.SUPPRESS)  # tests and the sandbox: how long discord.py waits for guilds
     run.add_argument("--backoff-first", type=float, default=1.0, metavar="SECONDS",
                      help=argparse.SUPPRESS)  # tests: the first restart delay (it doubles up to 60 s)
+    run.add_argument("--discord-defaults", action="store_true",
+                     help=argparse.SUPPRESS)  # bench/chatter.py: discord.py's default caches, for comparison
     run.add_argument("--log-level", default=os.environ.get("SUPERVISOR_LOG_LEVEL", "INFO").upper(),
                      choices=["DEBUG", "INFO", "WARNING", "ERROR"], type=str.upper,
                      help="DEBUG, INFO, WARNING or ERROR (default INFO or $SUPERVISOR_LOG_LEVEL)")
@@ -258,7 +260,7 @@ def main(argv: list[str] | None = None) -> int:
                 return 2
         options = daemon.DaemonOptions(
             runtime=RuntimeOptions(guild_ready_timeout=args.guild_ready_timeout, backoff_first=args.backoff_first,
-                                   upstreams=settings.upstreams()),
+                                   upstreams=settings.upstreams(), discord_defaults=args.discord_defaults),
             control_socket=_socket(args),
             state_dir=_state_dir(args),
             shutdown_timeout=args.shutdown_timeout,

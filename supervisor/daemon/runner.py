@@ -44,6 +44,7 @@ class RuntimeOptions:
     backoff_first: float = BACKOFF_FIRST
     # Supervisor-wide settings features read through the kit (upstream base URLs such as finnhub_url).
     upstreams: Mapping[str, str] = field(default_factory=dict)
+    discord_defaults: bool = False  # discord.py's own cache sizes instead of ours (bench/chatter.py compares)
 
 
 class PermanentFailure(Exception):
@@ -165,7 +166,8 @@ class InstanceRunner:
                 return  # stop or restart asked for while the database was being prepared
             ctx = InstanceContext(spec=spec, pool=pool, log=self.log, shared=self.shared)
             self.ctx = ctx
-            bot = InstanceBot(ctx, guild_ready_timeout=self.options.guild_ready_timeout)
+            bot = InstanceBot(ctx, guild_ready_timeout=self.options.guild_ready_timeout,
+                              discord_defaults=self.options.discord_defaults)
             ctx.bot = bot
             bot_task = asyncio.create_task(bot.start(spec.env.token), name=f"bot:{spec.name}")
             ready = asyncio.create_task(bot.wait_until_ready())

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import discord
 from discord.ext import commands
 
@@ -32,17 +34,22 @@ def intents_for(features: list[Feature]) -> discord.Intents:
     return intents
 
 
+def bounded_caches() -> dict[str, Any]:
+    """What each bot keeps per connection, kept small: a process hosts hundreds of bots."""
+    return {"max_messages": MAX_CACHED_MESSAGES}
+
+
 class InstanceBot(commands.Bot):
     """A Bot bound to its instance context; replies to command errors in plain words."""
 
-    def __init__(self, ctx: InstanceContext, *, guild_ready_timeout: float):
+    def __init__(self, ctx: InstanceContext, *, guild_ready_timeout: float, discord_defaults: bool = False):
         self.instance = ctx
         self._loaded: dict[str, tuple[commands.Cog, FeatureContext]] = {}  # feature name -> its Cog here
         super().__init__(
             command_prefix=lambda _bot, _message: ctx.config.command_start(),
             help_command=None,
             intents=intents_for(enabled_features(ctx)),
-            max_messages=MAX_CACHED_MESSAGES,
+            **({} if discord_defaults else bounded_caches()),
             chunk_guilds_at_startup=False,
             guild_ready_timeout=guild_ready_timeout,
             allowed_mentions=discord.AllowedMentions(everyone=False, roles=False, users=True, replied_user=False),
