@@ -41,10 +41,14 @@ _EXPORTS = {
     "format_duration": "supervisor.text",
     "truncate": "supervisor.text",
     "VERSION": "supervisor.sdk.version",
+    # model providers (the [ai] table): one completion through this instance's chat provider
+    "complete": "supervisor.sdk.ai",
+    "AIUnavailable": "supervisor.sdk.ai",
 }
 
 __all__ = [
     "BLURPLE",
+    "AIUnavailable",
     "DATABASE_DOWN",
     "DESCRIPTION_LIMIT",
     "FIELD_VALUE_LIMIT",
@@ -63,6 +67,7 @@ __all__ = [
     "SharedServices",
     "SlidingWindowLimiter",
     "UserError",
+    "complete",
     "fit_lines",
     "float_range",
     "format_duration",
@@ -96,6 +101,7 @@ if TYPE_CHECKING:
     from supervisor.keyed_locks import KeyedLocks
     from supervisor.ratelimit import SlidingWindowLimiter
     from supervisor.runtime.errors import DATABASE_DOWN, UserError
+    from supervisor.sdk.ai import AIUnavailable, complete
     from supervisor.sdk.context import FeatureContext
     from supervisor.sdk.converters import Duration
     from supervisor.sdk.feature import PRIVILEGED_INTENTS, EnvKey, Feature
