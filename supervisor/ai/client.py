@@ -15,13 +15,17 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import anthropic
-import httpx
 import openai
 import structlog
 
 from supervisor.ai.config import Provider
 from supervisor.ai.dsml import parse_dsml
 from supervisor.ai.types import Censored, Completion, Message, ProviderError, ToolCall
+
+try:  # the HTTP library the installed SDKs are built on (newer releases moved to httpx2)
+    import httpx2 as httpx
+except ImportError:  # pragma: no cover - older SDK releases
+    import httpx  # type: ignore[no-redef]
 
 SHARED_KEY = "ai.clients"
 CENSORED_MARKER = "Content Exists Risk"

@@ -48,7 +48,6 @@ _EXPORTS = {
 
 __all__ = [
     "BLURPLE",
-    "AIUnavailable",
     "DATABASE_DOWN",
     "DESCRIPTION_LIMIT",
     "FIELD_VALUE_LIMIT",
@@ -57,6 +56,7 @@ __all__ = [
     "PRIVILEGED_INTENTS",
     "RED",
     "VERSION",
+    "AIUnavailable",
     "Duration",
     "EnvKey",
     "Feature",
