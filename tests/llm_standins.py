@@ -39,7 +39,7 @@ def error(status: int, body: str) -> Answer:
 @dataclass
 class Recorded:
     path: str
-    headers: dict[str, str]
+    headers: dict[str, str]  # names in lower case
     body: dict[str, Any]
 
     @property
@@ -100,7 +100,7 @@ class StandIn:
             await self._runner.cleanup()
 
     async def _handle(self, request: web.Request) -> web.Response:
-        record = Recorded(request.path, dict(request.headers), await request.json())
+        record = Recorded(request.path, {k.lower(): v for k, v in request.headers.items()}, await request.json())
         self.requests.append(record)
         self.in_flight += 1
         self.peak = max(self.peak, self.in_flight)

@@ -60,7 +60,7 @@ async def test_personality_verbatim_at_the_top_and_an_edit_applies_to_the_next_r
     first = model.answered()[-1]
     assert first.system.startswith(PERSONALITY + "\n\n")
     assert first.last_user_text == "alice: hi there"
-    assert first.headers["Authorization"] == f"Bearer {KEY}"
+    assert first.headers["authorization"] == f"Bearer {KEY}"
     identifies = h.emu.identify_count(h.token)
 
     (h.folder / "personality.txt").write_text("You are Professor Edit.\nYou speak in footnotes.\n")
@@ -114,10 +114,10 @@ async def test_long_answer_is_split_with_balanced_fences_and_pings_nobody(harnes
     h = await start(harness_factory, "")
     role = h.emu.create_role(h.guild, "everyone-mods", 0, position=1)
     role.mentionable = True
-    code = "```python\n" + "\n".join(f"value_{i} = compute({i})  # step {i} of the long job" for i in range(80)) \
+    code = "```python\n" + "\n".join(f"value_{i} = compute({i})  # step {i} of the long job" for i in range(50)) \
         + "\n```"
-    long_text = (f"@everyone and <@&{role.id}> look at this. " + "Words of wisdom. " * 95 + "\n\n" + code
-                 + "\n\nThat is all. " + "Done. " * 100)
+    long_text = (f"@everyone and <@&{role.id}> look at this. " + "Words of wisdom. " * 100 + "\n\n" + code
+                 + "\n\nThat is all. " + "Done. " * 120)
     assert 4800 <= len(long_text) <= 5200
     model.reply = lambda r: text(long_text)
     await h.edit_config((h.folder / "config.toml").read_text() + ai_config(model))
@@ -205,7 +205,8 @@ async def test_censored_walks_the_cascade_other_errors_apologise(harness_factory
         anthropic_request = backup.requests[-1]
         assert anthropic_request.path == "/v1/messages"
         assert anthropic_request.system.startswith(PERSONALITY)
-        assert anthropic_request.headers["x-api-key"] == "anthropic-key"
+        sent_key = anthropic_request.headers.get("x-api-key") or anthropic_request.headers["authorization"]
+        assert sent_key.removeprefix("Bearer ") == "anthropic-key"  # the SDK's own auth header
         assert all(m["role"] in ("user", "assistant") for m in anthropic_request.body["messages"])
 
         model.reply = lambda r: error(500, f'{{"error":"upstream exploded, key {KEY}"}}')
