@@ -27,6 +27,7 @@ _EXPORTS = {
     "DATABASE_DOWN": "supervisor.runtime.errors",
     "is_database_unavailable": "supervisor.database",
     "Duration": "supervisor.sdk.converters",
+    "Confirm": "supervisor.sdk.confirm",
     # helpers
     "KeyedLocks": "supervisor.keyed_locks",
     "SlidingWindowLimiter": "supervisor.ratelimit",
@@ -57,6 +58,7 @@ __all__ = [
     "RED",
     "VERSION",
     "AIUnavailable",
+    "Confirm",
     "Duration",
     "EnvKey",
     "Feature",
@@ -102,6 +104,7 @@ if TYPE_CHECKING:
     from supervisor.ratelimit import SlidingWindowLimiter
     from supervisor.runtime.errors import DATABASE_DOWN, UserError
     from supervisor.sdk.ai import AIUnavailable, complete
+    from supervisor.sdk.confirm import Confirm
     from supervisor.sdk.context import FeatureContext
     from supervisor.sdk.converters import Duration
     from supervisor.sdk.feature import PRIVILEGED_INTENTS, EnvKey, Feature
