@@ -6,6 +6,7 @@ import re
 from collections.abc import AsyncIterator
 from typing import Any
 
+import pytest
 import pytest_asyncio
 
 from tests.daemon import eventually
@@ -291,5 +292,97 @@ class SearchStandIn:
         await self.server.cleanup()
 
 
-async def _unused_eventually() -> None:  # keeps the import honest for later tests
-    await eventually(lambda: True, 1)
+def ban_request(target_id: int, dsml: bool = False) -> Any:
+    """The model proposes a tempban once (as a tool call or DSML text), then chats normally."""
+    def reply(r: Recorded) -> Answer:
+        if "ban" not in r.last_user_text:
+            return text("Done deal.")
+        if dsml:
+            return text('On it. <｜DSML｜function_calls><｜DSML｜invoke name="tempban">'
+                        f'<｜DSML｜parameter name="user_id" string="true">{target_id}</｜DSML｜parameter>'
+                        '<｜DSML｜parameter name="duration" string="true">3d</｜DSML｜parameter>'
+                        '<｜DSML｜parameter name="reason" string="true">spam</｜DSML｜parameter>'
+                        "</｜DSML｜invoke></｜DSML｜function_calls>")
+        return Answer("Consider it done.", [("tempban", {"user_id": str(target_id), "duration": "3d",
+                                                         "reason": "spam"})])
+    return reply
+
+
+async def _proposal(h: FeatureHarness, requester: Any, target: Any, model: StandIn, dsml: bool = False) -> Any:
+    model.reply = ban_request(target.id, dsml)
+    sent = await h.send(requester, f"{mention(h)} please ban <@{target.id}> for 3 days, spam")
+    quip = await h.reply_to(sent, timeout=30)
+    assert quip.content in ("Consider it done.", "On it.")
+    proposal = await h.emu.wait_for_bot_message(lambda m: bool(m.embeds), bot=h.bot_user, timeout=30)
+    assert proposal.embeds[0]["title"] == "Confirm Mod Action"
+    assert proposal.embeds[0]["description"] == f"**Tempban** <@{target.id}> for `3d` — spam"
+    return proposal
+
+
+async def test_tempban_needs_a_moderator_to_approve(harness_factory: Any, model: StandIn) -> None:
+    from supervisor.emulator import P
+
+    h = await start(harness_factory, ai_config(model))
+    mod = h.add_member("mod", permissions=int(P.BAN_MEMBERS))
+    helper = h.add_member("helper", permissions=int(P.BAN_MEMBERS))
+    bystander = h.add_member("bystander")
+    target = h.add_member("spammer")
+    proposal = await _proposal(h, mod, target, model)
+
+    refused = await h.press(proposal, bystander, "Approve")
+    assert [m.content for m in refused.ephemeral_replies] == ["You don't have permission to approve this action."]
+    assert target.id not in h.emu.bans(h.guild.id)
+
+    approved = await h.press(proposal, helper, "Approve")
+    assert approved.ephemeral_replies == []
+    result = await h.emu.wait_for_bot_message(lambda m: m.reference_id == proposal.id, bot=h.bot_user, timeout=30)
+    assert result.content.startswith("Banned **spammer** for **3d**.")
+    assert target.id in h.emu.bans(h.guild.id)
+    rows = await h.fetch("SELECT user_id, moderator_id, reason FROM tempbans")
+    assert [(r["user_id"], r["moderator_id"], r["reason"]) for r in rows] == [(str(target.id), str(helper.id), "spam")]
+    final = h.emu.current_message(proposal).embeds[0]
+    assert final["title"] == "Mod Action Approved" and final["footer"]["text"] == "Approved by helper"
+
+
+async def test_a_member_without_ban_members_cannot_request_a_tempban(harness_factory: Any, model: StandIn) -> None:
+    h = await start(harness_factory, ai_config(model))
+    member = h.add_member("plain")
+    target = h.add_member("victim")
+    model.reply = ban_request(target.id)
+    sent = await h.send(member, f"{mention(h)} ban <@{target.id}> for 3d")
+    assert (await h.reply_to(sent, timeout=30)).content == "Consider it done."
+    refusal = await h.reply_to(sent, timeout=30)
+    assert refusal.content == "You don't have permission to do that."
+    assert h.emu.bans(h.guild.id) == {}
+
+
+async def test_dsml_tempban_expires_without_a_press(harness_factory: Any, model: StandIn) -> None:
+    from supervisor.emulator import P
+
+    h = await start(harness_factory, ai_config(model), upstreams={"ai_approval_seconds": "1"})
+    mod = h.add_member("mod", permissions=int(P.BAN_MEMBERS))
+    target = h.add_member("spammer")
+    proposal = await _proposal(h, mod, target, model, dsml=True)
+    assert "DSML" not in "".join(m.content for m in h.emu.messages(h.channel))
+
+    def expired() -> bool:
+        return h.emu.current_message(proposal).embeds[0]["title"] == "Mod Action Expired"
+
+    await eventually(expired, 30)
+    assert h.emu.current_message(proposal).embeds[0]["footer"]["text"] == "No response — action cancelled"
+    with pytest.raises(ValueError):  # the buttons are disabled
+        await h.press(proposal, mod, "Approve")
+    assert h.emu.bans(h.guild.id) == {}
+    assert await h.fetch("SELECT * FROM tempbans") == []
+
+
+async def test_dsml_tempban_approved_bans(harness_factory: Any, model: StandIn) -> None:
+    from supervisor.emulator import P
+
+    h = await start(harness_factory, ai_config(model))
+    mod = h.add_member("mod", permissions=int(P.BAN_MEMBERS))
+    target = h.add_member("spammer")
+    proposal = await _proposal(h, mod, target, model, dsml=True)
+    await h.press(proposal, mod, "Approve")
+    await eventually(lambda: target.id in h.emu.bans(h.guild.id), 30)
+    assert len(await h.fetch("SELECT * FROM tempbans WHERE user_id = $1", str(target.id))) == 1

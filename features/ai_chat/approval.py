@@ -1,21 +1,30 @@
-"""Approve/Cancel buttons under a model-proposed moderation action: only a member holding the permission the
-action needs may press them (others get an ephemeral refusal); no press in 30 seconds expires the proposal."""
+"""Approve/Cancel under a model-proposed moderation action, on the kit's Confirm buttons: only a member holding
+the permission the action needs may press (others get an ephemeral refusal); no press in 30 seconds expires it.
+The embed then says who approved or cancelled, or that it expired."""
 
 from __future__ import annotations
 
 import contextlib
 
 import discord
-from supervisor.sdk import GOLD, GREEN, RED
+from supervisor.sdk import GOLD, GREEN, RED, Confirm, FeatureContext
 
 APPROVAL_SECONDS = 30.0
+APPROVAL_SECONDS_OPTION = "ai_approval_seconds"  # hidden supervisor option: tests shorten the wait
 GREY = 0x95A5A6
 REFUSED = "You don't have permission to approve this action."
 
 
-def proposal_embed(description: str, requester: discord.abc.User) -> discord.Embed:
+def approval_seconds(ctx: FeatureContext) -> float:
+    try:
+        return float(ctx.supervisor_setting(APPROVAL_SECONDS_OPTION) or APPROVAL_SECONDS)
+    except ValueError:
+        return APPROVAL_SECONDS
+
+
+def proposal_embed(description: str, requester: discord.abc.User, seconds: float) -> discord.Embed:
     embed = discord.Embed(title="Confirm Mod Action", description=description, colour=GOLD)
-    embed.set_footer(text=f"Requested by {requester.display_name} · Expires in {APPROVAL_SECONDS:.0f}s")
+    embed.set_footer(text=f"Requested by {requester.display_name} · Expires in {seconds:.0f}s")
     return embed
 
 
@@ -32,42 +41,19 @@ def expired_embed(description: str) -> discord.Embed:
     return embed
 
 
-class Approval(discord.ui.View):
-    """`await view.wait()`; then `approved` and `decided_by` tell what happened (`decided_by` None: expired)."""
-
-    def __init__(self, permission: str, description: str, timeout: float = APPROVAL_SECONDS):
-        super().__init__(timeout=timeout)
-        self.permission = permission
-        self.description = description
-        self.approved = False
-        self.decided_by: discord.Member | None = None
-        self.message: discord.Message | None = None
-
-    async def interaction_check(self, interaction: discord.Interaction) -> bool:  # type: ignore[override]
-        member = interaction.user
-        allowed = isinstance(member, discord.Member) and getattr(member.guild_permissions, self.permission, False)
-        if not allowed:
-            await interaction.response.send_message(REFUSED, ephemeral=True)
-        return bool(allowed)
-
-    async def _decide(self, interaction: discord.Interaction, approved: bool) -> None:
-        if self.is_finished():
-            return
-        assert isinstance(interaction.user, discord.Member)
-        self.approved, self.decided_by = approved, interaction.user
-        self.stop()
-        await interaction.response.edit_message(embed=decided_embed(self.description, approved, interaction.user),
-                                                view=None)
-
-    @discord.ui.button(label="Approve", style=discord.ButtonStyle.success)
-    async def approve(self, interaction: discord.Interaction, _button: discord.ui.Button) -> None:
-        await self._decide(interaction, True)
-
-    @discord.ui.button(label="Cancel", style=discord.ButtonStyle.danger)
-    async def cancel(self, interaction: discord.Interaction, _button: discord.ui.Button) -> None:
-        await self._decide(interaction, False)
-
-    async def on_timeout(self) -> None:
-        if self.message is not None and self.decided_by is None:
-            with contextlib.suppress(discord.HTTPException):  # deleted meanwhile: nothing left to expire
-                await self.message.edit(embed=expired_embed(self.description), view=None)
+async def ask_approval(ctx: FeatureContext, request: discord.Message, permission: str, description: str,
+                       allowed_mentions: discord.AllowedMentions) -> tuple[discord.Message, discord.abc.User | None]:
+    """Post the proposal and wait. Returns (the proposal message, the approver) — approver None unless approved."""
+    seconds = approval_seconds(ctx)
+    view = Confirm(permission=permission, timeout=seconds, confirm_label="Approve", cancel_label="Cancel",
+                   refusal=REFUSED)
+    view.message = await request.reply(embed=proposal_embed(description, request.author, seconds), view=view,
+                                       mention_author=False, allowed_mentions=allowed_mentions)
+    outcome = await view.result()
+    if outcome == "timed_out" or view.pressed_by is None:
+        embed = expired_embed(description)
+    else:
+        embed = decided_embed(description, outcome == "confirmed", view.pressed_by)
+    with contextlib.suppress(discord.HTTPException):  # deleted meanwhile: the outcome stands
+        await view.message.edit(embed=embed)
+    return view.message, view.pressed_by if outcome == "confirmed" else None

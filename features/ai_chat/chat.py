@@ -15,7 +15,7 @@ from supervisor.sdk import FeatureContext, UserError
 from supervisor.sdk.ai import Censored, Completion, Provider, ProviderError, ToolCall, router
 
 from . import search
-from .approval import Approval, proposal_embed
+from .approval import ask_approval
 from .history import build_history, current_text
 from .prompt import CLASSIFIER, system_prompt
 from .sanitize import clean_reply
@@ -239,16 +239,15 @@ class Conversation:
             raise UserError(f"Moderation rate limited — try again in {math.ceil(wait)}s.")
         moderation.validate(call.name, call.arguments)
         description = moderation.describe(call.name, call.arguments)
-        view = Approval(permission, description)
-        view.message = await self.message.reply(embed=proposal_embed(description, requester), view=view,
-                                                mention_author=False, allowed_mentions=SAFE_MENTIONS)
         self.log.info("ai_action_proposed", tool=call.name)
-        await view.wait()
-        if not view.approved or view.decided_by is None:
-            self.log.info("ai_action_not_approved", tool=call.name, expired=view.decided_by is None)
+        proposal, approver = await ask_approval(self.ctx, self.message, permission, description, SAFE_MENTIONS)
+        if not isinstance(approver, discord.Member):
+            self.log.info("ai_action_not_approved", tool=call.name)
             return
-        self.log.info("ai_action_approved", tool=call.name, approver_id=view.decided_by.id)
-        result = await moderation.run(call.name, call.arguments, member=view.decided_by,
-                                      channel=self.message.channel, before=self.message)
-        await view.message.reply(result, mention_author=False, allowed_mentions=SAFE_MENTIONS)
-
+        self.log.info("ai_action_approved", tool=call.name, approver_id=approver.id)
+        try:
+            result = await moderation.run(call.name, call.arguments, member=approver, channel=self.message.channel,
+                                          before=self.message)
+        except UserError as refusal:
+            result = str(refusal)
+        await proposal.reply(result, mention_author=False, allowed_mentions=SAFE_MENTIONS)
