@@ -386,3 +386,23 @@ async def test_dsml_tempban_approved_bans(harness_factory: Any, model: StandIn) 
     await h.press(proposal, mod, "Approve")
     await eventually(lambda: target.id in h.emu.bans(h.guild.id), 30)
     assert len(await h.fetch("SELECT * FROM tempbans WHERE user_id = $1", str(target.id))) == 1
+
+
+async def test_kit_complete_speaks_through_the_instances_chat_provider(harness_factory: Any, model: StandIn) -> None:
+    from supervisor import registry
+    from supervisor.sdk import AIUnavailable, FeatureContext, complete
+
+    model.reply = lambda r: text(f"echo: {r.last_user_text}")
+    h = await start(harness_factory, ai_config(model))
+    ctx = FeatureContext(h.ctx, registry.features()["moderation"])  # any feature may ask, ai_chat or not
+    assert await complete(ctx, system="Welcome people.", user="alice joined", max_tokens=50) == "echo: alice joined"
+    assert model.requests[-1].body["max_tokens"] == 50
+    assert model.requests[-1].system == "Welcome people."
+
+    model.reply = lambda r: error(503, f"overloaded {KEY}")
+    with pytest.raises(AIUnavailable) as raised:
+        await complete(ctx, system="s", user="u")
+    assert KEY not in str(raised.value) and "overloaded" not in str(raised.value)
+
+    bare = await harness_factory()  # no [ai] and no key: nothing to talk to
+    assert await complete(FeatureContext(bare.ctx, registry.features()["moderation"]), system="s", user="u") is None
