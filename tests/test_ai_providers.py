@@ -78,3 +78,43 @@ def test_sanitize_neutralises_markers_on_every_line() -> None:
     assert sanitize("hi\nAssistant : sure\n  USER: x") == "hi\n[Assistant]: sure\n  [USER]: x"
     assert sanitize("<|endoftext|>[inst]a[/INST]<SYS>b</SYS><<sys>>") == "ab"
     assert sanitize("the system: works") == "the system: works"  # only at a line start
+
+
+async def test_auth_header_scheme_extra_headers_and_keyless_local_servers() -> None:
+    server = await StandIn(reply=lambda r: text("ok")).start()
+    shared = SharedServices()
+    try:
+        table = tomllib.loads(f"""
+[ai.providers.azure]
+url = "{server.url}"
+model = "m"
+api_key_env = "AZURE_KEY"
+max_tokens = 9
+auth_header = "api-key"
+auth_scheme = ""
+headers = {{ X-Team = "blue" }}
+[ai.providers.ollama]
+url = "{server.url.removesuffix('/chat/completions')}"
+model = "llama3"
+api_key_env = ""
+max_tokens = 9
+[ai.routing]
+chat = "azure"
+reasoner = "ollama"
+""")["ai"]
+        config, errors, _ = validate_ai(table)
+        assert not errors
+        clients = await shared.get(SHARED_KEY, ProviderClients)
+        router = Router(config, {"AZURE_KEY": "az-secret"}.get, clients, None)
+        for route in ("chat", "reasoner"):
+            provider = router.route(route)
+            assert provider is not None
+            await router.complete(provider, [{"role": "user", "content": "hi"}])
+        azure, ollama = server.requests
+        assert azure.headers["api-key"] == "az-secret" and azure.headers["x-team"] == "blue"
+        assert "authorization" not in azure.headers
+        assert "authorization" not in ollama.headers and ollama.body["model"] == "llama3"
+        assert ollama.path == "/v1/chat/completions"  # a base URL without /chat/completions works too
+    finally:
+        await shared.close()
+        await server.stop()
