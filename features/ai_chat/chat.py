@@ -20,6 +20,7 @@ from .history import build_history, current_text
 from .prompt import CLASSIFIER, system_prompt
 from .sanitize import clean_reply
 from .split import split_message
+from .stock_tools import StockToolbox
 from .vision import data_uris, image_attachments
 
 MAX_SEARCH_ROUNDS = 3
@@ -48,7 +49,8 @@ class Toolbox:
 
     def __init__(self, ctx: FeatureContext):
         self.moderation = ctx.lookup(MODERATION_TOOLS)
-        self.stocks = ctx.lookup(STOCK_TOOLS)
+        game = ctx.lookup(STOCK_TOOLS)
+        self.stocks = StockToolbox(game) if game is not None else None
         self.schemas: list[Mapping[str, Any]] = [search.TOOL]
         self.owner: dict[str, Any] = {}
         for provider in (self.moderation, self.stocks):

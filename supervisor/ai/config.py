@@ -6,7 +6,7 @@ Errors are what the original panicked on; warnings are what it logged and ran an
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
@@ -39,9 +39,6 @@ class Provider:
     auth_scheme: str = "Bearer "
     max_concurrent: int = DEFAULT_MAX_CONCURRENT  # requests in flight per endpoint and key, for the whole process
     auth_header_set: bool = False  # written in config.toml (an anthropic provider otherwise uses x-api-key)
-
-    def __hash__(self) -> int:
-        return hash((self.name, self.url, self.model, self.api_key_env, self.spec))
 
 
 def _deepseek(name: str, model: str, max_tokens: int, timeout: float, *, reasoner: bool) -> Provider:
@@ -98,9 +95,11 @@ def _type_ok(value: Any, kind: type | tuple[type, ...]) -> bool:
     return isinstance(value, kind)
 
 
+_TYPE_NAMES: Mapping[Any, str] = {str: "a string", int: "an integer", bool: "true or false", dict: "a table"}
+
+
 def _type_name(kind: type | tuple[type, ...]) -> str:
-    return {str: "a string", int: "an integer", bool: "true or false", dict: "a table"}.get(kind, "a number") \
-        if not isinstance(kind, tuple) else "a number"
+    return _TYPE_NAMES.get(kind, "a number")
 
 
 def _printable_ascii(text: str) -> bool:
@@ -239,8 +238,9 @@ def validate_ai(raw: Any) -> tuple[AIConfig, Issues, Issues]:
     return config, errors, warnings
 
 
-def available(provider: Provider, secrets: Mapping[str, str]) -> bool:
-    return not provider.api_key_env or bool(secrets.get(provider.api_key_env))
+def available(provider: Provider, secret: Callable[[str], str | None]) -> bool:
+    """Its key is set (an empty value counts as unset), or it needs none."""
+    return not provider.api_key_env or bool(secret(provider.api_key_env))
 
 
 def env_warnings(config: AIConfig, secrets: Mapping[str, str]) -> Issues:
@@ -252,7 +252,7 @@ def env_warnings(config: AIConfig, secrets: Mapping[str, str]) -> Issues:
     used += [("fallback.on_censored", name) for name in config.on_censored]
     for where, name in used:
         provider = config.provider(name)
-        if provider is not None and not available(provider, secrets):
+        if provider is not None and not available(provider, secrets.get):
             warnings.append((where, f"provider {provider.name!r} is unavailable: {provider.api_key_env} is not set "
                                     "in .env"))
     return warnings

@@ -23,11 +23,8 @@ class Router:
         self._log = log or structlog.get_logger("supervisor.ai")
         self._sandbox = sandbox_provider(sandbox_url) if sandbox_url else None
 
-    def _secrets(self) -> Mapping[str, str]:
-        return _SecretView(self._secret)
-
     def available(self, provider: Provider) -> bool:
-        return provider.name == "sandbox" or available(provider, self._secrets())
+        return available(provider, self._secret)
 
     def route(self, route: str) -> Provider | None:
         """The available provider of `route` (chat, vision, reasoner), or None."""
@@ -41,7 +38,7 @@ class Router:
 
     async def complete(self, provider: Provider, messages: Sequence[Message], *,
                        tools: Sequence[Mapping[str, Any]] | None = None, max_tokens: int | None = None) -> Completion:
-        key = self._secret(provider.api_key_env) or "" if provider.api_key_env else ""
+        key = (self._secret(provider.api_key_env) or "") if provider.api_key_env else ""
         return await self._clients.complete(provider, key, messages, tools=tools, max_tokens=max_tokens)
 
     async def complete_with_cascade(self, provider: Provider, messages: Sequence[Message], *,
@@ -66,24 +63,3 @@ class Router:
                 self._log.info("ai_cascade_member_failed", provider=member.name, error=str(error))
         raise first_refusal
 
-
-class _SecretView(Mapping[str, str]):
-    """`available()` needs a mapping; the instance offers a getter."""
-
-    def __init__(self, secret: Callable[[str], str | None]):
-        self._secret = secret
-
-    def __getitem__(self, key: str) -> str:
-        value = self._secret(key)
-        if not value:
-            raise KeyError(key)
-        return value
-
-    def get(self, key: str, default: Any = None) -> Any:
-        return self._secret(key) or default
-
-    def __iter__(self):  # pragma: no cover - never iterated
-        return iter(())
-
-    def __len__(self) -> int:  # pragma: no cover
-        return 0
