@@ -10,7 +10,15 @@ from typing import Any
 
 from aiohttp import web
 
-from . import errors, routes_channels, routes_guilds, routes_interactions, routes_messages, routes_users
+from . import (
+    errors,
+    routes_channels,
+    routes_guilds,
+    routes_interactions,
+    routes_messages,
+    routes_users,
+    routes_webhooks,
+)
 from .faults import Fault, compile_route
 from .gateway import Gateway, GatewayConfig
 from .intents import PRIVILEGED
@@ -51,6 +59,9 @@ class Emulator:
             + routes_channels.ROUTES
             + routes_messages.ROUTES
             + routes_guilds.ROUTES
+            # Before the interaction routes: POST /webhooks/{id}/{token} is a channel webhook's or else an
+            # interaction follow-up, and the webhook route tells them apart.
+            + routes_webhooks.ROUTES
             + routes_interactions.ROUTES,
         )
         self.base_url = ""
