@@ -54,6 +54,9 @@ async def ask_approval(ctx: FeatureContext, request: discord.Message, permission
         embed = expired_embed(description)
     else:
         embed = decided_embed(description, outcome == "confirmed", view.pressed_by)
+    for item in view.children:  # the same disabled buttons Confirm shows, whichever edit lands last
+        if isinstance(item, discord.ui.Button):
+            item.disabled = True
     with contextlib.suppress(discord.HTTPException):  # deleted meanwhile: the outcome stands
-        await view.message.edit(embed=embed)
+        await view.message.edit(embed=embed, view=view)
     return view.message, view.pressed_by if outcome == "confirmed" else None
