@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import AsyncIterator
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -406,3 +407,35 @@ async def test_kit_complete_speaks_through_the_instances_chat_provider(harness_f
 
     bare = await harness_factory()  # no [ai] and no key: nothing to talk to
     assert await complete(FeatureContext(bare.ctx, registry.features()["moderation"]), system="s", user="u") is None
+
+
+async def test_stock_tool_call_trades_through_the_stocks_feature(harness_factory: Any, model: StandIn,
+                                                                 finnhub: Any) -> None:
+    def reply(r: Recorded) -> Answer:
+        if "buy" in r.last_user_text:
+            return Answer("Buying!", [("stock_buy", {"symbol": "AAPL", "dollar_amount": 100})])
+        return text("ok")
+
+    model.reply = reply
+    h = await start(harness_factory, "[features]\nstocks = true\n" + ai_config(model),
+                    env={"FINNHUB_API_KEY": "test-finnhub-key"}, upstreams={"finnhub_url": finnhub.url})
+    member = h.add_member("trader")
+    sent = await h.send(member, f"{mention(h)} buy me $100 of apple")
+    assert (await h.reply_to(sent, timeout=30)).content == "Buying!"
+    result = await h.reply_to(sent, timeout=30)
+    assert result.content == "Bought 0.5333 shares of AAPL at $187.50 for $99.99; cash remaining $900.01."
+    rows = await h.fetch("SELECT user_id, cash_balance FROM stock_portfolios")
+    assert [(r["user_id"], round(r["cash_balance"], 2)) for r in rows] == [(str(member.id), Decimal("900.01"))]
+    offered = {t["function"]["name"] for t in model.answered()[0].body["tools"]}
+    assert {"stock_buy", "stock_price", "web_search", "tempban"} <= offered
+    assert "## Stocks" in model.answered()[0].system
+
+
+async def test_tools_of_features_that_are_off_are_not_offered(harness_factory: Any, model: StandIn) -> None:
+    model.reply = lambda r: text("ok")
+    h = await start(harness_factory, "[features]\nmoderation = false\nstocks = false\n" + ai_config(model))
+    member = h.add_member("quiet")
+    assert await ask(h, member, f"{mention(h)} hi") == "ok"
+    request = model.answered()[-1]
+    assert [t["function"]["name"] for t in request.body["tools"]] == ["web_search"]
+    assert "## Moderation" not in request.system and "## Stocks" not in request.system
