@@ -439,3 +439,14 @@ async def test_tools_of_features_that_are_off_are_not_offered(harness_factory: A
     request = model.answered()[-1]
     assert [t["function"]["name"] for t in request.body["tools"]] == ["web_search"]
     assert "## Moderation" not in request.system and "## Stocks" not in request.system
+
+
+async def test_a_routed_provider_without_its_key_stays_silent_and_says_why_in_status(harness_factory: Any,
+                                                                                     model: StandIn) -> None:
+    h = await harness_factory(config_extra=ai_config(model))  # LOCAL_KEY is not in .env
+    member = h.add_member("kim")
+    sent = await h.send(member, f"{mention(h)} hello?")
+    await eventually(lambda: "ai_chat:chat_provider" in h.status().get("warnings", {}), 30)
+    assert "'local' has no key in .env" in h.status()["warnings"]["ai_chat:chat_provider"]
+    assert model.requests == []
+    assert not [m for m in h.emu.messages(h.channel) if m.reference_id == sent.id]

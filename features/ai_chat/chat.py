@@ -92,16 +92,22 @@ class Conversation:
 
     async def run(self) -> None:
         ctx, message = self.ctx, self.message
+        providers = await router(ctx)
+        chat, vision = providers.route("chat"), providers.route("vision")
+        images = image_attachments(message, self.referenced)
+        if chat is None and providers.config.explicit:
+            # Silent as the original, but `status` says why: the routed provider's key is not in .env.
+            ctx.warn("chat_provider", f"mentions go unanswered: [ai.routing] chat "
+                                      f"{providers.config.routing.get('chat')!r} has no key in .env")
+        else:
+            ctx.clear_warning("chat_provider")
+        if chat is None and (vision is None or not images):
+            return  # no provider available: the bot stays silent, as the original
         wait = ctx.limiter("chat", *RATE_LIMIT).try_acquire(message.author.id)
         if wait is not None:
             await message.reply(f"Slow down — try again in {math.ceil(wait)}s.", mention_author=False,
                                 allowed_mentions=SAFE_MENTIONS)
             return
-        providers = await router(ctx)
-        chat, vision = providers.route("chat"), providers.route("vision")
-        images = image_attachments(message, self.referenced)
-        if chat is None and (vision is None or not images):
-            return  # no provider available: the bot stays silent, as the original
         tools = Toolbox(ctx)
         async with message.channel.typing():
             system = system_prompt(ctx.config.personality, ctx.config.timezone, tools.names)
