@@ -63,6 +63,7 @@ async def test_personality_verbatim_at_the_top_and_an_edit_applies_to_the_next_r
     assert first.system.startswith(PERSONALITY + "\n\n")
     assert first.last_user_text == "alice: hi there"
     assert first.headers["authorization"] == f"Bearer {KEY}"
+    assert h.emu.count_requests("POST", "/channels/{channel_id}/typing") >= 1  # "is typing…" while it thinks
     identifies = h.emu.identify_count(h.token)
 
     (h.folder / "personality.txt").write_text("You are Professor Edit.\nYou speak in footnotes.\n")
@@ -450,3 +451,16 @@ async def test_a_routed_provider_without_its_key_stays_silent_and_says_why_in_st
     assert "'local' has no key in .env" in h.status()["warnings"]["ai_chat:chat_provider"]
     assert model.requests == []
     assert not [m for m in h.emu.messages(h.channel) if m.reference_id == sent.id]
+
+
+async def test_at_most_three_search_rounds_then_an_answer_without_tools(harness_factory: Any, model: StandIn) -> None:
+    search = await SearchStandIn().start()
+    try:
+        model.reply = lambda r: tool("web_search", query="more") if r.body.get("tools") else text("Enough searching.")
+        h = await start(harness_factory, ai_config(model), upstreams={"search_url": search.url})
+        member = h.add_member("leo")
+        assert await ask(h, member, f"{mention(h)} search forever") == "Enough searching."
+        assert search.queries == ["more"] * 3
+        assert ["tools" in r.body for r in model.answered()] == [True, True, True, True, False]
+    finally:
+        await search.stop()
