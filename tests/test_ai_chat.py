@@ -464,3 +464,46 @@ async def test_at_most_three_search_rounds_then_an_answer_without_tools(harness_
         assert ["tools" in r.body for r in model.answered()] == [True, True, True, True, False]
     finally:
         await search.stop()
+
+
+async def test_anthropic_tool_use_round_trip(harness_factory: Any) -> None:
+    claude = await StandIn(shape="anthropic").start()
+    search = await SearchStandIn().start()
+    try:
+        def reply(r: Recorded) -> Answer:
+            last = r.body["messages"][-1]["content"]
+            if any(block.get("type") == "tool_result" for block in last):
+                return text("Sunny, says the web.")
+            return tool("web_search", query="paris weather")
+
+        claude.reply = reply
+        config = provider("claude", claude) + '[ai.routing]\nchat = "claude"\n'
+        h = await start(harness_factory, config, env={"CLAUDE_KEY": "ck"}, upstreams={"search_url": search.url})
+        member = h.add_member("mia")
+        assert await ask(h, member, f"{mention(h)} weather?") == "Sunny, says the web."
+        first, second = claude.answered()
+        assert first.body["tools"][0]["name"] == "web_search" and "input_schema" in first.body["tools"][0]
+        assert first.body["system"].startswith(PERSONALITY)
+        assistant, result = second.body["messages"][-2:]
+        assert assistant["role"] == "assistant" and assistant["content"][0]["type"] == "tool_use"
+        assert assistant["content"][0]["input"] == {"query": "paris weather"}
+        assert result["content"][0]["type"] == "tool_result"
+        assert result["content"][0]["tool_use_id"] == assistant["content"][0]["id"]
+        assert "Paris weather today" in result["content"][0]["content"]
+    finally:
+        await search.stop()
+        await claude.stop()
+
+
+async def test_history_leaves_out_disclaimers_with_the_question_they_answered(harness_factory: Any,
+                                                                              model: StandIn) -> None:
+    answers = iter(["I'm Claude, created by Anthropic.", "Kept answer.", "Third."])
+    model.reply = lambda r: text(next(answers))
+    h = await start(harness_factory, ai_config(model))
+    member = h.add_member("nia")
+    await ask(h, member, f"{mention(h)} who are you really?")
+    await ask(h, member, f"{mention(h)} tell me a fact")
+    await ask(h, member, f"{mention(h)} and another")
+    contents = [str(m["content"]) for m in model.answered()[-1].body["messages"]]
+    assert not any("Claude" in c or "who are you" in c for c in contents), contents
+    assert "nia: tell me a fact" in contents and "Kept answer." in contents
