@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import discord
 from supervisor.sdk import FeatureContext, UserError
@@ -22,6 +22,9 @@ from .sanitize import clean_reply
 from .split import split_message
 from .stock_tools import StockToolbox
 from .vision import data_uris, image_attachments
+
+if TYPE_CHECKING:
+    from supervisor.sdk.ai import Router
 
 MAX_SEARCH_ROUNDS = 3
 MAIN_MAX_TOKENS = 32768
@@ -137,7 +140,7 @@ class Conversation:
         for call in actions:
             await self._act(tools, call)
 
-    async def _vision(self, providers: Any, vision: Provider, messages: list[dict[str, Any]],
+    async def _vision(self, providers: Router, vision: Provider, messages: list[dict[str, Any]],
                       images: list[discord.Attachment]) -> bool:
         """True when the vision model answered; False falls through to the text path."""
         uris = await data_uris(images)
@@ -154,7 +157,7 @@ class Conversation:
         await reply_text(self.message, clean_reply(completion.text) or IMAGE_NOTHING_TEXT)
         return True
 
-    async def _wants_reasoning(self, providers: Any, chat: Provider, current: str) -> bool:
+    async def _wants_reasoning(self, providers: Router, chat: Provider, current: str) -> bool:
         try:
             verdict = await providers.complete(chat, [{"role": "system", "content": CLASSIFIER},
                                                       {"role": "user", "content": current}],
@@ -163,7 +166,7 @@ class Conversation:
             return False
         return verdict.text.strip().lower().startswith("yes")
 
-    async def _answer(self, providers: Any, chat: Provider, messages: list[dict[str, Any]],
+    async def _answer(self, providers: Router, chat: Provider, messages: list[dict[str, Any]],
                       tools: Toolbox) -> Completion:
         active = chat
         reasoner = providers.route("reasoner")
@@ -191,7 +194,7 @@ class Conversation:
             completion = Completion(quip.text, completion.tool_calls, completion.provider, completion.raw_tool_calls)
         return completion
 
-    async def _preflight(self, providers: Any, chat: Provider, messages: list[dict[str, Any]]) -> None:
+    async def _preflight(self, providers: Router, chat: Provider, messages: list[dict[str, Any]]) -> None:
         """A reasoner takes no tools: the chat model searches first, and the results go in as context."""
         found: list[str] = []
         scratch = list(messages)

@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from supervisor.ai.router import Router
     from supervisor.sdk.context import FeatureContext
 
-__all__ = ["AIUnavailable", "Censored", "Completion", "Provider", "ProviderError", "ToolCall",
+__all__ = ["AIUnavailable", "Censored", "Completion", "Provider", "ProviderError", "Router", "ToolCall",
            "ai_config", "ai_env_warnings", "complete", "router", "validate_ai_table"]
 
 # Where the config loader keeps the validated [ai] table (the ai_chat feature declares table "ai").
@@ -78,3 +78,11 @@ def validate_ai_table(raw: object) -> tuple[dict[str, AIConfig], list[tuple[str,
 def ai_env_warnings(values: Mapping[str, object], secrets: Mapping[str, str]) -> list[tuple[str, str]]:
     config = values.get("config")
     return env_warnings(config, secrets) if isinstance(config, AIConfig) else []
+
+
+def __getattr__(name: str) -> object:
+    if name == "Router":  # loads the SDKs: only on demand
+        from supervisor.ai.router import Router
+
+        return Router
+    raise AttributeError(f"module 'supervisor.sdk.ai' has no attribute {name!r}")
