@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
 import signal
 from collections.abc import Callable, Coroutine
@@ -13,6 +12,7 @@ from typing import Any
 
 from supervisor.daemon.control import ControlServer
 from supervisor.daemon.fleet import Fleet
+from supervisor.daemon.lockfile import DaemonAlreadyRunning, DaemonLock
 from supervisor.daemon.notify import Notifier
 from supervisor.daemon.runner import RuntimeOptions
 from supervisor.daemon.watcher import watch
@@ -202,11 +202,21 @@ class Daemon:
 
 
 def run(settings: SupervisorSettings, options: DaemonOptions) -> int:
+    log = get_logger("supervisor.daemon")
     if not settings.instances_dir.is_dir():
-        get_logger("supervisor.daemon").error(
-            "instances directory does not exist", instances_dir=str(settings.instances_dir)
-        )
+        log.error("instances directory does not exist", instances_dir=str(settings.instances_dir))
         return 1
-    with contextlib.suppress(KeyboardInterrupt):
+    lock = DaemonLock(options.control_socket)
+    try:
+        lock.acquire()  # before anything else: a refused daemon touches nothing the running one owns
+    except DaemonAlreadyRunning as error:
+        log.error("daemon already running", reason=str(error))
+        return 1
+    try:
         return asyncio.run(Daemon(settings, options).serve())
-    return 0
+    except (KeyboardInterrupt, SystemExit) as error:
+        # SIGINT and SIGTERM are handled on the loop: this came from code, not from an operator's request.
+        log.error("daemon ended without a stop request", error=repr(error))
+        return 1
+    finally:
+        lock.release()
