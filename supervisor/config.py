@@ -13,11 +13,13 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from supervisor import registry
 from supervisor.problems import Problem
+from supervisor.safe_read import UnreadableFile, read_regular_file
 from supervisor.settings_schema import Setting, did_you_mean, int_range, non_empty, validate_table
 from supervisor.toml_lines import find_line, syntax_error_line
 
 CONFIG_FILE = "config.toml"
 PERSONALITY_MAX_BYTES = 64 * 1024
+CONFIG_MAX_BYTES = 256 * 1024
 
 _ROOT_WORD = re.compile(r"^[a-z0-9_-]{0,32}$")
 
@@ -85,9 +87,11 @@ def load_config(folder: Path, label: str) -> tuple[InstanceConfig | None, list[P
     """Read `folder/config.toml` and its personality file. `label` prefixes file names in problems."""
     config_label = f"{label}/{CONFIG_FILE}"
     try:
-        raw_bytes = (folder / CONFIG_FILE).read_bytes()
-    except OSError as error:
-        return None, [Problem(config_label, "", f"cannot read: {error.strerror}")]
+        raw_bytes = read_regular_file(folder / CONFIG_FILE, CONFIG_MAX_BYTES)
+    except FileNotFoundError:
+        return None, [Problem(config_label, "", "not found")]
+    except UnreadableFile as error:
+        return None, [Problem(config_label, "", str(error))]
     try:
         text = raw_bytes.decode("utf-8")
         document = tomllib.loads(text)
@@ -181,13 +185,11 @@ def _load_personality(folder: Path, label: str, relative: str) -> tuple[str, tup
     if not path.is_relative_to(base):
         return "", (f"{label}/{CONFIG_FILE}", f"{relative!r} points outside the instance folder")
     try:
-        data = path.read_bytes()
+        data = read_regular_file(path, PERSONALITY_MAX_BYTES)
     except FileNotFoundError:
         return "", (file_label, "personality file not found")
-    except OSError as error:
-        return "", (file_label, f"cannot read personality file: {error.strerror}")
-    if len(data) > PERSONALITY_MAX_BYTES:
-        return "", (file_label, f"personality file is {len(data)} bytes; the limit is {PERSONALITY_MAX_BYTES}")
+    except UnreadableFile as error:
+        return "", (file_label, f"personality file {error}")
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as error:

@@ -40,8 +40,9 @@ class Fleet:
         async with self._lock:
             if self._closing:
                 return
-            reports = {r.name: r for r in scan(self.settings.instances_dir, self.settings.database_url,
-                                               sandbox=self.settings.sandbox)}
+            scanned = await asyncio.to_thread(scan, self.settings.instances_dir, self.settings.database_url,
+                                              sandbox=self.settings.sandbox)  # file work off the loop
+            reports = {r.name: r for r in scanned}
             self.reports = reports
             names = set(reports) | set(self.runners)
             if only is not None:
