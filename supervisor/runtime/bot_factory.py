@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
+from typing import Any
+
 import discord
 from discord.ext import commands
 
 from supervisor import registry
+from supervisor.runtime.activity import current_activity
 from supervisor.runtime.context import InstanceContext
 from supervisor.runtime.errors import is_internal, user_message
 from supervisor.sdk.context import FeatureContext
@@ -47,6 +51,20 @@ class InstanceBot(commands.Bot):
             guild_ready_timeout=guild_ready_timeout,
             allowed_mentions=discord.AllowedMentions(everyone=False, roles=False, users=True, replied_user=False),
         )
+
+    async def _run_event(self, coro: Any, event_name: str, *args: Any, **kwargs: Any) -> None:
+        """discord.py stops only Exception here: KeyboardInterrupt or SystemExit from a command or listener would
+        end the event loop and every bot in the process. It ends this instance's run instead."""
+        try:
+            await super()._run_event(coro, event_name, *args, **kwargs)
+        except asyncio.CancelledError:
+            raise
+        except BaseException as error:
+            self.instance.crash(f"{current_activity.get() or event_name} raised {error!r}")
+
+    async def invoke(self, ctx: commands.Context) -> None:  # type: ignore[override]
+        current_activity.set(f"command {ctx.command.qualified_name}" if ctx.command else "command")
+        await super().invoke(ctx)
 
     async def setup_hook(self) -> None:
         await self.sync_features()
