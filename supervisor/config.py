@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from supervisor import registry
 from supervisor.problems import Problem
 from supervisor.safe_read import UnreadableFile, read_regular_file
-from supervisor.settings_schema import Setting, did_you_mean, int_range, non_empty, validate_table
+from supervisor.settings_schema import Setting, did_you_mean, float_range, int_range, non_empty, validate_table
 from supervisor.toml_lines import find_line, syntax_error_line
 
 CONFIG_FILE = "config.toml"
@@ -56,6 +56,9 @@ ROOT_SCHEMA: Mapping[str, Setting] = {
 
 DATABASE_SCHEMA: Mapping[str, Setting] = {
     "pool_max_size": Setting(int, 2, rule=int_range(1, 50), doc="most connections this instance holds"),
+    "command_timeout": Setting(float, 10.0, rule=float_range(0.1, 300.0),
+                               doc="seconds a query or connection attempt may take before the command answers "
+                                   "\"database unavailable\" (a frozen server never hangs a command)"),
 }
 
 
@@ -72,6 +75,7 @@ class InstanceConfig:
     timezone: str
     features: Mapping[str, bool]
     pool_max_size: int
+    command_timeout: float
     settings: Mapping[str, Mapping[str, Any]]  # per feature table, defaults filled in
     personality: str
 
@@ -151,6 +155,7 @@ def load_config(folder: Path, label: str) -> tuple[InstanceConfig | None, list[P
         timezone=root["timezone"],
         features=MappingProxyType(features),
         pool_max_size=database["pool_max_size"],
+        command_timeout=database["command_timeout"],
         settings=MappingProxyType(settings),
         personality=personality,
     ), []

@@ -223,7 +223,8 @@ class InstanceRunner:
             budget = await self.databases.budget_for(url)
             async with self.startup_gate, budget.slot():  # the migration's connection counts against the budget
                 await migrate(url, spec.schema, self.migrations)
-            return await open_pool(url, spec.schema, spec.config.pool_max_size, budget=budget)
+            return await open_pool(url, spec.schema, spec.config.pool_max_size, budget=budget,
+                                   command_timeout=spec.config.command_timeout)
         except MigrationError as error:
             raise PermanentFailure(str(error)) from error
         except BundledError as error:  # the bundled server did not start: worth retrying, with its reason shown

@@ -9,9 +9,10 @@ import discord
 from discord.ext import commands
 
 from supervisor import registry
+from supervisor.database import describe_database_error
 from supervisor.runtime.activity import current_activity
 from supervisor.runtime.context import InstanceContext
-from supervisor.runtime.errors import is_internal, user_message
+from supervisor.runtime.errors import DATABASE_DOWN, is_internal, user_message
 from supervisor.sdk.context import FeatureContext
 from supervisor.sdk.feature import Feature
 
@@ -92,12 +93,13 @@ class InstanceBot(commands.Bot):
         message = user_message(error, context, self.instance.config.command_start())
         if message is None:
             return
-        if is_internal(message):
-            original = getattr(error, "original", error)
-            self.instance.log.error(
-                "command failed", command=context.command.qualified_name if context.command else None,
-                error=repr(original), exc_info=original,
-            )
+        command = context.command.qualified_name if context.command else None
+        original = getattr(error, "original", error)
+        if message == DATABASE_DOWN:  # an outage, not a bug: one line, no traceback
+            self.instance.log.warning("command failed: database unavailable", command=command,
+                                      reason=describe_database_error(original))
+        elif is_internal(message):
+            self.instance.log.error("command failed", command=command, error=repr(original), exc_info=original)
         try:
             await context.reply(message, mention_author=False)
         except discord.HTTPException as reply_error:
