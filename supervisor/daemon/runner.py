@@ -16,15 +16,15 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import asyncpg
-import discord
 import structlog
 
+from supervisor.daemon.outcomes import permanent_reason, unreachable_reason
 from supervisor.daemon.status import InstanceStatus, State
 from supervisor.database import DatabaseError, is_database_unavailable, open_pool
 from supervisor.instances import InstanceSpec
 from supervisor.logs import get_logger
 from supervisor.migrator import Migration, MigrationError, migrate
-from supervisor.pg.bundled import BundledError
+from supervisor.pg.bundled import BundledError, BundledRefused
 from supervisor.pg.service import Databases
 from supervisor.runtime.bot_factory import InstanceBot
 from supervisor.runtime.context import InstanceContext
@@ -32,6 +32,7 @@ from supervisor.sdk.shared import SharedServices
 
 BACKOFF_FIRST = 1.0
 BACKOFF_MAX = 60.0
+DISCORD_BACKOFF_MAX = 300.0  # Discord unreachable: keep trying, at least every 5 minutes, forever
 BACKOFF_RESET_AFTER = 300.0  # up this long: the next crash starts the backoff from the beginning again
 CRASH_LOOP_COUNT = 5
 CRASH_LOOP_WINDOW = 60.0
@@ -42,6 +43,7 @@ CLOSE_TIMEOUT = 5.0
 class RuntimeOptions:
     guild_ready_timeout: float = 2.0
     backoff_first: float = BACKOFF_FIRST
+    discord_backoff_max: float = DISCORD_BACKOFF_MAX
     # Supervisor-wide settings features read through the kit (upstream base URLs such as finnhub_url).
     upstreams: Mapping[str, str] = field(default_factory=dict)
 
@@ -52,6 +54,10 @@ class PermanentFailure(Exception):
 
 class TransientFailure(Exception):
     """Retry later (Postgres down); not counted as a crash."""
+
+
+class DiscordUnreachable(Exception):
+    """The network or Discord is down: wait and retry with a growing delay, never give up."""
 
 
 class InstanceRunner:
@@ -69,6 +75,7 @@ class InstanceRunner:
         self._task: asyncio.Task[None] | None = None
         self._wake = asyncio.Event()
         self._stopping = False
+        self._reached_discord = False  # the last run got as far as a working connection
 
     # -- control ---------------------------------------------------------------------------------
     def start(self) -> None:
@@ -112,20 +119,30 @@ class InstanceRunner:
     async def _main(self) -> None:
         crashes: deque[float] = deque()
         backoff = self.options.backoff_first
+        discord_backoff = self.options.backoff_first
         while not self._stopping:
             self._wake.clear()
             self.status.enter(State.STARTING)
             started = time.monotonic()
+            delay, grow_backoff = backoff, True
             try:
                 await self._run_once()
                 continue  # stop or restart requested: the loop condition decides
             except PermanentFailure as error:
                 self.status.enter(State.FAILED, str(error))
-                self.log.error("instance failed; waiting for its files to change", reason=str(error))
+                self.log.error("instance failed", reason=str(error))
                 await self._wake.wait()
-                backoff = self.options.backoff_first
+                backoff = discord_backoff = self.options.backoff_first
                 crashes.clear()
                 continue
+            except DiscordUnreachable as error:
+                if self._reached_discord:  # it ran since the last wait: start the backoff over
+                    discord_backoff = self.options.backoff_first
+                delay, grow_backoff = discord_backoff, False
+                retry_at = time.strftime("%H:%M:%S", time.localtime(time.time() + delay))
+                self.status.enter(State.BACKOFF, f"waiting for Discord: {error}; next try at {retry_at}")
+                self.log.warning("waiting for discord", reason=str(error), retry_in=delay)
+                discord_backoff = min(discord_backoff * 2, self.options.discord_backoff_max)
             except TransientFailure as error:
                 self.status.enter(State.BACKOFF, str(error))
                 self.log.warning("instance waiting to retry", reason=str(error), retry_in=backoff)
@@ -133,13 +150,14 @@ class InstanceRunner:
                 now = time.monotonic()
                 if now - started > BACKOFF_RESET_AFTER:
                     backoff = self.options.backoff_first
+                    delay = backoff
                 crashes.append(now)
                 while crashes and now - crashes[0] > CRASH_LOOP_WINDOW:
                     crashes.popleft()
                 reason = f"{type(error).__name__}: {error}"
                 if len(crashes) > CRASH_LOOP_COUNT:
                     self.status.enter(State.FAILED, f"crash loop ({len(crashes)} crashes in 60 s); last: {reason}")
-                    self.log.error("instance crash loop; waiting for its files to change", reason=reason)
+                    self.log.error("instance crash loop; failed until restarted or its files change", reason=reason)
                     await self._wake.wait()
                     crashes.clear()
                     backoff = self.options.backoff_first
@@ -148,12 +166,14 @@ class InstanceRunner:
                 self.log.error("instance crashed; restarting", reason=reason, retry_in=backoff, exc_info=error)
             self.status.restarts += 1
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), backoff)
-            backoff = min(backoff * 2, BACKOFF_MAX)
+                await asyncio.wait_for(self._wake.wait(), delay)
+            if grow_backoff:
+                backoff = min(backoff * 2, BACKOFF_MAX)
         self.status.enter(State.STOPPED)
         self.log.info("instance stopped")
 
     async def _run_once(self) -> None:
+        self._reached_discord = False
         spec = self.spec
         pool = None
         bot: InstanceBot | None = None
@@ -178,6 +198,7 @@ class InstanceRunner:
                     return
                 self.status.enter(State.RUNNING)
                 self.status.last_error = None
+                self._reached_discord = True
                 self.log.info("instance running", guilds=len(bot.guilds))
                 if self.spec is not spec:  # an edit that validated while this instance was starting
                     self.log.info("config reloaded", outcome=await apply_live(self, self.spec))
@@ -227,26 +248,35 @@ class InstanceRunner:
                                    command_timeout=spec.config.command_timeout)
         except MigrationError as error:
             raise PermanentFailure(str(error)) from error
+        except BundledRefused as error:  # e.g. root: no retry changes who we run as
+            raise PermanentFailure(f"{error}; then restart the daemon") from error
         except BundledError as error:  # the bundled server did not start: worth retrying, with its reason shown
             raise TransientFailure(str(error)) from error
         except DatabaseError as error:
             if error.__cause__ is not None and is_database_unavailable(error.__cause__):
                 raise TransientFailure(str(error)) from error
-            raise PermanentFailure(str(error)) from error
+            raise PermanentFailure(f"{error}: {self._where_to_fix_database(spec)}") from error
+
+    @staticmethod
+    def _where_to_fix_database(spec: InstanceSpec) -> str:
+        if spec.env.database_url:
+            return f"fix DATABASE_URL in {spec.name}/.env"
+        # The supervisor's own URL: no instance file can fix it, only its environment and a restart.
+        return ("fix the supervisor's own DATABASE_URL (its environment or service file, not an instance file), "
+                "then restart the daemon")
 
     @staticmethod
     def _raise_bot_outcome(bot_task: asyncio.Task[None]) -> None:
         error = bot_task.exception()
-        if isinstance(error, discord.LoginFailure):
-            raise PermanentFailure("Discord refused the token (401): check DISCORD_TOKEN in .env") from error
-        if isinstance(error, discord.PrivilegedIntentsRequired):
-            raise PermanentFailure(
-                "Discord refused the privileged intents this bot's features need (close 4014): enable them for "
-                "the application in the developer portal, or turn those features off"
-            ) from error
-        if error is not None:
-            raise error
-        raise RuntimeError("the bot's connection ended")
+        if error is None:
+            raise RuntimeError("the bot's connection ended")
+        reason = permanent_reason(error)
+        if reason is not None:
+            raise PermanentFailure(reason) from error
+        reason = unreachable_reason(error)
+        if reason is not None:
+            raise DiscordUnreachable(reason) from error
+        raise error
 
     async def _close_bot(self, bot: InstanceBot) -> None:
         try:
