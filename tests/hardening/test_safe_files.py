@@ -28,7 +28,8 @@ def test_check_reports_each_bad_file_and_fails(instances: InstanceFolders) -> No
     make_bad_folders(instances)
     result = run_cli("check", "--instances", str(instances.root), "--json", timeout=60)  # a hang fails here
     assert result.returncode == 1, result.stdout + result.stderr
-    problems = {r["name"]: " ".join(p["message"] for p in r["problems"]) for r in json.loads(result.stdout)["instances"]}
+    reports = json.loads(result.stdout)["instances"]
+    problems = {r["name"]: " ".join(p["message"] for p in r["problems"]) for r in reports}
     assert "named pipe" in problems["pipe-personality"]
     assert "named pipe" in problems["pipe-env"]
     assert "is a directory" in problems["dir-config"]
