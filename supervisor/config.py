@@ -12,7 +12,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from supervisor import registry
-from supervisor.problems import Problem
+from supervisor.problems import Problem, shown
 from supervisor.safe_read import UnreadableFile, read_regular_file
 from supervisor.settings_schema import Setting, did_you_mean, float_range, int_range, non_empty, validate_table
 from supervisor.toml_lines import find_line, syntax_error_line
@@ -34,7 +34,7 @@ def _timezone_rule(value: str) -> str | None:
     try:
         ZoneInfo(value)
     except (ZoneInfoNotFoundError, ValueError):
-        return f"unknown IANA time zone {value!r} (e.g. \"Europe/Berlin\")"
+        return f"unknown IANA time zone {shown(value)} (e.g. \"Europe/Berlin\")"
     return None
 
 

@@ -16,7 +16,7 @@ from types import MappingProxyType
 from dotenv import dotenv_values
 
 from supervisor.dburl import url_problem
-from supervisor.problems import Problem
+from supervisor.problems import Problem, shown
 from supervisor.safe_read import UnreadableFile, read_regular_file
 
 ENV_FILE = ".env"
@@ -45,7 +45,7 @@ class InstanceEnv:
 def schema_problem(schema: str) -> str | None:
     if not _SCHEMA.match(schema):
         return (
-            f"{schema!r} is not a valid schema name: use 1-63 lowercase letters, digits or _, "
+            f"{shown(schema)} is not a valid schema name: use 1-63 lowercase letters, digits or _, "
             "not starting with a digit"
         )
     if schema in _RESERVED_SCHEMAS or schema.startswith("pg_"):
@@ -97,7 +97,9 @@ def load_env(folder: Path, label: str, instance_name: str, *, sandbox: bool = Fa
         if value.startswith("your-"):
             report(key, "still has the placeholder value; set it or remove the line")
         elif not _SNOWFLAKE.match(value):
-            report(key, f"must be a numeric Discord ID (15-21 digits), got {value!r}")
+            # Never the value: a token pasted here must not reach check, status or the logs.
+            hint = " (this looks like a token: DISCORD_TOKEN is the place for it)" if "." in value else ""
+            report(key, f"must be a numeric Discord ID (15-21 digits){hint}")
         else:
             snowflakes[key] = int(value)
 
