@@ -15,6 +15,7 @@ from supervisor.daemon.fleet import Fleet
 from supervisor.daemon.lockfile import DaemonAlreadyRunning, DaemonLock
 from supervisor.daemon.notify import Notifier
 from supervisor.daemon.runner import RuntimeOptions
+from supervisor.daemon.watchdog import LoopWatchdog
 from supervisor.daemon.watcher import watch
 from supervisor.dburl import database_identity
 from supervisor.instances import InstanceSpec
@@ -46,6 +47,7 @@ class Daemon:
         self._review: asyncio.Task[None] | None = None
         self.notifier = Notifier()
         self.control = ControlServer(options.control_socket, self.handle_control)
+        self.watchdog = LoopWatchdog()
         self.log = get_logger("supervisor.daemon")
         self._stop = asyncio.Event()
         self._signals = 0
@@ -92,8 +94,10 @@ class Daemon:
         if command == "ping":
             return {"ok": True}
         if command == "status":
-            return {"ok": True, "instances": self.fleet.statuses(),
-                    "counts": self.fleet.counts()}
+            instances = self.fleet.statuses()
+            for item in instances:  # event-loop stalls this instance's code caused (the watchdog's count)
+                item["loop_stalls"] = self.watchdog.count_for(str(item["name"]))
+            return {"ok": True, "instances": instances, "counts": self.fleet.counts()}
         if command == "reload" and not payload.get("names"):
             await self.rescan("reload")  # the same as SIGHUP, systemd notifications included
             return {"ok": True}
@@ -147,6 +151,7 @@ class Daemon:
         self.log.info("daemon starting", instances_dir=str(self.settings.instances_dir),
                       control_socket=str(self.options.control_socket))
         await self.control.start()
+        self.watchdog.start()
         await self.fleet.reconcile()
         self.review_databases()
         self._keep("notify", self._announce_ready)
@@ -162,6 +167,7 @@ class Daemon:
         try:
             return await self.shutdown()
         finally:
+            await self.watchdog.stop()
             await self.control.stop()
 
     async def serve(self) -> int:

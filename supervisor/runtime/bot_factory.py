@@ -10,7 +10,7 @@ from discord.ext import commands
 
 from supervisor import registry
 from supervisor.database import describe_database_error
-from supervisor.runtime.activity import current_activity
+from supervisor.runtime.activity import current_activity, mark
 from supervisor.runtime.context import InstanceContext
 from supervisor.runtime.errors import DATABASE_DOWN, is_internal, user_message
 from supervisor.sdk.context import FeatureContext
@@ -56,6 +56,7 @@ class InstanceBot(commands.Bot):
     async def _run_event(self, coro: Any, event_name: str, *args: Any, **kwargs: Any) -> None:
         """discord.py stops only Exception here: KeyboardInterrupt or SystemExit from a command or listener would
         end the event loop and every bot in the process. It ends this instance's run instead."""
+        mark(self.instance.name, f"event {event_name}")
         try:
             await super()._run_event(coro, event_name, *args, **kwargs)
         except asyncio.CancelledError:
@@ -64,7 +65,7 @@ class InstanceBot(commands.Bot):
             self.instance.crash(f"{current_activity.get() or event_name} raised {error!r}")
 
     async def invoke(self, ctx: commands.Context) -> None:  # type: ignore[override]
-        current_activity.set(f"command {ctx.command.qualified_name}" if ctx.command else "command")
+        mark(self.instance.name, f"command {ctx.command.qualified_name}" if ctx.command else "command")
         await super().invoke(ctx)
 
     async def setup_hook(self) -> None:

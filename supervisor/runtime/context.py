@@ -14,7 +14,7 @@ import structlog
 from supervisor.config import InstanceConfig
 from supervisor.instances import InstanceSpec
 from supervisor.ratelimit import SlidingWindowLimiter
-from supervisor.runtime.activity import current_activity
+from supervisor.runtime.activity import mark
 from supervisor.sdk.shared import SharedServices
 
 if TYPE_CHECKING:
@@ -68,7 +68,7 @@ class InstanceContext:
     def spawn(self, name: str, factory: Callable[[], Coroutine[Any, Any, None]]) -> asyncio.Task[None]:
         """Run a feature's background task; if it dies with an error, the instance is restarted."""
         async def guarded() -> None:
-            current_activity.set(f"task {name}")
+            mark(self.name, f"task {name}")
             try:
                 await factory()
             except (KeyboardInterrupt, SystemExit) as error:  # would end the loop, and every bot with it
