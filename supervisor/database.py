@@ -73,11 +73,14 @@ def schema_settings(schema: str) -> dict[str, str]:
     return {"search_path": quote_ident(schema), "application_name": f"discord-supervisor:{schema}"[:63]}
 
 
-async def connect(url: str | None, schema: str | None = None, timeout: float = 10.0) -> asyncpg.Connection:
+async def connect(url: str | None, schema: str | None = None, timeout: float = 10.0,
+                  application_name: str | None = None) -> asyncpg.Connection:
     """A single connection (migrations, checks); wraps failures in DatabaseError."""
     kwargs: dict[str, Any] = {"timeout": timeout}
     if schema:
         kwargs["server_settings"] = schema_settings(schema)
+    if application_name:
+        kwargs["server_settings"] = {**kwargs.get("server_settings", {}), "application_name": application_name}
     try:
         return await asyncpg.connect(url, **kwargs)
     except Exception as error:

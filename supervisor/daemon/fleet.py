@@ -159,7 +159,7 @@ class Fleet:
 
     async def wait_settled(self, timeout: float) -> None:
         """Until every instance is running, backing off, failed or stopped (or `timeout` seconds passed)."""
-        settled = {State.RUNNING, State.BACKOFF, State.FAILED, State.STOPPED}
+        settled = {State.RUNNING, State.BACKOFF, State.FAILED, State.STOPPED, State.ELSEWHERE}
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
         while loop.time() < deadline and any(r.status.state not in settled for r in self.runners.values()):

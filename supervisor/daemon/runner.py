@@ -33,6 +33,7 @@ from supervisor.sdk.shared import SharedServices
 BACKOFF_FIRST = 1.0
 BACKOFF_MAX = 60.0
 DISCORD_BACKOFF_MAX = 300.0  # Discord unreachable: keep trying, at least every 5 minutes, forever
+LEASE_POLL_SECONDS = 5.0  # a standby daemon asks this often whether the holder's lease is gone
 BACKOFF_RESET_AFTER = 300.0  # up this long: the next crash starts the backoff from the beginning again
 CRASH_LOOP_COUNT = 5
 CRASH_LOOP_WINDOW = 60.0
@@ -44,6 +45,7 @@ class RuntimeOptions:
     guild_ready_timeout: float = 2.0
     backoff_first: float = BACKOFF_FIRST
     discord_backoff_max: float = DISCORD_BACKOFF_MAX
+    lease_poll: float = LEASE_POLL_SECONDS
     # Supervisor-wide settings features read through the kit (upstream base URLs such as finnhub_url).
     upstreams: Mapping[str, str] = field(default_factory=dict)
 
@@ -76,6 +78,7 @@ class InstanceRunner:
         self._wake = asyncio.Event()
         self._stopping = False
         self._reached_discord = False  # the last run got as far as a working connection
+        self._lease: tuple[str, str] | None = None  # (url, schema) whose lease this runner holds
 
     # -- control ---------------------------------------------------------------------------------
     def start(self) -> None:
@@ -131,6 +134,7 @@ class InstanceRunner:
             except PermanentFailure as error:
                 self.status.enter(State.FAILED, str(error))
                 self.log.error("instance failed", reason=str(error))
+                await self._release_lease()  # a standby whose setup differs may do better
                 await self._wake.wait()
                 backoff = discord_backoff = self.options.backoff_first
                 crashes.clear()
@@ -169,6 +173,7 @@ class InstanceRunner:
                 await asyncio.wait_for(self._wake.wait(), delay)
             if grow_backoff:
                 backoff = min(backoff * 2, BACKOFF_MAX)
+        await self._release_lease()
         self.status.enter(State.STOPPED)
         self.log.info("instance stopped")
 
@@ -241,6 +246,7 @@ class InstanceRunner:
     async def _open_database(self, spec: InstanceSpec) -> asyncpg.Pool:
         try:
             url = await self.databases.url_for(spec)  # no DATABASE_URL: the bundled server, started on first use
+            await self._take_lease(url, spec)
             budget = await self.databases.budget_for(url)
             async with self.startup_gate, budget.slot():  # the migration's connection counts against the budget
                 await migrate(url, spec.schema, self.migrations)
@@ -256,6 +262,26 @@ class InstanceRunner:
             if error.__cause__ is not None and is_database_unavailable(error.__cause__):
                 raise TransientFailure(str(error)) from error
             raise PermanentFailure(f"{error}: {self._where_to_fix_database(spec)}") from error
+
+    async def _take_lease(self, url: str, spec: InstanceSpec) -> None:
+        """Wait until no other daemon runs this instance (same database and schema), then hold its lease."""
+        if self._lease is not None and self._lease != (url, spec.schema):
+            await self._release_lease()  # another database or schema now: that lease is not this instance's
+        while True:
+            holder = await self.databases.leases.try_acquire(url, spec.schema, self.restart)
+            if holder is None:
+                self._lease = (url, spec.schema)  # kept across restarts: a standby takes over only when we stop
+                return
+            if self.status.state is not State.ELSEWHERE:
+                self.log.info("instance running elsewhere; standing by", holder=holder)
+            self.status.enter(State.ELSEWHERE, f"running elsewhere ({holder})")
+            await asyncio.sleep(self.options.lease_poll)
+
+    async def _release_lease(self) -> None:
+        """After the bot is closed: only then may another daemon start this instance."""
+        if self._lease is not None:
+            lease, self._lease = self._lease, None
+            await self.databases.leases.release(*lease)
 
     @staticmethod
     def _where_to_fix_database(spec: InstanceSpec) -> str:
