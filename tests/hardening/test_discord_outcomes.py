@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -48,3 +49,13 @@ async def test_permanent_gateway_closes_fail_after_one_try(emu: Emulator, harnes
     assert logins() == 1
     await asyncio.sleep(1.0)  # failed means no more tries
     assert logins() == 1 and h.runner.status.restarts == 0
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="the case needs root")
+async def test_the_bundled_server_as_root_fails_at_once_saying_what_to_do(harness_factory: Any) -> None:
+    h = await harness_factory(env={"DATABASE_URL": ""}, wait=False)  # no URL: the bundled server, as root
+    await eventually(lambda: h.runner.status.state is State.FAILED, timeout=20)
+    reason = str(h.status()["last_error"])
+    assert "refuses to run as root" in reason and "restart the daemon" in reason
+    await asyncio.sleep(1.0)
+    assert h.runner.status.state is State.FAILED and h.runner.status.restarts == 0
