@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+from structlog.testing import capture_logs
+
 from supervisor.runtime.errors import DATABASE_DOWN
 from tests.daemon import eventually
 from tests.hardening.pg_freeze import frozen
@@ -18,10 +20,13 @@ async def test_a_frozen_database_gets_a_clear_answer_and_recovery_needs_nothing(
         h = await harness_factory(env={"DATABASE_URL": server.url},
                                   config_extra="[database]\ncommand_timeout = 1.0\n")
         assert await h.say(h.owner, "!banlist") == "No active tempbans."
-        with frozen(server):
+        with frozen(server), capture_logs() as logs:
             started = asyncio.get_running_loop().time()
-            assert await h.say(h.owner, "!banlist", ) == DATABASE_DOWN
+            assert await h.say(h.owner, "!banlist") == DATABASE_DOWN
             await asyncio.sleep(max(0.0, FROZEN_SECONDS - (asyncio.get_running_loop().time() - started)))
+        [failed] = [e for e in logs if e["event"].startswith("command failed")]
+        assert failed["log_level"] == "warning" and failed["command"] == "banlist" and "exc_info" not in failed
+        assert "command_timeout" in failed["reason"]
 
         async def answers_again() -> bool:
             return await h.say(h.owner, "!banlist") == "No active tempbans."
