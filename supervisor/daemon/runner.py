@@ -192,7 +192,7 @@ class InstanceRunner:
             self.ctx = ctx
             bot = InstanceBot(ctx, guild_ready_timeout=self.options.guild_ready_timeout)
             ctx.bot = bot
-            bot_task = asyncio.create_task(bot.start(spec.env.token), name=f"bot:{spec.name}")
+            bot_task = asyncio.create_task(_connect(bot, spec.env.token), name=f"bot:{spec.name}")
             ready = asyncio.create_task(bot.wait_until_ready())
             wake = asyncio.create_task(self._wake.wait())
             try:
@@ -309,6 +309,15 @@ class InstanceRunner:
             await asyncio.wait_for(bot.close(), CLOSE_TIMEOUT)
         except Exception as error:
             self.log.warning("bot did not close cleanly", error=repr(error))
+
+
+async def _connect(bot: InstanceBot, token: str) -> None:
+    """bot.start, where a KeyboardInterrupt or SystemExit (feature code run inside discord.py's gateway reader,
+    such as a wait_for check) ends this instance's connection instead of the event loop."""
+    try:
+        await bot.start(token)
+    except (KeyboardInterrupt, SystemExit) as error:
+        raise RuntimeError(f"the bot's connection raised {error!r}") from error
 
 
 async def apply_live(runner: InstanceRunner, spec: InstanceSpec) -> str:

@@ -62,7 +62,7 @@ class InstanceBot(commands.Bot):
         except asyncio.CancelledError:
             raise
         except BaseException as error:
-            self.instance.crash(f"{current_activity.get() or event_name} raised {error!r}")
+            self.instance.crash(f"{current_activity.get() or event_name} raised {error!r}", error)
 
     async def invoke(self, ctx: commands.Context) -> None:  # type: ignore[override]
         mark(self.instance.name, f"command {ctx.command.qualified_name}" if ctx.command else "command")

@@ -59,10 +59,10 @@ class InstanceContext:
             limiter = self._limiters[name] = SlidingWindowLimiter(limit, window_seconds)
         return limiter
 
-    def crash(self, reason: str) -> None:
+    def crash(self, reason: str, error: BaseException | None = None) -> None:
         """Restart this instance (and only it): feature code raised what must never reach the event loop."""
         if not self.crashed.done():
-            self.log.error("instance crashed", reason=reason)
+            self.log.error("instance crashed", reason=reason, exc_info=error)  # a bug: its traceback helps
             self.crashed.set_result(FeatureTaskCrashed(reason))
 
     def spawn(self, name: str, factory: Callable[[], Coroutine[Any, Any, None]]) -> asyncio.Task[None]:
