@@ -143,7 +143,7 @@ class InstanceRunner:
                 if self._reached_discord:  # it ran since the last wait: start the backoff over
                     discord_backoff = self.options.backoff_first
                 delay, grow_backoff = discord_backoff, False
-                retry_at = time.strftime("%H:%M:%S", time.localtime(time.time() + delay))
+                retry_at = time.strftime("%H:%M:%S UTC", time.gmtime(time.time() + delay))
                 self.status.enter(State.BACKOFF, f"waiting for Discord: {error}; next try at {retry_at}")
                 self.log.warning("waiting for discord", reason=str(error), retry_in=delay)
                 discord_backoff = min(discord_backoff * 2, self.options.discord_backoff_max)
