@@ -339,8 +339,8 @@ async def test_tempban_needs_a_moderator_to_approve(harness_factory: Any, model:
     assert approved.ephemeral_replies == []
     result = await h.emu.wait_for_bot_message(lambda m: m.reference_id == proposal.id, bot=h.bot_user, timeout=30)
     assert result.content.startswith("Banned **spammer** for **3d**.")
-    assert target.id in h.emu.bans(h.guild.id)
-    rows = await h.fetch("SELECT user_id, moderator_id, reason FROM tempbans")
+    rows = await h.fetch("SELECT id, user_id, moderator_id, reason FROM tempbans")
+    assert h.emu.bans(h.guild.id)[target.id] == f"Tempban #{rows[0]['id']} by helper via AI chat (3d): spam"
     assert [(r["user_id"], r["moderator_id"], r["reason"]) for r in rows] == [(str(target.id), str(helper.id), "spam")]
     final = h.emu.current_message(proposal).embeds[0]
     assert final["title"] == "Mod Action Approved" and final["footer"]["text"] == "Approved by helper"

@@ -46,7 +46,8 @@ async def test_sandbox_chat_with_the_stand_in_model(tmp_path: Path, database_url
         await session.type("/press 1")
         await session.read_until("Banned **bob** for **2h**.", since=mark, timeout=60)
         await session.type("/bans")
-        await session.read_until("bob: Tempban by alice via AI chat (2h): asked in the sandbox", timeout=30)
+        shown = await session.read_until(" by alice via AI chat (2h): asked in the sandbox", timeout=30)
+        assert "bob: Tempban #" in shown
         await session.type("/quit")
         assert await asyncio.wait_for(process.wait(), 60) == 0
     finally:

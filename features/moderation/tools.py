@@ -16,6 +16,7 @@ from supervisor.sdk import FeatureContext, KeyedLocks, UserError, format_duratio
 from . import queries
 from .audit import send_audit, user_field
 from .checks import refusal
+from .sweeper import ban_marker
 
 MAX_BAN_SECONDS = 365 * 86400
 BULK_DELETE_MAX_AGE = dt.timedelta(days=14)
@@ -122,9 +123,11 @@ class ModerationTools:
         if why:
             raise UserError(why)
         shown = format_duration(seconds)
-        audit_reason = f"Tempban by {moderator} via AI chat ({shown})" + (f": {reason}" if reason else "")
         async with self.locks.hold((guild.id, target.id)):
             tempban = await queries.create_tempban(self.ctx.pool, guild.id, target.id, moderator.id, reason, seconds)
+            # The row id in the reason: the sweep lifts only a ban that is still this one.
+            audit_reason = f"{ban_marker(tempban.id)} by {moderator} via AI chat ({shown})" + (
+                f": {reason}" if reason else "")
             try:
                 await guild.ban(target, reason=truncate(audit_reason, 512), delete_message_seconds=0)
             except discord.HTTPException:
