@@ -194,12 +194,12 @@ async def harness_factory(emu: Emulator, database_url: str, tmp_path: Path, uniq
                 await connection.close()
 
 
-TEST_FEATURE_PACKAGES = ("tests.test_features.faulty",)
+TEST_FEATURE_PACKAGES = ("tests.fixture_features.faulty",)
 
 
 @pytest.fixture
 def test_features() -> Iterator[None]:
-    """Registers the test-only feature packages of tests/test_features/ (e.g. `faulty`) for one test."""
+    """Registers the test-only feature packages of tests/fixture_features/ (e.g. `faulty`) for one test."""
     shipped = registry.FEATURE_PACKAGES
     registry.FEATURE_PACKAGES = (*shipped, *TEST_FEATURE_PACKAGES)
     registry.features.cache_clear()

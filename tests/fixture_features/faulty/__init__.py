@@ -5,7 +5,7 @@ from supervisor.sdk import Feature, Setting, one_of
 FEATURE = Feature(
     name="faulty",
     summary="answers !faulty; fails to load where `fail_in` says",
-    cog="tests.test_features.faulty.cog:FaultyCog",
+    cog="tests.fixture_features.faulty.cog:FaultyCog",
     settings={"fail_in": Setting(str, "nowhere", rule=one_of("nowhere", "init", "cog_load"),
                                  doc="where the Cog raises while loading")},
 )
