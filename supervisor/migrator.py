@@ -5,8 +5,9 @@ version it does not ship or a checksum other than its own file's, so:
 - the versions discord-bot-rs also ships are recorded in `_sqlx_migrations` with *its* files' checksums;
 - the migrations this project adds beyond those go in a ledger of our own, `_supervisor_migrations` (the same
   columns), and `_sqlx_migrations` keeps exactly what sqlx expects;
-- while applying, we also hold sqlx's own advisory lock, so a discord-bot-rs process starting at the same
-  moment waits instead of racing.
+- while applying, we also hold sqlx's own advisory lock (in shared mode: sqlx takes it exclusively), so a
+  discord-bot-rs process starting at the same moment waits instead of racing, and our instances do not wait
+  for one another.
 Columns: version, description, installed_on, success, checksum (SHA-384 of the file bytes), execution_time (ns).
 Pending transactional migrations are applied in one transaction together with their rows (one commit per
 schema on a cold start); a `-- no-transaction` migration runs on its own, recorded as dirty until it finishes.
@@ -158,8 +159,8 @@ class _Plan:
 
 
 async def migrate(url: str | None, schema: str, migrations: list[Migration]) -> MigrationResult:
-    """Bring `schema` up to date. Serialized per (database, schema) by an advisory lock of ours, and, while
-    anything is written, by sqlx's own lock too (one per database: held only as long as the writing takes)."""
+    """Bring `schema` up to date. Serialized per (database, schema) by an advisory lock of ours; while anything
+    is written, sqlx's own lock (one per database) is held too, shared, so only discord-bot-rs waits on it."""
     connection = await connect(url, schema)
     try:
         # A dedicated connection: a pooled one would drop the lock at release (pg_advisory_unlock_all).
@@ -172,14 +173,16 @@ async def migrate(url: str | None, schema: str, migrations: list[Migration]) -> 
             plan = await _plan(connection, schema, migrations)
             if not plan.work:
                 return MigrationResult(already=plan.already)
+            # sqlx's lock, shared: a discord-bot-rs migrating (exclusive) waits for us and we for it, while our
+            # own instances, each on its own schema, still migrate side by side.
             lock_id = sqlx_lock_id(await connection.fetchval("SELECT current_database()"))
-            await connection.execute("SELECT pg_advisory_lock($1)", lock_id)
+            await connection.execute("SELECT pg_advisory_lock_shared($1)", lock_id)
             try:
                 plan = await _plan(connection, schema, migrations)  # a discord-bot-rs may have migrated meanwhile
                 return await _carry_out(connection, schema, plan, url)
             finally:
                 with contextlib.suppress(Exception):
-                    await connection.execute("SELECT pg_advisory_unlock($1)", lock_id)
+                    await connection.execute("SELECT pg_advisory_unlock_shared($1)", lock_id)
         finally:
             # On a dropped connection this fails too; the error that dropped it is the one to report.
             with contextlib.suppress(Exception):
