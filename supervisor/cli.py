@@ -21,6 +21,7 @@ environment:
   DATABASE_URL           Postgres for instances whose .env sets none (else the bundled PostgreSQL)
   DISCORD_API_BASE_URL   REST base URL for every bot (an emulator or a rate-limit proxy)
   DISCORD_GATEWAY_URL    gateway WebSocket URL for every bot
+  FINNHUB_BASE_URL       stock quotes' base URL for every bot (default https://finnhub.io)
   SUPERVISOR_LOG_LEVEL   default for run --log-level
   STATE_DIRECTORY        default for --state-dir (set by systemd's StateDirectory=; else ./var)
   RUNTIME_DIRECTORY      where the control socket goes (set by systemd's RuntimeDirectory=)
@@ -74,6 +75,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--api-base-url", metavar="URL", help="Discord REST base URL (default: $DISCORD_API_BASE_URL "
                      "or Discord's); point it at an emulator or an HTTP rate-limit proxy")
     run.add_argument("--gateway-url", metavar="URL", help="Discord gateway URL (default: $DISCORD_GATEWAY_URL)")
+    _add_finnhub_url(run)
     _add_control_socket(run)
     _add_state_dir(run)
     run.add_argument("--no-watch", action="store_true",
@@ -89,6 +91,18 @@ def build_parser() -> argparse.ArgumentParser:
                      help="DEBUG, INFO, WARNING or ERROR (default INFO or $SUPERVISOR_LOG_LEVEL)")
     run.add_argument("--log-format", choices=["auto", "json", "console"], default="auto",
                      help="auto: console on a terminal, JSON lines otherwise")
+    run.add_argument("--mcp-listen", metavar="HOST:PORT", default=os.environ.get("MCP_LISTEN") or None,
+                     help="serve one MCP endpoint for the whole fleet at http://HOST:PORT/mcp (default: off, or "
+                     "$MCP_LISTEN); a non-loopback HOST needs $MCP_AUTH_TOKEN. Each instance opts in with its "
+                     "`mcp` feature and `[mcp] tools` allow-list")
+
+    mcp = commands.add_parser(
+        "mcp", help="serve the running daemon's MCP tools over stdio (for MCP clients that launch a command)",
+        description="An MCP server on standard input and output that forwards every tool call to the running "
+        "daemon through its control socket, with that socket's permissions and nothing more. Instances opt in "
+        "with their `mcp` feature and `[mcp] tools` allow-list, as for the HTTP endpoint (run --mcp-listen).",
+    )
+    _add_control_socket(mcp)
 
     backup = commands.add_parser(
         "backup", help="pg_dump one instance's schema (or every instance's, --all)",
@@ -153,6 +167,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_instances(sandbox)
     _add_state_dir(sandbox)
+    _add_finnhub_url(sandbox, " or the sandbox's simulated market")
 
     features = commands.add_parser(
         "features", help="list every feature and its settings",
@@ -170,6 +185,11 @@ def build_parser() -> argparse.ArgumentParser:
     _add_instances(new)
     new.add_argument("name", metavar="NAME")
     return parser
+
+
+def _add_finnhub_url(parser: argparse.ArgumentParser, default: str = " or https://finnhub.io") -> None:
+    parser.add_argument("--finnhub-url", metavar="URL",
+                        help=f"base URL of the Finnhub API for stock quotes (default: $FINNHUB_BASE_URL{default})")
 
 
 def _add_state_dir(parser: argparse.ArgumentParser) -> None:
@@ -203,6 +223,7 @@ def main(argv: list[str] | None = None) -> int:
         instances=getattr(args, "instances", None),
         api_base_url=getattr(args, "api_base_url", None),
         gateway_url=getattr(args, "gateway_url", None),
+        finnhub_url=getattr(args, "finnhub_url", None),
     )
     if args.command == "check":
         from supervisor.commands import check
@@ -234,14 +255,29 @@ def main(argv: list[str] | None = None) -> int:
         from supervisor.daemon.runner import RuntimeOptions
 
         logs.configure(args.log_level, json={"auto": None, "json": True, "console": False}[args.log_format])
+        mcp_listen = None
+        if args.mcp_listen:
+            from supervisor.mcp.server import McpConfigError, McpListen
+
+            try:
+                mcp_listen = McpListen.parse(args.mcp_listen, os.environ.get("MCP_AUTH_TOKEN"))
+            except McpConfigError as error:
+                print(f"discord-supervisor: {error}", file=sys.stderr)
+                return 2
         options = daemon.DaemonOptions(
-            runtime=RuntimeOptions(guild_ready_timeout=args.guild_ready_timeout, backoff_first=args.backoff_first),
+            runtime=RuntimeOptions(guild_ready_timeout=args.guild_ready_timeout, backoff_first=args.backoff_first,
+                                   upstreams=settings.upstreams()),
             control_socket=_socket(args),
             state_dir=_state_dir(args),
             shutdown_timeout=args.shutdown_timeout,
             watch=not args.no_watch,
+            mcp_listen=mcp_listen,
         )
         return daemon.run(settings, options)
+    if args.command == "mcp":
+        from supervisor.mcp.stdio import serve_stdio
+
+        return serve_stdio(_socket(args))
     if args.command == "sandbox":
         from supervisor.sandbox import main as sandbox
 

@@ -15,6 +15,8 @@ from typing import TextIO
 
 from supervisor.commands.control_client import render_status
 from supervisor.emulator import Emulator, Message
+from supervisor.sandbox import buttons
+from supervisor.sandbox.market import SimulatedMarket, render_market
 from supervisor.sandbox.render import render_message
 from supervisor.sandbox.world import InstanceGuild, SandboxWorld
 
@@ -27,8 +29,10 @@ Type a message to post it in the current channel, as the current member. Sandbox
   /guild NAME       switch to the guild of instance NAME
   /channel NAME     switch channel (general, mod-log)
   /as MEMBER        speak as another member (you, alice, bob, carol, dave)
+  /press N          press button N of the latest bot message with buttons, as the current member
   /members          the current guild's members and their roles
   /bans             the current guild's bans
+  /market           the simulated stock market's prices (for `!stock`)
   /status           the supervisor's status table
   /quit             leave the sandbox (Ctrl-D works too)"""
 
@@ -56,7 +60,9 @@ class Chat:
         self.channel_name = "general"
         self.speaker = "you"
         self._last_bot_message = 0.0
+        self.market: SimulatedMarket | None = None  # the sandbox's stock prices, when it serves them
         emu.ops.message_listeners.append(self._on_message)
+        emu.ops.edit_listeners.append(self._on_edit)
 
     # -- output ------------------------------------------------------------------------------------
     def say(self, text: str) -> None:
@@ -68,7 +74,21 @@ class Chat:
             return
         self._last_bot_message = time.monotonic()
         place = self._describe(message.channel_id)
-        self.say(render_message(place, author.username, message.content, message.embeds))
+        self.say(buttons.decorate(render_message(place, author.username, message.content, message.embeds),
+                                  message, self._name_of))
+
+    def _on_edit(self, message: Message) -> None:
+        author = self.emu.state.users.get(message.author_id)
+        if author is None or not author.bot:
+            return
+        self._last_bot_message = time.monotonic()
+        place = self._describe(message.channel_id)
+        rendered = render_message(place, f"{author.username} (edited)", message.content, message.embeds)
+        self.say(buttons.decorate(rendered, message, self._name_of))
+
+    def _name_of(self, user_id: int) -> str:
+        user = self.emu.state.users.get(user_id)
+        return user.username if user is not None else str(user_id)
 
     def _describe(self, channel_id: int) -> str:
         for world in self.world.guilds.values():
@@ -165,6 +185,14 @@ class Chat:
             names = {u.id: n for n, u in world.members.items()}
             self.say("  " + ("\n  ".join(f"{names.get(uid, uid)}: {reason or 'no reason'}"
                                           for uid, reason in bans.items()) or "no bans"))
+        elif word == "press" and world is not None:
+            problem = await buttons.press(self.emu, world.channels[self.channel_name].id,
+                                          world.members[self.speaker].id, argument)
+            if problem:
+                self.say(problem)
+            await self.quiet()
+        elif word == "market":
+            self.say(render_market(self.market))
         elif word == "status":
             render_status(self.statuses(), self.out)
         else:

@@ -27,6 +27,8 @@ _EXPORTS = {
     "DATABASE_DOWN": "supervisor.runtime.errors",
     "is_database_unavailable": "supervisor.database",
     "Duration": "supervisor.sdk.converters",
+    "http_session": "supervisor.sdk.http",
+    "Confirm": "supervisor.sdk.confirm",
     # helpers
     "KeyedLocks": "supervisor.keyed_locks",
     "SlidingWindowLimiter": "supervisor.ratelimit",
@@ -41,6 +43,8 @@ _EXPORTS = {
     "format_duration": "supervisor.text",
     "truncate": "supervisor.text",
     "VERSION": "supervisor.sdk.version",
+    "MCP_READ_ONLY_TOOLS": "supervisor.sdk.mcp_tools",
+    "mcp_unknown_tools": "supervisor.sdk.mcp_tools",
 }
 
 __all__ = [
@@ -50,9 +54,11 @@ __all__ = [
     "FIELD_VALUE_LIMIT",
     "GOLD",
     "GREEN",
+    "MCP_READ_ONLY_TOOLS",
     "PRIVILEGED_INTENTS",
     "RED",
     "VERSION",
+    "Confirm",
     "Duration",
     "EnvKey",
     "Feature",
@@ -66,8 +72,10 @@ __all__ = [
     "fit_lines",
     "float_range",
     "format_duration",
+    "http_session",
     "int_range",
     "is_database_unavailable",
+    "mcp_unknown_tools",
     "non_empty",
     "one_of",
     "parse_duration",
@@ -79,7 +87,11 @@ def __getattr__(name: str) -> Any:
     module = _EXPORTS.get(name)
     if module is None:
         raise AttributeError(f"module 'supervisor.sdk' has no attribute {name!r}")
-    return getattr(importlib.import_module(module), name)
+    return getattr(importlib.import_module(module), _RENAMED.get(name, name))
+
+
+# Exported under a clearer name than the one in its module.
+_RENAMED = {"MCP_READ_ONLY_TOOLS": "READ_ONLY_TOOLS", "mcp_unknown_tools": "unknown_tools"}
 
 
 if TYPE_CHECKING:
@@ -96,9 +108,13 @@ if TYPE_CHECKING:
     from supervisor.keyed_locks import KeyedLocks
     from supervisor.ratelimit import SlidingWindowLimiter
     from supervisor.runtime.errors import DATABASE_DOWN, UserError
+    from supervisor.sdk.confirm import Confirm
     from supervisor.sdk.context import FeatureContext
     from supervisor.sdk.converters import Duration
     from supervisor.sdk.feature import PRIVILEGED_INTENTS, EnvKey, Feature
+    from supervisor.sdk.http import http_session
+    from supervisor.sdk.mcp_tools import READ_ONLY_TOOLS as MCP_READ_ONLY_TOOLS
+    from supervisor.sdk.mcp_tools import unknown_tools as mcp_unknown_tools
     from supervisor.sdk.periodic import Periodic
     from supervisor.sdk.shared import SharedServices
     from supervisor.sdk.version import VERSION
