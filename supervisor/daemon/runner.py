@@ -290,7 +290,9 @@ async def _apply(runner: InstanceRunner, spec: InstanceSpec) -> tuple[str, str |
     if ctx is None or not isinstance(bot, InstanceBot) or not bot.features_loaded.is_set():
         runner.spec = spec  # the start under way applies it once its Cogs are loaded; a later start uses it
         runner.status.rejected = None
-        return "held until the bot has loaded its features", None
+        if runner.status.state is State.STARTING:
+            return "held until the bot has loaded its features (moments away)", None
+        return "stored for the next start", None
     reasons = restart_reasons(ctx.spec, spec, bot.missing_intents(spec.config))
     if reasons:
         runner.restart(spec)
