@@ -146,6 +146,8 @@ async def test_token_change_restarts_that_instance_only(fleet: Fleet) -> None:
     await eventually(lambda: _replies(emu, a, "!ping"))
     assert emu.identify_count(b.token) == 1 and emu.resume_count(b.token) == 0
     assert "Pong" in (await answers(emu, b, "?ping") or "")
+    code, table, _ = await run_cli_async("status", "--control-socket", str(fleet.daemon.control_socket))
+    assert code == 0 and "config edit restarted: DISCORD_TOKEN changed" in table
 
 
 async def _identified(emu: Emulator, token: str) -> bool:
