@@ -19,8 +19,12 @@ _EXPORTS = {
     "float_range": "supervisor.settings_schema",
     "non_empty": "supervisor.settings_schema",
     "one_of": "supervisor.settings_schema",
+    "snowflake": "supervisor.settings_schema",
+    "duration": "supervisor.settings_schema",
+    "relative_file": "supervisor.settings_schema",
     # runtime
     "FeatureContext": "supervisor.sdk.context",
+    "InstanceFileError": "supervisor.sdk.context",
     "Periodic": "supervisor.sdk.periodic",
     "SharedServices": "supervisor.sdk.shared",
     "UserError": "supervisor.runtime.errors",
@@ -57,12 +61,14 @@ __all__ = [
     "EnvKey",
     "Feature",
     "FeatureContext",
+    "InstanceFileError",
     "KeyedLocks",
     "Periodic",
     "Setting",
     "SharedServices",
     "SlidingWindowLimiter",
     "UserError",
+    "duration",
     "fit_lines",
     "float_range",
     "format_duration",
@@ -71,6 +77,8 @@ __all__ = [
     "non_empty",
     "one_of",
     "parse_duration",
+    "relative_file",
+    "snowflake",
     "truncate",
 ]
 
@@ -96,11 +104,20 @@ if TYPE_CHECKING:
     from supervisor.keyed_locks import KeyedLocks
     from supervisor.ratelimit import SlidingWindowLimiter
     from supervisor.runtime.errors import DATABASE_DOWN, UserError
-    from supervisor.sdk.context import FeatureContext
+    from supervisor.sdk.context import FeatureContext, InstanceFileError
     from supervisor.sdk.converters import Duration
     from supervisor.sdk.feature import PRIVILEGED_INTENTS, EnvKey, Feature
     from supervisor.sdk.periodic import Periodic
     from supervisor.sdk.shared import SharedServices
     from supervisor.sdk.version import VERSION
-    from supervisor.settings_schema import Setting, float_range, int_range, non_empty, one_of
+    from supervisor.settings_schema import (
+        Setting,
+        duration,
+        float_range,
+        int_range,
+        non_empty,
+        one_of,
+        relative_file,
+        snowflake,
+    )
     from supervisor.text import format_duration, parse_duration, truncate
