@@ -45,6 +45,9 @@ _EXPORTS = {
     "format_duration": "supervisor.text",
     "truncate": "supervisor.text",
     "VERSION": "supervisor.sdk.version",
+    # model providers (the [ai] table): one completion through this instance's chat provider
+    "complete": "supervisor.sdk.ai",
+    "AIUnavailable": "supervisor.sdk.ai",
 }
 
 __all__ = [
@@ -57,6 +60,7 @@ __all__ = [
     "PRIVILEGED_INTENTS",
     "RED",
     "VERSION",
+    "AIUnavailable",
     "Duration",
     "EnvKey",
     "Feature",
@@ -68,6 +72,7 @@ __all__ = [
     "SharedServices",
     "SlidingWindowLimiter",
     "UserError",
+    "complete",
     "duration",
     "fit_lines",
     "float_range",
@@ -104,6 +109,7 @@ if TYPE_CHECKING:
     from supervisor.keyed_locks import KeyedLocks
     from supervisor.ratelimit import SlidingWindowLimiter
     from supervisor.runtime.errors import DATABASE_DOWN, UserError
+    from supervisor.sdk.ai import AIUnavailable, complete
     from supervisor.sdk.context import FeatureContext, InstanceFileError
     from supervisor.sdk.converters import Duration
     from supervisor.sdk.feature import PRIVILEGED_INTENTS, EnvKey, Feature
