@@ -6,6 +6,7 @@ import asyncio
 import datetime as dt
 from typing import Any
 
+import pytest_asyncio
 import structlog
 
 from supervisor.emulator import Role
@@ -14,13 +15,19 @@ from tests.harness import FeatureHarness, config_for
 
 ROLE_ROUTE = "/guilds/{guild_id}/members/{user_id}/roles/{role_id}"
 FOUR_DAYS_AGO = dt.datetime.now(dt.UTC) - dt.timedelta(days=4)
+FEATURES = "[features]\nai_chat = false\n"  # these tests talk to no model
+
+
+@pytest_asyncio.fixture
+async def harness(harness_factory: Any) -> FeatureHarness:
+    return await harness_factory(config_extra=FEATURES)
 
 
 def auto_role_config(h: FeatureHarness, from_role: Role, to_role: Role | int, **fields: Any) -> str:
     to_id = to_role if isinstance(to_role, int) else to_role.id
     lines = [f'from_role = "{from_role.id}"', f'to_role = "{to_id}"']
     lines += [f"{key} = {_toml(value)}" for key, value in fields.items()]
-    return config_for(h.name, extra="[features]\nauto_role = true\n\n[auto_role]\n" + "\n".join(lines) + "\n")
+    return config_for(h.name, extra=f"{FEATURES}auto_role = true\n\n[auto_role]\n" + "\n".join(lines) + "\n")
 
 
 def _toml(value: Any) -> str:
@@ -167,7 +174,7 @@ async def test_settings_are_validated_with_clear_errors(harness: FeatureHarness)
     assert outcome.startswith("rejected:")
     assert "[auto_role].min_age" in outcome or "auto_role.min_age" in outcome
     assert "must be a duration" in outcome
-    bad = config_for(h.name, extra='[features]\nauto_role = true\n\n[auto_role]\nfrom_role = "abc"\n')
+    bad = config_for(h.name, extra=f'{FEATURES}auto_role = true\n\n[auto_role]\nfrom_role = "abc"\n')
     outcome = await h.edit_config(bad)
     assert "auto_role.from_role: must be a Discord ID" in outcome
     assert "auto_role.to_role: is required" in outcome
