@@ -39,6 +39,7 @@ def _toml(value: Any) -> str:
 
 
 async def enable(h: FeatureHarness, from_role: Role, to_role: Role | int, **fields: Any) -> Any:
+    await eventually(lambda: h.bot.get_guild(h.guild.id).get_role(from_role.id) is not None)  # GUILD_ROLE_CREATE
     outcome = await h.edit_config(auto_role_config(h, from_role, to_role, **fields))
     assert outcome == "applied live", outcome
     cog = h.bot.get_cog("Auto-role")
