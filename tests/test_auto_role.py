@@ -101,6 +101,8 @@ async def test_scan_promotes_by_age_alone_unless_require_all(harness: FeatureHar
     await eventually(lambda: h.emu.member_roles(h.guild, silent) == [member.id])
     row = await activity(h, h.guild.id, silent.id)
     assert row["message_count"] == 0 and row["promoted"] is True
+    [first_seen] = await h.fetch("SELECT first_seen FROM member_activity WHERE user_id = $1", str(silent.id))
+    assert abs((first_seen["first_seen"] - FOUR_DAYS_AGO).total_seconds()) < 2  # the join time, not "now"
 
 
 async def test_counts_are_exact_across_a_clean_restart_and_per_guild(harness: FeatureHarness) -> None:
