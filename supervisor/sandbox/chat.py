@@ -15,6 +15,7 @@ from typing import TextIO
 
 from supervisor.commands.control_client import render_status
 from supervisor.emulator import Emulator, Message
+from supervisor.sandbox import buttons
 from supervisor.sandbox.render import render_message
 from supervisor.sandbox.world import InstanceGuild, SandboxWorld
 
@@ -27,6 +28,7 @@ Type a message to post it in the current channel, as the current member. Sandbox
   /guild NAME       switch to the guild of instance NAME
   /channel NAME     switch channel (general, mod-log)
   /as MEMBER        speak as another member (you, alice, bob, carol, dave)
+  /press N          press button N of the latest bot message with buttons, as the current member
   /members          the current guild's members and their roles
   /join NAME        a new member NAME joins the current guild (join role, welcome)
   /bans             the current guild's bans
@@ -58,6 +60,7 @@ class Chat:
         self.speaker = "you"
         self._last_bot_message = 0.0
         emu.ops.message_listeners.append(self._on_message)
+        emu.ops.edit_listeners.append(self._on_edit)
 
     # -- output ------------------------------------------------------------------------------------
     def say(self, text: str) -> None:
@@ -69,7 +72,21 @@ class Chat:
             return
         self._last_bot_message = time.monotonic()
         place = self._describe(message.channel_id)
-        self.say(render_message(place, author.username, message.content, message.embeds))
+        self.say(buttons.decorate(render_message(place, author.username, message.content, message.embeds),
+                                  message, self._name_of))
+
+    def _on_edit(self, message: Message) -> None:
+        author = self.emu.state.users.get(message.author_id)
+        if author is None or not author.bot:
+            return
+        self._last_bot_message = time.monotonic()
+        place = self._describe(message.channel_id)
+        rendered = render_message(place, f"{author.username} (edited)", message.content, message.embeds)
+        self.say(buttons.decorate(rendered, message, self._name_of))
+
+    def _name_of(self, user_id: int) -> str:
+        user = self.emu.state.users.get(user_id)
+        return user.username if user is not None else str(user_id)
 
     def _describe(self, channel_id: int) -> str:
         for world in self.world.guilds.values():
@@ -182,6 +199,12 @@ class Chat:
             names = {u.id: n for n, u in world.members.items()}
             self.say("  " + ("\n  ".join(f"{names.get(uid, uid)}: {reason or 'no reason'}"
                                           for uid, reason in bans.items()) or "no bans"))
+        elif word == "press" and world is not None:
+            problem = await buttons.press(self.emu, world.channels[self.channel_name].id,
+                                          world.members[self.speaker].id, argument)
+            if problem:
+                self.say(problem)
+            await self.quiet()
         elif word == "status":
             render_status(self.statuses(), self.out)
         else:

@@ -31,6 +31,7 @@ _EXPORTS = {
     "DATABASE_DOWN": "supervisor.runtime.errors",
     "is_database_unavailable": "supervisor.database",
     "Duration": "supervisor.sdk.converters",
+    "Confirm": "supervisor.sdk.confirm",
     # helpers
     "KeyedLocks": "supervisor.keyed_locks",
     "SlidingWindowLimiter": "supervisor.ratelimit",
@@ -48,6 +49,8 @@ _EXPORTS = {
     # model providers (the [ai] table): one completion through this instance's chat provider
     "complete": "supervisor.sdk.ai",
     "AIUnavailable": "supervisor.sdk.ai",
+    "MCP_READ_ONLY_TOOLS": "supervisor.sdk.mcp_tools",
+    "mcp_unknown_tools": "supervisor.sdk.mcp_tools",
 }
 
 __all__ = [
@@ -57,10 +60,12 @@ __all__ = [
     "FIELD_VALUE_LIMIT",
     "GOLD",
     "GREEN",
+    "MCP_READ_ONLY_TOOLS",
     "PRIVILEGED_INTENTS",
     "RED",
     "VERSION",
     "AIUnavailable",
+    "Confirm",
     "Duration",
     "EnvKey",
     "Feature",
@@ -79,6 +84,7 @@ __all__ = [
     "format_duration",
     "int_range",
     "is_database_unavailable",
+    "mcp_unknown_tools",
     "non_empty",
     "one_of",
     "parse_duration",
@@ -92,7 +98,11 @@ def __getattr__(name: str) -> Any:
     module = _EXPORTS.get(name)
     if module is None:
         raise AttributeError(f"module 'supervisor.sdk' has no attribute {name!r}")
-    return getattr(importlib.import_module(module), name)
+    return getattr(importlib.import_module(module), _RENAMED.get(name, name))
+
+
+# Exported under a clearer name than the one in its module.
+_RENAMED = {"MCP_READ_ONLY_TOOLS": "READ_ONLY_TOOLS", "mcp_unknown_tools": "unknown_tools"}
 
 
 if TYPE_CHECKING:
@@ -110,9 +120,12 @@ if TYPE_CHECKING:
     from supervisor.ratelimit import SlidingWindowLimiter
     from supervisor.runtime.errors import DATABASE_DOWN, UserError
     from supervisor.sdk.ai import AIUnavailable, complete
+    from supervisor.sdk.confirm import Confirm
     from supervisor.sdk.context import FeatureContext, InstanceFileError
     from supervisor.sdk.converters import Duration
     from supervisor.sdk.feature import PRIVILEGED_INTENTS, EnvKey, Feature
+    from supervisor.sdk.mcp_tools import READ_ONLY_TOOLS as MCP_READ_ONLY_TOOLS
+    from supervisor.sdk.mcp_tools import unknown_tools as mcp_unknown_tools
     from supervisor.sdk.periodic import Periodic
     from supervisor.sdk.shared import SharedServices
     from supervisor.sdk.version import VERSION
