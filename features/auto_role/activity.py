@@ -40,7 +40,13 @@ class ActivityCounter:
         return sum(self._pending.values())
 
     async def flush(self) -> list[asyncpg.Record]:
-        """Write every pending count in one statement; returns the rows' new totals."""
+        """Write every pending count in one statement; returns the rows' new totals.
+
+        A cancelled caller (a periodic job stopped with its instance) never cuts a write in half: the write runs
+        on, and a later flush (the one at stop) waits for it on the lock, then writes the rest."""
+        return await asyncio.shield(self._flush())
+
+    async def _flush(self) -> list[asyncpg.Record]:
         async with self._lock:
             if not self._pending:
                 return []
@@ -54,11 +60,6 @@ class ActivityCounter:
                 raise
             self.writes += 1
             return rows
-
-    async def flush_in_background(self) -> list[asyncpg.Record]:
-        """For the periodic job: a cancelled job (the instance stopping) never cuts a write in half; the
-        shutdown flush waits for it on the lock and writes the rest."""
-        return await asyncio.shield(self.flush())
 
     def _restore(self, batch: dict[Key, int], joined: dict[Key, dt.datetime | None]) -> None:
         for key, count in batch.items():

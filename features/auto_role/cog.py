@@ -38,7 +38,7 @@ class AutoRoleCog(commands.Cog, name="Auto-role"):
                 self.ctx.log.info("activity_flushed_at_stop", messages=pending)
 
     async def _flush(self) -> None:
-        self.promoter.flushed(await self.counter.flush_in_background())
+        self.promoter.flushed(await self.counter.flush())
 
     @commands.Cog.listener()
     async def on_message(self, message: discord.Message) -> None:
