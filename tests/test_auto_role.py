@@ -6,10 +6,14 @@ import asyncio
 import datetime as dt
 from typing import Any
 
+import asyncpg
+import pytest
 import pytest_asyncio
 import structlog
 
+from features.auto_role.activity import ActivityCounter
 from supervisor.emulator import Role
+from supervisor.migrator import load_migrations, migrate
 from tests.daemon import eventually
 from tests.harness import FeatureHarness, config_for
 
@@ -181,3 +185,27 @@ async def test_settings_are_validated_with_clear_errors(harness: FeatureHarness)
     outcome = await h.edit_config(bad)
     assert "auto_role.from_role: must be a Discord ID" in outcome
     assert "auto_role.to_role: is required" in outcome
+
+
+async def test_a_failed_flush_keeps_its_counts_for_the_next(database_url: str, schemas: list[str],
+                                                            unique: Any) -> None:
+    schema = unique("act_flush")
+    schemas.append(schema)
+    admin = await asyncpg.connect(database_url)
+    await admin.execute(f'CREATE SCHEMA "{schema}"')
+    pool = await asyncpg.create_pool(database_url, min_size=0, max_size=1,
+                                     server_settings={"search_path": f'"{schema}"'})
+    try:
+        counter = ActivityCounter(pool)
+        for _ in range(3):
+            counter.record(1, 2, None)
+        with pytest.raises(asyncpg.UndefinedTableError):  # the database refuses this flush
+            await counter.flush()
+        assert counter.pending(1, 2) == 3
+        await migrate(database_url, schema, load_migrations())
+        counter.record(1, 2, None)
+        [row] = await counter.flush()
+        assert row["message_count"] == 4 and counter.pending_total() == 0
+    finally:
+        await pool.close()
+        await admin.close()
