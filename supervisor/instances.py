@@ -96,7 +96,8 @@ def load_instance(folder: Path, supervisor_database_url: str | None, *, sandbox:
     if problems or config is None or env is None:
         return InstanceReport(name, folder, Status.INVALID, schema, problems)
     spec = InstanceSpec(name, folder, config, env, env.database_url or supervisor_database_url)
-    return InstanceReport(name, folder, Status.OK, schema, [], spec, [*config.warnings, *_env_warnings(label, config, env)])
+    warnings = [*config.warnings, *_env_warnings(label, config, env)]
+    return InstanceReport(name, folder, Status.OK, schema, [], spec, warnings)
 
 
 def _env_warnings(label: str, config: InstanceConfig, env: InstanceEnv) -> list[Problem]:

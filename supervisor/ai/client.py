@@ -15,13 +15,17 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import anthropic
-import httpx
 import openai
 import structlog
 
 from supervisor.ai.config import Provider
 from supervisor.ai.dsml import parse_dsml
 from supervisor.ai.types import Censored, Completion, Message, ProviderError, ToolCall
+
+try:  # the HTTP library the installed SDKs are built on (newer releases moved to httpx2)
+    import httpx2 as httpx
+except ImportError:  # pragma: no cover - older SDK releases
+    import httpx  # type: ignore[no-redef]
 
 SHARED_KEY = "ai.clients"
 CENSORED_MARKER = "Content Exists Risk"
@@ -60,7 +64,7 @@ class ProviderClients:
             semaphore = self._limits[endpoint] = asyncio.Semaphore(provider.max_concurrent)
         return semaphore
 
-    def _client(self, provider: Provider, key: str) -> Any:
+    def _client(self, provider: Provider, key: str) -> tuple[Any, dict[str, Any]]:
         identity = (provider.spec, provider.url, provider.auth_header, provider.auth_scheme,
                     tuple(sorted(provider.headers.items())), _digest(key), provider.timeout_secs)
         client = self._clients.get(identity)
@@ -68,36 +72,41 @@ class ProviderClients:
             client = self._clients[identity] = self._build(provider, key)
         return client
 
-    def _build(self, provider: Provider, key: str) -> Any:
+    def _build(self, provider: Provider, key: str) -> tuple[Any, dict[str, Any]]:
+        """(SDK client, per-request headers). The SDK's own auth header is dropped (per request, where the SDKs
+        look for it) when the provider names another header or scheme, or needs no key (a local server)."""
         headers: dict[str, Any] = dict(provider.headers)
         timeout = httpx.Timeout(provider.timeout_secs)
+        omit: dict[str, Any] = {}
+        custom_auth = provider.auth_header.lower() != "authorization" or provider.auth_scheme != "Bearer "
         if provider.spec == "anthropic":
-            if provider.auth_header_set:
-                headers[provider.auth_header] = f"{provider.auth_scheme}{key}"
-                headers["x-api-key"] = anthropic.Omit()
-            return anthropic.AsyncAnthropic(api_key=key or "none", base_url=_anthropic_base(provider.url),
-                                            http_client=self.http, max_retries=0, timeout=timeout,
-                                            default_headers=headers)
-        if provider.auth_header.lower() != "authorization" or provider.auth_scheme != "Bearer ":
-            headers["Authorization"] = openai.Omit()
+            if provider.auth_header_set or not key:
+                omit = {"x-api-key": anthropic.Omit(), "Authorization": anthropic.Omit()}
+                if key:
+                    headers[provider.auth_header] = f"{provider.auth_scheme}{key}"
+            client = anthropic.AsyncAnthropic(api_key=key or "none", base_url=_anthropic_base(provider.url),
+                                              http_client=self.http, max_retries=0, timeout=timeout,
+                                              default_headers=headers)
+            return client, omit
+        if custom_auth or not key:
+            omit = {"Authorization": openai.Omit()}
             if key:
                 headers[provider.auth_header] = f"{provider.auth_scheme}{key}"
-        elif not key:
-            headers["Authorization"] = openai.Omit()  # a local server without a key
-        return openai.AsyncOpenAI(api_key=key or "none", base_url=_openai_base(provider.url), http_client=self.http,
-                                  max_retries=0, timeout=timeout, default_headers=headers)
+        client = openai.AsyncOpenAI(api_key=key or "none", base_url=_openai_base(provider.url), http_client=self.http,
+                                    max_retries=0, timeout=timeout, default_headers=headers)
+        return client, omit
 
     async def complete(self, provider: Provider, key: str, messages: Sequence[Message], *,
                        tools: Sequence[Mapping[str, Any]] | None = None, max_tokens: int | None = None) -> Completion:
         """One chat completion. Tools are sent only when the provider takes them and is not a reasoner."""
         cap = provider.max_tokens if max_tokens is None else min(max_tokens, provider.max_tokens)
         use_tools = list(tools) if tools and provider.supports_tools and not provider.is_reasoner else None
-        client = self._client(provider, key)
+        client, request_headers = self._client(provider, key)
         async with self.limit(provider, key):
             try:
                 if provider.spec == "anthropic":
-                    return await _anthropic_call(client, provider, messages, use_tools, cap)
-                return await _openai_call(client, provider, messages, use_tools, cap)
+                    return await _anthropic_call(client, provider, messages, use_tools, cap, request_headers)
+                return await _openai_call(client, provider, messages, use_tools, cap, request_headers)
             except (openai.APIStatusError, anthropic.APIStatusError) as error:
                 body = error.response.text if error.response is not None else ""
                 if CENSORED_MARKER in body:
@@ -123,8 +132,10 @@ def _arguments(text: str | None) -> dict[str, Any]:
 
 
 async def _openai_call(client: openai.AsyncOpenAI, provider: Provider, messages: Sequence[Message],
-                       tools: list[Mapping[str, Any]] | None, max_tokens: int) -> Completion:
+                       tools: list[Mapping[str, Any]] | None, max_tokens: int, headers: dict[str, Any]) -> Completion:
     extra: dict[str, Any] = {"tools": tools} if tools else {}
+    if headers:
+        extra["extra_headers"] = headers
     response = await client.chat.completions.create(
         model=provider.model, messages=list(messages), max_tokens=max_tokens, **extra)  # type: ignore[arg-type]
     if not response.choices:
@@ -184,9 +195,10 @@ def to_anthropic(messages: Sequence[Message]) -> tuple[str, list[dict[str, Any]]
 
 
 async def _anthropic_call(client: anthropic.AsyncAnthropic, provider: Provider, messages: Sequence[Message],
-                          tools: list[Mapping[str, Any]] | None, max_tokens: int) -> Completion:
+                          tools: list[Mapping[str, Any]] | None, max_tokens: int, headers: dict[str, Any]
+                          ) -> Completion:
     system, turns = to_anthropic(messages)
-    extra: dict[str, Any] = {}
+    extra: dict[str, Any] = {"extra_headers": headers} if headers else {}
     if system:
         extra["system"] = system
     if tools:

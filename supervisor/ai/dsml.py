@@ -10,8 +10,9 @@ import time
 from supervisor.ai.types import ToolCall
 
 _OPEN = "<｜DSML｜"
-_INVOKE = re.compile(r"<｜DSML｜invoke\s+name=\"([^\"]+)\"\s*>(.*?)<｜DSML｜/?invoke>", re.DOTALL)
-_PARAMETER = re.compile(r"<｜DSML｜parameter\s+name=\"([^\"]+)\"[^>]*>(.*?)<｜DSML｜/?parameter>", re.DOTALL)
+# Closing tags come as <｜DSML｜/invoke>, </｜DSML｜invoke> or <｜DSML｜invoke>.
+_INVOKE = re.compile(r"<｜DSML｜invoke\s+name=\"([^\"]+)\"[^>]*>(.*?)</?｜DSML｜/?invoke>", re.DOTALL)
+_PARAMETER = re.compile(r"<｜DSML｜parameter\s+name=\"([^\"]+)\"[^>]*>(.*?)</?｜DSML｜/?parameter>", re.DOTALL)
 
 
 def parse_dsml(content: str) -> tuple[str, list[ToolCall]]:

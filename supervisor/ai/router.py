@@ -8,10 +8,8 @@ from typing import Any
 import structlog
 
 from supervisor.ai.client import ProviderClients
-from supervisor.ai.config import AIConfig, Provider, available
+from supervisor.ai.config import AIConfig, Provider, available, sandbox_provider
 from supervisor.ai.types import Censored, Completion, Message
-
-from supervisor.ai.config import sandbox_provider
 
 
 class Router:

@@ -14,11 +14,13 @@ from pathlib import Path
 from typing import TextIO
 
 from supervisor import logs
+from supervisor.ai.config import SANDBOX_MODEL_OPTION
 from supervisor.daemon.main import Daemon, DaemonOptions
 from supervisor.daemon.runner import RuntimeOptions
 from supervisor.daemon.status import State
 from supervisor.emulator import Emulator
 from supervisor.sandbox.chat import Chat
+from supervisor.sandbox.model import SandboxModel
 from supervisor.sandbox.world import SandboxWorld
 from supervisor.settings import SupervisorSettings
 
@@ -44,11 +46,13 @@ def bundled_postgres_home(state_dir: Path) -> Path:
 async def sandbox(settings: SupervisorSettings, state_dir: Path, source: TextIO, out: TextIO) -> int:
     emu = Emulator()
     await emu.start()
+    model = SandboxModel()  # instances without a configured AI provider chat with this stand-in
+    model_url = await model.start()
     settings = dataclasses.replace(settings, api_base_url=emu.api_base, gateway_url=emu.gateway_url, sandbox=True)
     world = SandboxWorld(emu)
     postgres_home = bundled_postgres_home(state_dir)
     options = DaemonOptions(
-        runtime=RuntimeOptions(guild_ready_timeout=0.2),
+        runtime=RuntimeOptions(guild_ready_timeout=0.2, upstreams={SANDBOX_MODEL_OPTION: model_url}),
         control_socket=state_dir / "run" / "sandbox.sock",
         state_dir=postgres_home,
     )
@@ -68,6 +72,7 @@ async def sandbox(settings: SupervisorSettings, state_dir: Path, source: TextIO,
         await chat.run(source)
     finally:
         await daemon.stop()
+        await model.stop()
         await emu.stop()
         if postgres_home != state_dir:
             shutil.rmtree(postgres_home, ignore_errors=True)

@@ -7,6 +7,9 @@ config loader, whether or not `ai_chat` is on. The SDKs (openai, anthropic) load
 
 from __future__ import annotations
 
+import asyncio
+import importlib
+import sys
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
@@ -38,6 +41,8 @@ def ai_config(ctx: FeatureContext) -> AIConfig:
 
 async def router(ctx: FeatureContext) -> Router:
     """This instance's providers as configured right now (a live config edit applies to the next call)."""
+    if "supervisor.ai.router" not in sys.modules:  # the SDKs take a while to import: never on the event loop
+        await asyncio.to_thread(importlib.import_module, "supervisor.ai.router")
     from supervisor.ai.client import SHARED_KEY, ProviderClients
     from supervisor.ai.router import Router
 
