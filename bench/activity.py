@@ -8,7 +8,8 @@ This drives auto_role's counting code (features/auto_role/activity.py and querie
 Discord connections: the gateway is not what is measured here. Batched: each instance flushes every 10 s (its
 first flush at a random offset) and once at the end (the stop flush). One-per-message: each message is its own
 upsert, as the original's increment_message_count. Both modes end by checking the stored counts equal the
-messages sent. Usage:
+messages sent. A write's time includes waiting for a connection (every pool shares one budget, --budget, as in
+the daemon); "sum s" adds up every write's time. Usage:
 
     .venv/bin/python bench/activity.py [--instances 200] [--rate 50] [--seconds 60] [--budget 30]
 """
@@ -145,7 +146,7 @@ async def run(args: argparse.Namespace) -> None:
 
     print()
     print(f"{'':24} {'messages':>9} {'stored':>7} {'writes':>7} {'writes/msg':>10} {'write ms p50':>12} "
-          f"{'write ms max':>12} {'DB time s':>9}")
+          f"{'write ms max':>12} {'sum s':>9}")
     for label, o in results.items():
         p50 = statistics.median(o.write_seconds) * 1000 if o.write_seconds else 0.0
         worst = max(o.write_seconds) * 1000 if o.write_seconds else 0.0
