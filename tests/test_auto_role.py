@@ -138,6 +138,20 @@ async def test_counts_are_exact_across_a_clean_restart_and_per_guild(harness: Fe
     assert (await activity(h, other.id, talker.id))["message_count"] == 3
 
 
+
+async def test_switching_the_feature_off_live_writes_its_counts(harness: FeatureHarness) -> None:
+    h = harness
+    newcomer, member = roles(h)
+    cog = await enable(h, newcomer, member, min_messages=1000, scan_interval=3600)
+    talker = h.add_member("talker")
+    for n in range(3):
+        await h.send(talker, f"message {n}")
+    await eventually(lambda: cog.counter.counted == 3)
+    assert await activity(h, h.guild.id, talker.id) is None  # not flushed yet: 10 s have not passed
+    assert await h.edit_config(config_for(h.name, extra=FEATURES)) == "applied live"
+    assert h.bot.get_cog("Auto-role") is None
+    assert (await activity(h, h.guild.id, talker.id))["message_count"] == 3
+
 async def test_a_deleted_role_is_reported_released_and_a_fixed_role_promotes(harness: FeatureHarness) -> None:
     h = harness
     newcomer, member = roles(h)
