@@ -116,7 +116,7 @@ async def start_times(db: str, count: int, run_id: str) -> None:
 async def main(args: argparse.Namespace, db: str) -> None:
     run_id = secrets.token_hex(2)
     try:
-        if args.instances:
+        if args.instances and not args.only_start:
             await reload_latency(db, args.instances, args.edits, f"{run_id}r")
         for count in (int(n) for n in args.start.split(",") if n):
             await start_times(db, count, f"{run_id}s{count}")
@@ -129,5 +129,6 @@ if __name__ == "__main__":
     parser.add_argument("--instances", type=int, default=1000, help="running instances for the edits (0: skip)")
     parser.add_argument("--edits", type=int, default=50)
     parser.add_argument("--start", default="200,600", help="sizes for cold and warm start (empty: skip)")
+    parser.add_argument("--only-start", action="store_true", help="only the cold and warm start-up times")
     raise_fd_limit()
     asyncio.run(main(parser.parse_args(), database_url()))

@@ -12,12 +12,14 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from supervisor import registry
-from supervisor.problems import Problem
-from supervisor.settings_schema import Setting, did_you_mean, int_range, non_empty, validate_table
+from supervisor.problems import Problem, shown
+from supervisor.safe_read import UnreadableFile, read_regular_file
+from supervisor.settings_schema import Setting, did_you_mean, float_range, int_range, non_empty, validate_table
 from supervisor.toml_lines import find_line, syntax_error_line
 
 CONFIG_FILE = "config.toml"
 PERSONALITY_MAX_BYTES = 64 * 1024
+CONFIG_MAX_BYTES = 256 * 1024
 
 _ROOT_WORD = re.compile(r"^[a-z0-9_-]{0,32}$")
 
@@ -32,7 +34,7 @@ def _timezone_rule(value: str) -> str | None:
     try:
         ZoneInfo(value)
     except (ZoneInfoNotFoundError, ValueError):
-        return f"unknown IANA time zone {value!r} (e.g. \"Europe/Berlin\")"
+        return f"unknown IANA time zone {shown(value)} (e.g. \"Europe/Berlin\")"
     return None
 
 
@@ -54,11 +56,14 @@ ROOT_SCHEMA: Mapping[str, Setting] = {
 
 DATABASE_SCHEMA: Mapping[str, Setting] = {
     "pool_max_size": Setting(int, 2, rule=int_range(1, 50), doc="most connections this instance holds"),
+    "command_timeout": Setting(float, 10.0, rule=float_range(0.1, 300.0),
+                               doc="seconds a query or connection attempt may take before the command answers "
+                                   "\"database unavailable\" (a frozen server never hangs a command)"),
 }
 
 
 def _tables() -> set[str]:
-    return {"features", "database", *(name for name, feature in registry.features().items() if feature.settings)}
+    return {"features", "database", *(f.table_name for f in registry.features().values() if f.has_table())}
 
 
 @dataclass(frozen=True)
@@ -70,8 +75,10 @@ class InstanceConfig:
     timezone: str
     features: Mapping[str, bool]
     pool_max_size: int
+    command_timeout: float
     settings: Mapping[str, Mapping[str, Any]]  # per feature table, defaults filled in
     personality: str
+    warnings: tuple[Problem, ...] = ()  # shown by `check`; the instance runs
 
     def enabled_features(self) -> list[str]:
         return [name for name, on in self.features.items() if on]
@@ -85,9 +92,11 @@ def load_config(folder: Path, label: str) -> tuple[InstanceConfig | None, list[P
     """Read `folder/config.toml` and its personality file. `label` prefixes file names in problems."""
     config_label = f"{label}/{CONFIG_FILE}"
     try:
-        raw_bytes = (folder / CONFIG_FILE).read_bytes()
-    except OSError as error:
-        return None, [Problem(config_label, "", f"cannot read: {error.strerror}")]
+        raw_bytes = read_regular_file(folder / CONFIG_FILE, CONFIG_MAX_BYTES)
+    except FileNotFoundError:
+        return None, [Problem(config_label, "", "not found")]
+    except UnreadableFile as error:
+        return None, [Problem(config_label, "", str(error))]
     try:
         text = raw_bytes.decode("utf-8")
         document = tomllib.loads(text)
@@ -122,12 +131,24 @@ def load_config(folder: Path, label: str) -> tuple[InstanceConfig | None, list[P
         report("database", key, message)
 
     settings: dict[str, Mapping[str, Any]] = {}
+    warnings: list[Problem] = []
     for name, feature in registry.features().items():
+        if feature.validate is not None:
+            table_name = feature.table_name
+            values, errors, table_warnings = feature.validate(document.get(table_name))
+            settings[name] = MappingProxyType(dict(values))
+            for key, message in errors:
+                report(*nested_field(table_name, key), message)
+            for key, message in table_warnings:
+                warnings.append(Problem(config_label, *_nested_warning(text, table_name, key, message)))
+            continue
         if not feature.settings:
             continue
         values, table_problems = validate_table(document.get(name, {}), feature.settings)
         settings[name] = MappingProxyType(values)
         for key, message in table_problems:
+            if name not in document and not features.get(name):
+                continue  # a feature that is off needs no table; its required keys matter once it is on
             report(name, key, message)
 
     personality = ""
@@ -147,9 +168,22 @@ def load_config(folder: Path, label: str) -> tuple[InstanceConfig | None, list[P
         timezone=root["timezone"],
         features=MappingProxyType(features),
         pool_max_size=database["pool_max_size"],
+        command_timeout=database["command_timeout"],
         settings=MappingProxyType(settings),
         personality=personality,
+        warnings=tuple(warnings),
     ), []
+
+
+def nested_field(table: str, dotted_key: str) -> tuple[str, str | None]:
+    """("ai", "providers.x.url") -> ("ai.providers.x", "url"): the TOML table a nested key is written in."""
+    head, _, last = dotted_key.rpartition(".")
+    return (f"{table}.{head}" if head else table), (last or None)
+
+
+def _nested_warning(text: str, table: str, dotted_key: str, message: str) -> tuple[str, str, int | None]:
+    where, key = nested_field(table, dotted_key)
+    return (f"{where}.{key}" if key else where), message, find_line(text, where, key)
 
 
 def _load_features(table: Any) -> tuple[dict[str, bool], list[tuple[str, str]]]:
@@ -181,13 +215,11 @@ def _load_personality(folder: Path, label: str, relative: str) -> tuple[str, tup
     if not path.is_relative_to(base):
         return "", (f"{label}/{CONFIG_FILE}", f"{relative!r} points outside the instance folder")
     try:
-        data = path.read_bytes()
+        data = read_regular_file(path, PERSONALITY_MAX_BYTES)
     except FileNotFoundError:
         return "", (file_label, "personality file not found")
-    except OSError as error:
-        return "", (file_label, f"cannot read personality file: {error.strerror}")
-    if len(data) > PERSONALITY_MAX_BYTES:
-        return "", (file_label, f"personality file is {len(data)} bytes; the limit is {PERSONALITY_MAX_BYTES}")
+    except UnreadableFile as error:
+        return "", (file_label, f"personality file {error}")
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as error:

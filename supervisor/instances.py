@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Hashable
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
 
+from supervisor import registry
 from supervisor.config import CONFIG_FILE, InstanceConfig, load_config
 from supervisor.dburl import database_identity
 from supervisor.envfile import ENV_FILE, InstanceEnv, load_env
@@ -47,6 +49,7 @@ class InstanceReport:
     schema: str | None = None
     problems: list[Problem] = field(default_factory=list)
     spec: InstanceSpec | None = None
+    warnings: list[Problem] = field(default_factory=list)  # the instance runs; `check` shows them
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -55,6 +58,7 @@ class InstanceReport:
             "status": str(self.status),
             "schema": self.schema,
             "problems": [p.as_dict() for p in self.problems],
+            "warnings": [p.as_dict() for p in self.warnings],
         }
 
 
@@ -62,7 +66,8 @@ def is_instance_folder(path: Path) -> bool:
     name = path.name
     if name.startswith((".", "#")) or name.endswith(_TEMP_SUFFIXES):
         return False
-    return path.is_dir() and (path / CONFIG_FILE).is_file()
+    # Anything named config.toml makes a bot folder: a directory or a pipe there is that bot's problem to report.
+    return path.is_dir() and (path / CONFIG_FILE).exists()
 
 
 def discover(instances_dir: Path) -> list[Path]:
@@ -84,7 +89,7 @@ def load_instance(folder: Path, supervisor_database_url: str | None, *, sandbox:
         return InstanceReport(name, folder, Status.INVALID, problems=[problem])
 
     config, problems = load_config(folder, label)
-    if not sandbox and not (folder / ENV_FILE).exists():
+    if not sandbox and not os.path.lexists(folder / ENV_FILE):
         status = Status.INVALID if problems else Status.NOT_CONFIGURED
         return InstanceReport(name, folder, status, problems=problems)
 
@@ -94,7 +99,19 @@ def load_instance(folder: Path, supervisor_database_url: str | None, *, sandbox:
     if problems or config is None or env is None:
         return InstanceReport(name, folder, Status.INVALID, schema, problems)
     spec = InstanceSpec(name, folder, config, env, env.database_url or supervisor_database_url)
-    return InstanceReport(name, folder, Status.OK, schema, [], spec)
+    warnings = [*config.warnings, *_env_warnings(label, config, env)]
+    return InstanceReport(name, folder, Status.OK, schema, [], spec, warnings)
+
+
+def _env_warnings(label: str, config: InstanceConfig, env: InstanceEnv) -> list[Problem]:
+    """Warnings a feature can only give knowing `.env`: a provider routed to whose key is not set."""
+    warnings = []
+    for name, feature in registry.features().items():
+        if feature.env_warnings is None or name not in config.settings:
+            continue
+        for key, message in feature.env_warnings(config.settings[name], env.secrets):
+            warnings.append(Problem(f"{label}/{CONFIG_FILE}", f"{feature.table_name}.{key}", message))
+    return warnings
 
 
 RuleKey = tuple[str, Hashable]  # (the .env field at fault, the value no two instances may share)

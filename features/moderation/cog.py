@@ -13,10 +13,10 @@ from supervisor.sdk import (
     RED,
     FeatureContext,
     KeyedLocks,
-    Periodic,
     UserError,
     fit_lines,
     format_duration,
+    is_database_unavailable,
     parse_duration,
     truncate,
 )
@@ -24,7 +24,8 @@ from supervisor.sdk import (
 from . import queries
 from .audit import send_audit, user_field
 from .checks import refusal
-from .sweeper import FIRST_SWEEP_DELAY, TempbanSweeper
+from .sweeper import FIRST_SWEEP_DELAY, TempbanSweeper, ban_marker
+from .tools import ModerationTools
 
 MAX_BAN_SECONDS = 365 * 86400
 MAX_TIMEOUT_SECONDS = 28 * 86400  # Discord's limit
@@ -39,16 +40,17 @@ class ModerationCog(commands.Cog, name="Moderation"):
         self.instance = ctx
         self.locks = KeyedLocks()
         self.sweeper = TempbanSweeper(ctx, self.locks)
-        self._sweep: Periodic | None = None
+        # AI chat's tempban/unban/nuke tools
+        ctx.provide("moderation.tools", ModerationTools(ctx, self.locks, self.sweeper))
 
     async def cog_load(self) -> None:
         # Sleeps until the next expiry; a bug in a round (not an outage) restarts the instance.
-        self._sweep = self.instance.every("tempban-sweep", self.sweeper.interval, self.sweeper.round,
+        self.sweeper.periodic = self.instance.every("tempban-sweep", self.sweeper.interval, self.sweeper.round,
                                           first_delay=FIRST_SWEEP_DELAY, restart_on_error=True)
 
     async def cog_unload(self) -> None:
-        if self._sweep:
-            self._sweep.cancel()
+        if self.sweeper.periodic:
+            self.sweeper.periodic.cancel()
 
     async def cog_check(self, context: commands.Context) -> bool:  # type: ignore[override]
         if context.guild is None:
@@ -96,13 +98,15 @@ class ModerationCog(commands.Cog, name="Moderation"):
         self._rate_limit(context)
         pool = self.instance.pool
         shown = "permanently" if permanent else format_duration(seconds or 0)
-        audit_reason = f"{'Ban' if permanent else 'Tempban'} by {context.author} ({shown})"
-        if reason:
-            audit_reason += f": {reason}"
         async with self.locks.hold((guild.id, member.id)):  # the sweep must not lift an old row meanwhile
             # The row first: if the daemon dies right after the ban, the sweep still lifts it.
             tempban = None if permanent else await queries.create_tempban(
                 pool, guild.id, member.id, context.author.id, reason, seconds or 0)
+            # A tempban's Discord reason carries its row id: the sweep lifts only a ban that is still this one.
+            audit_reason = (f"Ban by {context.author} ({shown})" if tempban is None
+                            else f"{ban_marker(tempban.id)} by {context.author} ({shown})")
+            if reason:
+                audit_reason += f": {reason}"
             try:
                 await guild.ban(member, reason=truncate(audit_reason, 512), delete_message_seconds=0)
             except discord.HTTPException as error:
@@ -111,8 +115,8 @@ class ModerationCog(commands.Cog, name="Moderation"):
                 why = "refused" if error.status < 500 else "failed"
                 raise UserError(f"Discord {why} to ban **{member.display_name}**; nothing was recorded.") from None
             await queries.close_other_tempbans(pool, guild.id, member.id, tempban.id if tempban else None)
-        if tempban and self._sweep:
-            self._sweep.wake()  # its expiry may come before the one the sweeper sleeps until
+        if tempban:
+            self.sweeper.tempban_written()
         if tempban:
             expires = int(tempban.expires_at.timestamp())
             reply = f"Banned **{member.display_name}** for **{shown}**. Expires <t:{expires}:R>."
@@ -133,7 +137,10 @@ class ModerationCog(commands.Cog, name="Moderation"):
         assert guild is not None
         self._rate_limit(context)
         async with self.locks.hold((guild.id, user.id)):
-            # Discord first, then the rows: a failed unban leaves the tempban pending (the original closed it).
+            # The database first, read only: when it is down nothing happens anywhere and the reply says so.
+            # Then Discord, then the rows: a failed unban leaves the tempban pending (the original closed it). If
+            # the database fails between the two, the unban event or the sweep's ban check closes the row.
+            await queries.pending_tempbans(self.instance.pool, guild.id)
             try:
                 await guild.unban(user, reason=f"Unban by {context.author}")
             except discord.NotFound:
@@ -145,6 +152,22 @@ class ModerationCog(commands.Cog, name="Moderation"):
         await self._done(context, f"Unbanned **{user.name}**.{note}", "Unban", {
             "User": user_field(user), "Moderator": user_field(context.author),
         })
+
+    @commands.Cog.listener()
+    async def on_member_unban(self, guild: discord.Guild, user: discord.User) -> None:
+        """Anyone's unban (ours, or a person's in Discord's own UI) closes the pending tempbans of that user."""
+        async with self.locks.hold((guild.id, user.id)):
+            try:
+                closed = await queries.mark_unbanned(self.instance.pool, guild.id, user.id)
+            except Exception as error:
+                if not is_database_unavailable(error):
+                    raise
+                # The sweep's ban check covers it: an unbanned user's row is closed without a second unban.
+                self.instance.log.warning("unban event not recorded: database unavailable", guild_id=guild.id,
+                                          user_id=user.id, error=repr(error))
+                return
+        if closed:
+            self.instance.log.info("tempban closed: unbanned in Discord", guild_id=guild.id, user_id=user.id)
 
     @commands.command(name="banlist", aliases=["bans"], brief="active tempbans")
     @commands.has_guild_permissions(ban_members=True)

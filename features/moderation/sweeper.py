@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import aiohttp
 import discord
 import structlog
-from supervisor.sdk import FeatureContext, KeyedLocks, is_database_unavailable
+from supervisor.sdk import FeatureContext, KeyedLocks, Periodic, is_database_unavailable
 
 from . import queries
 from .audit import send_audit, user_field
@@ -34,9 +34,21 @@ RETRY_FIRST_MAX_SECONDS = 30.0  # the first retry of a failed unban waits one sw
 OUTAGE_RETRY_SECONDS = 30.0  # while the database is down, try again this often (not only at the safety sweep)
 EXPIRY_SLACK_SECONDS = 0.05  # wake just after an expiry, not a hair before it (clocks are read separately)
 UNKNOWN_BAN = 10026
+LEGACY_MARKER = "Tempban by "  # tempbans made before the reason carried the row id
 
 # Failures worth a later retry: Discord refused or erred, or could not be reached.
 _RETRYABLE = (discord.HTTPException, aiohttp.ClientError, OSError, TimeoutError)
+
+
+def ban_marker(tempban_id: int) -> str:
+    """How a tempban's Discord ban reason begins: the row it belongs to."""
+    return f"Tempban #{tempban_id}"
+
+
+def is_our_ban(reason: str | None, tempban_id: int) -> bool:
+    """The ban in Discord is still the one this row made (not a later one by a person or another command)."""
+    reason = reason or ""
+    return reason.startswith(ban_marker(tempban_id) + " ") or reason.startswith(LEGACY_MARKER)
 
 
 @dataclass
@@ -50,7 +62,13 @@ class TempbanSweeper:
         self.ctx = ctx
         self.locks = locks  # shared with the ban and unban commands
         self._retries: dict[int, _Retry] = {}  # tempban id -> backoff; this instance's only
+        self.periodic: Periodic | None = None  # the timer running `round`, set when the Cog loads
         self._reported_unreadable: set[int] = set()
+
+    def tempban_written(self) -> None:
+        """A new tempban: its expiry may come before the one the timer sleeps until."""
+        if self.periodic is not None:
+            self.periodic.wake()
 
     def interval(self) -> float:
         return float(self.ctx.config.settings["moderation"]["sweep_interval"])
@@ -100,9 +118,15 @@ class TempbanSweeper:
         async with self.locks.hold((ban.guild_id, ban.user_id)):
             if not await queries.is_pending(self.ctx.pool, ban.id):
                 return False  # an unban command or a newer ban closed it while we waited for the lock
+            attempt_seconds = self.attempt_seconds()
             try:
-                await asyncio.wait_for(bot.http.unban(ban.user_id, ban.guild_id, reason="Tempban expired"),
-                                       self.attempt_seconds())
+                # Is the ban in Discord still this row's? A person may have unbanned and banned again since.
+                current = await asyncio.wait_for(bot.http.get_ban(ban.user_id, ban.guild_id), attempt_seconds)
+                if is_our_ban(current.get("reason"), ban.id):
+                    await asyncio.wait_for(bot.http.unban(ban.user_id, ban.guild_id, reason="Tempban expired"),
+                                           attempt_seconds)
+                else:
+                    log.info("tempban expired; the ban in Discord is a newer one, left in place")
             except discord.NotFound as error:
                 if error.code != UNKNOWN_BAN:  # Unknown Guild, Unknown User: not done, maybe later
                     return self._postpone(ban, log, error)

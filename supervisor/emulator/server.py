@@ -186,14 +186,24 @@ class Emulator:
     ) -> Role:
         return self.ops.create_role(self.state.guild(id_of(guild)), name, int(permissions), position, **fields)
 
-    def add_member(self, guild: GuildRef, user: UserRef, roles: Iterable[RoleRef] = ()) -> Member:
-        """Join `user` to `guild` (GUILD_MEMBER_ADD to the bots there; GUILD_CREATE if it is a bot)."""
-        return self.ops.add_member(self.state.guild(id_of(guild)), id_of(user), [id_of(r) for r in roles])
+    def add_member(
+        self, guild: GuildRef, user: UserRef, roles: Iterable[RoleRef] = (), *, joined_at: dt.datetime | None = None
+    ) -> Member:
+        """Join `user` to `guild` (GUILD_MEMBER_ADD to the bots there; GUILD_CREATE if it is a bot). `joined_at`
+        in the past stands for a member who joined while no bot was watching."""
+        return self.ops.add_member(
+            self.state.guild(id_of(guild)), id_of(user), [id_of(r) for r in roles], joined_at
+        )
 
     def add_bot_to_guild(self, guild: GuildRef, bot_user: UserRef, roles: Iterable[RoleRef] = ()) -> Member:
         if not self.state.user(id_of(bot_user)).bot:
             raise ValueError("add_bot_to_guild expects a bot user (from add_application)")
         return self.add_member(guild, bot_user, roles)
+
+    def withhold_guild(self, guild: GuildRef) -> None:
+        """Bots that IDENTIFY from now on see `guild` as unavailable (a Discord outage of that guild): READY lists
+        it, no GUILD_CREATE follows, and discord.py waits its guild_ready_timeout before `on_ready`."""
+        self.gateway.withheld_guilds.add(id_of(guild))
 
     def set_member_roles(self, guild: GuildRef, user: UserRef, roles: Iterable[RoleRef]) -> Member:
         g = self.state.guild(id_of(guild))

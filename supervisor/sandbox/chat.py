@@ -15,7 +15,7 @@ from typing import TextIO
 
 from supervisor.commands.control_client import render_status
 from supervisor.emulator import Emulator, Message
-from supervisor.sandbox import buttons
+from supervisor.sandbox import buttons, mentions
 from supervisor.sandbox.market import SimulatedMarket, render_market
 from supervisor.sandbox.render import render_message
 from supervisor.sandbox.world import InstanceGuild, SandboxWorld
@@ -31,6 +31,7 @@ Type a message to post it in the current channel, as the current member. Sandbox
   /as MEMBER        speak as another member (you, alice, bob, carol, dave)
   /press N          press button N of the latest bot message with buttons, as the current member
   /members          the current guild's members and their roles
+  /join NAME        a new member NAME joins the current guild (join role, welcome)
   /bans             the current guild's bans
   /market           the simulated stock market's prices (for `!stock`)
   /status           the supervisor's status table
@@ -133,7 +134,8 @@ class Chat:
             self.say("No instance is running in the sandbox; add an instance folder, or see the log.")
             return
         channel = world.channels[self.channel_name]
-        await self.emu.send_message(channel, world.members[self.speaker], text)
+        names = {**{n: u.id for n, u in world.members.items()}, "bot": world.bot_user.id, world.name: world.bot_user.id}
+        await self.emu.send_message(channel, world.members[self.speaker], mentions.resolve(text, names))
         await self.quiet()
 
     async def quiet(self) -> None:
@@ -145,6 +147,20 @@ class Chat:
             if since >= QUIET_SECONDS:
                 return
             await asyncio.sleep(QUIET_SECONDS - since)
+
+    async def join(self, world: InstanceGuild, name: str) -> None:
+        """A member joins the current guild (a new user, or one who left), so join role and welcome show."""
+        if not name or " " in name:
+            self.say("Usage: /join NAME (one word)")
+            return
+        user = world.members.get(name) or self.emu.create_user(name)
+        if self.emu.member(world.guild, user) is not None:
+            self.say(f"{name} is already a member here.")
+            return
+        world.members[name] = user
+        self.emu.add_member(world.guild, user)
+        self.say(f"{name} joined {world.guild.name}.")
+        await self.quiet()
 
     async def command(self, line: str) -> bool:
         """Run a sandbox command; False means quit."""
@@ -180,6 +196,8 @@ class Chat:
                 owner = " (owner)" if user.id == world.guild.owner_id else ""
                 present = "" if self.emu.member(world.guild, user) else " (not in the guild)"
                 self.say(f"  {name}{owner}: {', '.join(roles) or 'no roles'}{present}")
+        elif word == "join" and world is not None:
+            await self.join(world, argument)
         elif word == "bans" and world is not None:
             bans = self.emu.bans(world.guild)
             names = {u.id: n for n, u in world.members.items()}
