@@ -23,6 +23,7 @@ from supervisor.logs import get_logger
 from supervisor.mcp.router import McpRouter, tool_listing
 from supervisor.migrator import load_migrations
 from supervisor.pg.service import Databases
+from supervisor.runtime.compression import use_bounded_compression
 from supervisor.runtime.endpoints import apply_endpoints
 from supervisor.settings import SupervisorSettings
 
@@ -170,6 +171,8 @@ class Daemon:
     async def start(self) -> None:
         """Open the control socket, start every valid instance, and begin watching. Raises on a busy socket."""
         apply_endpoints(self.settings.api_base_url, self.settings.gateway_url)
+        if not self.options.runtime.discord_defaults:
+            use_bounded_compression()
         self.log.info("daemon starting", instances_dir=str(self.settings.instances_dir),
                       control_socket=str(self.options.control_socket))
         await self.control.start()
