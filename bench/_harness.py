@@ -165,12 +165,23 @@ class DaemonProcess:
 
 
 async def start_daemon(emu: Emulator, root: Path, work: Path, *extra: str) -> tuple[DaemonProcess, float]:
-    """Start the daemon and return it with the seconds until every instance was running."""
+    """Start the daemon and return it with the seconds until every instance was running.
+
+    Not "daemon ready": that goes out after at most a minute even if some instances are still starting.
+    """
+    expected = sum(1 for folder in root.iterdir() if (folder / "config.toml").is_file())
     daemon = DaemonProcess(root, work, api_base=emu.api_base, gateway_url=emu.gateway_url,
                            extra_args=("--log-level", "INFO", *extra))
     started = time.perf_counter()
     await daemon.start()
-    await daemon.wait_log(lambda e: e.get("event") == "daemon ready", timeout=900)
+    running: set[str] = set()
+
+    def all_running(entry: dict[str, Any]) -> bool:
+        if entry.get("event") == "instance running":
+            running.add(str(entry.get("instance")))
+        return len(running) >= expected
+
+    await daemon.wait_log(all_running, timeout=1800)
     return daemon, time.perf_counter() - started
 
 
