@@ -16,7 +16,7 @@ import asyncpg
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from supervisor.emulator import Channel, Emulator, P, User
-from tests.daemon import DaemonProcess
+from tests.support import DaemonProcess
 
 CORE_ONLY = "[features]\nmoderation = false\n"
 
@@ -98,7 +98,7 @@ async def drop_schemas(database_url: str, prefix: str) -> None:
 
 
 def database_url() -> tuple[str, object]:
-    from tests import postgres
+    from tests.support import postgres
 
     return postgres.find_or_start()
 

@@ -28,7 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from supervisor.database import open_pool
 from supervisor.pg.budget import ConnectionBudget, ServerLimits, read_limits
-from tests.scratch_postgres import scratch_server
+from tests.support import scratch_server
 
 CLIENTS = "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend'"
 QUERY = "SELECT count(*) FROM notes"

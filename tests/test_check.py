@@ -11,7 +11,7 @@ import pytest
 
 from supervisor.commands import check
 from supervisor.settings import SupervisorSettings
-from tests.conftest import InstanceFolders, fake_token, run_cli
+from tests.support import InstanceFolders, fake_token, run_cli
 
 GOOD_ENV = {"DISCORD_TOKEN": "token-one", "GUILD_ID": "123456789012345678"}
 

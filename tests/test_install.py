@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.conftest import REPO, InstanceFolders
+from tests.support import REPO, InstanceFolders
 
 
 def test_pip_install_from_clean_clone_gives_working_cli(tmp_path: Path, instances: InstanceFolders,

@@ -22,7 +22,7 @@ from supervisor.migrator import (
     migrate,
 )
 from supervisor.settings import SupervisorSettings
-from tests.conftest import InstanceFolders, fake_token, run_cli
+from tests.support import InstanceFolders, fake_token, run_cli
 
 
 def copy_migrations(target: Path) -> Path:

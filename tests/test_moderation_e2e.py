@@ -19,9 +19,7 @@ import pytest_asyncio
 
 from supervisor.emulator import Channel, Emulator, P, Role, User
 from supervisor.emulator.models import Message
-from tests.conftest import InstanceFolders
-from tests.daemon import DaemonProcess, eventually
-from tests.world import BotWorld, add_bot
+from tests.support import BotWorld, DaemonProcess, InstanceFolders, add_bot, eventually
 
 MOD_PERMS = int(P.BAN_MEMBERS | P.KICK_MEMBERS | P.MODERATE_MEMBERS | P.MANAGE_MESSAGES)
 FAST_SWEEP = "[moderation]\nsweep_interval = 0.5\n"

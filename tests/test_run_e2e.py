@@ -6,9 +6,7 @@ import signal
 from pathlib import Path
 
 from supervisor.emulator import Emulator
-from tests.conftest import InstanceFolders
-from tests.daemon import DaemonProcess
-from tests.world import add_bot
+from tests.support import DaemonProcess, InstanceFolders, add_bot
 
 
 def daemon_for(emu: Emulator, instances: InstanceFolders, tmp_path: Path, **kwargs) -> DaemonProcess:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import asyncpg
 
-from tests.conftest import REPO, run_cli
+from tests.support import REPO, run_cli
 
 
 class SandboxSession:

@@ -15,10 +15,17 @@ import pytest
 import pytest_asyncio
 
 from supervisor.emulator import Emulator
-from tests.conftest import InstanceFolders, fake_token
-from tests.daemon import DaemonProcess, eventually, run_cli_async
-from tests.tcp_proxy import TcpProxy
-from tests.world import BotWorld, add_bot, config_text
+from tests.support import (
+    BotWorld,
+    DaemonProcess,
+    InstanceFolders,
+    TcpProxy,
+    add_bot,
+    config_text,
+    eventually,
+    fake_token,
+    run_cli_async,
+)
 
 
 def save(path: Path, text: str) -> None:
@@ -326,7 +333,7 @@ async def test_real_postgres_stopped_and_started_under_a_running_instance(
     emu: Emulator, instances: InstanceFolders, tmp_path: Path, unique
 ) -> None:
     """A private PostgreSQL server is really stopped (pg_ctl stop) and started again while the bot runs."""
-    from tests.scratch_postgres import scratch_server
+    from tests.support import scratch_server
 
     async with scratch_server() as server:
         assert server.url is not None

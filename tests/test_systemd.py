@@ -12,9 +12,7 @@ from pathlib import Path
 import pytest
 
 from supervisor.emulator import Emulator
-from tests.conftest import REPO, InstanceFolders
-from tests.daemon import DaemonProcess
-from tests.world import add_bot
+from tests.support import REPO, DaemonProcess, InstanceFolders, add_bot
 
 
 async def collect(sock: socket.socket, into: list[str]) -> None:

@@ -14,9 +14,19 @@ from supervisor.migrator import load_migrations, migrate
 from supervisor.pg.bundled import BundledPostgres
 from supervisor.pg.dump import default_backup_path
 from supervisor.pg.tools import DumpError, candidates, choose
-from tests.conftest import InstanceFolders
-from tests.pg.conftest import make_instance, settings_for
-from tests.pg.dumps import TRICKY, add_ban, contents, dump_body, dump_text, fill, run_backup, run_restore
+from tests.support import (
+    TRICKY,
+    InstanceFolders,
+    add_ban,
+    contents,
+    dump_body,
+    dump_text,
+    fill,
+    make_instance,
+    run_backup,
+    run_restore,
+    settings_for,
+)
 
 
 @pytest.fixture

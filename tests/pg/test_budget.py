@@ -12,7 +12,7 @@ import pytest
 
 from supervisor.database import IDLE_CONNECTION_SECONDS, open_pool
 from supervisor.pg.budget import HEADROOM, ConnectionBudget, ServerLimits, fit_message, read_limits
-from tests.pg.conftest import SMALL_MAX_CONNECTIONS
+from tests.support import SMALL_MAX_CONNECTIONS
 
 PROBE = "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend'"
 

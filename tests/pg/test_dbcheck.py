@@ -14,8 +14,7 @@ import pytest_asyncio
 from supervisor.commands import dbcheck
 from supervisor.pg.bundled import BundledPostgres
 from supervisor.pg.probe import url_warnings
-from tests.conftest import InstanceFolders
-from tests.pg.conftest import make_instance, settings_for
+from tests.support import InstanceFolders, make_instance, settings_for
 
 
 async def check_db(instances: InstanceFolders, state_dir: Path, database_url: str | None = None) -> tuple[int, str]:

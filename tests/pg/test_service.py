@@ -11,8 +11,7 @@ from structlog.testing import capture_logs
 from supervisor.database import DatabaseError
 from supervisor.instances import InstanceSpec, scan
 from supervisor.pg.service import Databases
-from tests.conftest import InstanceFolders
-from tests.pg.conftest import SMALL_MAX_CONNECTIONS
+from tests.support import SMALL_MAX_CONNECTIONS, InstanceFolders
 
 
 def specs_of(instances: InstanceFolders) -> list[InstanceSpec]:

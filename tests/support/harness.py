@@ -2,13 +2,17 @@
 
 No daemon subprocess: the runner, its live-apply path, the bot and every Cog run on the test's own event loop,
 so a feature test costs a bot login, not a Python start-up. Keep subprocess tests for what needs a daemon
-(signals, watching, restarts, outages, systemd).
+(signals, watching, restarts, outages, systemd). The process's log events land in `h.logs` exactly as the daemon
+would print them, so a test waits for an event (`await h.wait_log(...)`) instead of sleeping.
+
+The `harness_factory` and `harness` fixtures are defined here (tests/conftest.py registers this module as a plugin)
+so the harness and the fixture that builds it stay in one file.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -17,19 +21,21 @@ import asyncpg
 import discord
 import discord.gateway
 import discord.http
+import pytest
 import pytest_asyncio
 
 from supervisor.daemon.runner import InstanceRunner, RuntimeOptions, apply_live
 from supervisor.daemon.status import State
 from supervisor.emulator import Channel, Emulator, Guild, Interaction, P, Role, User
 from supervisor.emulator.models import Message
-from supervisor.instances import Status, load_instance
+from supervisor.instances import InstanceSpec, Status, load_instance
 from supervisor.migrator import load_migrations
 from supervisor.pg.service import Databases
 from supervisor.runtime.endpoints import apply_endpoints
 from supervisor.sdk.shared import SharedServices
-from tests.conftest import InstanceFolders, fake_token
-from tests.daemon import eventually
+from tests.support.folders import InstanceFolders, config_text, fake_token
+from tests.support.logbook import LogBook, LogPredicate, captured_logs
+from tests.support.waiting import eventually
 
 
 @dataclass
@@ -49,6 +55,8 @@ class FeatureHarness:
     database_url: str
     runner: InstanceRunner
     shared: SharedServices
+    new_runner: Callable[[InstanceSpec], InstanceRunner]
+    logs: LogBook
     members: list[User] = field(default_factory=list)
 
     # -- people ----------------------------------------------------------------------------------
@@ -106,9 +114,29 @@ class FeatureHarness:
             return f"rejected: {self.runner.status.rejected}"
         return await apply_live(self.runner, report.spec)
 
+    async def stop(self) -> None:
+        """Stop the instance as the daemon does at shutdown (its bot disconnects, its pool closes)."""
+        await self.runner.stop()
+
+    async def start(self) -> None:
+        """Start it again with a new runner, as a daemon started later would (the last applied spec)."""
+        self.runner = self.new_runner(self.runner.spec)
+        self.runner.start()
+        await self.wait_running()
+
     async def wait_running(self, timeout: float = 15.0) -> None:
         await eventually(lambda: self.runner.status.state is State.RUNNING and self.runner.ctx is not None
                          and self.runner.ctx.bot is not None and self.runner.ctx.bot.is_ready(), timeout)
+
+    # -- its log -------------------------------------------------------------------------------------
+    def log_events(self, predicate: LogPredicate, start: int = 0) -> list[dict[str, Any]]:
+        """This instance's log entries matching `predicate`."""
+        return [e for e in self.logs.entries[start:] if e.get("instance") == self.name and predicate(e)]
+
+    async def wait_log(self, predicate: LogPredicate, timeout: float = 20.0, start: int = 0,
+                       count: int = 1) -> dict[str, Any]:
+        """The `count`-th log entry of this instance matching `predicate`, waiting for it."""
+        return await self.logs.wait(lambda e: e.get("instance") == self.name and predicate(e), timeout, start, count)
 
     async def fetch(self, query: str, *args: Any) -> list[asyncpg.Record]:
         connection = await asyncpg.connect(self.database_url, server_settings={"search_path": self.schema})
@@ -127,11 +155,18 @@ def message_text(message: Message) -> str:
 
 
 def config_for(name: str, prefix: str = "!", extra: str = "") -> str:
-    return f'bot_name = "{name.title()} Bot"\ncommand_prefix = "{prefix}"\n{extra}'
+    return config_text(name, prefix, extra)
+
+
+@pytest.fixture
+def instance_logs() -> Iterator[LogBook]:
+    """The process's log events during one test, as the daemon would print them (set up before any runner)."""
+    with captured_logs(LogBook()) as book:
+        yield book
 
 
 @pytest_asyncio.fixture
-async def harness_factory(emu: Emulator, database_url: str, tmp_path: Path, unique: Any
+async def harness_factory(emu: Emulator, database_url: str, tmp_path: Path, unique: Any, instance_logs: LogBook
                           ) -> AsyncIterator[Any]:
     """`await harness_factory(config_extra=..., env=..., personality=...)` -> a running FeatureHarness."""
     old_base = discord.http.Route.BASE
@@ -169,11 +204,14 @@ async def harness_factory(emu: Emulator, database_url: str, tmp_path: Path, uniq
         )
         report = await asyncio.to_thread(load_instance, folder, None)
         assert report.spec is not None, report.problems
-        runner = InstanceRunner(report.spec, migrations, RuntimeOptions(guild_ready_timeout=0.2, backoff_first=0.2),
-                                gate, databases, shared)
+        def new_runner(spec: InstanceSpec) -> InstanceRunner:
+            return InstanceRunner(spec, migrations, RuntimeOptions(guild_ready_timeout=0.2, backoff_first=0.2),
+                                  gate, databases, shared)
+
+        runner = new_runner(report.spec)
         runner.start()
         harness = FeatureHarness(emu, name, folder, token, bot_user, guild, channel, owner, bot_role, schema,
-                                 database_url, runner, shared)
+                                 database_url, runner, shared, new_runner, instance_logs)
         made.append(harness)
         if wait:
             await harness.wait_running()
