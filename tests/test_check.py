@@ -208,6 +208,7 @@ def test_json_output(instances: InstanceFolders) -> None:
     assert by_name["bad"]["problems"][0]["line"] == 1
 
 
+@pytest.mark.e2e
 def test_cli_check_exit_codes_and_missing_directory(instances: InstanceFolders, tmp_path: Path) -> None:
     instances.make("good", env={"DISCORD_TOKEN": fake_token("good")})
     result = run_cli("check", "--instances", str(instances.root))

@@ -7,7 +7,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from tests.support import REPO, InstanceFolders
+
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]  # a pip install into a fresh venv
 
 
 def test_pip_install_from_clean_clone_gives_working_cli(tmp_path: Path, instances: InstanceFolders,

@@ -42,6 +42,7 @@ async def column_types(url: str, schema: str, table: str) -> dict[str, str]:
     return {r["column_name"]: r["data_type"] for r in rows}
 
 
+@pytest.mark.e2e
 def test_migrate_twice_applies_nothing_the_second_time(instances: InstanceFolders, database_url: str,
                                                        schemas: list[str], unique) -> None:
     schema = unique("mig_twice")
@@ -188,6 +189,7 @@ CONCURRENT_SCRIPT = textwrap.dedent("""
 """)
 
 
+@pytest.mark.e2e
 async def test_two_processes_migrating_one_schema_apply_each_migration_once(
     database_url: str, schemas: list[str], unique, tmp_path: Path
 ) -> None:
@@ -223,6 +225,7 @@ def test_bad_migration_file_name_is_refused(tmp_path: Path) -> None:
         load_migrations(tmp_path)
 
 
+@pytest.mark.e2e
 def test_migrate_reports_unknown_and_invalid_instances(instances: InstanceFolders) -> None:
     instances.make("broken", env={"DISCORD_TOKEN": "your-token"})
     result = run_cli("migrate", "--instances", str(instances.root), "broken", "ghost")

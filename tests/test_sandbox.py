@@ -10,8 +10,11 @@ import sys
 from pathlib import Path
 
 import asyncpg
+import pytest
 
 from tests.support import REPO, run_cli
+
+pytestmark = pytest.mark.e2e  # the sandbox and `new` as the command line
 
 
 class SandboxSession:

@@ -22,10 +22,15 @@ from tests.support import (
     TcpProxy,
     add_bot,
     config_text,
+    event,
     eventually,
     fake_token,
     run_cli_async,
 )
+
+pytestmark = pytest.mark.e2e  # the daemon as a separate process
+
+SWEEP_SKIPPED = event("tempban sweep skipped: database unavailable")
 
 
 def save(path: Path, text: str) -> None:
@@ -239,11 +244,13 @@ async def test_postgres_outage_is_survived(emu: Emulator, instances: InstanceFol
     try:
         await daemon.wait_running("outage")
         assert await answers(emu, bot, "!banlist") == "No active tempbans."
+        mark = daemon.book.mark()
         await proxy.cut()
         reply = await answers(emu, bot, "!banlist")
         assert reply == "The database is unavailable right now; try again in a moment."
-        await asyncio.sleep(2.5)  # several sweeps fail meanwhile
+        await daemon.wait_log(SWEEP_SKIPPED, start=mark, count=3)  # several sweeps fail meanwhile, none crashes
         assert (await status(daemon))["outage"]["state"] == "running"
+        assert not daemon.find(lambda e: e.get("event") == "instance crashed; restarting", start=mark)
         await proxy.start()
         await eventually(lambda: _banlist_back(emu, bot))
         assert emu.identify_count(bot.token) == 1
@@ -289,8 +296,9 @@ async def test_sighup_rescans_and_sigterm_closes_every_gateway(emu: Emulator, in
         await daemon.wait_running("first")
         second = add_bot(emu, instances, "second", prefix="!", schema=unique("sup_h2"), database_url=database_url)
         schemas.append(second.schema)
-        await asyncio.sleep(0.5)
-        assert emu.identify_count(second.token) == 0  # not watching: nothing happens until asked
+        # Not watching: the daemon answers, and still knows only the first instance until asked.
+        assert list(await status(daemon)) == ["first"]
+        assert emu.identify_count(second.token) == 0
         assert daemon.process is not None
         daemon.process.send_signal(signal.SIGHUP)
         await daemon.wait_running("second")
@@ -323,9 +331,14 @@ async def test_burst_of_saves_is_one_reload_with_the_last_content(fleet: Fleet) 
         await asyncio.sleep(0.04)
     await eventually(lambda: _replies(emu, a, f"{prefixes[-1]}ping"))
     await eventually(lambda: _replies(emu, b, "??ping"))
-    await asyncio.sleep(0.3)
+    # One more edit after the burst: changes are handled in order, so once its reload is logged, every reload
+    # the burst caused has been logged before it.
+    save(b.folder / "config.toml", config_text("beta", "?!"))
+    await eventually(lambda: _replies(emu, b, "?!ping"))
+    await fleet.daemon.wait_log(event("config reloaded", instance="beta"), start=mark, count=2)
     reloads = [e for e in fleet.daemon.logs[mark:] if e.get("event") == "config reloaded"]
-    assert sorted(e["instance"] for e in reloads) == ["alpha", "beta"], reloads
+    assert reloads[-1]["instance"] == "beta"  # the sentinel's: the last one
+    assert sorted(e["instance"] for e in reloads[:-1]) == ["alpha", "beta"], reloads
     assert fleet.sessions() == (1, 0, 1, 0)
 
 
@@ -344,10 +357,11 @@ async def test_real_postgres_stopped_and_started_under_a_running_instance(
         try:
             await daemon.wait_running("restart")
             assert await answers(emu, bot, "!banlist") == "No active tempbans."
+            mark = daemon.book.mark()
             assert await server.stop()  # the server process really ends
             reply = await answers(emu, bot, "!banlist")
             assert reply == "The database is unavailable right now; try again in a moment."
-            await asyncio.sleep(2.0)  # sweeps fail meanwhile; none of that is a crash
+            await daemon.wait_log(SWEEP_SKIPPED, start=mark, count=3)  # sweeps fail meanwhile; none is a crash
             assert (await status(daemon))["restart"]["state"] == "running"
             await server.start()
             await eventually(lambda: _banlist_back(emu, bot), timeout=30)
@@ -372,13 +386,14 @@ async def test_crash_loop_fails_the_instance_until_restart(emu: Emulator, instan
         await connection.execute(f'ALTER TABLE "{bot.schema}".tempbans RENAME TO tempbans_away')
         failed = await daemon.wait_log(lambda e: e.get("event", "").startswith("instance crash loop"), timeout=60)
         assert failed["instance"] == "loopy"
+        assert "retry_in" not in failed  # parked until its files change or an operator asks: no timer runs
         shown = (await status(daemon))["loopy"]
         assert shown["state"] == "failed" and shown["last_error"].startswith("crash loop (6 crashes in 60 s)")
         identifies = emu.identify_count(bot.token)
-        await asyncio.sleep(1.0)
-        assert emu.identify_count(bot.token) == identifies  # failed means no more retries
         # The operator repairs the schema and asks for a restart.
         await connection.execute(f'ALTER TABLE "{bot.schema}".tempbans_away RENAME TO tempbans')
+        assert (await status(daemon))["loopy"]["restarts"] == shown["restarts"]  # failed means no more retries
+        assert emu.identify_count(bot.token) == identifies
         code, out, err = await run_cli_async("restart", "loopy", "--control-socket", str(daemon.control_socket))
         assert code == 0 and "restarting loopy" in out, err
         await eventually(lambda: _replies(emu, bot, "!ping"), timeout=30)

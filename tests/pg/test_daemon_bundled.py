@@ -22,6 +22,8 @@ from tests.support import (
     tcp_listeners,
 )
 
+pytestmark = pytest.mark.e2e  # the daemon with its bundled server
+
 pytestmark = pytest.mark.skipif(not hasattr(runner, "Databases"),
                                 reason="the daemon does not use supervisor.pg.service yet")
 

@@ -6,6 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
+import pytest
+
 from supervisor.emulator import Emulator
 from tests.support import (
     DaemonProcess,
@@ -17,6 +19,8 @@ from tests.support import (
     run_restore,
     settings_for,
 )
+
+pytestmark = pytest.mark.e2e  # a daemon runs while the restore happens
 
 
 async def test_restore_while_the_daemon_runs(emu: Emulator, instances: InstanceFolders, tmp_path: Path,

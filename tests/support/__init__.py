@@ -1,13 +1,15 @@
 """Every plain helper of the tests, one import point: test modules import from `tests.support` only, never from
 another test module or a conftest. Fixtures live in the conftest.py files (and the harness's in harness.py).
 
-A package rather than one file because the helpers are ~900 lines of unrelated jobs; each module has one:
-folders (instance folders on disk), waiting (`eventually`), logbook (log events to wait for and count),
-daemon (the daemon and CLI as processes), world (a bot's guild for daemon tests), harness (one instance
-in-process), postgres (the test database), scratch_postgres (throwaway servers), tcp_proxy (outages on demand),
-pg (Postgres-operations helpers), dumps (backup/restore helpers).
+A package rather than one file because the helpers are ~1000 lines of unrelated jobs; each module has one:
+bots (plain discord.py bots for the emulator's own tests), folders (instance folders on disk), waiting
+(`eventually`), logbook (log events to wait for and count), daemon (the daemon and CLI as processes), world (a
+bot's guild for daemon tests), harness (one instance in-process), postgres (the test database),
+scratch_postgres (throwaway servers), tcp_proxy (outages on demand), pg (Postgres-operations helpers), dumps
+(backup/restore helpers).
 """
 
+from tests.support.bots import BotRunner, World, add_ping, full_intents
 from tests.support.daemon import DaemonProcess, run_cli, run_cli_async
 from tests.support.dumps import TRICKY, add_ban, contents, dump_body, dump_text, fill, run_backup, run_restore
 from tests.support.folders import REPO, InstanceFolders, config_text, fake_token
@@ -30,10 +32,46 @@ from tests.support.waiting import eventually
 from tests.support.world import BotWorld, add_bot, reply_to
 
 __all__ = [
-    "REPO", "SMALL_MAX_CONNECTIONS", "TRICKY", "BotWorld", "DaemonProcess", "FeatureHarness", "InstanceFolders",
-    "LogBook", "LogPredicate", "TcpProxy", "add_ban", "add_bot", "captured_logs", "config_for", "config_text",
-    "contents", "dump_body", "dump_text", "event", "eventually", "execute", "fake_token", "fill", "make_instance",
-    "message_text", "postmaster_pid", "reply_to", "run_backup", "run_cli", "run_cli_async", "run_restore",
-    "scratch_server", "scratch_state_dir", "server_pids", "settings_for", "socket_inodes", "tcp_listeners",
+    "REPO",
+    "SMALL_MAX_CONNECTIONS",
+    "TRICKY",
+    "BotRunner",
+    "BotWorld",
+    "DaemonProcess",
+    "FeatureHarness",
+    "InstanceFolders",
+    "LogBook",
+    "LogPredicate",
+    "TcpProxy",
+    "World",
+    "add_ban",
+    "add_bot",
+    "add_ping",
+    "captured_logs",
+    "config_for",
+    "config_text",
+    "contents",
+    "dump_body",
+    "dump_text",
+    "event",
+    "eventually",
+    "execute",
+    "fake_token",
+    "fill",
+    "full_intents",
+    "make_instance",
+    "message_text",
+    "postmaster_pid",
+    "reply_to",
+    "run_backup",
+    "run_cli",
+    "run_cli_async",
+    "run_restore",
+    "scratch_server",
+    "scratch_state_dir",
+    "server_pids",
+    "settings_for",
+    "socket_inodes",
+    "tcp_listeners",
     "tcp_ports_of",
 ]
