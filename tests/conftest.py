@@ -21,8 +21,9 @@ from tests.support.folders import REPO, InstanceFolders, fake_token
 
 __all__ = ["REPO", "InstanceFolders", "fake_token", "run_cli"]  # re-exports, see the docstring
 
-# The in-process feature harness: `harness`, `harness_factory` and `instance_logs` for every test.
-pytest_plugins = ["tests.support.harness"]
+# Fixtures kept beside their helpers: the in-process harness (`harness`, `harness_factory`, `instance_logs`) and
+# the Finnhub stand-in (`finnhub`), for every test.
+pytest_plugins = ["tests.support.harness", "tests.support.finnhub"]
 
 
 @pytest_asyncio.fixture

@@ -16,6 +16,7 @@ from typing import TextIO
 from supervisor.commands.control_client import render_status
 from supervisor.emulator import Emulator, Message
 from supervisor.sandbox import buttons
+from supervisor.sandbox.market import SimulatedMarket, render_market
 from supervisor.sandbox.render import render_message
 from supervisor.sandbox.world import InstanceGuild, SandboxWorld
 
@@ -31,6 +32,7 @@ Type a message to post it in the current channel, as the current member. Sandbox
   /press N          press button N of the latest bot message with buttons, as the current member
   /members          the current guild's members and their roles
   /bans             the current guild's bans
+  /market           the simulated stock market's prices (for `!stock`)
   /status           the supervisor's status table
   /quit             leave the sandbox (Ctrl-D works too)"""
 
@@ -58,6 +60,7 @@ class Chat:
         self.channel_name = "general"
         self.speaker = "you"
         self._last_bot_message = 0.0
+        self.market: SimulatedMarket | None = None  # the sandbox's stock prices, when it serves them
         emu.ops.message_listeners.append(self._on_message)
         emu.ops.edit_listeners.append(self._on_edit)
 
@@ -188,6 +191,8 @@ class Chat:
             if problem:
                 self.say(problem)
             await self.quiet()
+        elif word == "market":
+            self.say(render_market(self.market))
         elif word == "status":
             render_status(self.statuses(), self.out)
         else:

@@ -1,17 +1,20 @@
 """Every plain helper of the tests, one import point: test modules import from `tests.support` only, never from
-another test module or a conftest. Fixtures live in the conftest.py files (and the harness's in harness.py).
+another test module or a conftest. Fixtures live in the conftest.py files (the harness's and the Finnhub
+stand-in's beside their helpers, registered as plugins by tests/conftest.py).
 
-A package rather than one file because the helpers are ~1000 lines of unrelated jobs; each module has one:
+A package rather than one file because the helpers are ~1200 lines of unrelated jobs; each module has one:
 bots (plain discord.py bots for the emulator's own tests), folders (instance folders on disk), waiting
 (`eventually`), logbook (log events to wait for and count), daemon (the daemon and CLI as processes), world (a
-bot's guild for daemon tests), harness (one instance in-process), postgres (the test database),
-scratch_postgres (throwaway servers), tcp_proxy (outages on demand), pg (Postgres-operations helpers), dumps
-(backup/restore helpers).
+bot's guild for daemon tests), harness (one instance in-process), sandbox (the sandbox as a process), finnhub (a
+Finnhub stand-in), postgres (the test database), scratch_postgres (throwaway servers), tcp_proxy (outages on
+demand), pg (Postgres-operations helpers), dumps (backup/restore helpers).
 """
+
 
 from tests.support.bots import BotRunner, World, add_ping, full_intents
 from tests.support.daemon import DaemonProcess, run_cli, run_cli_async
 from tests.support.dumps import TRICKY, add_ban, contents, dump_body, dump_text, fill, run_backup, run_restore
+from tests.support.finnhub import FinnhubStandIn
 from tests.support.folders import REPO, InstanceFolders, config_text, fake_token
 from tests.support.harness import FeatureHarness, config_for, message_text
 from tests.support.logbook import LogBook, LogPredicate, captured_logs, event
@@ -26,6 +29,7 @@ from tests.support.pg import (
     tcp_listeners,
     tcp_ports_of,
 )
+from tests.support.sandbox import SandboxSession
 from tests.support.scratch_postgres import scratch_server, scratch_state_dir
 from tests.support.tcp_proxy import TcpProxy
 from tests.support.waiting import eventually
@@ -39,9 +43,11 @@ __all__ = [
     "BotWorld",
     "DaemonProcess",
     "FeatureHarness",
+    "FinnhubStandIn",
     "InstanceFolders",
     "LogBook",
     "LogPredicate",
+    "SandboxSession",
     "TcpProxy",
     "World",
     "add_ban",
