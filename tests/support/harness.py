@@ -114,6 +114,10 @@ class FeatureHarness:
             return f"rejected: {self.runner.status.rejected}"
         return await apply_live(self.runner, report.spec)
 
+    async def wait_running(self, timeout: float = 15.0) -> None:
+        await eventually(lambda: self.runner.status.state is State.RUNNING and self.runner.ctx is not None
+                         and self.runner.ctx.bot is not None and self.runner.ctx.bot.is_ready(), timeout)
+
     async def stop(self) -> None:
         """Stop the instance as the daemon does at shutdown (its bot disconnects, its pool closes)."""
         await self.runner.stop()
@@ -123,10 +127,6 @@ class FeatureHarness:
         self.runner = self.new_runner(self.runner.spec)
         self.runner.start()
         await self.wait_running()
-
-    async def wait_running(self, timeout: float = 15.0) -> None:
-        await eventually(lambda: self.runner.status.state is State.RUNNING and self.runner.ctx is not None
-                         and self.runner.ctx.bot is not None and self.runner.ctx.bot.is_ready(), timeout)
 
     # -- its log -------------------------------------------------------------------------------------
     def log_events(self, predicate: LogPredicate, start: int = 0) -> list[dict[str, Any]]:
@@ -205,8 +205,8 @@ async def harness_factory(emu: Emulator, database_url: str, tmp_path: Path, uniq
         report = await asyncio.to_thread(load_instance, folder, None)
         assert report.spec is not None, report.problems
         def new_runner(spec: InstanceSpec) -> InstanceRunner:
-            return InstanceRunner(spec, migrations, RuntimeOptions(guild_ready_timeout=0.2, backoff_first=0.2),
-                                  gate, databases, shared)
+            return InstanceRunner(spec, migrations,
+                                  RuntimeOptions(guild_ready_timeout=0.2, backoff_first=0.2), gate, databases, shared)
 
         runner = new_runner(report.spec)
         runner.start()
