@@ -265,6 +265,7 @@ def test_a_non_loopback_bind_without_a_token_is_refused(bind: str) -> None:
 
 
 @pytest.mark.e2e
+@pytest.mark.slow
 async def test_daemon_endpoint_sees_instances_come_and_go_and_stdio_serves_the_same_tools(
         emu: Any, instances: Any, database_url: str, schemas: list[str], unique: Any, tmp_path: Any) -> None:
     """The real daemon with --mcp-listen: a folder dropped in while a client is connected shows up and takes calls,

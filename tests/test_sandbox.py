@@ -82,6 +82,7 @@ def test_new_then_check_reports_only_the_token(tmp_path: Path) -> None:
     assert again.returncode == 1 and "already exists" in again.stderr
 
 
+@pytest.mark.slow
 def test_quick_start_sandbox_needs_no_database_setup(tmp_path: Path) -> None:
     """The README's first command: no DATABASE_URL anywhere, so the bundled PostgreSQL serves the sandbox."""
     shutil.copytree(REPO / "instances" / "example", tmp_path / "instances" / "example")

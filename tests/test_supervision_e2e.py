@@ -198,6 +198,7 @@ async def _no_connections(database_url: str, schema: str) -> bool:
     return await pool_connections(database_url, schema) == 0
 
 
+@pytest.mark.slow
 async def test_crashing_feature_task_restarts_only_its_instance(emu: Emulator, instances: InstanceFolders,
                                                                 tmp_path: Path, database_url: str,
                                                                 schemas: list[str], unique) -> None:
@@ -342,6 +343,7 @@ async def test_burst_of_saves_is_one_reload_with_the_last_content(fleet: Fleet) 
     assert fleet.sessions() == (1, 0, 1, 0)
 
 
+@pytest.mark.slow
 async def test_real_postgres_stopped_and_started_under_a_running_instance(
     emu: Emulator, instances: InstanceFolders, tmp_path: Path, unique
 ) -> None:
@@ -371,6 +373,7 @@ async def test_real_postgres_stopped_and_started_under_a_running_instance(
             assert await daemon.stop() == 0
 
 
+@pytest.mark.slow
 async def test_crash_loop_fails_the_instance_until_restart(emu: Emulator, instances: InstanceFolders,
                                                            tmp_path: Path, database_url: str, schemas: list[str],
                                                            unique) -> None:

@@ -53,6 +53,7 @@ async def drop(url: str, schema: str) -> None:
         await connection.close()
 
 
+@pytest.mark.slow
 async def test_backup_drop_restore_gives_back_every_row(instances: InstanceFolders, database_url: str,
                                                         schemas: list[str], unique, state_dir: Path,
                                                         no_daemon: Path) -> None:

@@ -28,6 +28,7 @@ pytestmark = pytest.mark.skipif(not hasattr(runner, "Databases"),
                                 reason="the daemon does not use supervisor.pg.service yet")
 
 
+@pytest.mark.slow
 async def test_the_bundled_server_keeps_a_bots_data_across_daemon_restarts(
         emu: Emulator, instances: InstanceFolders, tmp_path: Path, unique) -> None:
     with scratch_state_dir() as state:

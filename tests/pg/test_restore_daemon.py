@@ -23,6 +23,7 @@ from tests.support import (
 pytestmark = pytest.mark.e2e  # a daemon runs while the restore happens
 
 
+@pytest.mark.slow
 async def test_restore_while_the_daemon_runs(emu: Emulator, instances: InstanceFolders, tmp_path: Path,
                                              database_url: str, schemas: list[str], unique,
                                              state_dir: Path) -> None:
@@ -58,6 +59,7 @@ async def test_restore_while_the_daemon_runs(emu: Emulator, instances: InstanceF
         assert await daemon.stop() == 0, daemon.stderr_text[-3000:]
 
 
+@pytest.mark.slow
 async def test_restore_refuses_when_the_daemon_keeps_the_instance_elsewhere(
         emu: Emulator, instances: InstanceFolders, tmp_path: Path, database_url: str, schemas: list[str], unique,
         state_dir: Path) -> None:
