@@ -169,6 +169,14 @@ def build_parser() -> argparse.ArgumentParser:
     _add_state_dir(sandbox)
     _add_finnhub_url(sandbox, " or the sandbox's simulated market")
 
+    features = commands.add_parser(
+        "features", help="list every feature and its settings",
+        description="Every feature this release ships: whether it is on by default, what it does, the gateway "
+        "intents and permissions it needs, each of its config.toml settings with type, default and meaning, and "
+        "the .env keys it reads. Generated from the features' own declarations (docs/features.md is the same).",
+    )
+    features.add_argument("--json", action="store_true", help="print JSON")
+
     new = commands.add_parser(
         "new", help="create an instance folder from the example",
         description="Copy the example instance into a new folder with a schema named after it; only the token "
@@ -274,6 +282,10 @@ def main(argv: list[str] | None = None) -> int:
         from supervisor.sandbox import main as sandbox
 
         return sandbox.run(settings, _state_dir(args))
+    if args.command == "features":
+        from supervisor.commands import features
+
+        return features.run(args.json)
     if args.command == "new":
         from supervisor.commands import new
 

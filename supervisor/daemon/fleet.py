@@ -40,8 +40,9 @@ class Fleet:
         async with self._lock:
             if self._closing:
                 return
-            reports = {r.name: r for r in scan(self.settings.instances_dir, self.settings.database_url,
-                                               sandbox=self.settings.sandbox)}
+            scanned = await asyncio.to_thread(scan, self.settings.instances_dir, self.settings.database_url,
+                                              sandbox=self.settings.sandbox)  # file work off the loop
+            reports = {r.name: r for r in scanned}
             self.reports = reports
             names = set(reports) | set(self.runners)
             if only is not None:
@@ -89,15 +90,11 @@ class Fleet:
             runner.start()
             log.info("instance starting", schema=spec.schema)
             return
-        old_env = runner.spec.env.restart_fingerprint(self.settings.database_url)
-        if spec.env.restart_fingerprint(self.settings.database_url) != old_env:
-            log.info("token, database or schema changed; restarting the instance")
-            runner.restart(spec)
-            return
         if spec == runner.spec and runner.status.rejected is None and runner.status.state is not State.FAILED:
             return
-        outcome = await apply_live(runner, spec)
-        log.info("config reloaded", outcome=outcome)
+        if spec == runner.rejected_spec:
+            return  # its Cogs already failed to load; a change of its files tries again
+        await apply_live(runner, spec)  # live, or a restart of this instance when a restart field changed
 
     async def restart(self, name: str) -> bool:
         if name in self.paused:  # e.g. a restore that was interrupted before it could resume the instance
@@ -158,7 +155,7 @@ class Fleet:
 
     async def wait_settled(self, timeout: float) -> None:
         """Until every instance is running, backing off, failed or stopped (or `timeout` seconds passed)."""
-        settled = {State.RUNNING, State.BACKOFF, State.FAILED, State.STOPPED}
+        settled = {State.RUNNING, State.BACKOFF, State.FAILED, State.STOPPED, State.ELSEWHERE}
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
         while loop.time() < deadline and any(r.status.state not in settled for r in self.runners.values()):

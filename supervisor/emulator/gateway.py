@@ -176,6 +176,9 @@ class Gateway:
         self.stats: dict[str, TokenStats] = {}
         # The `compress` query value of every connection, in order (tests check what clients asked for).
         self.compressions: list[str | None] = []
+        # Guilds listed as unavailable in READY whose GUILD_CREATE is held back (a Discord outage of one guild):
+        # a client waits its guild-ready timeout for them.
+        self.withheld_guilds: set[int] = set()
 
     # --- test-facing views ------------------------------------------------------------------------
 
@@ -375,6 +378,9 @@ class Gateway:
         if app is None:
             conn.close(4004, "Authentication failed.")
             return
+        if app.identify_close_code is not None:
+            conn.close(app.identify_close_code, "Refused by the test.")
+            return
         intents = data.get("intents")
         if not isinstance(intents, int) or intents < 0:
             conn.close(4013, "Invalid intent(s).")
@@ -427,7 +433,8 @@ class Gateway:
         session.dispatch("READY", ready)
         if intents & Intent.GUILDS:
             for guild in guilds:
-                session.dispatch("GUILD_CREATE", self.guild_create_for(session, guild))
+                if guild.id not in self.withheld_guilds:
+                    session.dispatch("GUILD_CREATE", self.guild_create_for(session, guild))
 
     def _resume(self, conn: Connection, data: dict[str, Any]) -> None:
         session = self.sessions.get(str(data.get("session_id")))

@@ -7,7 +7,7 @@ bots (plain discord.py bots for the emulator's own tests), folders (instance fol
 (`eventually`), logbook (log events to wait for and count), daemon (the daemon and CLI as processes), world (a
 bot's guild for daemon tests), harness (one instance in-process), sandbox (the sandbox as a process), finnhub (a
 Finnhub stand-in), postgres (the test database), scratch_postgres (throwaway servers), tcp_proxy (outages on
-demand), pg (Postgres-operations helpers), dumps (backup/restore helpers).
+demand), pg (Postgres-operations helpers), pg_freeze (a server that stops answering), dumps (backup/restore helpers).
 """
 
 
@@ -29,6 +29,7 @@ from tests.support.pg import (
     tcp_listeners,
     tcp_ports_of,
 )
+from tests.support.pg_freeze import frozen
 from tests.support.sandbox import SandboxSession
 from tests.support.scratch_postgres import scratch_server, scratch_state_dir
 from tests.support.tcp_proxy import TcpProxy
@@ -64,6 +65,7 @@ __all__ = [
     "execute",
     "fake_token",
     "fill",
+    "frozen",
     "full_intents",
     "make_instance",
     "message_text",
