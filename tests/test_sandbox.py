@@ -17,9 +17,10 @@ from tests.support import REPO, SandboxSession, run_cli
 pytestmark = pytest.mark.e2e  # the sandbox and `new` as the command line
 
 
-async def test_sandbox_through_piped_stdin(tmp_path: Path, database_url: str) -> None:
+async def test_sandbox_through_piped_stdin(tmp_path: Path, database_url: str, unique) -> None:
     instances = tmp_path / "instances"
-    shutil.copytree(REPO / "instances" / "example", instances / "example")
+    name = unique("example")  # its own schema, sandbox_<name>: other runs on this server may have the example's
+    shutil.copytree(REPO / "instances" / "example", instances / name)
     env = {**os.environ, "DATABASE_URL": database_url}
     process = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "supervisor", "sandbox", "--instances", str(instances), "--state-dir",
@@ -32,12 +33,12 @@ async def test_sandbox_through_piped_stdin(tmp_path: Path, database_url: str) ->
         await session.type("!ping")
         await session.read_until("Example Bot: Pong!")
         await session.type("!help")
-        shown = await session.read_until("— Example Bot · instance example")
+        shown = await session.read_until(f"— Example Bot · instance {name}")
         assert "Example Bot Commands" in shown and "`!ping`" in shown and "`!ban <member>" in shown
         await session.type("/status")
-        shown = await session.read_until("example   running")
+        shown = await session.read_until(f"{name}  running")
         # A live edit during the session: the new prefix answers, the old one no longer does.
-        config = instances / "example" / "config.toml"
+        config = instances / name / "config.toml"
         config.write_text(config.read_text().replace('command_prefix = "!"', 'command_prefix = "?"'))
         for _ in range(20):  # until the reload has happened
             mark = len(session.output)
@@ -64,7 +65,7 @@ async def test_sandbox_through_piped_stdin(tmp_path: Path, database_url: str) ->
             process.kill()
             await process.wait()
         connection = await asyncpg.connect(database_url)
-        await connection.execute('DROP SCHEMA IF EXISTS "sandbox_example" CASCADE')
+        await connection.execute(f'DROP SCHEMA IF EXISTS "sandbox_{name}" CASCADE')
         await connection.close()
 
 
