@@ -39,6 +39,7 @@ def _describe(feature: Feature) -> dict[str, Any]:
             for key, setting in feature.settings.items()
         ],
         "env": [{"key": key, "doc": env.doc, "required": env.required} for key, env in feature.env.items()],
+        "nested_table": feature.table_name if feature.validate is not None else None,
     }
 
 
@@ -60,6 +61,9 @@ def markdown(features: list[dict[str, Any]], reserved: tuple[str, ...]) -> str:
                       "| Setting | Type | Default | Meaning |", "|---|---|---|---|"]
             lines += [f"| `{s['key']}` | {s['type']} | {_default(s)} | {_cell(s['doc'])} |"
                       for s in feature["settings"]]
+        if feature["nested_table"]:
+            lines += ["", f"Settings: the `[{feature['nested_table']}]` table of config.toml, with nested tables "
+                          f"(docs/{feature['name']}.md)."]
         if feature["env"]:
             lines += ["", "Keys it reads from the instance's `.env`:", "", "| Key | Required | Meaning |",
                       "|---|---|---|"]

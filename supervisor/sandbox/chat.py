@@ -15,7 +15,7 @@ from typing import TextIO
 
 from supervisor.commands.control_client import render_status
 from supervisor.emulator import Emulator, Message
-from supervisor.sandbox import buttons
+from supervisor.sandbox import buttons, mentions
 from supervisor.sandbox.market import SimulatedMarket, render_market
 from supervisor.sandbox.render import render_message
 from supervisor.sandbox.world import InstanceGuild, SandboxWorld
@@ -133,7 +133,8 @@ class Chat:
             self.say("No instance is running in the sandbox; add an instance folder, or see the log.")
             return
         channel = world.channels[self.channel_name]
-        await self.emu.send_message(channel, world.members[self.speaker], text)
+        names = {**{n: u.id for n, u in world.members.items()}, "bot": world.bot_user.id, world.name: world.bot_user.id}
+        await self.emu.send_message(channel, world.members[self.speaker], mentions.resolve(text, names))
         await self.quiet()
 
     async def quiet(self) -> None:

@@ -14,12 +14,14 @@ from pathlib import Path
 from typing import TextIO
 
 from supervisor import logs
+from supervisor.ai.config import SANDBOX_MODEL_OPTION
 from supervisor.daemon.main import Daemon, DaemonOptions
 from supervisor.daemon.runner import RuntimeOptions
 from supervisor.daemon.status import State
 from supervisor.emulator import Emulator
 from supervisor.sandbox.chat import Chat
 from supervisor.sandbox.market import SimulatedMarket
+from supervisor.sandbox.model import SandboxModel
 from supervisor.sandbox.world import SandboxWorld
 from supervisor.settings import SupervisorSettings
 
@@ -45,6 +47,8 @@ def bundled_postgres_home(state_dir: Path) -> Path:
 async def sandbox(settings: SupervisorSettings, state_dir: Path, source: TextIO, out: TextIO) -> int:
     emu = Emulator()
     await emu.start()
+    model = SandboxModel()  # instances without a configured AI provider chat with this stand-in
+    model_url = await model.start()
     settings = dataclasses.replace(settings, api_base_url=emu.api_base, gateway_url=emu.gateway_url, sandbox=True)
     world = SandboxWorld(emu)
     # Stock prices: the simulated market, unless --finnhub-url points at a real (or other) Finnhub.
@@ -53,6 +57,7 @@ async def sandbox(settings: SupervisorSettings, state_dir: Path, source: TextIO,
     if market is not None:
         # Instances without a FINNHUB_API_KEY borrow this one: only the local market ever sees it.
         upstreams = {"finnhub_url": await market.start(), "finnhub_fallback_key": "sandbox"}
+    upstreams = {**upstreams, SANDBOX_MODEL_OPTION: model_url}
     postgres_home = bundled_postgres_home(state_dir)
     options = DaemonOptions(
         runtime=RuntimeOptions(guild_ready_timeout=0.2, upstreams=upstreams),
@@ -76,6 +81,7 @@ async def sandbox(settings: SupervisorSettings, state_dir: Path, source: TextIO,
         await chat.run(source)
     finally:
         await daemon.stop()
+        await model.stop()
         await emu.stop()
         if market is not None:
             await market.stop()
