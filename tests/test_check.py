@@ -11,16 +11,7 @@ import pytest
 
 from supervisor.commands import check
 from supervisor.settings import SupervisorSettings
-from tests.support import InstanceFolders, fake_token, run_cli
-
-GOOD_ENV = {"DISCORD_TOKEN": "token-one", "GUILD_ID": "123456789012345678"}
-
-
-def run_check(root: Path) -> tuple[int, str]:
-    out = io.StringIO()
-    settings = SupervisorSettings(instances_dir=root, database_url="postgresql://localhost/x")
-    code = check.run(settings, as_json=False, out=out)
-    return code, out.getvalue()
+from tests.support import GOOD_ENV, InstanceFolders, fake_token, run_check, run_cli
 
 
 def test_valid_instance_passes(instances: InstanceFolders) -> None:

@@ -2,21 +2,24 @@
 another test module or a conftest. Fixtures live in the conftest.py files (the harness's and the Finnhub
 stand-in's beside their helpers, registered as plugins by tests/conftest.py).
 
-A package rather than one file because the helpers are ~1200 lines of unrelated jobs; each module has one:
+A package rather than one file because the helpers are ~1500 lines of unrelated jobs; each module has one:
 bots (plain discord.py bots for the emulator's own tests), folders (instance folders on disk), waiting
 (`eventually`), logbook (log events to wait for and count), daemon (the daemon and CLI as processes), world (a
-bot's guild for daemon tests), harness (one instance in-process), sandbox (the sandbox as a process), finnhub (a
-Finnhub stand-in), postgres (the test database), scratch_postgres (throwaway servers), tcp_proxy (outages on
-demand), pg (Postgres-operations helpers), pg_freeze (a server that stops answering), dumps (backup/restore helpers).
+bot's guild for daemon tests), harness (one instance in-process), sandbox (the sandbox as a process), check
+(`check` in-process), finnhub and llm_standins (stand-ins for upstream APIs), postgres (the test database),
+scratch_postgres (throwaway servers), tcp_proxy (outages on demand), pg and pg_freeze (Postgres-operations
+helpers), dumps (backup/restore helpers).
 """
 
 
 from tests.support.bots import BotRunner, World, add_ping, full_intents
+from tests.support.check import GOOD_ENV, run_check
 from tests.support.daemon import DaemonProcess, run_cli, run_cli_async
 from tests.support.dumps import TRICKY, add_ban, contents, dump_body, dump_text, fill, run_backup, run_restore
 from tests.support.finnhub import FinnhubStandIn
 from tests.support.folders import REPO, InstanceFolders, config_text, fake_token
 from tests.support.harness import FeatureHarness, config_for, message_text
+from tests.support.llm_standins import Answer, Recorded, StandIn, error, text, tool
 from tests.support.logbook import LogBook, LogPredicate, captured_logs, event
 from tests.support.pg import (
     SMALL_MAX_CONNECTIONS,
@@ -37,9 +40,11 @@ from tests.support.waiting import eventually
 from tests.support.world import BotWorld, add_bot, reply_to
 
 __all__ = [
+    "GOOD_ENV",
     "REPO",
     "SMALL_MAX_CONNECTIONS",
     "TRICKY",
+    "Answer",
     "BotRunner",
     "BotWorld",
     "DaemonProcess",
@@ -48,7 +53,9 @@ __all__ = [
     "InstanceFolders",
     "LogBook",
     "LogPredicate",
+    "Recorded",
     "SandboxSession",
+    "StandIn",
     "TcpProxy",
     "World",
     "add_ban",
@@ -60,6 +67,7 @@ __all__ = [
     "contents",
     "dump_body",
     "dump_text",
+    "error",
     "event",
     "eventually",
     "execute",
@@ -72,6 +80,7 @@ __all__ = [
     "postmaster_pid",
     "reply_to",
     "run_backup",
+    "run_check",
     "run_cli",
     "run_cli_async",
     "run_restore",
@@ -82,4 +91,6 @@ __all__ = [
     "socket_inodes",
     "tcp_listeners",
     "tcp_ports_of",
+    "text",
+    "tool",
 ]
