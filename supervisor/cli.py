@@ -154,6 +154,15 @@ def build_parser() -> argparse.ArgumentParser:
     _add_instances(sandbox)
     _add_state_dir(sandbox)
 
+    invite = commands.add_parser(
+        "invite", help="print the link that adds an instance's bot to a server, with the permissions it needs",
+        description="Print the OAuth2 link that invites the instance's bot with exactly the permissions its enabled "
+        "features need, and the privileged intents to switch on in the developer portal first. The application id "
+        "is CLIENT_ID from the instance's .env, else asked from Discord with the token.",
+    )
+    _add_instances(invite)
+    invite.add_argument("name", metavar="NAME")
+
     new = commands.add_parser(
         "new", help="create an instance folder from the example",
         description="Copy the example instance into a new folder with a schema named after it; only the token "
@@ -238,6 +247,10 @@ def main(argv: list[str] | None = None) -> int:
         from supervisor.sandbox import main as sandbox
 
         return sandbox.run(settings, _state_dir(args))
+    if args.command == "invite":
+        from supervisor.commands import invite
+
+        return invite.run(settings, args.name)
     if args.command == "new":
         from supervisor.commands import new
 

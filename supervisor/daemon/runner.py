@@ -24,6 +24,7 @@ from supervisor.database import DatabaseError, is_database_unavailable, open_poo
 from supervisor.instances import InstanceSpec
 from supervisor.logs import get_logger
 from supervisor.migrator import Migration, MigrationError, migrate
+from supervisor.needs import PORTAL_URL, describe_intents, privileged_intents
 from supervisor.pg.bundled import BundledError
 from supervisor.pg.service import Databases
 from supervisor.runtime.bot_factory import InstanceBot
@@ -233,15 +234,15 @@ class InstanceRunner:
                 raise TransientFailure(str(error)) from error
             raise PermanentFailure(str(error)) from error
 
-    @staticmethod
-    def _raise_bot_outcome(bot_task: asyncio.Task[None]) -> None:
+    def _raise_bot_outcome(self, bot_task: asyncio.Task[None]) -> None:
         error = bot_task.exception()
         if isinstance(error, discord.LoginFailure):
             raise PermanentFailure("Discord refused the token (401): check DISCORD_TOKEN in .env") from error
         if isinstance(error, discord.PrivilegedIntentsRequired):
             raise PermanentFailure(
-                "Discord refused the privileged intents this bot's features need (close 4014): enable them for "
-                "the application in the developer portal, or turn those features off"
+                "Discord refused the privileged intents this bot asks for (close 4014): "
+                f"{describe_intents(privileged_intents(self.spec.config))}. Switch them on under Bot > Privileged "
+                f"Gateway Intents at {PORTAL_URL}, or turn those features off"
             ) from error
         if error is not None:
             raise error
