@@ -190,7 +190,8 @@ def _add_control_socket(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--control-socket", metavar="PATH",
         help="the daemon's control socket (default: $RUNTIME_DIRECTORY/discord-supervisor.sock under systemd, "
-        "else ./var/run/discord-supervisor.sock)",
+        "else $XDG_RUNTIME_DIR/discord-supervisor/discord-supervisor.sock or "
+        "/tmp/discord-supervisor-UID/discord-supervisor.sock)",
     )
 
 
