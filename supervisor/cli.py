@@ -154,6 +154,18 @@ def build_parser() -> argparse.ArgumentParser:
     _add_instances(sandbox)
     _add_state_dir(sandbox)
 
+    emulator = commands.add_parser(
+        "emulator", help="serve the Discord emulator on loopback, for run --api-base-url/--gateway-url",
+        description="Serve the project's Discord emulator on 127.0.0.1 until Ctrl-C. Each configured instance's "
+        "token (and each --token) gets an application and its own guild (#general, #mod-log; members alice, bob, "
+        "carol, dave). Prints the two URLs and the `run` command that uses them; bots' messages are printed as "
+        "they arrive. The way to test your own features or integration against real discord.py, offline.",
+    )
+    _add_instances(emulator)
+    emulator.add_argument("--port", type=int, default=8790, metavar="N", help="TCP port (default 8790; 0: any)")
+    emulator.add_argument("--token", action="append", default=[], metavar="TOKEN",
+                          help="also register this bot token (repeatable)")
+
     invite = commands.add_parser(
         "invite", help="print the link that adds an instance's bot to a server, with the permissions it needs",
         description="Print the OAuth2 link that invites the instance's bot with exactly the permissions its enabled "
@@ -248,6 +260,10 @@ def main(argv: list[str] | None = None) -> int:
         from supervisor.sandbox import main as sandbox
 
         return sandbox.run(settings, _state_dir(args))
+    if args.command == "emulator":
+        from supervisor.commands import emulator
+
+        return emulator.run(settings, args.port, args.token)
     if args.command == "invite":
         from supervisor.commands import invite
 
