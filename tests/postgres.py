@@ -6,6 +6,7 @@ import asyncio
 import os
 import tempfile
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 
@@ -26,10 +27,30 @@ def find_or_start() -> tuple[str, object | None]:
     explicit = os.environ.get("TEST_DATABASE_URL")
     if explicit:
         return explicit, None
-    if asyncio.run(_answers(LOCAL_URL)):
+    # TEST_PRIVATE_POSTGRES=1: behave as on a machine with no server (CI's second pass where no namespace can hide it)
+    if not os.environ.get("TEST_PRIVATE_POSTGRES") and asyncio.run(_answers(LOCAL_URL)):
         return LOCAL_URL, None
     import pgserver  # real PostgreSQL binaries from PyPI; only needed where no server answers
 
     data_dir = Path(os.environ.get("TEST_PGSERVER_DIR") or tempfile.mkdtemp(prefix="ds-test-pg-"))
     server = pgserver.get_server(data_dir, cleanup_mode="stop")
     return server.get_uri(), server
+
+
+def server_major(url: str) -> int:
+    """The server's major version (15 for the system server here, 16 for pgserver's)."""
+
+    async def ask() -> int:
+        connection = await asyncpg.connect(url)
+        try:
+            return int(await connection.fetchval("SHOW server_version_num")) // 10000
+        finally:
+            await connection.close()
+
+    return asyncio.run(ask())
+
+
+def as_role(url: str, role: str) -> str:
+    """The same server and database, logging in as `role` without a password."""
+    parts = urlsplit(url)
+    return urlunsplit(parts._replace(netloc=f"{role}@{parts.netloc.rpartition('@')[2]}"))

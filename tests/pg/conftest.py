@@ -10,6 +10,7 @@ import pytest
 
 from supervisor.pg.bundled import BundledPostgres
 from supervisor.settings import SupervisorSettings
+from tests import postgres
 from tests.conftest import InstanceFolders
 from tests.scratch_postgres import scratch_state_dir
 
@@ -21,6 +22,12 @@ def state_dir() -> Iterator[Path]:
     """An empty state directory the bundled server may use (given to `nobody` when the tests run as root)."""
     with scratch_state_dir() as state:
         yield state
+
+
+@pytest.fixture(scope="session")
+def server_major(database_url: str) -> int:
+    """The major version of the shared test server: the system's, or the private pgserver's."""
+    return postgres.server_major(database_url)
 
 
 @pytest.fixture(scope="session")

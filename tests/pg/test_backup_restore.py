@@ -10,6 +10,7 @@ import asyncpg
 import pytest
 
 from supervisor.database import open_pool
+from supervisor.dburl import redact_url
 from supervisor.migrator import load_migrations, migrate
 from supervisor.pg.bundled import BundledPostgres
 from supervisor.pg.dump import default_backup_path
@@ -45,7 +46,7 @@ async def drop(url: str, schema: str) -> None:
 
 async def test_backup_drop_restore_gives_back_every_row(instances: InstanceFolders, database_url: str,
                                                         schemas: list[str], unique, state_dir: Path,
-                                                        no_daemon: Path) -> None:
+                                                        no_daemon: Path, server_major: int) -> None:
     first, second = await two_instances(instances, database_url, schemas, unique)
     settings = settings_for(instances)
     before, other_before = await contents(database_url, first), await contents(database_url, second)
@@ -54,7 +55,7 @@ async def test_backup_drop_restore_gives_back_every_row(instances: InstanceFolde
     code, out = await run_backup(settings, state_dir, ["alpha"])
     assert code == 0, out
     [dump] = list((state_dir / "backups").iterdir())
-    assert f"alpha: wrote {dump} (" in out and f"schema {first}, pg_dump 15." in out
+    assert f"alpha: wrote {dump} (" in out and f"schema {first}, pg_dump {server_major}." in out
     assert dump.name.startswith("alpha-") and dump.name.endswith(".sql.gz")
     assert dump.read_bytes()[:2] == b"\x1f\x8b" and oct(dump.stat().st_mode & 0o777) == "0o600"
     text = dump_text(dump)
@@ -144,7 +145,7 @@ async def test_nothing_is_dropped_without_a_yes(instances: InstanceFolders, data
     code, out = await run_restore(settings, state_dir, no_daemon, "alpha", dump, yes=False, answer=False)
     assert code == 1
     assert f"Restore {dump} into instance alpha? This drops schema {first} on " \
-           "postgresql://postgres@127.0.0.1:5432/postgres (8 tables)" in out
+           f"{redact_url(database_url)} (8 tables)" in out
     assert "not confirmed; nothing was changed (pass --yes to restore without asking)" in out
     assert await contents(database_url, first) == after
 
@@ -220,7 +221,7 @@ async def test_an_instance_that_never_ran_has_nothing_to_back_up(instances: Inst
     make_instance(instances, "fresh", schema, database_url)
     code, out = await run_backup(settings_for(instances), state_dir, ["fresh"])
     assert code == 1
-    assert f"fresh: error: schema '{schema}' does not exist on postgresql://postgres@127.0.0.1:5432/postgres" in out
+    assert f"fresh: error: schema '{schema}' does not exist on {redact_url(database_url)}" in out
     assert not (state_dir / "backups").exists() or not list((state_dir / "backups").iterdir())
 
 
