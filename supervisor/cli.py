@@ -89,6 +89,18 @@ def build_parser() -> argparse.ArgumentParser:
                      help="DEBUG, INFO, WARNING or ERROR (default INFO or $SUPERVISOR_LOG_LEVEL)")
     run.add_argument("--log-format", choices=["auto", "json", "console"], default="auto",
                      help="auto: console on a terminal, JSON lines otherwise")
+    run.add_argument("--mcp-listen", metavar="HOST:PORT", default=os.environ.get("MCP_LISTEN") or None,
+                     help="serve one MCP endpoint for the whole fleet at http://HOST:PORT/mcp (default: off, or "
+                     "$MCP_LISTEN); a non-loopback HOST needs $MCP_AUTH_TOKEN. Each instance opts in with its "
+                     "`mcp` feature and `[mcp] tools` allow-list")
+
+    mcp = commands.add_parser(
+        "mcp", help="serve the running daemon's MCP tools over stdio (for MCP clients that launch a command)",
+        description="An MCP server on standard input and output that forwards every tool call to the running "
+        "daemon through its control socket, with that socket's permissions and nothing more. Instances opt in "
+        "with their `mcp` feature and `[mcp] tools` allow-list, as for the HTTP endpoint (run --mcp-listen).",
+    )
+    _add_control_socket(mcp)
 
     backup = commands.add_parser(
         "backup", help="pg_dump one instance's schema (or every instance's, --all)",
@@ -248,14 +260,28 @@ def main(argv: list[str] | None = None) -> int:
         from supervisor.daemon.runner import RuntimeOptions
 
         logs.configure(args.log_level, json={"auto": None, "json": True, "console": False}[args.log_format])
+        mcp_listen = None
+        if args.mcp_listen:
+            from supervisor.mcp.server import McpConfigError, McpListen
+
+            try:
+                mcp_listen = McpListen.parse(args.mcp_listen, os.environ.get("MCP_AUTH_TOKEN"))
+            except McpConfigError as error:
+                print(f"discord-supervisor: {error}", file=sys.stderr)
+                return 2
         options = daemon.DaemonOptions(
             runtime=RuntimeOptions(guild_ready_timeout=args.guild_ready_timeout, backoff_first=args.backoff_first),
             control_socket=_socket(args),
             state_dir=_state_dir(args),
             shutdown_timeout=args.shutdown_timeout,
             watch=not args.no_watch,
+            mcp_listen=mcp_listen,
         )
         return daemon.run(settings, options)
+    if args.command == "mcp":
+        from supervisor.mcp.stdio import serve_stdio
+
+        return serve_stdio(_socket(args))
     if args.command == "sandbox":
         from supervisor.sandbox import main as sandbox
 

@@ -48,4 +48,6 @@ def configure(level: str = "INFO", json: bool | None = None, stream: TextIO | No
 
 
 def get_logger(name: str = "supervisor", **bound: object) -> structlog.stdlib.BoundLogger:
-    return structlog.get_logger(name).bind(**bound)
+    logger = structlog.get_logger(name)
+    # Unbound, it stays a lazy proxy: a module-level logger made before configure() still follows it.
+    return logger.bind(**bound) if bound else logger

@@ -9,7 +9,7 @@ import signal
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from supervisor.daemon.control import ControlServer
 from supervisor.daemon.fleet import Fleet
@@ -19,10 +19,19 @@ from supervisor.daemon.watcher import watch
 from supervisor.dburl import database_identity
 from supervisor.instances import InstanceSpec
 from supervisor.logs import get_logger
+from supervisor.mcp.router import McpRouter, tool_listing
 from supervisor.migrator import load_migrations
 from supervisor.pg.service import Databases
 from supervisor.runtime.endpoints import apply_endpoints
 from supervisor.settings import SupervisorSettings
+
+
+async def _mcp_tools() -> list[dict[str, Any]]:
+    return tool_listing()
+
+
+if TYPE_CHECKING:
+    from supervisor.mcp.server import McpHttpService, McpListen
 
 READY_WAIT_SECONDS = 60.0  # READY=1 goes out when every valid instance has started, or after this long
 
@@ -34,6 +43,7 @@ class DaemonOptions:
     state_dir: Path = Path("var")
     shutdown_timeout: float = 10.0
     watch: bool = True
+    mcp_listen: McpListen | None = None  # the fleet's MCP endpoint; off when None
 
 
 class Daemon:
@@ -50,6 +60,8 @@ class Daemon:
         self._stop = asyncio.Event()
         self._signals = 0
         self._background: list[asyncio.Task[None]] = []
+        self.mcp = McpRouter(self.fleet)  # also answers `discord-supervisor mcp` (stdio) over the control socket
+        self._mcp_http: McpHttpService | None = None
 
     # -- signals -----------------------------------------------------------------------------------
     def _on_stop_signal(self, signum: int) -> None:
@@ -91,6 +103,11 @@ class Daemon:
         name = payload.get("name")
         if command == "ping":
             return {"ok": True}
+        if command == "mcp_tools":
+            return {"ok": True, "tools": tool_listing()}
+        if command == "mcp_call":
+            outcome = await self.mcp.call(str(payload.get("tool")), payload.get("arguments") or {})
+            return {"ok": True, "text": outcome.text, "is_error": outcome.is_error}
         if command == "status":
             return {"ok": True, "instances": self.fleet.statuses(),
                     "counts": self.fleet.counts()}
@@ -125,6 +142,10 @@ class Daemon:
             return {"ok": True}
         return {"ok": False, "error": f"unknown command {command!r}"}
 
+    async def _mcp_call(self, tool: str, arguments: dict[str, Any] | None) -> tuple[str, bool]:
+        outcome = await self.mcp.call(tool, arguments)
+        return outcome.text, outcome.is_error
+
     # -- lifecycle ---------------------------------------------------------------------------------
     def status_line(self) -> str:
         counts = self.fleet.counts()
@@ -147,6 +168,11 @@ class Daemon:
         self.log.info("daemon starting", instances_dir=str(self.settings.instances_dir),
                       control_socket=str(self.options.control_socket))
         await self.control.start()
+        if self.options.mcp_listen is not None:
+            from supervisor.mcp.server import McpHttpService
+
+            self._mcp_http = McpHttpService(self.options.mcp_listen, _mcp_tools, self._mcp_call)
+            await self._mcp_http.start()
         await self.fleet.reconcile()
         self.review_databases()
         self._keep("notify", self._announce_ready)
@@ -159,6 +185,8 @@ class Daemon:
         for task in self._background:  # first: no watcher or rescan may start an instance while we stop
             task.cancel()
         await asyncio.gather(*self._background, return_exceptions=True)
+        if self._mcp_http is not None:
+            await self._mcp_http.stop()
         try:
             return await self.shutdown()
         finally:

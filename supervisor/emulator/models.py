@@ -151,6 +151,17 @@ class Message:
 
 
 @dataclass
+class Webhook:
+    id: int
+    guild_id: int
+    channel_id: int
+    name: str
+    token: str
+    creator_id: int
+    user_id: int  # the webhook's own author identity for the messages it posts
+
+
+@dataclass
 class Ban:
     user_id: int
     reason: str | None

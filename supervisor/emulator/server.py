@@ -10,7 +10,7 @@ from typing import Any
 
 from aiohttp import web
 
-from . import errors, routes_channels, routes_guilds, routes_messages, routes_users
+from . import errors, routes_channels, routes_guilds, routes_messages, routes_users, routes_webhooks
 from .faults import Fault, compile_route
 from .gateway import Gateway, GatewayConfig
 from .intents import PRIVILEGED
@@ -49,7 +49,8 @@ class Emulator:
             routes_users.routes(lambda: self.gateway_url)
             + routes_channels.ROUTES
             + routes_messages.ROUTES
-            + routes_guilds.ROUTES,
+            + routes_guilds.ROUTES
+            + routes_webhooks.ROUTES,
         )
         self.base_url = ""
         self._runner: web.AppRunner | None = None

@@ -21,6 +21,7 @@ from .models import (
     Overwrite,
     Role,
     User,
+    Webhook,
 )
 from .permissions import DEFAULT_EVERYONE
 from .snowflake import SnowflakeGenerator, utcnow
@@ -51,6 +52,7 @@ class State:
         self.messages: dict[int, dict[int, Message]] = {}
         self.deleted: list[DeletedMessage] = []
         self._dms: dict[frozenset[int], int] = {}
+        self.webhooks: dict[int, Webhook] = {}
 
     # --- creation -------------------------------------------------------------------------------
 

@@ -41,6 +41,8 @@ _EXPORTS = {
     "format_duration": "supervisor.text",
     "truncate": "supervisor.text",
     "VERSION": "supervisor.sdk.version",
+    "MCP_READ_ONLY_TOOLS": "supervisor.sdk.mcp_tools",
+    "mcp_unknown_tools": "supervisor.sdk.mcp_tools",
 }
 
 __all__ = [
@@ -50,6 +52,7 @@ __all__ = [
     "FIELD_VALUE_LIMIT",
     "GOLD",
     "GREEN",
+    "MCP_READ_ONLY_TOOLS",
     "PRIVILEGED_INTENTS",
     "RED",
     "VERSION",
@@ -68,6 +71,7 @@ __all__ = [
     "format_duration",
     "int_range",
     "is_database_unavailable",
+    "mcp_unknown_tools",
     "non_empty",
     "one_of",
     "parse_duration",
@@ -79,7 +83,11 @@ def __getattr__(name: str) -> Any:
     module = _EXPORTS.get(name)
     if module is None:
         raise AttributeError(f"module 'supervisor.sdk' has no attribute {name!r}")
-    return getattr(importlib.import_module(module), name)
+    return getattr(importlib.import_module(module), _RENAMED.get(name, name))
+
+
+# Exported under a clearer name than the one in its module.
+_RENAMED = {"MCP_READ_ONLY_TOOLS": "READ_ONLY_TOOLS", "mcp_unknown_tools": "unknown_tools"}
 
 
 if TYPE_CHECKING:
@@ -99,6 +107,8 @@ if TYPE_CHECKING:
     from supervisor.sdk.context import FeatureContext
     from supervisor.sdk.converters import Duration
     from supervisor.sdk.feature import PRIVILEGED_INTENTS, EnvKey, Feature
+    from supervisor.sdk.mcp_tools import READ_ONLY_TOOLS as MCP_READ_ONLY_TOOLS
+    from supervisor.sdk.mcp_tools import unknown_tools as mcp_unknown_tools
     from supervisor.sdk.periodic import Periodic
     from supervisor.sdk.shared import SharedServices
     from supervisor.sdk.version import VERSION

@@ -1,0 +1,1 @@
+"""One MCP server for the whole fleet: the original bot's tool catalogue, routed to the right instance."""
