@@ -194,6 +194,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_instances(new)
     new.add_argument("name", metavar="NAME")
+    new.add_argument("--owner", metavar="USER",
+                     help="give the folder and its files to USER, the daemon's user (e.g. discord-supervisor; as root)")
     return parser
 
 
@@ -297,7 +299,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "new":
         from supervisor.commands import new
 
-        return new.run(settings, args.name)
+        return new.run(settings, args.name, owner=args.owner)
     if args.command in ("status", "reload", "restart"):
         from supervisor.commands import control_client
 
