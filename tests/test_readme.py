@@ -32,10 +32,10 @@ def test_relative_links_resolve(document: Path) -> None:
         assert (document.parent / target.partition("#")[0]).exists(), f"{document.name}: {target}"
 
 
-def commands(document: Path) -> list[list[str]]:
-    """Every command line of the document's sh blocks, continuation lines joined, split at && and |."""
+def commands(markdown: str) -> list[list[str]]:
+    """Every command line of the sh blocks, continuation lines joined, split at && and |."""
     found = []
-    for block in SHELL_BLOCK.findall(document.read_text()):
+    for block in SHELL_BLOCK.findall(markdown):
         for line in block.replace("\\\n", " ").splitlines():
             words = shlex.split(line, comments=True)
             current: list[str] = []
@@ -52,7 +52,7 @@ def commands(document: Path) -> list[list[str]]:
 @pytest.mark.parametrize("document", DOCUMENTS, ids=lambda path: path.name)
 def test_every_command_in_a_code_block_exists(document: Path) -> None:
     parser = build_parser()
-    for words in commands(document):
+    for words in commands(document.read_text()):
         while words and "=" in words[0]:  # VAR=value before the program
             words = words[1:]
         if words[:2] == ["sudo", "-u"]:
