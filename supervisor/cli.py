@@ -165,6 +165,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_instances(sandbox)
     _add_state_dir(sandbox)
+    sandbox.add_argument("--keep", action="store_true",
+                         help="keep the sandbox's data (its PostgreSQL in <state-dir>/sandbox, or its schemas on "
+                         "DATABASE_URL) for the next run; by default it goes at exit")
 
     emulator = commands.add_parser(
         "emulator", help="serve the Discord emulator on loopback, for run --api-base-url/--gateway-url",
@@ -287,7 +290,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "sandbox":
         from supervisor.sandbox import main as sandbox
 
-        return sandbox.run(settings, _state_dir(args))
+        return sandbox.run(settings, _state_dir(args), keep=args.keep)
     if args.command == "emulator":
         from supervisor.commands import emulator
 

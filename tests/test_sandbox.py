@@ -56,7 +56,8 @@ async def test_sandbox_through_piped_stdin(tmp_path: Path, database_url: str) ->
         await session.read_until("Example Bot: Pong!")
         await session.type("!help")
         shown = await session.read_until("— Example Bot · instance example")
-        assert "Example Bot Commands" in shown and "`!ping`" in shown and "`!ban <member>" in shown
+        assert "Example Bot Commands" in shown and "!ping" in shown and "!ban <member>" in shown
+        assert "`" not in shown.partition("!help")[2]  # markdown rendered, not printed raw
         await session.type("/status")
         shown = await session.read_until("example   running")
         # A live edit during the session: the new prefix answers, the old one no longer does.
