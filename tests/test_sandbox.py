@@ -119,3 +119,29 @@ def test_quick_start_sandbox_needs_no_database_setup(tmp_path: Path) -> None:
     assert "example   running" in result.stdout
     log = (tmp_path / "var" / "sandbox.log").read_text()
     assert "the bundled PostgreSQL" in log
+
+
+async def test_sandbox_state_goes_at_exit_unless_keep(tmp_path: Path, database_url: str) -> None:
+    shutil.copytree(REPO / "instances" / "example", tmp_path / "instances" / "example")
+
+    async def session(*flags: str) -> bool:
+        """Run one sandbox session; True if its schema is still there afterwards."""
+        result = await asyncio.to_thread(
+            run_cli, "sandbox", "--instances", str(tmp_path / "instances"), "--state-dir", str(tmp_path / "state"),
+            *flags, env={"DATABASE_URL": database_url}, cwd=tmp_path,
+        )
+        assert result.returncode == 0 and "Database: postgresql://" in result.stdout, result.stdout + result.stderr
+        connection = await asyncpg.connect(database_url)
+        try:
+            return bool(await connection.fetchval(
+                "SELECT count(*) FROM pg_namespace WHERE nspname = 'sandbox_example'"))
+        finally:
+            await connection.close()
+
+    try:
+        assert await session("--keep")
+        assert not await session()
+    finally:
+        connection = await asyncpg.connect(database_url)
+        await connection.execute('DROP SCHEMA IF EXISTS "sandbox_example" CASCADE')
+        await connection.close()
