@@ -105,7 +105,7 @@ async def _answers_banlist(emu: Emulator, bot: BotWorld) -> bool:
 @pytest.mark.parametrize(("breakage", "expected"), [
     ('bot_name = "x\n', "alpha/config.toml:1: invalid TOML"),
     ('bot_name = "x"\ncommand_prefix = "!"\nprefx = 1\n', "alpha/config.toml:3: prefx: unknown key"),
-    ("", "alpha/personality.txt: personality_file: personality file is empty"),
+    ("", "alpha/personality.txt: personality file is empty"),
 ])
 async def test_broken_edit_keeps_last_good_config(fleet: Fleet, breakage: str, expected: str) -> None:
     emu, a = fleet.emu, fleet.a

@@ -7,6 +7,7 @@ import sys
 from typing import TextIO
 
 from supervisor.instances import InstanceReport, Status, scan
+from supervisor.near_misses import hints
 from supervisor.needs import privileged_intents
 from supervisor.settings import SupervisorSettings
 
@@ -35,12 +36,15 @@ def run(settings: SupervisorSettings, as_json: bool, out: TextIO = sys.stdout) -
         return 1
     reports = scan(directory, settings.database_url)
     failed = any(r.status is Status.INVALID for r in reports)
+    near = hints(directory)
     if as_json:
-        json.dump({"instances_dir": str(directory), "ok": not failed,
+        json.dump({"instances_dir": str(directory), "ok": not failed, "hints": near,
                    "instances": [{**r.as_dict(), "privileged_intents": intents_of(r)} for r in reports]}, out, indent=2)
         out.write("\n")
     elif not reports:
         print(f"no instances in {directory} (an instance is a folder with a config.toml)", file=out)
     else:
         render_table(reports, out)
+    for hint in near:
+        print(f"hint: {hint}", file=out)
     return 1 if failed else 0

@@ -91,6 +91,7 @@ class InstanceRunner:
         if spec is not None:
             self.spec = spec
         self.status.rejected = None
+        self.status.restarts += 1
         self._wake.set()
 
     async def cancel(self) -> None:
