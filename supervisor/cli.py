@@ -21,6 +21,7 @@ environment:
   DATABASE_URL           Postgres for instances whose .env sets none (else the bundled PostgreSQL)
   DISCORD_API_BASE_URL   REST base URL for every bot (an emulator or a rate-limit proxy)
   DISCORD_GATEWAY_URL    gateway WebSocket URL for every bot
+  FINNHUB_BASE_URL       stock quotes' base URL for every bot (default https://finnhub.io)
   SUPERVISOR_LOG_LEVEL   default for run --log-level
   STATE_DIRECTORY        default for --state-dir (set by systemd's StateDirectory=; else ./var)
   RUNTIME_DIRECTORY      where the control socket goes (set by systemd's RuntimeDirectory=)
@@ -74,6 +75,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--api-base-url", metavar="URL", help="Discord REST base URL (default: $DISCORD_API_BASE_URL "
                      "or Discord's); point it at an emulator or an HTTP rate-limit proxy")
     run.add_argument("--gateway-url", metavar="URL", help="Discord gateway URL (default: $DISCORD_GATEWAY_URL)")
+    _add_finnhub_url(run)
     _add_control_socket(run)
     _add_state_dir(run)
     run.add_argument("--no-watch", action="store_true",
@@ -168,6 +170,7 @@ def build_parser() -> argparse.ArgumentParser:
     sandbox.add_argument("--keep", action="store_true",
                          help="keep the sandbox's data (its PostgreSQL in <state-dir>/sandbox, or its schemas on "
                          "DATABASE_URL) for the next run; by default it goes at exit")
+    _add_finnhub_url(sandbox, " or the sandbox's simulated market")
 
     emulator = commands.add_parser(
         "emulator", help="serve the Discord emulator on loopback, for run --api-base-url/--gateway-url",
@@ -202,6 +205,11 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _add_finnhub_url(parser: argparse.ArgumentParser, default: str = " or https://finnhub.io") -> None:
+    parser.add_argument("--finnhub-url", metavar="URL",
+                        help=f"base URL of the Finnhub API for stock quotes (default: $FINNHUB_BASE_URL{default})")
+
+
 def _add_state_dir(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--state-dir", metavar="DIR",
@@ -234,6 +242,7 @@ def main(argv: list[str] | None = None) -> int:
         instances=getattr(args, "instances", None),
         api_base_url=getattr(args, "api_base_url", None),
         gateway_url=getattr(args, "gateway_url", None),
+        finnhub_url=getattr(args, "finnhub_url", None),
     )
     if args.command == "check":
         from supervisor.commands import check
@@ -275,7 +284,8 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"discord-supervisor: {error}", file=sys.stderr)
                 return 2
         options = daemon.DaemonOptions(
-            runtime=RuntimeOptions(guild_ready_timeout=args.guild_ready_timeout, backoff_first=args.backoff_first),
+            runtime=RuntimeOptions(guild_ready_timeout=args.guild_ready_timeout, backoff_first=args.backoff_first,
+                                   upstreams=settings.upstreams()),
             control_socket=_socket(args),
             state_dir=_state_dir(args),
             shutdown_timeout=args.shutdown_timeout,

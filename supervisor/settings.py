@@ -19,6 +19,7 @@ class SupervisorSettings:
     api_base_url: str | None = None
     gateway_url: str | None = None
     sandbox: bool = False  # every folder runs, with an invented token, against the in-process emulator
+    finnhub_url: str | None = None  # stock quotes' base URL (a local stand-in in tests and the sandbox)
 
     @classmethod
     def from_sources(
@@ -26,6 +27,7 @@ class SupervisorSettings:
         instances: str | None = None,
         api_base_url: str | None = None,
         gateway_url: str | None = None,
+        finnhub_url: str | None = None,
     ) -> SupervisorSettings:
         env = os.environ
         return cls(
@@ -33,4 +35,9 @@ class SupervisorSettings:
             database_url=env.get("DATABASE_URL") or None,
             api_base_url=api_base_url or env.get("DISCORD_API_BASE_URL") or None,
             gateway_url=gateway_url or env.get("DISCORD_GATEWAY_URL") or None,
+            finnhub_url=finnhub_url or env.get("FINNHUB_BASE_URL") or None,
         )
+
+    def upstreams(self) -> dict[str, str]:
+        """Supervisor-wide settings features read with `ctx.supervisor_setting(key)`."""
+        return {"finnhub_url": self.finnhub_url} if self.finnhub_url else {}

@@ -108,5 +108,5 @@ def run_cli(*args: str, env: dict[str, str] | None = None, cwd: Path | None = No
     )
 
 
-# The in-process feature harness (tests/harness.py): `harness` and `harness_factory` fixtures for every test.
-pytest_plugins = ["tests.harness"]
+# The in-process feature harness (tests/harness.py) and the Finnhub stand-in (tests/finnhub.py), for every test.
+pytest_plugins = ["tests.harness", "tests.finnhub"]

@@ -21,7 +21,7 @@ import pytest_asyncio
 
 from supervisor.daemon.runner import InstanceRunner, RuntimeOptions, apply_live
 from supervisor.daemon.status import State
-from supervisor.emulator import Channel, Emulator, Guild, P, Role, User
+from supervisor.emulator import Channel, Emulator, Guild, Interaction, P, Role, User
 from supervisor.emulator.models import Message
 from supervisor.instances import Status, load_instance
 from supervisor.migrator import load_migrations
@@ -77,6 +77,10 @@ class FeatureHarness:
 
     async def say_message(self, author: User, text: str, channel: Channel | None = None) -> Message:
         return await self.reply_to(await self.send(author, text, channel))
+
+    async def press(self, message: Message, member: User, button: str | int) -> Interaction:
+        """`member` presses a button (label, custom_id or 1-based number); the record says how the bot answered."""
+        return await self.emu.press_button(message, member, button, timeout=10.0)
 
     # -- the instance ----------------------------------------------------------------------------
     @property

@@ -127,10 +127,12 @@ async def test_a_tool_missing_from_the_allow_list_never_reaches_discord(world: M
 
 
 async def test_a_channel_of_another_guild_is_refused(world: McpWorld) -> None:
-    text, is_error = await world.call("send_message", instance=world.a.name, channel_id=str(world.b.channel.id),
-                                      content="x")
-    assert is_error and f"is not in server {world.a.guild.id}" in text
-    assert not any(m.content == "x" for m in world.b.emu.messages(world.b.channel))
+    a, b = world.a, world.b
+    a.emu.add_bot_to_guild(b.guild, a.bot_user)  # alpha's bot can now see beta's channel too
+    text, is_error = await world.call("send_message", instance=a.name, guild_id=str(a.guild.id),
+                                      channel_id=str(b.channel.id), content="x")
+    assert is_error and f"is not in server {a.guild.id}" in text
+    assert not any(m.content == "x" for m in b.emu.messages(b.channel))
 
 
 async def test_messages_family(world: McpWorld) -> None:

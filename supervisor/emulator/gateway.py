@@ -247,6 +247,19 @@ class Gateway:
             if session.owns_guild(guild.id):
                 self._deliver(session, user_id, event, data, True, user_id)
 
+    def dispatch_bot(self, user_id: int, guild_id: int | None, event: str, data: dict[str, Any]) -> None:
+        """An event addressed to one application (INTERACTION_CREATE): the shard owning the guild, or shard 0.
+
+        Buffered like any dispatch, so a bot that is away gets it on RESUME.
+        """
+        for session in list(self._sessions_of(user_id)):
+            if guild_id is not None:
+                owns = session.owns_guild(guild_id)
+            else:
+                owns = session.shard is None or session.shard[0] == 0
+            if owns:
+                self._deliver(session, user_id, event, data, guild_id is not None, None)
+
     def guild_joined(self, user_id: int, guild: Guild) -> None:
         """A bot that joins a guild gets the full GUILD_CREATE, built for its own intents."""
         for session in list(self._sessions_of(user_id)):

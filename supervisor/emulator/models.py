@@ -127,6 +127,16 @@ class Attachment:
 
 
 @dataclass
+class InteractionMetadata:
+    """What a message created by an interaction response says about that interaction."""
+
+    id: int
+    type: int
+    user_id: int
+    interacted_message_id: int | None = None
+
+
+@dataclass
 class Message:
     id: int
     channel_id: int
@@ -148,6 +158,11 @@ class Message:
     edited_timestamp: dt.datetime | None = None
     # emoji key -> user ids that reacted with it
     reactions: dict[str, list[int]] = field(default_factory=dict)
+    # Set on interaction responses and follow-ups (sent through the application's webhook).
+    webhook_id: int | None = None
+    interaction: InteractionMetadata | None = None
+    # An ephemeral message is seen only by this user (and never by the bots' gateway or channel history).
+    visible_to: int | None = None
 
 
 @dataclass

@@ -12,7 +12,19 @@ from typing import Any
 
 from . import payloads
 from .gateway import Gateway
-from .models import Attachment, AuditEntry, Ban, Channel, DeletedMessage, Guild, Member, Message, Role
+from .interactions import Interactions
+from .models import (
+    Attachment,
+    AuditEntry,
+    Ban,
+    Channel,
+    DeletedMessage,
+    Guild,
+    InteractionMetadata,
+    Member,
+    Message,
+    Role,
+)
 from .permissions import P, guild_permissions
 from .snowflake import utcnow
 from .state import State
@@ -28,7 +40,10 @@ class Operations:
         self.state = state
         self.gateway = gateway
         self._base_url = base_url
+        # Called with every message a bot or user creates (ephemeral ones included), and with every edit.
         self.message_listeners: list[MessageListener] = []
+        self.edit_listeners: list[MessageListener] = []
+        self.interactions = Interactions(state, self)
 
     # --- payload helpers --------------------------------------------------------------------------
 
@@ -200,6 +215,8 @@ class Operations:
         tts: bool = False,
         flags: int = 0,
         timestamp: dt.datetime | None = None,
+        webhook_id: int | None = None,
+        interaction: InteractionMetadata | None = None,
     ) -> Message:
         message = Message(
             id=self.state.new_message_id(timestamp),
@@ -219,6 +236,8 @@ class Operations:
             tts=tts,
             flags=flags,
             nonce=nonce,
+            webhook_id=webhook_id,
+            interaction=interaction,
         )
         self.state.messages[channel.id][message.id] = message
         channel.last_message_id = message.id
@@ -230,6 +249,8 @@ class Operations:
     def message_edited(self, channel: Channel, message: Message) -> None:
         message.edited_timestamp = utcnow()
         self._message_event(channel, "MESSAGE_UPDATE", self.message_payload(message))
+        for listener in list(self.edit_listeners):
+            listener(message)
 
     def delete_message(self, channel: Channel, message: Message, actor_id: int | None) -> None:
         self.state.messages[channel.id].pop(message.id, None)

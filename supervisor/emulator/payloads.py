@@ -220,6 +220,19 @@ def message(state: State, m: Message, base_url: str, *, resolve_reference: bool 
         ]
     if m.nonce is not None:
         data["nonce"] = m.nonce
+    if m.webhook_id is not None:
+        data["webhook_id"] = str(m.webhook_id)
+        data["application_id"] = str(m.webhook_id)
+    if m.interaction is not None:
+        meta: dict[str, Any] = {
+            "id": str(m.interaction.id),
+            "type": m.interaction.type,
+            "user": user(state.users[m.interaction.user_id]),
+            "authorizing_integration_owners": {},
+        }
+        if m.interaction.interacted_message_id is not None:
+            meta["interacted_message_id"] = str(m.interaction.interacted_message_id)
+        data["interaction_metadata"] = meta
     if guild_obj is not None:
         data["guild_id"] = str(guild_obj.id)
         if m.author_id in guild_obj.members:

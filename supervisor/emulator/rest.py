@@ -31,6 +31,18 @@ Reply = tuple[int, Any]
 Handler = Callable[["Ctx"], Awaitable[Reply]]
 RouteSpec = tuple[str, str, Handler]
 NO_CONTENT: Reply = (204, None)
+# Resolves the application behind a request that carries no bot token (interaction routes: the token is in the path).
+PathAuth = Callable[[Operations, dict[str, str]], Application]
+
+
+def authenticated_by_path(resolve: PathAuth) -> Callable[[Handler], Handler]:
+    """Mark a handler whose caller proves itself with a token in the URL, not an Authorization header."""
+
+    def mark(handler: Handler) -> Handler:
+        handler.path_auth = resolve  # type: ignore[attr-defined]
+        return handler
+
+    return mark
 
 
 def json_response(status: int, body: Any, headers: dict[str, str] | None = None) -> web.Response:
@@ -171,9 +183,17 @@ class Rest:
             self.unknown_routes.append((request.method, path))
             return json_response(404, errors.not_found().body())
         handler, params = match
-        app = self.state.apps.get(token or "")
-        if app is None:
-            return json_response(401, errors.unauthorized().body())
+        path_auth: PathAuth | None = getattr(handler, "path_auth", None)
+        if path_auth is not None:
+            try:
+                app = path_auth(self.ops, params)
+            except APIError as exc:
+                return json_response(exc.status, exc.body())
+        else:
+            found = self.state.apps.get(token or "")
+            if found is None:
+                return json_response(401, errors.unauthorized().body())
+            app = found
         try:
             ctx = Ctx(request, params, app, self.state, self.ops, reason)
             await _read_body(ctx)

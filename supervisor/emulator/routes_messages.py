@@ -30,7 +30,7 @@ def _message(ctx: Ctx, channel: Channel) -> Message:
     return ctx.state.message(channel.id, ctx.id("message_id"))
 
 
-def _attachments(ctx: Ctx, body: dict[str, Any], keep: list[Attachment]) -> list[Attachment]:
+def attachments_from(ctx: Ctx, body: dict[str, Any], keep: list[Attachment]) -> list[Attachment]:
     """Uploaded files become attachments; `attachments` metadata may describe them or keep old ones."""
     described = {str(a.get("id")): a for a in body.get("attachments") or [] if isinstance(a, dict)}
     kept = [a for a in keep if str(a.id) in described] if "attachments" in body else list(keep)
@@ -60,7 +60,7 @@ async def create_message(ctx: Ctx) -> Reply:
     validation.check_message(body)
     content = body.get("content") or ""
     embeds = body.get("embeds") or []
-    attachments = _attachments(ctx, body, [])
+    attachments = attachments_from(ctx, body, [])
     others = bool(body.get("sticker_ids") or body.get("components") or body.get("poll"))
     validation.check_not_empty(content, embeds, attachments, others)
 
@@ -131,26 +131,32 @@ async def edit_message(ctx: Ctx) -> Reply:
     message = _message(ctx, channel)
     if message.author_id != ctx.bot.id:
         raise APIError(403, 50005, "Cannot edit a message authored by another user")
-    body = ctx.json()
+    apply_edit(ctx, message, ctx.json())
+    ctx.ops.message_edited(channel, message)
+    return 200, ctx.ops.message_payload(message)
+
+
+def apply_edit(ctx: Ctx, message: Message, body: dict[str, Any]) -> None:
+    """Validate an edit body and apply it to `message` (the caller announces the change)."""
     validation.check_message(body)
     new_content = (body.get("content") or "") if "content" in body else message.content
     new_embeds = (body.get("embeds") or []) if "embeds" in body else message.embeds
-    new_attachments = _attachments(ctx, body, message.attachments)
-    validation.check_not_empty(new_content, new_embeds, new_attachments, bool(body.get("components")))
+    new_components = (body.get("components") or []) if "components" in body else message.components
+    new_attachments = attachments_from(ctx, body, message.attachments)
+    validation.check_not_empty(new_content, new_embeds, new_attachments, bool(new_components))
     message.content = new_content
     message.embeds = new_embeds
     message.attachments = new_attachments
-    if "components" in body:
-        message.components = body.get("components") or []
+    message.components = new_components
     if "flags" in body:
-        message.flags = int(body.get("flags") or 0) & _SETTABLE_FLAGS
+        # Ephemeral and loading state are Discord's to keep; a bot may only toggle the settable flags.
+        message.flags = (message.flags & ~_SETTABLE_FLAGS) | (int(body.get("flags") or 0) & _SETTABLE_FLAGS)
     if "content" in body:
+        channel = ctx.state.channels[message.channel_id]
         guild = ctx.state.guilds.get(channel.guild_id) if channel.guild_id is not None else None
         message.mentions, message.mention_roles, message.mention_everyone = ctx.ops.resolve_mentions(
             guild, ctx.bot.id, new_content, body.get("allowed_mentions"), None
         )
-    ctx.ops.message_edited(channel, message)
-    return 200, ctx.ops.message_payload(message)
 
 
 async def delete_message(ctx: Ctx) -> Reply:

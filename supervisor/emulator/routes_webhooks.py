@@ -5,11 +5,12 @@ from __future__ import annotations
 import secrets
 from typing import Any
 
-from . import errors, payloads
+from . import errors, payloads, routes_interactions
 from .errors import APIError, FormErrors
-from .models import Webhook
+from .models import Application, Webhook
+from .operations import Operations
 from .permissions import P
-from .rest import NO_CONTENT, Ctx, Reply, RouteSpec
+from .rest import NO_CONTENT, Ctx, Reply, RouteSpec, authenticated_by_path, snowflake_param
 
 
 def _hooks(ctx: Ctx) -> dict[int, Webhook]:
@@ -70,10 +71,21 @@ async def delete_webhook(ctx: Ctx) -> Reply:
     return NO_CONTENT
 
 
-async def execute_webhook(ctx: Ctx) -> Reply:
-    hook = _hook(ctx)
-    if not secrets.compare_digest(hook.token, ctx.params["webhook_token"]):
+def _execute_auth(ops: Operations, params: dict[str, str]) -> Application:
+    """A channel webhook's token is its credential; any other id is an interaction follow-up's application."""
+    hook = ops.state.webhooks.get(snowflake_param(params["application_id"]))
+    if hook is None:
+        return routes_interactions.followup.path_auth(ops, params)  # type: ignore[attr-defined]
+    if not secrets.compare_digest(hook.token, params["token"]):
         raise APIError(401, 50027, "Invalid Webhook Token")
+    return next(app for app in ops.state.apps.values() if app.user.id == hook.creator_id)
+
+
+@authenticated_by_path(_execute_auth)
+async def execute_webhook(ctx: Ctx) -> Reply:
+    hook = ctx.state.webhooks.get(ctx.id("application_id"))
+    if hook is None:
+        return await routes_interactions.followup(ctx)
     body = ctx.json()
     content = str(body.get("content") or "")
     if not content and not body.get("embeds"):
@@ -98,5 +110,6 @@ ROUTES: list[RouteSpec] = [
     ("GET", "/channels/{channel_id}/webhooks", list_webhooks),
     ("GET", "/webhooks/{webhook_id}", get_webhook),
     ("DELETE", "/webhooks/{webhook_id}", delete_webhook),
-    ("POST", "/webhooks/{webhook_id}/{webhook_token}", execute_webhook),
+    # Named like the interaction follow-up route it shares its path with.
+    ("POST", "/webhooks/{application_id}/{token}", execute_webhook),
 ]

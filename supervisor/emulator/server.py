@@ -10,10 +10,19 @@ from typing import Any
 
 from aiohttp import web
 
-from . import errors, routes_channels, routes_guilds, routes_messages, routes_users, routes_webhooks
+from . import (
+    errors,
+    routes_channels,
+    routes_guilds,
+    routes_interactions,
+    routes_messages,
+    routes_users,
+    routes_webhooks,
+)
 from .faults import Fault, compile_route
 from .gateway import Gateway, GatewayConfig
 from .intents import PRIVILEGED
+from .interactions import Interaction
 from .models import GUILD_TEXT, Application, AuditEntry, Channel, Guild, Member, Message, Overwrite, Role, User
 from .operations import Operations
 from .rest import API_PREFIX, RequestRecord, Rest, json_response
@@ -50,7 +59,10 @@ class Emulator:
             + routes_channels.ROUTES
             + routes_messages.ROUTES
             + routes_guilds.ROUTES
-            + routes_webhooks.ROUTES,
+            # Before the interaction routes: POST /webhooks/{id}/{token} is a channel webhook's or else an
+            # interaction follow-up, and the webhook route tells them apart.
+            + routes_webhooks.ROUTES
+            + routes_interactions.ROUTES,
         )
         self.base_url = ""
         self._runner: web.AppRunner | None = None
@@ -298,8 +310,68 @@ class Emulator:
             if entry in self._waiters:
                 self._waiters.remove(entry)
 
+    # --- buttons ----------------------------------------------------------------------------------
+
+    async def press_button(
+        self,
+        message: Message,
+        user: UserRef,
+        button: str | int,
+        *,
+        wait: bool = True,
+        timeout: float = 5.0,
+    ) -> Interaction:
+        """`user` presses `button` (its custom_id, its label, or its 1-based number) on `message`.
+
+        The bot receives INTERACTION_CREATE. With `wait`, returns once the bot has answered (callback type,
+        ephemeral replies and so on are on the record); a bot that stays silent for `timeout` seconds leaves the
+        interaction failed, as Discord's client shows "This interaction failed", and a late callback is refused.
+        Raises ValueError for presses a Discord client cannot make (disabled or link buttons, an unseen message).
+        """
+        current = self.current_message(message)
+        interaction = self.ops.interactions.press(current, id_of(user), button)
+        if wait:
+            try:
+                await asyncio.wait_for(interaction.answered.wait(), timeout)
+            except TimeoutError:
+                self.give_up(interaction)
+        return interaction
+
+    def give_up(self, interaction: Interaction) -> bool:
+        """The presser's client stops waiting: an unanswered interaction fails. True if it had failed."""
+        if not interaction.responded:
+            interaction.failed = True
+        return interaction.failed
+
+    def expire_interaction(self, interaction: Interaction) -> None:
+        """Jump past the 15 minutes an interaction token lives."""
+        interaction.expires_at = 0.0
+
+    @property
+    def interactions(self) -> list[Interaction]:
+        """Every button press so far, oldest first."""
+        return list(self.ops.interactions.records.values())
+
+    def ephemeral_messages(self, user: UserRef) -> list[Message]:
+        """Ephemeral messages shown to `user` alone, oldest first."""
+        return self.ops.interactions.ephemeral_for(id_of(user))
+
+    def current_message(self, message: Message | int) -> Message:
+        """The live record of a message (channel or ephemeral), as it is now after any edits."""
+        message_id = id_of(message)
+        ephemeral = self.ops.interactions.ephemeral.get(message_id)
+        if ephemeral is not None:
+            return ephemeral
+        if isinstance(message, Message):
+            return self.state.message(message.channel_id, message_id)
+        for messages in self.state.messages.values():
+            if message_id in messages:
+                return messages[message_id]
+        raise errors.unknown("Message")
+
     def _on_message(self, message: Message) -> None:
-        if not self.state.users[message.author_id].bot:
+        # Ephemeral messages are for one member's eyes: they are read from interactions, not the mailbox.
+        if not self.state.users[message.author_id].bot or message.visible_to is not None:
             return
         for entry in list(self._waiters):
             matches, future = entry

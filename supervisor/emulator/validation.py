@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from .components import check_components
 from .errors import APIError, FormErrors
 
 MAX_CONTENT = 2000
@@ -48,7 +49,7 @@ def _check_embed(errors: FormErrors, index: int, embed: dict[str, Any]) -> None:
 
 
 def check_message(payload: dict[str, Any]) -> None:
-    """Raise 50035 for fields past Discord's limits."""
+    """Raise 50035 for fields past Discord's limits (content, embeds, components)."""
     errors = FormErrors()
     content = payload.get("content")
     if content is not None and not isinstance(content, str):
@@ -62,6 +63,8 @@ def check_message(payload: dict[str, Any]) -> None:
         _check_embed(errors, i, embed)
     if sum(_embed_size(e) for e in embeds) > MAX_EMBED_TOTAL:
         errors.add(("embeds",), "MAX_EMBED_SIZE_EXCEEDED", f"Embed size exceeds maximum size of {MAX_EMBED_TOTAL}")
+    flags = payload.get("flags")
+    check_components(payload.get("components"), errors, flags if isinstance(flags, int) else 0)
     errors.raise_if_any()
 
 

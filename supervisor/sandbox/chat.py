@@ -17,6 +17,8 @@ from pathlib import Path
 from typing import TextIO
 
 from supervisor.emulator import Emulator, Message
+from supervisor.sandbox import buttons
+from supervisor.sandbox.market import SimulatedMarket
 from supervisor.sandbox.render import render_message
 from supervisor.sandbox.slash import run_slash
 from supervisor.sandbox.world import InstanceGuild, SandboxWorld
@@ -53,7 +55,9 @@ class Chat:
         self.channel_name = "general"
         self.speaker = "you"
         self._last_bot_message = 0.0
+        self.market: SimulatedMarket | None = None  # the sandbox's stock prices, when it serves them
         emu.ops.message_listeners.append(self._on_message)
+        emu.ops.edit_listeners.append(self._on_edit)
 
     # -- output ------------------------------------------------------------------------------------
     @property
@@ -67,13 +71,21 @@ class Chat:
         """A one-line note from the sandbox itself (a config reloaded or rejected)."""
         self.say(f"-- {text}")
 
-    def _on_message(self, message: Message) -> None:
+    def _on_message(self, message: Message, edited: bool = False) -> None:
         author = self.emu.state.users.get(message.author_id)
         if author is None or not author.bot:
             return
         self._last_bot_message = time.monotonic()
-        self.say(render_message(self._describe(message.channel_id), author.username, message.content,
-                                message.embeds, self.name_of, self.ansi))
+        name = f"{author.username} (edited)" if edited else author.username
+        rendered = render_message(self._describe(message.channel_id), name, message.content, message.embeds,
+                                  self.name_of, self.ansi)
+        self.say(buttons.decorate(rendered, message, self._user_name))
+
+    def _on_edit(self, message: Message) -> None:
+        self._on_message(message, edited=True)
+
+    def _user_name(self, user_id: int) -> str:
+        return self.name_of("user", user_id) or str(user_id)
 
     def name_of(self, kind: str, snowflake: int) -> str | None:
         state = self.emu.state

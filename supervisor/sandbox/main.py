@@ -22,6 +22,7 @@ from supervisor.daemon.status import State
 from supervisor.dburl import redact_url
 from supervisor.emulator import Emulator
 from supervisor.sandbox.chat import Chat
+from supervisor.sandbox.market import SimulatedMarket
 from supervisor.sandbox.world import SandboxWorld
 from supervisor.settings import SupervisorSettings
 
@@ -99,14 +100,21 @@ async def sandbox(settings: SupervisorSettings, state_dir: Path, source: TextIO,
     await emu.start()
     settings = dataclasses.replace(settings, api_base_url=emu.api_base, gateway_url=emu.gateway_url, sandbox=True)
     world = SandboxWorld(emu)
+    # Stock prices: the simulated market, unless --finnhub-url points at a real (or other) Finnhub.
+    market = None if settings.finnhub_url else SimulatedMarket()
+    upstreams = settings.upstreams()
+    if market is not None:
+        # Instances without a FINNHUB_API_KEY borrow this one: only the local market ever sees it.
+        upstreams = {"finnhub_url": await market.start(), "finnhub_fallback_key": "sandbox"}
     postgres_home = bundled_postgres_home(state_dir, keep)
     options = DaemonOptions(
-        runtime=RuntimeOptions(guild_ready_timeout=0.2),
+        runtime=RuntimeOptions(guild_ready_timeout=0.2, upstreams=upstreams),
         control_socket=state_dir / "run" / "sandbox.sock",
         state_dir=postgres_home,
     )
     daemon = Daemon(settings, options, before_start=world.ensure)
     chat = Chat(emu, world, daemon.fleet.statuses, out, history=state_dir / "sandbox_history")
+    chat.market = market
     notices = Notices(chat, asyncio.get_running_loop())
     logging.getLogger().addHandler(notices)
     try:
@@ -128,6 +136,8 @@ async def sandbox(settings: SupervisorSettings, state_dir: Path, source: TextIO,
         specs = [runner.spec for runner in daemon.fleet.runners.values()]
         await daemon.stop()
         await emu.stop()
+        if market is not None:
+            await market.stop()
         if not keep:
             await drop_schemas(specs)
             shutil.rmtree(postgres_home, ignore_errors=True)

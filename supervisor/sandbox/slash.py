@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from supervisor.commands.control_client import render_status
+from supervisor.sandbox import buttons
+from supervisor.sandbox.market import render_market
 
 if TYPE_CHECKING:
     from supervisor.sandbox.chat import Chat
@@ -96,6 +98,16 @@ def speak_as(chat: Chat, argument: str) -> None:
         chat.say(f"No member {argument!r}. Members: {', '.join(world.members)}")
 
 
+@slash("press", "N", "press button N of the latest bot message with buttons, as the current member")
+async def press(chat: Chat, argument: str) -> None:
+    world = chat.current
+    assert world is not None
+    problem = await buttons.press(chat.emu, world.channels[chat.channel_name].id, world.members[chat.speaker].id,
+                                  argument)
+    if problem:
+        chat.say(problem)
+
+
 @slash("members", "", "the current guild's members: roles and IDs")
 def list_members(chat: Chat, _argument: str) -> None:
     world = chat.current
@@ -122,3 +134,8 @@ def list_bans(chat: Chat, _argument: str) -> None:
 @slash("status", "", "the supervisor's status table", needs_guild=False)
 def show_status(chat: Chat, _argument: str) -> None:
     render_status(chat.statuses(), chat.output)
+
+
+@slash("market", "", "the simulated stock market's prices (for `!stock`)", needs_guild=False)
+def show_market(chat: Chat, _argument: str) -> None:
+    chat.say(render_market(chat.market))

@@ -27,6 +27,8 @@ _EXPORTS = {
     "DATABASE_DOWN": "supervisor.runtime.errors",
     "is_database_unavailable": "supervisor.database",
     "Duration": "supervisor.sdk.converters",
+    "http_session": "supervisor.sdk.http",
+    "Confirm": "supervisor.sdk.confirm",
     # helpers
     "KeyedLocks": "supervisor.keyed_locks",
     "SlidingWindowLimiter": "supervisor.ratelimit",
@@ -56,6 +58,7 @@ __all__ = [
     "PRIVILEGED_INTENTS",
     "RED",
     "VERSION",
+    "Confirm",
     "Duration",
     "EnvKey",
     "Feature",
@@ -69,6 +72,7 @@ __all__ = [
     "fit_lines",
     "float_range",
     "format_duration",
+    "http_session",
     "int_range",
     "is_database_unavailable",
     "mcp_unknown_tools",
@@ -104,9 +108,11 @@ if TYPE_CHECKING:
     from supervisor.keyed_locks import KeyedLocks
     from supervisor.ratelimit import SlidingWindowLimiter
     from supervisor.runtime.errors import DATABASE_DOWN, UserError
+    from supervisor.sdk.confirm import Confirm
     from supervisor.sdk.context import FeatureContext
     from supervisor.sdk.converters import Duration
     from supervisor.sdk.feature import PRIVILEGED_INTENTS, EnvKey, Feature
+    from supervisor.sdk.http import http_session
     from supervisor.sdk.mcp_tools import READ_ONLY_TOOLS as MCP_READ_ONLY_TOOLS
     from supervisor.sdk.mcp_tools import unknown_tools as mcp_unknown_tools
     from supervisor.sdk.periodic import Periodic
