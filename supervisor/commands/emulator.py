@@ -32,12 +32,17 @@ async def serve(settings: SupervisorSettings, port: int, tokens: list[str], out:
     for index, token in enumerate(tokens, 1):
         world.add(f"token{index}", token, f"Bot {index}")
 
+    def names(kind: str, snowflake: int) -> str | None:
+        found = {"user": emu.state.users, "channel": emu.state.channels}.get(kind, {}).get(snowflake)
+        return getattr(found, "username", None) or getattr(found, "name", None)
+
     def show(message: Message) -> None:
         author = emu.state.users.get(message.author_id)
         if author is not None and author.bot:
             channel = emu.state.channels.get(message.channel_id)
             where = f"#{channel.name}" if channel is not None else str(message.channel_id)
-            print(render_message(where, author.username, message.content, message.embeds), file=out, flush=True)
+            print(render_message(where, author.username, message.content, message.embeds, names), file=out,
+                  flush=True)
 
     emu.ops.message_listeners.append(show)
     print(f"Discord emulator on {emu.base_url} (loopback only; nothing reaches Discord).", file=out)
