@@ -12,12 +12,14 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from supervisor import registry
-from supervisor.problems import Problem
-from supervisor.settings_schema import Setting, did_you_mean, int_range, non_empty, validate_table
+from supervisor.problems import Problem, shown
+from supervisor.safe_read import UnreadableFile, read_regular_file
+from supervisor.settings_schema import Setting, did_you_mean, float_range, int_range, non_empty, validate_table
 from supervisor.toml_lines import find_line, syntax_error_line
 
 CONFIG_FILE = "config.toml"
 PERSONALITY_MAX_BYTES = 64 * 1024
+CONFIG_MAX_BYTES = 256 * 1024
 
 _ROOT_WORD = re.compile(r"^[a-z0-9_-]{0,32}$")
 
@@ -32,7 +34,7 @@ def _timezone_rule(value: str) -> str | None:
     try:
         ZoneInfo(value)
     except (ZoneInfoNotFoundError, ValueError):
-        return f"unknown IANA time zone {value!r} (e.g. \"Europe/Berlin\")"
+        return f"unknown IANA time zone {shown(value)} (e.g. \"Europe/Berlin\")"
     return None
 
 
@@ -54,6 +56,9 @@ ROOT_SCHEMA: Mapping[str, Setting] = {
 
 DATABASE_SCHEMA: Mapping[str, Setting] = {
     "pool_max_size": Setting(int, 2, rule=int_range(1, 50), doc="most connections this instance holds"),
+    "command_timeout": Setting(float, 10.0, rule=float_range(0.1, 300.0),
+                               doc="seconds a query or connection attempt may take before the command answers "
+                                   "\"database unavailable\" (a frozen server never hangs a command)"),
 }
 
 
@@ -70,6 +75,7 @@ class InstanceConfig:
     timezone: str
     features: Mapping[str, bool]
     pool_max_size: int
+    command_timeout: float
     settings: Mapping[str, Mapping[str, Any]]  # per feature table, defaults filled in
     personality: str
 
@@ -85,9 +91,11 @@ def load_config(folder: Path, label: str) -> tuple[InstanceConfig | None, list[P
     """Read `folder/config.toml` and its personality file. `label` prefixes file names in problems."""
     config_label = f"{label}/{CONFIG_FILE}"
     try:
-        raw_bytes = (folder / CONFIG_FILE).read_bytes()
-    except OSError as error:
-        return None, [Problem(config_label, "", f"cannot read: {error.strerror}")]
+        raw_bytes = read_regular_file(folder / CONFIG_FILE, CONFIG_MAX_BYTES)
+    except FileNotFoundError:
+        return None, [Problem(config_label, "", "not found")]
+    except UnreadableFile as error:
+        return None, [Problem(config_label, "", str(error))]
     try:
         text = raw_bytes.decode("utf-8").removeprefix("\ufeff")  # a BOM some Windows editors write
         document = tomllib.loads(text)
@@ -151,6 +159,7 @@ def load_config(folder: Path, label: str) -> tuple[InstanceConfig | None, list[P
         timezone=root["timezone"],
         features=MappingProxyType(features),
         pool_max_size=database["pool_max_size"],
+        command_timeout=database["command_timeout"],
         settings=MappingProxyType(settings),
         personality=personality,
     ), []
@@ -185,13 +194,11 @@ def _load_personality(folder: Path, label: str, relative: str) -> tuple[str, tup
     if not path.is_relative_to(base):
         return "", (f"{label}/{CONFIG_FILE}", f"{relative!r} points outside the instance folder")
     try:
-        data = path.read_bytes()
+        data = read_regular_file(path, PERSONALITY_MAX_BYTES)
     except FileNotFoundError:
         return "", (file_label, "personality file not found")
-    except OSError as error:
-        return "", (file_label, f"cannot read personality file: {error.strerror}")
-    if len(data) > PERSONALITY_MAX_BYTES:
-        return "", (file_label, f"personality file is {len(data)} bytes; the limit is {PERSONALITY_MAX_BYTES}")
+    except UnreadableFile as error:
+        return "", (file_label, f"personality file {error}")
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as error:

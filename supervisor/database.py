@@ -12,7 +12,8 @@ from supervisor.dburl import redact_url
 if TYPE_CHECKING:
     from supervisor.pg.budget import ConnectionBudget
 
-IDLE_CONNECTION_SECONDS = 30.0  # give idle connections back: many small pools share one server
+IDLE_CONNECTION_SECONDS = 30.0
+DEFAULT_COMMAND_TIMEOUT = 10.0  # give idle connections back: many small pools share one server
 
 
 class DatabaseError(Exception):
@@ -59,17 +60,27 @@ def is_database_unavailable(error: BaseException) -> bool:
     )
 
 
+def describe_database_error(error: BaseException) -> str:
+    """A one-line reason for an outage, for logs: the error's type and text, never a URL or password."""
+    if isinstance(error, TimeoutError):
+        return "no answer within the command time limit ([database] command_timeout)"
+    return f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
+
+
 def schema_settings(schema: str) -> dict[str, str]:
     # Quoted, or a mixed-case name connects fine but current_schema() is NULL; never SET in init (RESET ALL).
     # application_name lets an operator (and pg_stat_activity) tell which schema's pool a connection belongs to.
     return {"search_path": quote_ident(schema), "application_name": f"discord-supervisor:{schema}"[:63]}
 
 
-async def connect(url: str | None, schema: str | None = None, timeout: float = 10.0) -> asyncpg.Connection:
+async def connect(url: str | None, schema: str | None = None, timeout: float = 10.0,
+                  application_name: str | None = None) -> asyncpg.Connection:
     """A single connection (migrations, checks); wraps failures in DatabaseError."""
     kwargs: dict[str, Any] = {"timeout": timeout}
     if schema:
         kwargs["server_settings"] = schema_settings(schema)
+    if application_name:
+        kwargs["server_settings"] = {**kwargs.get("server_settings", {}), "application_name": application_name}
     try:
         return await asyncpg.connect(url, **kwargs)
     except Exception as error:
@@ -95,12 +106,14 @@ async def ensure_schema(connection: asyncpg.Connection, schema: str, url: str | 
 
 
 async def open_pool(
-    url: str | None, schema: str, max_size: int, budget: ConnectionBudget | None = None
+    url: str | None, schema: str, max_size: int, budget: ConnectionBudget | None = None,
+    command_timeout: float = DEFAULT_COMMAND_TIMEOUT,
 ) -> asyncpg.Pool:
     """A small pool whose every connection sees only `schema` by unqualified name.
 
     With a budget (the daemon's, one per server), its connections count against what the server allows: a
-    burst waits for a free connection instead of failing with "too many clients".
+    burst waits for a free connection instead of failing with "too many clients". Every query and every new
+    connection gets at most `command_timeout` seconds: a frozen server gives TimeoutError ("unavailable").
     """
     try:
         pool = await asyncpg.create_pool(
@@ -109,7 +122,8 @@ async def open_pool(
             max_size=max_size,
             max_inactive_connection_lifetime=IDLE_CONNECTION_SECONDS,
             server_settings=schema_settings(schema),
-            timeout=10.0,
+            timeout=command_timeout,
+            command_timeout=command_timeout,
             **(budget.pool_options() if budget is not None else {}),
         )
     except Exception as error:

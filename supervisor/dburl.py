@@ -14,8 +14,8 @@ def url_problem(url: str) -> str | None:
     try:
         parts = urlsplit(url)
         _ = parts.port  # raises on a port that is not a number from 0 to 65535
-    except ValueError as error:
-        return f"is not a valid URL: {error}"
+    except ValueError:  # its text may quote a part of the URL, and so a password
+        return "is not a valid URL (check the host, the port and any special characters in the password)"
     return None
 
 

@@ -6,6 +6,7 @@ must never be visible to another, and the daemon's own environment never overrid
 
 from __future__ import annotations
 
+import io
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -15,9 +16,11 @@ from types import MappingProxyType
 from dotenv import dotenv_values
 
 from supervisor.dburl import url_problem
-from supervisor.problems import Problem
+from supervisor.problems import Problem, shown
+from supervisor.safe_read import UnreadableFile, read_regular_file
 
 ENV_FILE = ".env"
+ENV_MAX_BYTES = 64 * 1024
 _SNOWFLAKE = re.compile(r"^[0-9]{15,21}$")
 _SCHEMA = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 _RESERVED_SCHEMAS = ("public", "information_schema")
@@ -42,7 +45,7 @@ class InstanceEnv:
 def schema_problem(schema: str) -> str | None:
     if not _SCHEMA.match(schema):
         return (
-            f"{schema!r} is not a valid schema name: use 1-63 lowercase letters, digits or _, "
+            f"{shown(schema)} is not a valid schema name: use 1-63 lowercase letters, digits or _, "
             "not starting with a digit"
         )
     if schema in _RESERVED_SCHEMAS or schema.startswith("pg_"):
@@ -59,12 +62,16 @@ def load_env(folder: Path, label: str, instance_name: str, *, sandbox: bool = Fa
              ) -> tuple[InstanceEnv | None, list[Problem]]:
     path = folder / ENV_FILE
     env_label = f"{label}/{ENV_FILE}"
-    lines = _key_lines(path)
     try:
-        raw = dotenv_values(path) if path.exists() else {}
-    except (OSError, UnicodeDecodeError) as error:
-        reason = "is not UTF-8 text" if isinstance(error, UnicodeDecodeError) else f"cannot be read: {error}"
-        return None, [Problem(env_label, "", reason)]
+        text = read_regular_file(path, ENV_MAX_BYTES).decode("utf-8")
+    except FileNotFoundError:
+        text = ""
+    except UnreadableFile as error:
+        return None, [Problem(env_label, "", str(error))]
+    except UnicodeDecodeError:
+        return None, [Problem(env_label, "", "is not UTF-8 text")]
+    lines = _key_lines(text)
+    raw = dotenv_values(stream=io.StringIO(text))
     values = {key: (value or "").strip() for key, value in raw.items()}
     if sandbox:
         # The sandbox never uses a real token, and keeps its data apart from a real deployment's schemas.
@@ -90,7 +97,9 @@ def load_env(folder: Path, label: str, instance_name: str, *, sandbox: bool = Fa
         if value.startswith("your-"):
             report(key, "still has the placeholder value; set it or remove the line")
         elif not _SNOWFLAKE.match(value):
-            report(key, f"must be a numeric Discord ID (15-21 digits), got {value!r}")
+            # Never the value: a token pasted here must not reach check, status or the logs.
+            hint = " (this looks like a token: DISCORD_TOKEN is the place for it)" if "." in value else ""
+            report(key, f"must be a numeric Discord ID (15-21 digits){hint}")
         else:
             snowflakes[key] = int(value)
 
@@ -119,12 +128,8 @@ def load_env(folder: Path, label: str, instance_name: str, *, sandbox: bool = Fa
     ), []
 
 
-def _key_lines(path: Path) -> dict[str, int]:
+def _key_lines(text: str) -> dict[str, int]:
     lines: dict[str, int] = {}
-    try:
-        text = path.read_text(encoding="utf-8", errors="replace")
-    except OSError:
-        return lines
     for number, line in enumerate(text.splitlines(), start=1):
         match = re.match(r"^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=", line)
         if match:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -62,7 +63,8 @@ def is_instance_folder(path: Path) -> bool:
     name = path.name
     if name.startswith((".", "#")) or name.endswith(_TEMP_SUFFIXES):
         return False
-    return path.is_dir() and (path / CONFIG_FILE).is_file()
+    # Anything named config.toml makes a bot folder: a directory or a pipe there is that bot's problem to report.
+    return path.is_dir() and (path / CONFIG_FILE).exists()
 
 
 def discover(instances_dir: Path) -> list[Path]:
@@ -84,7 +86,7 @@ def load_instance(folder: Path, supervisor_database_url: str | None, *, sandbox:
         return InstanceReport(name, folder, Status.INVALID, problems=[problem])
 
     config, problems = load_config(folder, label)
-    if not sandbox and not (folder / ENV_FILE).exists():
+    if not sandbox and not os.path.lexists(folder / ENV_FILE):
         status = Status.INVALID if problems else Status.NOT_CONFIGURED
         return InstanceReport(name, folder, status, problems=problems, config=config)
 

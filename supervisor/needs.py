@@ -44,3 +44,12 @@ def privileged_intents(config: InstanceConfig) -> dict[str, list[str]]:
 
 def describe_intents(needed: dict[str, list[str]]) -> str:
     return ", ".join(f"{INTENT_LABELS.get(name, name)} ({', '.join(users)})" for name, users in needed.items())
+
+
+def intents_refused(error: BaseException, config: InstanceConfig) -> str | None:
+    """For a 4014 close: the intents, the features that need them, and the portal page to change."""
+    if not isinstance(error, discord.PrivilegedIntentsRequired):
+        return None
+    return ("Discord refused the privileged intents this bot asks for (close 4014): "
+            f"{describe_intents(privileged_intents(config))}. Switch them on under Bot > Privileged Gateway Intents "
+            f"at {PORTAL_URL}, or turn those features off")

@@ -2,7 +2,19 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
+from typing import Any
+
+# A long run of token-ish characters: a Discord token, an API key, a password. Never echoed in a message.
+_SECRET_SHAPE = re.compile(r"^[A-Za-z0-9_\-.+/=:~]{20,}$")
+
+
+def shown(value: Any) -> str:
+    """The value for a validation message, or a stand-in when it could be a secret typed in the wrong field."""
+    if isinstance(value, str) and _SECRET_SHAPE.match(value.strip()):
+        return "a value that may be a secret (not shown)"
+    return repr(value)
 
 
 @dataclass(frozen=True)

@@ -6,6 +6,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from supervisor.problems import shown
+
 # A rule returns an error message, or None when the value is fine.
 Rule = Callable[[Any], str | None]
 
@@ -32,7 +34,7 @@ class Setting:
             ok = isinstance(value, self.kind)
         if ok:
             return None
-        return f"must be {_TYPE_NAMES.get(self.kind, self.kind.__name__)}, not {type(value).__name__} {value!r}"
+        return f"must be {_TYPE_NAMES.get(self.kind, self.kind.__name__)}, not {type(value).__name__} {shown(value)}"
 
 
 def int_range(low: int, high: int) -> Rule:
@@ -44,7 +46,7 @@ def float_range(low: float, high: float) -> Rule:
 
 
 def one_of(*choices: str) -> Rule:
-    return lambda v: None if v in choices else f"must be one of {', '.join(map(repr, choices))}, got {v!r}"
+    return lambda v: None if v in choices else f"must be one of {', '.join(map(repr, choices))}, got {shown(v)}"
 
 
 def non_empty(value: Any) -> str | None:

@@ -17,6 +17,7 @@ from supervisor.sdk import (
     UserError,
     fit_lines,
     format_duration,
+    is_database_unavailable,
     parse_duration,
     truncate,
 )
@@ -24,7 +25,7 @@ from supervisor.sdk import (
 from . import queries
 from .audit import send_audit, user_field
 from .checks import refusal
-from .sweeper import TempbanSweeper
+from .sweeper import TempbanSweeper, ban_marker
 
 MAX_BAN_SECONDS = 365 * 86400
 MAX_TIMEOUT_SECONDS = 28 * 86400  # Discord's limit
@@ -94,13 +95,15 @@ class ModerationCog(commands.Cog, name="Moderation"):
         self._rate_limit(context)
         pool = self.instance.pool
         shown = "permanently" if permanent else format_duration(seconds or 0)
-        audit_reason = f"{'Ban' if permanent else 'Tempban'} by {context.author} ({shown})"
-        if reason:
-            audit_reason += f": {reason}"
         async with self.locks.hold((guild.id, member.id)):  # the sweep must not lift an old row meanwhile
             # The row first: if the daemon dies right after the ban, the sweep still lifts it.
             tempban = None if permanent else await queries.create_tempban(
                 pool, guild.id, member.id, context.author.id, reason, seconds or 0)
+            # A tempban's Discord reason carries its row id: the sweep lifts only a ban that is still this one.
+            audit_reason = (f"Ban by {context.author} ({shown})" if tempban is None
+                            else f"{ban_marker(tempban.id)} by {context.author} ({shown})")
+            if reason:
+                audit_reason += f": {reason}"
             try:
                 await guild.ban(member, reason=truncate(audit_reason, 512), delete_message_seconds=0)
             except discord.HTTPException as error:
@@ -129,7 +132,10 @@ class ModerationCog(commands.Cog, name="Moderation"):
         assert guild is not None
         self._rate_limit(context)
         async with self.locks.hold((guild.id, user.id)):
-            # Discord first, then the rows: a failed unban leaves the tempban pending (the original closed it).
+            # The database first, read only: when it is down nothing happens anywhere and the reply says so.
+            # Then Discord, then the rows: a failed unban leaves the tempban pending (the original closed it). If
+            # the database fails between the two, the unban event or the sweep's ban check closes the row.
+            await queries.pending_tempbans(self.instance.pool, guild.id)
             try:
                 await guild.unban(user, reason=f"Unban by {context.author}")
             except discord.NotFound:
@@ -141,6 +147,22 @@ class ModerationCog(commands.Cog, name="Moderation"):
         await self._done(context, f"Unbanned **{user.name}**.{note}", "Unban", {
             "User": user_field(user), "Moderator": user_field(context.author),
         })
+
+    @commands.Cog.listener()
+    async def on_member_unban(self, guild: discord.Guild, user: discord.User) -> None:
+        """Anyone's unban (ours, or a person's in Discord's own UI) closes the pending tempbans of that user."""
+        async with self.locks.hold((guild.id, user.id)):
+            try:
+                closed = await queries.mark_unbanned(self.instance.pool, guild.id, user.id)
+            except Exception as error:
+                if not is_database_unavailable(error):
+                    raise
+                # The sweep's ban check covers it: an unbanned user's row is closed without a second unban.
+                self.instance.log.warning("unban event not recorded: database unavailable", guild_id=guild.id,
+                                          user_id=user.id, error=repr(error))
+                return
+        if closed:
+            self.instance.log.info("tempban closed: unbanned in Discord", guild_id=guild.id, user_id=user.id)
 
     @commands.command(name="banlist", aliases=["bans"], brief="active tempbans")
     @commands.has_guild_permissions(ban_members=True)

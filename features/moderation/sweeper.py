@@ -25,9 +25,21 @@ RETRY_MAX_SECONDS = 3600.0
 # An attempt gets at most one sweep interval (at least this long); the sweep's own backoff does the rest.
 MIN_ATTEMPT_SECONDS = 2.0
 UNKNOWN_BAN = 10026
+LEGACY_MARKER = "Tempban by "  # tempbans made before the reason carried the row id
 
 # Failures worth a later retry: Discord refused or erred, or could not be reached.
 _RETRYABLE = (discord.HTTPException, aiohttp.ClientError, OSError, TimeoutError)
+
+
+def ban_marker(tempban_id: int) -> str:
+    """How a tempban's Discord ban reason begins: the row it belongs to."""
+    return f"Tempban #{tempban_id}"
+
+
+def is_our_ban(reason: str | None, tempban_id: int) -> bool:
+    """The ban in Discord is still the one this row made (not a later one by a person or another command)."""
+    reason = reason or ""
+    return reason.startswith(ban_marker(tempban_id) + " ") or reason.startswith(LEGACY_MARKER)
 
 
 @dataclass
@@ -85,9 +97,15 @@ class TempbanSweeper:
         async with self.locks.hold((ban.guild_id, ban.user_id)):
             if not await queries.is_pending(self.ctx.pool, ban.id):
                 return False  # an unban command or a newer ban closed it while we waited for the lock
+            attempt_seconds = max(self.interval(), MIN_ATTEMPT_SECONDS)
             try:
-                await asyncio.wait_for(bot.http.unban(ban.user_id, ban.guild_id, reason="Tempban expired"),
-                                       max(self.interval(), MIN_ATTEMPT_SECONDS))
+                # Is the ban in Discord still this row's? A person may have unbanned and banned again since.
+                current = await asyncio.wait_for(bot.http.get_ban(ban.user_id, ban.guild_id), attempt_seconds)
+                if is_our_ban(current.get("reason"), ban.id):
+                    await asyncio.wait_for(bot.http.unban(ban.user_id, ban.guild_id, reason="Tempban expired"),
+                                           attempt_seconds)
+                else:
+                    log.info("tempban expired; the ban in Discord is a newer one, left in place")
             except discord.NotFound as error:
                 if error.code != UNKNOWN_BAN:  # Unknown Guild, Unknown User: not done, maybe later
                     return self._postpone(ban, log, error)

@@ -40,8 +40,9 @@ class Fleet:
         async with self._lock:
             if self._closing:
                 return
-            reports = {r.name: r for r in scan(self.settings.instances_dir, self.settings.database_url,
-                                               sandbox=self.settings.sandbox)}
+            scanned = await asyncio.to_thread(scan, self.settings.instances_dir, self.settings.database_url,
+                                              sandbox=self.settings.sandbox)  # file work off the loop
+            reports = {r.name: r for r in scanned}
             self.reports = reports
             names = set(reports) | set(self.runners)
             if only is not None:
@@ -158,7 +159,7 @@ class Fleet:
 
     async def wait_settled(self, timeout: float) -> None:
         """Until every instance is running, backing off, failed or stopped (or `timeout` seconds passed)."""
-        settled = {State.RUNNING, State.BACKOFF, State.FAILED, State.STOPPED}
+        settled = {State.RUNNING, State.BACKOFF, State.FAILED, State.STOPPED, State.ELSEWHERE}
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
         while loop.time() < deadline and any(r.status.state not in settled for r in self.runners.values()):

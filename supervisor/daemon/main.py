@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
 import signal
 from collections.abc import Callable, Coroutine
@@ -13,8 +12,10 @@ from typing import TYPE_CHECKING, Any
 
 from supervisor.daemon.control import ControlServer
 from supervisor.daemon.fleet import Fleet
+from supervisor.daemon.lockfile import DaemonAlreadyRunning, DaemonLock
 from supervisor.daemon.notify import Notifier
 from supervisor.daemon.runner import RuntimeOptions
+from supervisor.daemon.watchdog import LoopWatchdog
 from supervisor.daemon.watcher import watch
 from supervisor.dburl import database_identity
 from supervisor.instances import InstanceSpec
@@ -56,6 +57,7 @@ class Daemon:
         self._review: asyncio.Task[None] | None = None
         self.notifier = Notifier()
         self.control = ControlServer(options.control_socket, self.handle_control)
+        self.watchdog = LoopWatchdog()
         self.log = get_logger("supervisor.daemon")
         self._stop = asyncio.Event()
         self._signals = 0
@@ -109,8 +111,10 @@ class Daemon:
             outcome = await self.mcp.call(str(payload.get("tool")), payload.get("arguments") or {})
             return {"ok": True, "text": outcome.text, "is_error": outcome.is_error}
         if command == "status":
-            return {"ok": True, "instances": self.fleet.statuses(),
-                    "counts": self.fleet.counts()}
+            instances = self.fleet.statuses()
+            for item in instances:  # event-loop stalls this instance's code caused (the watchdog's count)
+                item["loop_stalls"] = self.watchdog.count_for(str(item["name"]))
+            return {"ok": True, "instances": instances, "counts": self.fleet.counts()}
         if command == "reload" and not payload.get("names"):
             await self.rescan("reload")  # the same as SIGHUP, systemd notifications included
             return {"ok": True}
@@ -175,6 +179,7 @@ class Daemon:
         self.log.info("daemon starting", instances_dir=str(self.settings.instances_dir),
                       control_socket=str(self.options.control_socket))
         await self.control.start()
+        self.watchdog.start()
         if self.options.mcp_listen is not None:
             from supervisor.mcp.server import McpHttpService
 
@@ -197,6 +202,7 @@ class Daemon:
         try:
             return await self.shutdown()
         finally:
+            await self.watchdog.stop()
             await self.control.stop()
 
     async def serve(self) -> int:
@@ -237,11 +243,21 @@ class Daemon:
 
 
 def run(settings: SupervisorSettings, options: DaemonOptions) -> int:
+    log = get_logger("supervisor.daemon")
     if not settings.instances_dir.is_dir():
-        get_logger("supervisor.daemon").error(
-            "instances directory does not exist", instances_dir=str(settings.instances_dir)
-        )
+        log.error("instances directory does not exist", instances_dir=str(settings.instances_dir))
         return 1
-    with contextlib.suppress(KeyboardInterrupt):
+    lock = DaemonLock(options.control_socket)
+    try:
+        lock.acquire()  # before anything else: a refused daemon touches nothing the running one owns
+    except DaemonAlreadyRunning as error:
+        log.error("daemon already running", reason=str(error))
+        return 1
+    try:
         return asyncio.run(Daemon(settings, options).serve())
-    return 0
+    except (KeyboardInterrupt, SystemExit) as error:
+        # SIGINT and SIGTERM are handled on the loop: this came from code, not from an operator's request.
+        log.error("daemon ended without a stop request", error=repr(error))
+        return 1
+    finally:
+        lock.release()

@@ -16,16 +16,16 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import asyncpg
-import discord
 import structlog
 
+from supervisor.daemon.outcomes import permanent_reason, unreachable_reason
 from supervisor.daemon.status import InstanceStatus, State
 from supervisor.database import DatabaseError, is_database_unavailable, open_pool
 from supervisor.instances import InstanceSpec
 from supervisor.logs import get_logger
 from supervisor.migrator import Migration, MigrationError, migrate
-from supervisor.needs import PORTAL_URL, describe_intents, privileged_intents
-from supervisor.pg.bundled import BundledError
+from supervisor.needs import intents_refused
+from supervisor.pg.bundled import BundledError, BundledRefused
 from supervisor.pg.service import Databases
 from supervisor.runtime.bot_factory import InstanceBot
 from supervisor.runtime.context import InstanceContext
@@ -33,6 +33,8 @@ from supervisor.sdk.shared import SharedServices
 
 BACKOFF_FIRST = 1.0
 BACKOFF_MAX = 60.0
+DISCORD_BACKOFF_MAX = 300.0  # Discord unreachable: keep trying, at least every 5 minutes, forever
+LEASE_POLL_SECONDS = 5.0  # a standby daemon asks this often whether the holder's lease is gone
 BACKOFF_RESET_AFTER = 300.0  # up this long: the next crash starts the backoff from the beginning again
 CRASH_LOOP_COUNT = 5
 CRASH_LOOP_WINDOW = 60.0
@@ -43,6 +45,8 @@ CLOSE_TIMEOUT = 5.0
 class RuntimeOptions:
     guild_ready_timeout: float = 2.0
     backoff_first: float = BACKOFF_FIRST
+    discord_backoff_max: float = DISCORD_BACKOFF_MAX
+    lease_poll: float = LEASE_POLL_SECONDS
     # Supervisor-wide settings features read through the kit (upstream base URLs such as finnhub_url).
     upstreams: Mapping[str, str] = field(default_factory=dict)
 
@@ -53,6 +57,10 @@ class PermanentFailure(Exception):
 
 class TransientFailure(Exception):
     """Retry later (Postgres down); not counted as a crash."""
+
+
+class DiscordUnreachable(Exception):
+    """The network or Discord is down: wait and retry with a growing delay, never give up."""
 
 
 class InstanceRunner:
@@ -70,6 +78,8 @@ class InstanceRunner:
         self._task: asyncio.Task[None] | None = None
         self._wake = asyncio.Event()
         self._stopping = False
+        self._reached_discord = False  # the last run got as far as a working connection
+        self._lease: tuple[str, str] | None = None  # (url, schema) whose lease this runner holds
 
     # -- control ---------------------------------------------------------------------------------
     def start(self) -> None:
@@ -114,20 +124,31 @@ class InstanceRunner:
     async def _main(self) -> None:
         crashes: deque[float] = deque()
         backoff = self.options.backoff_first
+        discord_backoff = self.options.backoff_first
         while not self._stopping:
             self._wake.clear()
             self.status.enter(State.STARTING)
             started = time.monotonic()
+            delay, grow_backoff = backoff, True
             try:
                 await self._run_once()
                 continue  # stop or restart requested: the loop condition decides
             except PermanentFailure as error:
                 self.status.enter(State.FAILED, str(error))
-                self.log.error("instance failed; waiting for its files to change", reason=str(error))
+                self.log.error("instance failed", reason=str(error))
+                await self._release_lease()  # a standby whose setup differs may do better
                 await self._wake.wait()
-                backoff = self.options.backoff_first
+                backoff = discord_backoff = self.options.backoff_first
                 crashes.clear()
                 continue
+            except DiscordUnreachable as error:
+                if self._reached_discord:  # it ran since the last wait: start the backoff over
+                    discord_backoff = self.options.backoff_first
+                delay, grow_backoff = discord_backoff, False
+                retry_at = time.strftime("%H:%M:%S UTC", time.gmtime(time.time() + delay))
+                self.status.enter(State.BACKOFF, f"waiting for Discord: {error}; next try at {retry_at}")
+                self.log.warning("waiting for discord", reason=str(error), retry_in=delay)
+                discord_backoff = min(discord_backoff * 2, self.options.discord_backoff_max)
             except TransientFailure as error:
                 self.status.enter(State.BACKOFF, str(error))
                 self.log.warning("instance waiting to retry", reason=str(error), retry_in=backoff)
@@ -135,13 +156,14 @@ class InstanceRunner:
                 now = time.monotonic()
                 if now - started > BACKOFF_RESET_AFTER:
                     backoff = self.options.backoff_first
+                    delay = backoff
                 crashes.append(now)
                 while crashes and now - crashes[0] > CRASH_LOOP_WINDOW:
                     crashes.popleft()
                 reason = f"{type(error).__name__}: {error}"
                 if len(crashes) > CRASH_LOOP_COUNT:
                     self.status.enter(State.FAILED, f"crash loop ({len(crashes)} crashes in 60 s); last: {reason}")
-                    self.log.error("instance crash loop; waiting for its files to change", reason=reason)
+                    self.log.error("instance crash loop; failed until restarted or its files change", reason=reason)
                     await self._wake.wait()
                     crashes.clear()
                     backoff = self.options.backoff_first
@@ -150,12 +172,15 @@ class InstanceRunner:
                 self.log.error("instance crashed; restarting", reason=reason, retry_in=backoff, exc_info=error)
             self.status.restarts += 1
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), backoff)
-            backoff = min(backoff * 2, BACKOFF_MAX)
+                await asyncio.wait_for(self._wake.wait(), delay)
+            if grow_backoff:
+                backoff = min(backoff * 2, BACKOFF_MAX)
+        await self._release_lease()
         self.status.enter(State.STOPPED)
         self.log.info("instance stopped")
 
     async def _run_once(self) -> None:
+        self._reached_discord = False
         spec = self.spec
         pool = None
         bot: InstanceBot | None = None
@@ -169,7 +194,7 @@ class InstanceRunner:
             self.ctx = ctx
             bot = InstanceBot(ctx, guild_ready_timeout=self.options.guild_ready_timeout)
             ctx.bot = bot
-            bot_task = asyncio.create_task(bot.start(spec.env.token), name=f"bot:{spec.name}")
+            bot_task = asyncio.create_task(_connect(bot, spec.env.token), name=f"bot:{spec.name}")
             ready = asyncio.create_task(bot.wait_until_ready())
             wake = asyncio.create_task(self._wake.wait())
             try:
@@ -180,6 +205,7 @@ class InstanceRunner:
                     return
                 self.status.enter(State.RUNNING)
                 self.status.last_error = None
+                self._reached_discord = True
                 self.log.info("instance running", guilds=len(bot.guilds))
                 if self.spec is not spec:  # an edit that validated while this instance was starting
                     self.log.info("config reloaded", outcome=await apply_live(self, self.spec))
@@ -222,38 +248,77 @@ class InstanceRunner:
     async def _open_database(self, spec: InstanceSpec) -> asyncpg.Pool:
         try:
             url = await self.databases.url_for(spec)  # no DATABASE_URL: the bundled server, started on first use
+            await self._take_lease(url, spec)
             budget = await self.databases.budget_for(url)
             async with self.startup_gate, budget.slot():  # the migration's connection counts against the budget
                 await migrate(url, spec.schema, self.migrations)
-            return await open_pool(url, spec.schema, spec.config.pool_max_size, budget=budget)
+            return await open_pool(url, spec.schema, spec.config.pool_max_size, budget=budget,
+                                   command_timeout=spec.config.command_timeout)
         except MigrationError as error:
             raise PermanentFailure(str(error)) from error
+        except BundledRefused as error:  # e.g. root: no retry changes who we run as
+            raise PermanentFailure(f"{error}; then restart the daemon") from error
         except BundledError as error:  # the bundled server did not start: worth retrying, with its reason shown
             raise TransientFailure(str(error)) from error
         except DatabaseError as error:
             if error.__cause__ is not None and is_database_unavailable(error.__cause__):
                 raise TransientFailure(str(error)) from error
-            raise PermanentFailure(str(error)) from error
+            raise PermanentFailure(f"{error}: {self._where_to_fix_database(spec)}") from error
+
+    async def _take_lease(self, url: str, spec: InstanceSpec) -> None:
+        """Wait until no other daemon runs this instance (same database and schema), then hold its lease."""
+        if self._lease is not None and self._lease != (url, spec.schema):
+            await self._release_lease()  # another database or schema now: that lease is not this instance's
+        while True:
+            holder = await self.databases.leases.try_acquire(url, spec.schema, self.restart)
+            if holder is None:
+                self._lease = (url, spec.schema)  # kept across restarts: a standby takes over only when we stop
+                return
+            if self.status.state is not State.ELSEWHERE:
+                self.log.info("instance running elsewhere; standing by", holder=holder)
+            self.status.enter(State.ELSEWHERE, f"running elsewhere ({holder})")
+            await asyncio.sleep(self.options.lease_poll)
+
+    async def _release_lease(self) -> None:
+        """After the bot is closed: only then may another daemon start this instance."""
+        if self._lease is not None:
+            lease, self._lease = self._lease, None
+            await self.databases.leases.release(*lease)
+
+    @staticmethod
+    def _where_to_fix_database(spec: InstanceSpec) -> str:
+        if spec.env.database_url:
+            return f"fix DATABASE_URL in {spec.name}/.env"
+        # The supervisor's own URL: no instance file can fix it, only its environment and a restart.
+        return ("fix the supervisor's own DATABASE_URL (its environment or service file, not an instance file), "
+                "then restart the daemon")
 
     def _raise_bot_outcome(self, bot_task: asyncio.Task[None]) -> None:
         error = bot_task.exception()
-        if isinstance(error, discord.LoginFailure):
-            raise PermanentFailure("Discord refused the token (401): check DISCORD_TOKEN in .env") from error
-        if isinstance(error, discord.PrivilegedIntentsRequired):
-            raise PermanentFailure(
-                "Discord refused the privileged intents this bot asks for (close 4014): "
-                f"{describe_intents(privileged_intents(self.spec.config))}. Switch them on under Bot > Privileged "
-                f"Gateway Intents at {PORTAL_URL}, or turn those features off"
-            ) from error
-        if error is not None:
-            raise error
-        raise RuntimeError("the bot's connection ended")
+        if error is None:
+            raise RuntimeError("the bot's connection ended")
+        reason = intents_refused(error, self.spec.config) or permanent_reason(error)
+        if reason is not None:
+            raise PermanentFailure(reason) from error
+        reason = unreachable_reason(error)
+        if reason is not None:
+            raise DiscordUnreachable(reason) from error
+        raise error
 
     async def _close_bot(self, bot: InstanceBot) -> None:
         try:
             await asyncio.wait_for(bot.close(), CLOSE_TIMEOUT)
         except Exception as error:
             self.log.warning("bot did not close cleanly", error=repr(error))
+
+
+async def _connect(bot: InstanceBot, token: str) -> None:
+    """bot.start, where a KeyboardInterrupt or SystemExit (feature code run inside discord.py's gateway reader,
+    such as a wait_for check) ends this instance's connection instead of the event loop."""
+    try:
+        await bot.start(token)
+    except (KeyboardInterrupt, SystemExit) as error:
+        raise RuntimeError(f"the bot's connection raised {error!r}") from error
 
 
 async def apply_live(runner: InstanceRunner, spec: InstanceSpec) -> str:

@@ -12,6 +12,7 @@ class State(StrEnum):
     RUNNING = "running"
     RELOADING = "reloading"
     BACKOFF = "backoff"
+    ELSEWHERE = "running elsewhere"  # another daemon holds its lease; this one takes over when that one ends
     FAILED = "failed"
     STOPPED = "stopped"
     INVALID = "invalid"

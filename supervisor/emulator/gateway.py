@@ -375,6 +375,9 @@ class Gateway:
         if app is None:
             conn.close(4004, "Authentication failed.")
             return
+        if app.identify_close_code is not None:
+            conn.close(app.identify_close_code, "Refused by the test.")
+            return
         intents = data.get("intents")
         if not isinstance(intents, int) or intents < 0:
             conn.close(4013, "Invalid intent(s).")

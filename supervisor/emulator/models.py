@@ -41,6 +41,8 @@ class Application:
     owner: User
     # Privileged intents the application is allowed to request (a mask of intent bits).
     privileged_intents: int
+    # Tests: close every IDENTIFY with this code (4004 while REST still accepts the token, 4011 sharding required).
+    identify_close_code: int | None = None
 
     @property
     def id(self) -> int:

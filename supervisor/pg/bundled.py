@@ -44,6 +44,10 @@ class BundledError(DatabaseError):
     """The bundled server cannot be used; the message says why and what to do instead."""
 
 
+class BundledRefused(BundledError):
+    """The bundled server cannot run in this setup (as root with a root-owned state directory): not worth a retry."""
+
+
 def bin_dir() -> Path:
     """pgserver's PostgreSQL binaries, found without importing pgserver (its import creates lock files)."""
     spec = importlib.util.find_spec("pgserver")
@@ -89,7 +93,7 @@ def server_account(state_dir: Path) -> Account:
         return Account(os.geteuid(), os.getegid(), _user_name(os.geteuid()))
     owner = state_dir.stat()
     if owner.st_uid == 0:
-        raise BundledError(
+        raise BundledRefused(
             f"PostgreSQL refuses to run as root, and the state directory {state_dir} belongs to root. Run "
             "discord-supervisor as an ordinary user, or give the state directory to the user the bundled "
             f"PostgreSQL should run as (chown -R USER {state_dir}), or set DATABASE_URL to use your own server"

@@ -7,6 +7,7 @@ import asyncio
 from collections.abc import Iterable
 from pathlib import Path
 
+from supervisor.daemon.lease import Leases
 from supervisor.database import DatabaseError, connect, redact_url
 from supervisor.instances import InstanceSpec
 from supervisor.logs import get_logger
@@ -24,6 +25,7 @@ SWITCH_HINT = (
 class Databases:
     def __init__(self, state_dir: Path):
         self.bundled = BundledPostgres(state_dir)
+        self.leases = Leases()  # one daemon per running instance, across machines sharing a database
         self.log = get_logger("supervisor.databases")
         self._budgets: dict[str, ConnectionBudget] = {}
         self._limits: dict[str, ServerLimits] = {}
@@ -117,7 +119,8 @@ class Databases:
                 (self.log.info if fits else self.log.warning)("connection budget: " + message, server=key)
 
     async def close(self) -> None:
-        """Stop the bundled server if this daemon used it (after every pool is closed)."""
+        """Drop the leases, and stop the bundled server if this daemon used it (after every pool is closed)."""
+        await self.leases.close()
         if self.bundled.url is None:
             return
         if await self.bundled.stop():

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
+from typing import Any
+
 import discord
 from discord.ext import commands
 
 from supervisor import registry
+from supervisor.database import describe_database_error
+from supervisor.runtime.activity import current_activity, mark
 from supervisor.runtime.context import InstanceContext
-from supervisor.runtime.errors import is_internal, user_message
+from supervisor.runtime.errors import DATABASE_DOWN, is_internal, user_message
 from supervisor.sdk.context import FeatureContext
 from supervisor.sdk.feature import Feature
 
@@ -48,6 +53,21 @@ class InstanceBot(commands.Bot):
             allowed_mentions=discord.AllowedMentions(everyone=False, roles=False, users=True, replied_user=False),
         )
 
+    async def _run_event(self, coro: Any, event_name: str, *args: Any, **kwargs: Any) -> None:
+        """discord.py stops only Exception here: KeyboardInterrupt or SystemExit from a command or listener would
+        end the event loop and every bot in the process. It ends this instance's run instead."""
+        mark(self.instance.name, f"event {event_name}")
+        try:
+            await super()._run_event(coro, event_name, *args, **kwargs)
+        except asyncio.CancelledError:
+            raise
+        except BaseException as error:
+            self.instance.crash(f"{current_activity.get() or event_name} raised {error!r}", error)
+
+    async def invoke(self, ctx: commands.Context) -> None:  # type: ignore[override]
+        mark(self.instance.name, f"command {ctx.command.qualified_name}" if ctx.command else "command")
+        await super().invoke(ctx)
+
     async def setup_hook(self) -> None:
         await self.sync_features()
 
@@ -74,12 +94,13 @@ class InstanceBot(commands.Bot):
         message = user_message(error, context, self.instance.config.command_start())
         if message is None:
             return
-        if is_internal(message):
-            original = getattr(error, "original", error)
-            self.instance.log.error(
-                "command failed", command=context.command.qualified_name if context.command else None,
-                error=repr(original), exc_info=original,
-            )
+        command = context.command.qualified_name if context.command else None
+        original = getattr(error, "original", error)
+        if message == DATABASE_DOWN:  # an outage, not a bug: one line, no traceback
+            self.instance.log.warning("command failed: database unavailable", command=command,
+                                      reason=describe_database_error(original))
+        elif is_internal(message):
+            self.instance.log.error("command failed", command=command, error=repr(original), exc_info=original)
         try:
             await context.reply(message, mention_author=False)
         except discord.HTTPException as reply_error:

@@ -14,6 +14,7 @@ import structlog
 from supervisor.config import InstanceConfig
 from supervisor.instances import InstanceSpec
 from supervisor.ratelimit import SlidingWindowLimiter
+from supervisor.runtime.activity import mark
 from supervisor.sdk.shared import SharedServices
 
 if TYPE_CHECKING:
@@ -58,9 +59,22 @@ class InstanceContext:
             limiter = self._limiters[name] = SlidingWindowLimiter(limit, window_seconds)
         return limiter
 
+    def crash(self, reason: str, error: BaseException | None = None) -> None:
+        """Restart this instance (and only it): feature code raised what must never reach the event loop."""
+        if not self.crashed.done():
+            self.log.error("instance crashed", reason=reason, exc_info=error)  # a bug: its traceback helps
+            self.crashed.set_result(FeatureTaskCrashed(reason))
+
     def spawn(self, name: str, factory: Callable[[], Coroutine[Any, Any, None]]) -> asyncio.Task[None]:
         """Run a feature's background task; if it dies with an error, the instance is restarted."""
-        task = asyncio.get_running_loop().create_task(factory(), name=f"{self.name}:{name}")
+        async def guarded() -> None:
+            mark(self.name, f"task {name}")
+            try:
+                await factory()
+            except (KeyboardInterrupt, SystemExit) as error:  # would end the loop, and every bot with it
+                raise FeatureTaskCrashed(f"background task {name!r} raised {error!r}") from None
+
+        task = asyncio.get_running_loop().create_task(guarded(), name=f"{self.name}:{name}")
         self._tasks.add(task)
         task.add_done_callback(lambda t: self._task_done(name, t))
         return task

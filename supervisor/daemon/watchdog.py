@@ -1,0 +1,85 @@
+"""Event-loop watchdog: one bot's blocking call stalls every bot in the process, so name the culprit.
+
+A heartbeat task on the loop sleeps a short tick and measures how late it wakes. A thread watches the heartbeat:
+while the loop is held it notes which task holds it (and, through runtime.activity, which instance and which
+command or feature task that is). When the loop is free again the stall is logged once, with its length, and
+counted per instance for `status --json`. A stall that goes on and on is logged from the thread once as well,
+since the loop may never get to it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import threading
+import time
+from collections import Counter
+
+from supervisor.logs import get_logger
+from supervisor.runtime.activity import activity_of
+
+STALL_THRESHOLD = 0.25  # seconds the loop may be held before it counts as a stall
+TICK = 0.1  # the heartbeat; the thread looks twice as often
+STILL_STALLED = 10.0  # a stall this long is reported while it lasts
+
+
+class LoopWatchdog:
+    def __init__(self, threshold: float = STALL_THRESHOLD):
+        self.threshold = threshold
+        self.stalls: Counter[str] = Counter()  # instance name -> stalls it caused; "" for none known
+        self.log = get_logger("supervisor.watchdog")
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._heartbeat_task: asyncio.Task[None] | None = None
+        self._thread: threading.Thread | None = None
+        self._stop = threading.Event()
+        self._beat = time.monotonic()  # when the heartbeat last went to sleep
+        self._suspect: tuple[str | None, str | None] | None = None  # who held the loop in the current stall
+        self._said_still = False
+
+    def start(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._beat = time.monotonic()
+        self._heartbeat_task = self._loop.create_task(self._heartbeat(), name="loop-watchdog")
+        self._thread = threading.Thread(target=self._watch, name="loop-watchdog", daemon=True)
+        self._thread.start()
+
+    async def stop(self) -> None:
+        self._stop.set()
+        if self._heartbeat_task is not None:
+            self._heartbeat_task.cancel()
+            await asyncio.gather(self._heartbeat_task, return_exceptions=True)
+        if self._thread is not None:
+            await asyncio.to_thread(self._thread.join, 1.0)
+
+    def count_for(self, instance: str) -> int:
+        return self.stalls.get(instance, 0)
+
+    async def _heartbeat(self) -> None:
+        while True:
+            went_to_sleep = time.monotonic()
+            self._beat = went_to_sleep
+            await asyncio.sleep(TICK)
+            late = time.monotonic() - went_to_sleep - TICK
+            self._beat = time.monotonic()  # first: the thread must not take this task for the culprit
+            suspect, self._suspect, self._said_still = self._suspect, None, False
+            if late > self.threshold:
+                instance, activity = suspect or (None, None)
+                self.stalls[instance or ""] += 1
+                self.log.warning("event loop stalled", instance=instance, activity=activity,
+                                 stalled_ms=round(late * 1000))
+
+    def _watch(self) -> None:
+        while not self._stop.wait(TICK / 2):
+            held = time.monotonic() - self._beat - TICK
+            if held <= self.threshold / 2:
+                continue
+            if self._suspect is None:
+                with contextlib.suppress(RuntimeError):
+                    task = asyncio.current_task(self._loop)
+                    if task is not self._heartbeat_task:
+                        self._suspect = activity_of(task)
+            if held > STILL_STALLED and not self._said_still:
+                self._said_still = True
+                instance, activity = self._suspect or (None, None)
+                self.log.error("event loop still stalled", instance=instance, activity=activity,
+                               stalled_ms=round(held * 1000))
