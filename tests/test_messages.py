@@ -62,10 +62,13 @@ async def test_status_since_and_restarts_and_restart_of_an_unknown_name(
         unique) -> None:
     bot = add_bot(emu, instances, "steady", prefix="!", schema=unique("steady"), database_url=database_url)
     schemas.append(bot.schema)
+    (instances.make("typo") / "config.toml").rename(instances.root / "typo" / "config.tml")
     daemon = await DaemonProcess(instances.root, tmp_path, api_base=emu.api_base, gateway_url=emu.gateway_url
                                  ).start()
     try:
         await daemon.wait_running("steady")
+        hint = await daemon.wait_log(lambda e: e.get("event") == "instance folder name near miss")
+        assert hint["hint"] == "typo: skipped: it has config.tml but no config.toml; rename it to config.toml"
         socket = ("--control-socket", str(daemon.control_socket))
         code, _, err = await run_cli_async("restart", "nosuch", *socket)
         assert code == 1 and "no instance 'nosuch' in" in err and "(instances: steady)" in err
