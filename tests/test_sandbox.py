@@ -40,9 +40,10 @@ class SandboxSession:
         await self.process.stdin.drain()
 
 
-async def test_sandbox_through_piped_stdin(tmp_path: Path, database_url: str) -> None:
+async def test_sandbox_through_piped_stdin(tmp_path: Path, database_url: str, unique) -> None:
+    name = unique("piped")  # its own schema, sandbox_<name>: other sandbox runs may share the server
     instances = tmp_path / "instances"
-    shutil.copytree(REPO / "instances" / "example", instances / "example")
+    shutil.copytree(REPO / "instances" / "example", instances / name)
     env = {**os.environ, "DATABASE_URL": database_url}
     process = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "supervisor", "sandbox", "--instances", str(instances), "--state-dir",
@@ -55,13 +56,13 @@ async def test_sandbox_through_piped_stdin(tmp_path: Path, database_url: str) ->
         await session.type("!ping")
         await session.read_until("Example Bot: Pong!")
         await session.type("!help")
-        shown = await session.read_until("— Example Bot · instance example")
+        shown = await session.read_until(f"— Example Bot · instance {name}")
         assert "Example Bot Commands" in shown and "!ping" in shown and "!ban <member>" in shown
         assert "`" not in shown.partition("!help")[2]  # markdown rendered, not printed raw
         await session.type("/status")
-        shown = await session.read_until("example   running")
+        shown = await session.read_until(f"{name}  running")
         # A live edit during the session: the new prefix answers, the old one no longer does.
-        config = instances / "example" / "config.toml"
+        config = instances / name / "config.toml"
         config.write_text(config.read_text().replace('command_prefix = "!"', 'command_prefix = "?"'))
         for _ in range(20):  # until the reload has happened
             mark = len(session.output)
@@ -88,7 +89,7 @@ async def test_sandbox_through_piped_stdin(tmp_path: Path, database_url: str) ->
             process.kill()
             await process.wait()
         connection = await asyncpg.connect(database_url)
-        await connection.execute('DROP SCHEMA IF EXISTS "sandbox_example" CASCADE')
+        await connection.execute(f'DROP SCHEMA IF EXISTS "sandbox_{name}" CASCADE')
         await connection.close()
 
 
@@ -121,8 +122,9 @@ def test_quick_start_sandbox_needs_no_database_setup(tmp_path: Path) -> None:
     assert "the bundled PostgreSQL" in log
 
 
-async def test_sandbox_state_goes_at_exit_unless_keep(tmp_path: Path, database_url: str) -> None:
-    shutil.copytree(REPO / "instances" / "example", tmp_path / "instances" / "example")
+async def test_sandbox_state_goes_at_exit_unless_keep(tmp_path: Path, database_url: str, unique) -> None:
+    name = unique("keep")
+    shutil.copytree(REPO / "instances" / "example", tmp_path / "instances" / name)
 
     async def session(*flags: str) -> bool:
         """Run one sandbox session; True if its schema is still there afterwards."""
@@ -134,7 +136,7 @@ async def test_sandbox_state_goes_at_exit_unless_keep(tmp_path: Path, database_u
         connection = await asyncpg.connect(database_url)
         try:
             return bool(await connection.fetchval(
-                "SELECT count(*) FROM pg_namespace WHERE nspname = 'sandbox_example'"))
+                "SELECT count(*) FROM pg_namespace WHERE nspname = $1", f"sandbox_{name}"))
         finally:
             await connection.close()
 
@@ -143,5 +145,5 @@ async def test_sandbox_state_goes_at_exit_unless_keep(tmp_path: Path, database_u
         assert not await session()
     finally:
         connection = await asyncpg.connect(database_url)
-        await connection.execute('DROP SCHEMA IF EXISTS "sandbox_example" CASCADE')
+        await connection.execute(f'DROP SCHEMA IF EXISTS "sandbox_{name}" CASCADE')
         await connection.close()

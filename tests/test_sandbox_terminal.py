@@ -46,9 +46,10 @@ class Terminal:
         os.write(self.master, keys.encode())
 
 
-async def test_sandbox_on_a_terminal(tmp_path: Path, database_url: str) -> None:
+async def test_sandbox_on_a_terminal(tmp_path: Path, database_url: str, unique) -> None:
+    name = unique("term")  # its own schema, sandbox_<name>: other sandbox runs may share the server
     instances = tmp_path / "instances"
-    shutil.copytree(REPO / "instances" / "example", instances / "example")
+    shutil.copytree(REPO / "instances" / "example", instances / name)
     master, slave = pty.openpty()
     process = subprocess.Popen(
         [sys.executable, "-m", "supervisor", "sandbox", "--instances", str(instances), "--state-dir",
@@ -66,17 +67,26 @@ async def test_sandbox_on_a_terminal(tmp_path: Path, database_url: str) -> None:
         await term.expect("Pong!", count=2)
 
         term.type("!pi")  # half a line, then a notice arrives
-        config = instances / "example" / "config.toml"
+        config = instances / name / "config.toml"
         config.write_text(config.read_text().replace('bot_name = "Example Bot"', 'bot_name = "Renamed Bot"'))
-        await term.expect("example: config reloaded")
+        await term.expect(f"{name}: config reloaded")
         term.type("ng\r")  # the typed half survived the notice
         await term.expect("Pong!", count=3)
+        config.write_text("bot_name = \n")
+        await term.expect(f"{name}: config rejected, still on the last good one: {name}/config.toml:1: invalid TOML")
+
+        term.type("!setlog #mod-log\r")  # a typed channel becomes a real mention, and the reply shows its name
+        await term.expect("Audit log channel set to #mod-log.")
+        term.type("/members\r")
+        await term.expect("  carol ")
+        assert re.search(r"  carol \d{15,21}: Member", term.text), term.text[-1000:]
 
         term.type("!ban @carol 1h spamming\r")
-        await term.expect("Banned carol for")
+        await term.expect("Banned carol for 1h.")
+        await term.expect("Expires in 1 hour.")  # <t:…:R> as a terminal shows it
         term.type("/as carol\r")
         term.type("hello?\r")
-        await term.expect("carol is not in example's guild (banned) and cannot post there")
+        await term.expect(f"carol is not in {name}'s guild (banned) and cannot post there")
         term.type("/as you\r")
         term.type("!unban @carol\r")
         await term.expect("Unbanned carol.")
@@ -88,5 +98,5 @@ async def test_sandbox_on_a_terminal(tmp_path: Path, database_url: str) -> None:
             process.wait()
         os.close(master)
         connection = await asyncpg.connect(database_url)
-        await connection.execute('DROP SCHEMA IF EXISTS "sandbox_example" CASCADE')
+        await connection.execute(f'DROP SCHEMA IF EXISTS "sandbox_{name}" CASCADE')
         await connection.close()

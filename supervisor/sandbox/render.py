@@ -28,15 +28,17 @@ RESET = "\x1b[0m"
 
 
 def relative(moment: dt.datetime, now: dt.datetime) -> str:
+    """Like Discord's `<t:…:R>`: the largest unit that reads naturally (59 min 59 s is "1 hour")."""
     seconds = (moment - now).total_seconds()
     amount = abs(seconds)
-    for unit, size in (("year", 31_536_000), ("month", 2_592_000), ("day", 86_400), ("hour", 3_600),
-                       ("minute", 60), ("second", 1)):
-        if amount >= size or unit == "second":
-            count = round(amount / size)
+    # (unit, its seconds, the count from which the next unit up is used)
+    for unit, size, limit in (("second", 1, 45), ("minute", 60, 45), ("hour", 3_600, 22), ("day", 86_400, 26),
+                              ("month", 2_592_000, 11), ("year", 31_536_000, None)):
+        count = round(amount / size)
+        if limit is None or count < limit:
             words = f"{count} {unit}{'s' if count != 1 else ''}"
             return f"in {words}" if seconds > 0 else f"{words} ago"
-    raise AssertionError("unreachable")
+    raise AssertionError("the last unit has no limit")
 
 
 def timestamp(match: re.Match[str], now: dt.datetime | None = None) -> str:
