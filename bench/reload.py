@@ -4,7 +4,7 @@ Prints, for 50 running instances: median and 95th percentile time from a config.
 answering, and the gateway reconnects the edits caused (IDENTIFY + RESUME; must be 0). Then cold start (fresh
 schemas, every migration) and warm start times for 200 instances until all are ready. Usage:
 
-    .venv/bin/python bench/reload.py [--instances 50] [--edits 50] [--start 200]
+    .venv/bin/python bench/reload.py [--instances 50] [--edits 50] [--start 200] [--only-start]
 """
 
 from __future__ import annotations
@@ -99,7 +99,8 @@ async def start_times(db: str, count: int, run_id: str) -> None:
 async def main(args: argparse.Namespace, db: str) -> None:
     run_id = secrets.token_hex(2)
     try:
-        await reload_latency(db, args.instances, args.edits, f"{run_id}r")
+        if not args.only_start:
+            await reload_latency(db, args.instances, args.edits, f"{run_id}r")
         await start_times(db, args.start, f"{run_id}s")
     finally:
         await drop_schemas(db, f"bench_b{run_id}")
@@ -110,6 +111,7 @@ if __name__ == "__main__":
     parser.add_argument("--instances", type=int, default=50)
     parser.add_argument("--edits", type=int, default=50)
     parser.add_argument("--start", type=int, default=200)
+    parser.add_argument("--only-start", action="store_true", help="only the cold and warm start-up times")
     raise_fd_limit()
     url, server = database_url()
     asyncio.run(main(parser.parse_args(), url))

@@ -193,6 +193,14 @@ def build_parser() -> argparse.ArgumentParser:
     _add_instances(invite)
     invite.add_argument("name", metavar="NAME")
 
+    features = commands.add_parser(
+        "features", help="list every feature and its settings",
+        description="Every feature this release ships: whether it is on by default, what it does, the gateway "
+        "intents and permissions it needs, each of its config.toml settings with type, default and meaning, and "
+        "the .env keys it reads. Generated from the features' own declarations (docs/features.md is the same).",
+    )
+    features.add_argument("--json", action="store_true", help="print JSON")
+
     new = commands.add_parser(
         "new", help="create an instance folder from the example",
         description="Copy the example instance into a new folder with a schema named after it; only the token "
@@ -309,6 +317,10 @@ def main(argv: list[str] | None = None) -> int:
         from supervisor.commands import invite
 
         return invite.run(settings, args.name)
+    if args.command == "features":
+        from supervisor.commands import features
+
+        return features.run(args.json)
     if args.command == "new":
         from supervisor.commands import new
 

@@ -63,7 +63,7 @@ DATABASE_SCHEMA: Mapping[str, Setting] = {
 
 
 def _tables() -> set[str]:
-    return {"features", "database", *(name for name, feature in registry.features().items() if feature.settings)}
+    return {"features", "database", *(f.table_name for f in registry.features().values() if f.has_table())}
 
 
 @dataclass(frozen=True)
@@ -78,6 +78,7 @@ class InstanceConfig:
     command_timeout: float
     settings: Mapping[str, Mapping[str, Any]]  # per feature table, defaults filled in
     personality: str
+    warnings: tuple[Problem, ...] = ()  # shown by `check`; the instance runs
 
     def enabled_features(self) -> list[str]:
         return [name for name, on in self.features.items() if on]
@@ -130,7 +131,17 @@ def load_config(folder: Path, label: str) -> tuple[InstanceConfig | None, list[P
         report("database", key, message)
 
     settings: dict[str, Mapping[str, Any]] = {}
+    warnings: list[Problem] = []
     for name, feature in registry.features().items():
+        if feature.validate is not None:
+            table_name = feature.table_name
+            values, errors, table_warnings = feature.validate(document.get(table_name))
+            settings[name] = MappingProxyType(dict(values))
+            for key, message in errors:
+                report(*nested_field(table_name, key), message)
+            for key, message in table_warnings:
+                warnings.append(Problem(config_label, *_nested_warning(text, table_name, key, message)))
+            continue
         if not feature.settings:
             continue
         values, table_problems = validate_table(document.get(name, {}), feature.settings)
@@ -162,7 +173,19 @@ def load_config(folder: Path, label: str) -> tuple[InstanceConfig | None, list[P
         command_timeout=database["command_timeout"],
         settings=MappingProxyType(settings),
         personality=personality,
+        warnings=tuple(warnings),
     ), []
+
+
+def nested_field(table: str, dotted_key: str) -> tuple[str, str | None]:
+    """("ai", "providers.x.url") -> ("ai.providers.x", "url"): the TOML table a nested key is written in."""
+    head, _, last = dotted_key.rpartition(".")
+    return (f"{table}.{head}" if head else table), (last or None)
+
+
+def _nested_warning(text: str, table: str, dotted_key: str, message: str) -> tuple[str, str, int | None]:
+    where, key = nested_field(table, dotted_key)
+    return (f"{where}.{key}" if key else where), message, find_line(text, where, key)
 
 
 def _load_features(table: Any) -> tuple[dict[str, bool], list[tuple[str, str]]]:

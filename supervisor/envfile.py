@@ -37,10 +37,6 @@ class InstanceEnv:
     schema: str = ""
     secrets: Mapping[str, str] = field(default_factory=dict, repr=False)
 
-    def restart_fingerprint(self, fallback_url: str | None) -> tuple[str, str | None, str]:
-        """The settings whose change needs a new pool and a new Bot; the rest apply live."""
-        return self.token, self.database_url or fallback_url, self.schema
-
 
 def schema_problem(schema: str) -> str | None:
     if not _SCHEMA.match(schema):

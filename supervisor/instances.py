@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
 
+from supervisor import registry
 from supervisor.config import CONFIG_FILE, InstanceConfig, load_config
 from supervisor.dburl import database_identity
 from supervisor.envfile import ENV_FILE, InstanceEnv, load_env
@@ -47,6 +48,7 @@ class InstanceReport:
     schema: str | None = None
     problems: list[Problem] = field(default_factory=list)
     spec: InstanceSpec | None = None
+    warnings: list[Problem] = field(default_factory=list)  # the instance runs; `check` shows them
     config: InstanceConfig | None = None  # also for a folder without .env: `check` lists what it will need
 
     def as_dict(self) -> dict[str, object]:
@@ -56,6 +58,7 @@ class InstanceReport:
             "status": str(self.status),
             "schema": self.schema,
             "problems": [p.as_dict() for p in self.problems],
+            "warnings": [p.as_dict() for p in self.warnings],
         }
 
 
@@ -96,7 +99,19 @@ def load_instance(folder: Path, supervisor_database_url: str | None, *, sandbox:
     if problems or config is None or env is None:
         return InstanceReport(name, folder, Status.INVALID, schema, problems, config=config)
     spec = InstanceSpec(name, folder, config, env, env.database_url or supervisor_database_url)
-    return InstanceReport(name, folder, Status.OK, schema, [], spec, config)
+    warnings = [*config.warnings, *_env_warnings(label, config, env)]
+    return InstanceReport(name, folder, Status.OK, schema, [], spec, warnings, config)
+
+
+def _env_warnings(label: str, config: InstanceConfig, env: InstanceEnv) -> list[Problem]:
+    """Warnings a feature can only give knowing `.env`: a provider routed to whose key is not set."""
+    warnings = []
+    for name, feature in registry.features().items():
+        if feature.env_warnings is None or name not in config.settings:
+            continue
+        for key, message in feature.env_warnings(config.settings[name], env.secrets):
+            warnings.append(Problem(f"{label}/{CONFIG_FILE}", f"{feature.table_name}.{key}", message))
+    return warnings
 
 
 def apply_fleet_rules(reports: list[InstanceReport]) -> None:

@@ -1,7 +1,16 @@
-"""Per-schema SQL migrations with sqlx's bookkeeping, so a schema discord-bot-rs migrated is adopted as is.
+"""Per-schema SQL migrations with sqlx's bookkeeping, so a schema round-trips with discord-bot-rs.
 
-`_sqlx_migrations` lives inside each instance's schema with exactly sqlx's columns: version, description,
-installed_on, success, checksum (SHA-384 of the file bytes) and execution_time (ns).
+discord-bot-rs runs sqlx's migrator on the same schema. sqlx refuses a schema whose `_sqlx_migrations` lists a
+version it does not ship or a checksum other than its own file's, so:
+- the versions discord-bot-rs also ships are recorded in `_sqlx_migrations` with *its* files' checksums;
+- the migrations this project adds beyond those go in a ledger of our own, `_supervisor_migrations` (the same
+  columns), and `_sqlx_migrations` keeps exactly what sqlx expects;
+- while applying, we also hold sqlx's own advisory lock (in shared mode: sqlx takes it exclusively), so a
+  discord-bot-rs process starting at the same moment waits instead of racing, and our instances do not wait
+  for one another.
+Columns: version, description, installed_on, success, checksum (SHA-384 of the file bytes), execution_time (ns).
+Pending transactional migrations are applied in one transaction together with their rows (one commit per
+schema on a cold start); a `-- no-transaction` migration runs on its own, recorded as dirty until it finishes.
 """
 
 from __future__ import annotations
@@ -10,31 +19,33 @@ import contextlib
 import hashlib
 import re
 import time
+import zlib
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 
 import asyncpg
 
-from supervisor.database import DatabaseError, connect, ensure_schema, explain, is_database_unavailable
+from supervisor.database import DatabaseError, connect, explain, is_database_unavailable, quote_ident
 
 _FILE_NAME = re.compile(r"^(\d{14})_([A-Za-z0-9_]+)\.sql$")
 NO_TRANSACTION_MARKER = b"-- no-transaction"
 
-_CREATE_TABLE = """
-CREATE TABLE IF NOT EXISTS _sqlx_migrations (
+SQLX_TABLE = "_sqlx_migrations"
+LEDGER_TABLE = "_supervisor_migrations"  # our migrations beyond discord-bot-rs's: sqlx never sees them
+
+_TABLE_COLUMNS = """(
     version BIGINT PRIMARY KEY,
     description TEXT NOT NULL,
     installed_on TIMESTAMPTZ NOT NULL DEFAULT now(),
     success BOOLEAN NOT NULL,
     checksum BYTEA NOT NULL,
     execution_time BIGINT NOT NULL
-)
-"""
+)"""
 
 
-# discord-bot-rs shipped the same two migrations (same versions, same resulting schema) in files of its own.
-# A schema it migrated records those files' checksums; accept them so such a schema is adopted as it is.
+# discord-bot-rs ships the same two migrations (same versions, same resulting schema) in files of its own.
+# These are its files' checksums: what sqlx compares against, so what `_sqlx_migrations` must hold for them.
 ORIGINAL_BOT_CHECKSUMS: dict[int, bytes] = {
     20260414000000: bytes.fromhex(
         "6c89fe5f453b8486ff60fdc6db895e018a662ceaa93ec0c5944fe231e3388d3aeaab19af387eca6f335305ad1ba33d1d"
@@ -43,6 +54,22 @@ ORIGINAL_BOT_CHECKSUMS: dict[int, bytes] = {
         "51a9c102754c257f6efa8d82574d035c419571788a1126a87185fe26329516793efeb436ac05f4229013a020a1275d71"
     ),
 }
+# The checksums of our files that were checked to do what discord-bot-rs's do. Only an unchanged file may be
+# recorded under discord-bot-rs's checksum; an edited one is recorded (and refused) as what it is.
+EQUIVALENT_FILE_CHECKSUMS: dict[int, bytes] = {
+    20260414000000: bytes.fromhex(
+        "7f8fc5655a8eb391dbef68262f7b46f192e1f06d16c43dcd1f8ece964ed5c5713d79de7532bfeab6e87208bbb0fa01fb"
+    ),
+    20260414000001: bytes.fromhex(
+        "a33debee00810c55232f747ebe94928d3e02cb564abc4b56cca4f5861df6633633c93da212547efa24f81e4adeeabfe0"
+    ),
+}
+
+
+def sqlx_lock_id(database_name: str) -> int:
+    """The advisory lock sqlx-postgres takes while migrating: a constant times the CRC-32 (IEEE) of the
+    database's name. It fits a bigint: both factors are below 2**32 and the constant below 2**30."""
+    return 0x20871D5F * zlib.crc32(database_name.encode("utf-8"))
 
 
 class MigrationError(Exception):
@@ -63,6 +90,23 @@ class Migration:
     @property
     def no_transaction(self) -> bool:
         return self.sql.startswith(NO_TRANSACTION_MARKER)
+
+    @property
+    def shared_with_sqlx(self) -> bool:
+        """discord-bot-rs ships this version too: it belongs in `_sqlx_migrations`, with its checksum."""
+        return self.version in ORIGINAL_BOT_CHECKSUMS
+
+    @property
+    def table(self) -> str:
+        return SQLX_TABLE if self.shared_with_sqlx else LEDGER_TABLE
+
+    @property
+    def recorded_checksum(self) -> bytes:
+        """What its row holds: discord-bot-rs's file's checksum for a shared version (when our file is the one
+        known to be equivalent), else our file's."""
+        if self.shared_with_sqlx and self.checksum == EQUIVALENT_FILE_CHECKSUMS.get(self.version):
+            return ORIGINAL_BOT_CHECKSUMS[self.version]
+        return self.checksum
 
 
 @dataclass
@@ -97,8 +141,26 @@ def load_migrations(directory: Path | None = None) -> list[Migration]:
     return sorted(migrations, key=lambda m: m.version)
 
 
+@dataclass
+class _Plan:
+    """What bringing one schema up to date takes, from what its two tables hold."""
+
+    schema_exists: bool
+    tables: set[str]  # of SQLX_TABLE and LEDGER_TABLE, those that exist
+    already: list[int] = field(default_factory=list)
+    pending: list[Migration] = field(default_factory=list)
+    fix_checksums: list[Migration] = field(default_factory=list)  # our old checksum on a shared version
+    move_to_ledger: list[int] = field(default_factory=list)  # an older release recorded these in sqlx's table
+
+    @property
+    def work(self) -> bool:
+        return bool(not self.schema_exists or SQLX_TABLE not in self.tables or self.pending or self.fix_checksums
+                    or self.move_to_ledger)
+
+
 async def migrate(url: str | None, schema: str, migrations: list[Migration]) -> MigrationResult:
-    """Bring `schema` up to date. Serialized per (database, schema) by an advisory lock."""
+    """Bring `schema` up to date. Serialized per (database, schema) by an advisory lock of ours; while anything
+    is written, sqlx's own lock (one per database) is held too, shared, so only discord-bot-rs waits on it."""
     connection = await connect(url, schema)
     try:
         # A dedicated connection: a pooled one would drop the lock at release (pg_advisory_unlock_all).
@@ -108,8 +170,19 @@ async def migrate(url: str | None, schema: str, migrations: list[Migration]) -> 
             schema,
         )
         try:
-            await ensure_schema(connection, schema, url)
-            return await _migrate_locked(connection, migrations)
+            plan = await _plan(connection, schema, migrations)
+            if not plan.work:
+                return MigrationResult(already=plan.already)
+            # sqlx's lock, shared: a discord-bot-rs migrating (exclusive) waits for us and we for it, while our
+            # own instances, each on its own schema, still migrate side by side.
+            lock_id = sqlx_lock_id(await connection.fetchval("SELECT current_database()"))
+            await connection.execute("SELECT pg_advisory_lock_shared($1)", lock_id)
+            try:
+                plan = await _plan(connection, schema, migrations)  # a discord-bot-rs may have migrated meanwhile
+                return await _carry_out(connection, schema, plan, url)
+            finally:
+                with contextlib.suppress(Exception):
+                    await connection.execute("SELECT pg_advisory_unlock_shared($1)", lock_id)
         finally:
             # On a dropped connection this fails too; the error that dropped it is the one to report.
             with contextlib.suppress(Exception):
@@ -123,58 +196,151 @@ async def migrate(url: str | None, schema: str, migrations: list[Migration]) -> 
             await connection.close()
 
 
-async def _migrate_locked(connection: asyncpg.Connection, migrations: list[Migration]) -> MigrationResult:
-    await connection.execute(_CREATE_TABLE)
-    rows = await connection.fetch("SELECT version, success, checksum FROM _sqlx_migrations ORDER BY version")
+async def _plan(connection: asyncpg.Connection, schema: str, migrations: list[Migration]) -> _Plan:
+    """Read both tables and check them as sqlx would: no dirty row, no unknown version, no changed file."""
+    row = await connection.fetchrow(
+        "SELECT EXISTS (SELECT FROM pg_namespace WHERE nspname = $1) AS schema_exists, "
+        "to_regclass($2) IS NOT NULL AS has_sqlx, to_regclass($3) IS NOT NULL AS has_ledger",
+        schema, _qualified(schema, SQLX_TABLE), _qualified(schema, LEDGER_TABLE),
+    )
+    plan = _Plan(row["schema_exists"], {t for t, ok in ((SQLX_TABLE, row["has_sqlx"]),
+                                                         (LEDGER_TABLE, row["has_ledger"])) if ok})
     by_version = {m.version: m for m in migrations}
-    result = MigrationResult()
-    for row in rows:
-        version = row["version"]
-        migration = by_version.get(version)
-        if not row["success"]:
-            name = migration.file_name if migration else str(version)
-            raise MigrationError(
-                f"migration {name} is dirty: it failed part-way earlier (success = false in _sqlx_migrations); "
-                "repair the schema by hand, then delete that row"
-            )
-        if migration is None:
-            raise MigrationError(f"migration {version} was applied but its file is missing from this release")
-        recorded = bytes(row["checksum"])
-        if recorded != migration.checksum and recorded != ORIGINAL_BOT_CHECKSUMS.get(version):
-            raise MigrationError(f"migration {migration.file_name}: file changed since it was applied")
-        result.already.append(version)
-    done = set(result.already)
-    for migration in migrations:
-        if migration.version not in done:
-            await _apply(connection, migration)
-            result.applied.append(migration)
+    for table in sorted(plan.tables):
+        rows = await connection.fetch(f"SELECT version, success, checksum FROM {_qualified(schema, table)}")
+        for applied in rows:
+            version = applied["version"]
+            migration = by_version.get(version)
+            if not applied["success"]:
+                name = migration.file_name if migration else str(version)
+                raise MigrationError(
+                    f"migration {name} is dirty: it failed part-way earlier (success = false in {table}); "
+                    "repair the schema by hand, then delete that row"
+                )
+            if migration is None:
+                raise MigrationError(f"migration {version} was applied but its file is missing from this release")
+            recorded = bytes(applied["checksum"])
+            if recorded not in (migration.checksum, migration.recorded_checksum):
+                raise MigrationError(f"migration {migration.file_name}: file changed since it was applied")
+            if table == SQLX_TABLE and not migration.shared_with_sqlx:
+                plan.move_to_ledger.append(version)
+            elif recorded != migration.recorded_checksum:
+                plan.fix_checksums.append(migration)
+            plan.already.append(version)
+    done = set(plan.already)
+    plan.pending = [m for m in migrations if m.version not in done]
+    plan.already.sort()
+    return plan
+
+
+async def _carry_out(connection: asyncpg.Connection, schema: str, plan: _Plan, url: str | None) -> MigrationResult:
+    result = MigrationResult(already=plan.already)
+    if not plan.work:
+        return result
+    batch = _leading_transactional(plan.pending)
+    ledger_needed = bool(plan.move_to_ledger) or any(not m.shared_with_sqlx for m in plan.pending)
+    statements = [f"CREATE SCHEMA IF NOT EXISTS {quote_ident(schema)}",
+                  f"CREATE TABLE IF NOT EXISTS {_qualified(schema, SQLX_TABLE)} {_TABLE_COLUMNS}"]
+    if ledger_needed:
+        statements.append(f"CREATE TABLE IF NOT EXISTS {_qualified(schema, LEDGER_TABLE)} {_TABLE_COLUMNS}")
+    statements += _repairs(schema, plan)
+    try:
+        async with connection.transaction():
+            # One round trip, one commit: the tables, the repairs, then each migration and its row.
+            await connection.execute(";\n".join([*statements, *(_with_row(schema, m) for m in batch)]))
+        result.applied += batch
+    except asyncpg.PostgresError as error:
+        if is_database_unavailable(error):
+            raise DatabaseError(f"migration interrupted: {error}") from error
+        if not batch:
+            raise DatabaseError(explain(error, url)) from error
+        # Which file failed? Set up the tables again, then apply one by one: the error names the file, and
+        # those before it stay applied, as sqlx leaves them.
+        async with connection.transaction():
+            await connection.execute(";\n".join(statements))
+        batch = []
+    for migration in plan.pending[len(batch):]:
+        await _apply_alone(connection, schema, migration)
+        result.applied.append(migration)
     return result
 
 
-async def _apply(connection: asyncpg.Connection, migration: Migration) -> None:
-    sql = migration.sql.decode("utf-8")
-    insert = (
-        "INSERT INTO _sqlx_migrations (version, description, success, checksum, execution_time) "
-        "VALUES ($1, $2, $3, $4, $5)"
+def _leading_transactional(pending: list[Migration]) -> list[Migration]:
+    """The pending migrations up to the first `-- no-transaction` one: they can share one transaction."""
+    leading: list[Migration] = []
+    for migration in pending:
+        if migration.no_transaction:
+            break
+        leading.append(migration)
+    return leading
+
+
+def _repairs(schema: str, plan: _Plan) -> list[str]:
+    statements = [
+        f"UPDATE {_qualified(schema, SQLX_TABLE)} SET checksum = {_bytea(m.recorded_checksum)} "
+        f"WHERE version = {m.version}"
+        for m in plan.fix_checksums
+    ]
+    if plan.move_to_ledger:
+        versions = ", ".join(str(v) for v in plan.move_to_ledger)
+        statements += [
+            f"INSERT INTO {_qualified(schema, LEDGER_TABLE)} SELECT * FROM {_qualified(schema, SQLX_TABLE)} "
+            f"WHERE version IN ({versions})",
+            f"DELETE FROM {_qualified(schema, SQLX_TABLE)} WHERE version IN ({versions})",
+        ]
+    return statements
+
+
+def _with_row(schema: str, migration: Migration) -> str:
+    """The migration's SQL and its row, timed by the server itself (execution_time stays per migration)."""
+    # The file's last line may be a comment: its own line ends it, and the empty statement ";" is harmless.
+    return (
+        "SELECT set_config('supervisor.migration_started', clock_timestamp()::text, true);\n"
+        f"{migration.sql.decode('utf-8')}\n;\n"
+        f"INSERT INTO {_qualified(schema, migration.table)} "
+        "(version, description, success, checksum, execution_time) VALUES "
+        f"({migration.version}, {_literal(migration.description)}, TRUE, {_bytea(migration.recorded_checksum)}, "
+        "(EXTRACT(EPOCH FROM clock_timestamp() - current_setting('supervisor.migration_started')::timestamptz)"
+        " * 1000000000)::bigint)"
     )
+
+
+async def _apply_alone(connection: asyncpg.Connection, schema: str, migration: Migration) -> None:
+    sql = migration.sql.decode("utf-8")
+    table = _qualified(schema, migration.table)
+    insert = (f"INSERT INTO {table} (version, description, success, checksum, execution_time) "
+              "VALUES ($1, $2, $3, $4, $5)")
     started = time.perf_counter_ns()
     try:
         if migration.no_transaction:
             # Recorded as not-yet-successful first, so a crash part-way leaves a visible "dirty" row.
-            await connection.execute(insert, migration.version, migration.description, False, migration.checksum, -1)
+            await connection.execute(insert, migration.version, migration.description, False,
+                                     migration.recorded_checksum, -1)
             await connection.execute(sql)
             await connection.execute(
-                "UPDATE _sqlx_migrations SET success = TRUE, execution_time = $2 WHERE version = $1",
+                f"UPDATE {table} SET success = TRUE, execution_time = $2 WHERE version = $1",
                 migration.version, time.perf_counter_ns() - started,
             )
             return
         async with connection.transaction():
             await connection.execute(sql)
             await connection.execute(
-                insert, migration.version, migration.description, True, migration.checksum,
+                insert, migration.version, migration.description, True, migration.recorded_checksum,
                 time.perf_counter_ns() - started,
             )
     except asyncpg.PostgresError as error:
         if is_database_unavailable(error):  # the server went away: retry later, the file is not at fault
             raise DatabaseError(f"migration {migration.file_name} interrupted: {error}") from error
         raise MigrationError(f"migration {migration.file_name} failed: {error}") from error
+
+
+def _qualified(schema: str, table: str) -> str:
+    return f"{quote_ident(schema)}.{table}"
+
+
+def _literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _bytea(data: bytes) -> str:
+    return f"'\\x{data.hex()}'::bytea"

@@ -8,7 +8,7 @@ so a feature test costs a bot login, not a Python start-up. Keep subprocess test
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -17,8 +17,10 @@ import asyncpg
 import discord
 import discord.gateway
 import discord.http
+import pytest
 import pytest_asyncio
 
+from supervisor import registry
 from supervisor.daemon.runner import InstanceRunner, RuntimeOptions, apply_live
 from supervisor.daemon.status import State
 from supervisor.emulator import Channel, Emulator, Guild, Interaction, P, Role, User
@@ -148,7 +150,7 @@ async def harness_factory(emu: Emulator, database_url: str, tmp_path: Path, uniq
     async def make(*, name: str = "bot", config_extra: str = "", config: str | None = None,
                    env: Mapping[str, str] | None = None, personality: str = "You are a helpful test bot.",
                    prefix: str = "!", upstreams: Mapping[str, str] | None = None,
-                   wait: bool = True) -> FeatureHarness:
+                   wait: bool = True, guild_ready_timeout: float = 0.2) -> FeatureHarness:
         nonlocal shared
         if upstreams:
             shared.options = {**shared.options, **upstreams}
@@ -169,8 +171,8 @@ async def harness_factory(emu: Emulator, database_url: str, tmp_path: Path, uniq
         )
         report = await asyncio.to_thread(load_instance, folder, None)
         assert report.spec is not None, report.problems
-        runner = InstanceRunner(report.spec, migrations, RuntimeOptions(guild_ready_timeout=0.2, backoff_first=0.2),
-                                gate, databases, shared)
+        options = RuntimeOptions(guild_ready_timeout=guild_ready_timeout, backoff_first=0.2)
+        runner = InstanceRunner(report.spec, migrations, options, gate, databases, shared)
         runner.start()
         harness = FeatureHarness(emu, name, folder, token, bot_user, guild, channel, owner, bot_role, schema,
                                  database_url, runner, shared)
@@ -194,6 +196,22 @@ async def harness_factory(emu: Emulator, database_url: str, tmp_path: Path, uniq
                     await connection.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
             finally:
                 await connection.close()
+
+
+TEST_FEATURE_PACKAGES = ("tests.fixture_features.faulty",)
+
+
+@pytest.fixture
+def test_features() -> Iterator[None]:
+    """Registers the test-only feature packages of tests/fixture_features/ (e.g. `faulty`) for one test."""
+    shipped = registry.FEATURE_PACKAGES
+    registry.FEATURE_PACKAGES = (*shipped, *TEST_FEATURE_PACKAGES)
+    registry.features.cache_clear()
+    try:
+        yield
+    finally:
+        registry.FEATURE_PACKAGES = shipped
+        registry.features.cache_clear()
 
 
 @pytest_asyncio.fixture

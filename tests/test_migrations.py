@@ -8,6 +8,7 @@ import io
 import shutil
 import sys
 import textwrap
+import zlib
 from pathlib import Path
 
 import asyncpg
@@ -16,6 +17,7 @@ import pytest
 from supervisor.commands.migrate import migrate_instances
 from supervisor.migrator import (
     ORIGINAL_BOT_CHECKSUMS,
+    Migration,
     MigrationError,
     default_directory,
     load_migrations,
@@ -23,6 +25,7 @@ from supervisor.migrator import (
 )
 from supervisor.settings import SupervisorSettings
 from tests.conftest import InstanceFolders, fake_token, run_cli
+from tests.daemon import eventually
 
 
 def copy_migrations(target: Path) -> Path:
@@ -212,7 +215,7 @@ async def test_two_processes_migrating_one_schema_apply_each_migration_once(
     connection = await asyncpg.connect(database_url)
     try:
         assert await connection.fetchval(f'SELECT count(*) FROM "{schema}".runs') == 2
-        assert await connection.fetchval(f'SELECT count(*) FROM "{schema}"._sqlx_migrations') == 2
+        assert await connection.fetchval(f'SELECT count(*) FROM "{schema}"._supervisor_migrations') == 2
     finally:
         await connection.close()
 
@@ -246,6 +249,165 @@ async def test_a_failed_no_transaction_migration_leaves_a_dirty_row(database_url
         await migrate(database_url, schema, load_migrations(directory))
     connection = await asyncpg.connect(database_url)
     try:
-        assert await connection.fetchval(f'SELECT success FROM "{schema}"._sqlx_migrations') is False
+        assert await connection.fetchval(f'SELECT success FROM "{schema}"._supervisor_migrations') is False
+    finally:
+        await connection.close()
+
+
+# -- the round trip with discord-bot-rs (sqlx) ---------------------------------------------------------------
+
+OUR_OWN = "20990101000000_supervisor_notes.sql"  # a migration beyond discord-bot-rs's, as later features add
+
+
+def with_one_of_our_own(tmp_path: Path) -> list[Migration]:
+    directory = copy_migrations(tmp_path / "with_ours")
+    (directory / OUR_OWN).write_text("CREATE TABLE supervisor_notes (id BIGINT PRIMARY KEY, note TEXT NOT NULL);\n")
+    return load_migrations(directory)
+
+
+async def sqlx_refusal(connection: asyncpg.Connection, schema: str, shipped: dict[int, bytes]) -> str | None:
+    """What sqlx's migrator, run by discord-bot-rs shipping `shipped` (version -> its file's checksum), refuses
+    in this schema, checked in sqlx's order: a dirty row, an applied version it does not ship, a checksum other
+    than its file's. None: it starts."""
+    rows = await connection.fetch(f'SELECT version, success, checksum FROM "{schema}"._sqlx_migrations '
+                                  "ORDER BY version")
+    for row in rows:
+        if not row["success"]:
+            return f"Dirty({row['version']})"
+    for row in rows:
+        if row["version"] not in shipped:
+            return f"VersionMissing({row['version']})"
+    for row in rows:
+        if bytes(row["checksum"]) != shipped[row["version"]]:
+            return f"VersionMismatch({row['version']})"
+    return None
+
+
+async def ledger(connection: asyncpg.Connection, schema: str) -> list[tuple[int, bool, bytes]]:
+    rows = await connection.fetch(f'SELECT version, success, checksum FROM "{schema}"._supervisor_migrations')
+    return [(r["version"], r["success"], bytes(r["checksum"])) for r in rows]
+
+
+async def test_schema_built_by_sqlx_is_migrated_and_left_as_sqlx_expects(database_url: str, schemas: list[str],
+                                                                          unique, tmp_path: Path) -> None:
+    schema = unique("mig_rt_sqlx")
+    schemas.append(schema)
+    # An older discord-bot-rs migrated it: its first migration only, recorded with its file's checksum.
+    await _hand_made_history(database_url, schema, ORIGINAL_BOT_CHECKSUMS, run_files=1)
+    migrations = with_one_of_our_own(tmp_path)
+
+    result = await migrate(database_url, schema, migrations)
+
+    assert [m.file_name for m in result.applied] == ["20260414000001_stocks_decimal.sql", OUR_OWN]
+    connection = await asyncpg.connect(database_url)
+    try:
+        assert await sqlx_refusal(connection, schema, ORIGINAL_BOT_CHECKSUMS) is None
+        versions = [r["version"] for r in await connection.fetch(
+            f'SELECT version FROM "{schema}"._sqlx_migrations ORDER BY 1')]
+        assert versions == sorted(ORIGINAL_BOT_CHECKSUMS)
+        assert await ledger(connection, schema) == [(20990101000000, True, migrations[-1].checksum)]
+        assert await connection.fetchval(f'SELECT count(*) FROM "{schema}".supervisor_notes') == 0
+        assert await connection.fetchval(f'SELECT count(*) FROM "{schema}".tempbans') == 1
+    finally:
+        await connection.close()
+
+
+async def test_schema_we_created_and_extended_passes_sqlx_checks(database_url: str, schemas: list[str],
+                                                                 unique, tmp_path: Path) -> None:
+    schema = unique("mig_rt_ours")
+    schemas.append(schema)
+    migrations = with_one_of_our_own(tmp_path)
+
+    result = await migrate(database_url, schema, migrations)
+
+    assert len(result.applied) == 3
+    connection = await asyncpg.connect(database_url)
+    try:
+        assert await sqlx_refusal(connection, schema, ORIGINAL_BOT_CHECKSUMS) is None
+        rows = await connection.fetch(f'SELECT version, description, success, execution_time '
+                                      f'FROM "{schema}"._sqlx_migrations ORDER BY version')
+        assert [(r["version"], r["description"], r["success"]) for r in rows] == [
+            (20260414000000, "init", True), (20260414000001, "stocks decimal", True)]
+        assert all(r["execution_time"] > 0 for r in rows)  # timed per migration, though applied in one batch
+        assert await ledger(connection, schema) == [(20990101000000, True, migrations[-1].checksum)]
+        # Without the sqlx-shipped knowledge (our own file checksums), sqlx would refuse: the test can fail.
+        assert await sqlx_refusal(connection, schema, {m.version: m.checksum for m in migrations}) \
+            == "VersionMismatch(20260414000000)"
+    finally:
+        await connection.close()
+    again = await migrate(database_url, schema, migrations)
+    assert again.applied == [] and again.already == [m.version for m in migrations]
+
+
+async def test_schema_of_an_earlier_release_is_repaired_for_sqlx(database_url: str, schemas: list[str],
+                                                                 unique, tmp_path: Path) -> None:
+    """Before the round trip, we recorded our own files' checksums, and every version, in _sqlx_migrations."""
+    schema = unique("mig_rt_old")
+    schemas.append(schema)
+    migrations = with_one_of_our_own(tmp_path)
+    await _hand_made_history(database_url, schema, {m.version: m.checksum for m in migrations}, run_files=2)
+    connection = await asyncpg.connect(database_url, server_settings={"search_path": f'"{schema}"'})
+    try:
+        await connection.execute(migrations[-1].sql.decode())
+        await connection.execute("INSERT INTO _sqlx_migrations (version, description, success, checksum, "
+                                 "execution_time) VALUES ($1, 'supervisor notes', TRUE, $2, 99)",
+                                 migrations[-1].version, migrations[-1].checksum)
+        assert await sqlx_refusal(connection, schema, ORIGINAL_BOT_CHECKSUMS) == "VersionMissing(20990101000000)"
+
+        result = await migrate(database_url, schema, migrations)
+
+        assert result.applied == []
+        assert await sqlx_refusal(connection, schema, ORIGINAL_BOT_CHECKSUMS) is None
+        assert await ledger(connection, schema) == [(20990101000000, True, migrations[-1].checksum)]
+    finally:
+        await connection.close()
+
+
+def sqlx_lock_id_of(database: str) -> int:
+    # sqlx-postgres migrate.rs, generate_lock_id: 0x20871d5f * CRC-32/ISO-HDLC(database name), as i64.
+    return 0x20871D5F * zlib.crc32(database.encode())
+
+
+async def test_migrating_waits_for_sqlx_lock_held_by_discord_bot_rs(database_url: str, schemas: list[str],
+                                                                    unique) -> None:
+    fresh, current = unique("mig_lock_new"), unique("mig_lock_cur")
+    schemas += [fresh, current]
+    await migrate(database_url, current, load_migrations())
+    rust = await asyncpg.connect(database_url)  # discord-bot-rs, migrating this database right now
+    try:
+        await rust.execute("SELECT pg_advisory_lock($1)", sqlx_lock_id_of(await rust.fetchval(
+            "SELECT current_database()")))
+        # An up-to-date schema writes nothing: it does not wait for sqlx's lock.
+        assert (await migrate(database_url, current, load_migrations())).applied == []
+        waiting = asyncio.ensure_future(migrate(database_url, fresh, load_migrations()))
+
+        async def blocked_on_a_lock() -> bool:
+            return await rust.fetchval(
+                "SELECT count(*) FROM pg_stat_activity WHERE application_name = $1 AND wait_event_type = 'Lock'",
+                f"discord-supervisor:{fresh}"[:63]) == 1
+
+        await eventually(blocked_on_a_lock)
+        assert not waiting.done()
+        await rust.execute("SELECT pg_advisory_unlock_all()")
+        assert len((await asyncio.wait_for(waiting, 30)).applied) == 2
+    finally:
+        await rust.close()
+
+
+async def test_a_failing_migration_in_a_batch_is_named_and_those_before_it_stay(database_url: str,
+                                                                               schemas: list[str], unique,
+                                                                               tmp_path: Path) -> None:
+    schema = unique("mig_batch")
+    schemas.append(schema)
+    directory = tmp_path / "m"
+    directory.mkdir()
+    (directory / "20260101000000_good.sql").write_text("CREATE TABLE good (id INT);\n-- a closing comment")
+    (directory / "20260101000001_bad.sql").write_text("CREATE TABLE bad (id INT);\nSELECT 1 / 0;\n")
+    with pytest.raises(MigrationError, match=r"20260101000001_bad\.sql failed: division by zero"):
+        await migrate(database_url, schema, load_migrations(directory))
+    connection = await asyncpg.connect(database_url)
+    try:
+        assert await ledger(connection, schema) == [(20260101000000, True, load_migrations(directory)[0].checksum)]
+        assert await connection.fetchval("SELECT to_regclass($1) IS NULL", f'"{schema}".bad')
     finally:
         await connection.close()

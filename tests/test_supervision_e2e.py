@@ -139,12 +139,15 @@ async def test_token_change_restarts_that_instance_only(fleet: Fleet) -> None:
     emu.add_bot_to_guild(a.guild, new_user, roles=[r for r in emu.member_roles(a.guild, a.bot_user)])
     env = (a.folder / ".env").read_text().replace(a.token, new_token)
     save(a.folder / ".env", env)
-    await fleet.daemon.wait_log(lambda e: e.get("event", "").startswith("token, database or schema changed"))
+    await fleet.daemon.wait_log(lambda e: e.get("event") == "config reloaded"
+                                and e.get("outcome") == "restarted: DISCORD_TOKEN changed")
     await eventually(lambda: _identified(emu, new_token))
     a.bot_user, a.token = new_user, new_token
     await eventually(lambda: _replies(emu, a, "!ping"))
     assert emu.identify_count(b.token) == 1 and emu.resume_count(b.token) == 0
     assert "Pong" in (await answers(emu, b, "?ping") or "")
+    code, table, _ = await run_cli_async("status", "--control-socket", str(fleet.daemon.control_socket))
+    assert code == 0 and "config edit restarted: DISCORD_TOKEN changed" in table
 
 
 async def _identified(emu: Emulator, token: str) -> bool:

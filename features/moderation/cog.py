@@ -26,6 +26,7 @@ from . import queries
 from .audit import send_audit, user_field
 from .checks import refusal
 from .sweeper import TempbanSweeper, ban_marker
+from .tools import ModerationTools
 
 MAX_BAN_SECONDS = 365 * 86400
 MAX_TIMEOUT_SECONDS = 28 * 86400  # Discord's limit
@@ -41,6 +42,7 @@ class ModerationCog(commands.Cog, name="Moderation"):
         self.locks = KeyedLocks()
         self.sweeper = TempbanSweeper(ctx, self.locks)
         self._sweep_task: asyncio.Task[None] | None = None
+        ctx.provide("moderation.tools", ModerationTools(ctx, self.locks))  # AI chat's tempban/unban/nuke tools
 
     async def cog_load(self) -> None:
         self._sweep_task = self.instance.spawn("tempban-sweep", self.sweeper.run)

@@ -27,6 +27,8 @@ def render_table(reports: list[InstanceReport], out: TextIO) -> None:
               file=out)
         for problem in report.problems:
             print(f"  {problem}", file=out)
+        for warning in report.warnings:
+            print(f"  warning: {warning}", file=out)
 
 
 def run(settings: SupervisorSettings, as_json: bool, out: TextIO = sys.stdout) -> int:

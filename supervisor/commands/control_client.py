@@ -27,6 +27,8 @@ def render_status(instances: list[dict[str, Any]], out: TextIO) -> None:
     now = time.time()
     for item in instances:
         note = f"config rejected: {item['rejected']}" if item.get("rejected") else (item.get("last_error") or "")
+        if not note and str(item.get("last_reload") or "").startswith("restarted"):
+            note = f"config edit {item['last_reload']}"  # "config edit restarted: DB_SCHEMA changed"
         rows.append([
             item["name"], item["state"], format_duration(now - item["since"]) + " ago", str(item["restarts"]),
             "-" if item["guilds"] is None else str(item["guilds"]),

@@ -97,15 +97,11 @@ class Fleet:
             runner.start()
             log.info("instance starting", schema=spec.schema)
             return
-        old_env = runner.spec.env.restart_fingerprint(self.settings.database_url)
-        if spec.env.restart_fingerprint(self.settings.database_url) != old_env:
-            log.info("token, database or schema changed; restarting the instance")
-            runner.restart(spec)
-            return
         if spec == runner.spec and runner.status.rejected is None and runner.status.state is not State.FAILED:
             return
-        outcome = await apply_live(runner, spec)
-        log.info("config reloaded", outcome=outcome)
+        if spec == runner.rejected_spec:
+            return  # its Cogs already failed to load; a change of its files tries again
+        await apply_live(runner, spec)  # live, or a restart of this instance when a restart field changed
 
     async def restart(self, name: str) -> bool:
         if name in self.paused:  # e.g. a restore that was interrupted before it could resume the instance

@@ -19,6 +19,7 @@ import asyncpg
 import structlog
 
 from supervisor.daemon.outcomes import permanent_reason, unreachable_reason
+from supervisor.daemon.restart_fields import restart_reasons
 from supervisor.daemon.status import InstanceStatus, State
 from supervisor.database import DatabaseError, is_database_unavailable, open_pool
 from supervisor.instances import InstanceSpec
@@ -27,7 +28,7 @@ from supervisor.migrator import Migration, MigrationError, migrate
 from supervisor.needs import intents_refused
 from supervisor.pg.bundled import BundledError, BundledRefused
 from supervisor.pg.service import Databases
-from supervisor.runtime.bot_factory import InstanceBot
+from supervisor.runtime.bot_factory import FeatureLoadError, InstanceBot
 from supervisor.runtime.context import InstanceContext
 from supervisor.sdk.shared import SharedServices
 
@@ -76,6 +77,8 @@ class InstanceRunner:
         self.log = get_logger("supervisor.instance", instance=spec.name)
         self.ctx: InstanceContext | None = None
         self._task: asyncio.Task[None] | None = None
+        self.applying = asyncio.Lock()  # one config edit applied at a time
+        self.rejected_spec: InstanceSpec | None = None  # an edit whose Cogs failed to load: not retried as is
         self._wake = asyncio.Event()
         self._stopping = False
         self._reached_discord = False  # the last run got as far as a working connection
@@ -102,6 +105,7 @@ class InstanceRunner:
             self.spec = spec
         self.status.rejected = None
         self.status.restarts += 1
+        self.rejected_spec = None
         self._wake.set()
 
     async def cancel(self) -> None:
@@ -195,9 +199,19 @@ class InstanceRunner:
             bot = InstanceBot(ctx, guild_ready_timeout=self.options.guild_ready_timeout)
             ctx.bot = bot
             bot_task = asyncio.create_task(_connect(bot, spec.env.token), name=f"bot:{spec.name}")
+            loaded = asyncio.create_task(bot.features_loaded.wait())
             ready = asyncio.create_task(bot.wait_until_ready())
             wake = asyncio.create_task(self._wake.wait())
             try:
+                # Logged in and its Cogs loaded: it answers commands while it still waits for its guilds, so an
+                # edit made during the start applies now, not once the bot counts as running.
+                await asyncio.wait({bot_task, loaded, wake}, return_when=asyncio.FIRST_COMPLETED)
+                if bot_task.done():
+                    self._raise_bot_outcome(bot_task)
+                if wake.done():
+                    return
+                if self.spec is not ctx.spec:  # an edit that validated before the Cogs were loaded
+                    await apply_live(self, self.spec)
                 await asyncio.wait({bot_task, ready, wake}, return_when=asyncio.FIRST_COMPLETED)
                 if bot_task.done():
                     self._raise_bot_outcome(bot_task)
@@ -207,15 +221,13 @@ class InstanceRunner:
                 self.status.last_error = None
                 self._reached_discord = True
                 self.log.info("instance running", guilds=len(bot.guilds))
-                if self.spec is not spec:  # an edit that validated while this instance was starting
-                    self.log.info("config reloaded", outcome=await apply_live(self, self.spec))
                 await asyncio.wait({bot_task, ctx.crashed, wake}, return_when=asyncio.FIRST_COMPLETED)
                 if bot_task.done():
                     self._raise_bot_outcome(bot_task)
                 if ctx.crashed.done():
                     raise ctx.crashed.result()
             finally:
-                for task in (ready, wake):
+                for task in (loaded, ready, wake):
                     task.cancel()
         finally:
             if ctx is not None:
@@ -322,25 +334,49 @@ async def _connect(bot: InstanceBot, token: str) -> None:
 
 
 async def apply_live(runner: InstanceRunner, spec: InstanceSpec) -> str:
-    """Apply a validated config edit to a running instance without reconnecting. Returns what was done."""
+    """Apply a validated config edit to an instance: live, all or nothing, or by restarting it alone when a
+    field that needs a new pool or gateway session changed. Returns the outcome, which `status` shows as
+    `last_reload` and one log line carries. Never "applied live" for an edit that did not apply."""
+    async with runner.applying:  # the daemon's reload and a start-up's held edit never interleave
+        outcome, rejected = await _apply(runner, spec)
+    runner.status.last_reload = outcome
+    if rejected:
+        runner.log.error("config rejected; still running on the last good config", problems=rejected)
+    else:
+        runner.log.info("config reloaded", outcome=outcome)
+    return outcome
+
+
+async def _apply(runner: InstanceRunner, spec: InstanceSpec) -> tuple[str, str | None]:
+    """(outcome, the rejection's reason or None)."""
     ctx = runner.ctx
-    runner.status.rejected = None
+    bot = ctx.bot if ctx is not None else None
     if runner.status.state is State.FAILED:
         runner.restart(spec)
-        return "restarted (it had failed)"
-    if ctx is None or ctx.bot is None or runner.status.state is not State.RUNNING:
-        runner.spec = spec  # picked up by the next (re)start
-        return "stored for the next start"
+        return "restarted: it had failed", None
+    if ctx is None or not isinstance(bot, InstanceBot) or not bot.features_loaded.is_set():
+        runner.spec = spec  # the start under way applies it once its Cogs are loaded; a later start uses it
+        runner.status.rejected = None
+        if runner.status.state is State.STARTING:
+            return "held until the bot has loaded its features (moments away)", None
+        return "stored for the next start", None
+    reasons = restart_reasons(ctx.spec, spec, bot.missing_intents(spec.config))
+    if reasons:
+        runner.restart(spec)
+        return f"restarted: {'; '.join(reasons)}", None
     previous = runner.status.state
     runner.status.enter(State.RELOADING)
     try:
-        runner.spec = spec
-        ctx.spec = spec  # prefix, root, bot_name, personality and feature settings are read from here
-        if ctx.bot.needs_new_intents():
-            runner.restart(spec)
-            return "restarted (a newly enabled feature needs another gateway intent)"
-        await ctx.bot.sync_features()
+        await bot.switch_features(spec)
+    except FeatureLoadError as error:
+        runner.spec = ctx.spec  # the last good one, still running
+        runner.rejected_spec = spec
+        runner.status.rejected = str(error)
+        return f"rejected: {error}", str(error)
     finally:
         if runner.status.state is State.RELOADING:
             runner.status.enter(previous)
-    return "applied live"
+    runner.spec = spec
+    runner.rejected_spec = None
+    runner.status.rejected = None
+    return "applied live", None

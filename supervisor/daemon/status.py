@@ -26,7 +26,8 @@ class InstanceStatus:
     since: float = field(default_factory=time.time)
     restarts: int = 0
     last_error: str | None = None
-    rejected: str | None = None  # a config edit that did not validate; the instance runs on its last good one
+    rejected: str | None = None  # a config edit that did not validate or load; it runs on its last good one
+    last_reload: str | None = None  # what the last edit did: "applied live", "restarted: <why>", "rejected: <why>"
 
     def enter(self, state: State, error: str | None = None) -> None:
         if state is not self.state:
@@ -41,5 +42,6 @@ class InstanceStatus:
         return {
             "name": self.name, "state": str(self.state), "since": self.since, "restarts": self.restarts,
             "guilds": guilds, "latency_ms": latency_ms, "last_error": self.last_error, "rejected": self.rejected,
+            "last_reload": self.last_reload,
             "warnings": warnings or {},
         }

@@ -176,6 +176,9 @@ class Gateway:
         self.stats: dict[str, TokenStats] = {}
         # The `compress` query value of every connection, in order (tests check what clients asked for).
         self.compressions: list[str | None] = []
+        # Guilds listed as unavailable in READY whose GUILD_CREATE is held back (a Discord outage of one guild):
+        # a client waits its guild-ready timeout for them.
+        self.withheld_guilds: set[int] = set()
 
     # --- test-facing views ------------------------------------------------------------------------
 
@@ -430,7 +433,8 @@ class Gateway:
         session.dispatch("READY", ready)
         if intents & Intent.GUILDS:
             for guild in guilds:
-                session.dispatch("GUILD_CREATE", self.guild_create_for(session, guild))
+                if guild.id not in self.withheld_guilds:
+                    session.dispatch("GUILD_CREATE", self.guild_create_for(session, guild))
 
     def _resume(self, conn: Connection, data: dict[str, Any]) -> None:
         session = self.sessions.get(str(data.get("session_id")))

@@ -193,6 +193,11 @@ class Emulator:
             raise ValueError("add_bot_to_guild expects a bot user (from add_application)")
         return self.add_member(guild, bot_user, roles)
 
+    def withhold_guild(self, guild: GuildRef) -> None:
+        """Bots that IDENTIFY from now on see `guild` as unavailable (a Discord outage of that guild): READY lists
+        it, no GUILD_CREATE follows, and discord.py waits its guild_ready_timeout before `on_ready`."""
+        self.gateway.withheld_guilds.add(id_of(guild))
+
     def set_member_roles(self, guild: GuildRef, user: UserRef, roles: Iterable[RoleRef]) -> Member:
         g = self.state.guild(id_of(guild))
         member = self.state.member(g, id_of(user))

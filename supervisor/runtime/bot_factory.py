@@ -9,7 +9,9 @@ import discord
 from discord.ext import commands
 
 from supervisor import registry
+from supervisor.config import InstanceConfig
 from supervisor.database import describe_database_error
+from supervisor.instances import InstanceSpec
 from supervisor.runtime.activity import current_activity, mark
 from supervisor.runtime.context import InstanceContext
 from supervisor.runtime.errors import DATABASE_DOWN, is_internal, user_message
@@ -20,10 +22,10 @@ from supervisor.sdk.feature import Feature
 MAX_CACHED_MESSAGES = 50
 
 
-def enabled_features(ctx: InstanceContext) -> list[Feature]:
-    """Core first, then the features this instance's config switches on."""
+def enabled_features(config: InstanceConfig) -> list[Feature]:
+    """Core first, then the features `config` switches on."""
     shipped = registry.features()
-    return [registry.core(), *(shipped[name] for name in ctx.config.enabled_features() if name in shipped)]
+    return [registry.core(), *(shipped[name] for name in config.enabled_features() if name in shipped)]
 
 
 def intents_for(features: list[Feature]) -> discord.Intents:
@@ -37,16 +39,26 @@ def intents_for(features: list[Feature]) -> discord.Intents:
     return intents
 
 
+class FeatureLoadError(Exception):
+    """A feature's Cog failed to build or load; nothing of the edit that switched it on was kept."""
+
+    def __init__(self, feature: str, error: BaseException):
+        super().__init__(f"feature {feature!r} did not load: {type(error).__name__}: {error}")
+        self.feature = feature
+
+
 class InstanceBot(commands.Bot):
     """A Bot bound to its instance context; replies to command errors in plain words."""
 
     def __init__(self, ctx: InstanceContext, *, guild_ready_timeout: float):
         self.instance = ctx
         self._loaded: dict[str, tuple[commands.Cog, FeatureContext]] = {}  # feature name -> its Cog here
+        self._switching = asyncio.Lock()  # one feature switch at a time (setup_hook and live edits)
+        self.features_loaded = asyncio.Event()  # set once setup_hook built the first Cogs: edits apply from here
         super().__init__(
             command_prefix=lambda _bot, _message: ctx.config.command_start(),
             help_command=None,
-            intents=intents_for(enabled_features(ctx)),
+            intents=intents_for(enabled_features(ctx.config)),
             max_messages=MAX_CACHED_MESSAGES,
             chunk_guilds_at_startup=False,
             guild_ready_timeout=guild_ready_timeout,
@@ -69,26 +81,53 @@ class InstanceBot(commands.Bot):
         await super().invoke(ctx)
 
     async def setup_hook(self) -> None:
-        await self.sync_features()
+        await self.switch_features(self.instance.spec)
+        self.features_loaded.set()
 
-    def needs_new_intents(self) -> bool:
-        """True when the current config's features need an intent this connection did not ask for."""
-        wanted = intents_for(enabled_features(self.instance))
-        return bool(wanted.value & ~self.intents.value)
+    def missing_intents(self, config: InstanceConfig) -> list[str]:
+        """Gateway intents `config`'s features need that this connection did not ask for."""
+        wanted = intents_for(enabled_features(config))
+        missing = discord.Intents._from_value(wanted.value & ~self.intents.value)
+        return sorted(name for name, on in missing if on)
 
-    async def sync_features(self) -> None:
-        """Add the Cogs of newly enabled features and remove those switched off, without reconnecting."""
-        wanted = {feature.name: feature for feature in enabled_features(self.instance)}
-        for name in [name for name in self._loaded if name not in wanted]:
-            cog, feature_ctx = self._loaded.pop(name)
-            await self.remove_cog(cog.qualified_name)  # its cog_unload cancels its background tasks
-            feature_ctx.withdraw()
-        for name, feature in wanted.items():
-            if name not in self._loaded:
-                feature_ctx = FeatureContext(self.instance, feature)
-                cog = feature.load_cog_class()(feature_ctx)
-                await self.add_cog(cog)
+    async def switch_features(self, spec: InstanceSpec) -> None:
+        """Switch this bot to `spec`, all or nothing.
+
+        The Cogs of newly enabled features are built and added first, each seeing `spec` already; only when
+        every one loaded does the instance switch to `spec` (its prefix, settings) and remove the Cogs of
+        features switched off. If one fails, those just added are removed again and the instance keeps its
+        old spec and Cogs; the error is raised as FeatureLoadError.
+        """
+        async with self._switching:
+            wanted = {feature.name: feature for feature in enabled_features(spec.config)}
+            added: list[tuple[str, commands.Cog, FeatureContext]] = []
+            try:
+                for name, feature in wanted.items():
+                    if name not in self._loaded:
+                        added.append((name, *await self._build(feature, spec)))
+            except BaseException:
+                for _name, cog, feature_ctx in reversed(added):
+                    await self.remove_cog(cog.qualified_name)
+                    feature_ctx.withdraw()
+                raise
+            self.instance.spec = spec  # prefix, root, bot_name, personality and feature settings are read here
+            for name, cog, feature_ctx in added:
+                feature_ctx.follow_instance()
                 self._loaded[name] = (cog, feature_ctx)
+            for name in [name for name in self._loaded if name not in wanted]:
+                cog, feature_ctx = self._loaded.pop(name)
+                await self.remove_cog(cog.qualified_name)  # its cog_unload cancels its background tasks
+                feature_ctx.withdraw()
+
+    async def _build(self, feature: Feature, spec: InstanceSpec) -> tuple[commands.Cog, FeatureContext]:
+        feature_ctx = FeatureContext(self.instance, feature, spec=spec)
+        try:
+            cog = feature.load_cog_class()(feature_ctx)
+            await self.add_cog(cog)
+        except Exception as error:
+            feature_ctx.withdraw()
+            raise FeatureLoadError(feature.name, error) from error
+        return cog, feature_ctx
 
     async def on_command_error(self, context: commands.Context, error: commands.CommandError) -> None:  # type: ignore[override]
         message = user_message(error, context, self.instance.config.command_start())

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TextIO
 
 from supervisor.emulator import Emulator, Message
-from supervisor.sandbox import buttons
+from supervisor.sandbox import buttons, mentions
 from supervisor.sandbox.market import SimulatedMarket
 from supervisor.sandbox.render import render_message
 from supervisor.sandbox.slash import run_slash
@@ -26,7 +26,7 @@ from supervisor.sandbox.world import InstanceGuild, SandboxWorld
 QUIET_SECONDS = 0.4  # piped input: wait until bots have been quiet this long before reading the next line
 MAX_WAIT_SECONDS = 8.0
 QUIT = ("/quit", "/exit", "/q")
-_TYPED_MENTION = re.compile(r"(?<![\w<@#&])([@#])([a-z0-9][a-z0-9_-]*)", re.IGNORECASE)
+_TYPED_CHANNEL = re.compile(r"(?<![\w<#])#([a-z0-9][a-z0-9_-]*)")
 
 
 def stdin_lines(loop: asyncio.AbstractEventLoop, source: TextIO) -> asyncio.Queue[str | None]:
@@ -163,18 +163,12 @@ class Chat:
         return True
 
     def with_mentions(self, world: InstanceGuild, text: str) -> str:
-        """`@carol` and `#mod-log` as Discord clients send them: `<@id>` and `<#id>`."""
-        def replace(match: re.Match[str]) -> str:
-            sign, name = match[1], match[2]
-            if sign == "@" and name in world.members:
-                return f"<@{world.members[name].id}>"
-            if sign == "@" and name == world.bot_user.username:
-                return f"<@{world.bot_user.id}>"
-            if sign == "#" and name in world.channels:
-                return f"<#{world.channels[name].id}>"
-            return match[0]
-
-        return _TYPED_MENTION.sub(replace, text)
+        """`@carol`, `@bot` and `#mod-log` as Discord clients send them: `<@id>` and `<#id>`."""
+        people = {**{n: u.id for n, u in world.members.items()}, "bot": world.bot_user.id,
+                  world.name: world.bot_user.id, world.bot_user.username: world.bot_user.id}
+        text = mentions.resolve(text, people)
+        return _TYPED_CHANNEL.sub(
+            lambda m: f"<#{world.channels[m[1]].id}>" if m[1] in world.channels else m[0], text)
 
     async def post(self, text: str) -> None:
         world = self.current

@@ -16,6 +16,7 @@ from typing import TextIO
 import asyncpg
 
 from supervisor import logs
+from supervisor.ai.config import SANDBOX_MODEL_OPTION
 from supervisor.daemon.main import Daemon, DaemonOptions
 from supervisor.daemon.runner import RuntimeOptions
 from supervisor.daemon.status import State
@@ -23,6 +24,7 @@ from supervisor.dburl import redact_url
 from supervisor.emulator import Emulator
 from supervisor.sandbox.chat import Chat
 from supervisor.sandbox.market import SimulatedMarket
+from supervisor.sandbox.model import SandboxModel
 from supervisor.sandbox.world import SandboxWorld
 from supervisor.settings import SupervisorSettings
 
@@ -98,6 +100,8 @@ async def sandbox(settings: SupervisorSettings, state_dir: Path, source: TextIO,
                   keep: bool = False) -> int:
     emu = Emulator()
     await emu.start()
+    model = SandboxModel()  # instances without a configured AI provider chat with this stand-in
+    model_url = await model.start()
     settings = dataclasses.replace(settings, api_base_url=emu.api_base, gateway_url=emu.gateway_url, sandbox=True)
     world = SandboxWorld(emu)
     # Stock prices: the simulated market, unless --finnhub-url points at a real (or other) Finnhub.
@@ -106,6 +110,7 @@ async def sandbox(settings: SupervisorSettings, state_dir: Path, source: TextIO,
     if market is not None:
         # Instances without a FINNHUB_API_KEY borrow this one: only the local market ever sees it.
         upstreams = {"finnhub_url": await market.start(), "finnhub_fallback_key": "sandbox"}
+    upstreams = {**upstreams, SANDBOX_MODEL_OPTION: model_url}
     postgres_home = bundled_postgres_home(state_dir, keep)
     options = DaemonOptions(
         runtime=RuntimeOptions(guild_ready_timeout=0.2, upstreams=upstreams),
@@ -135,6 +140,7 @@ async def sandbox(settings: SupervisorSettings, state_dir: Path, source: TextIO,
         logging.getLogger().removeHandler(notices)
         specs = [runner.spec for runner in daemon.fleet.runners.values()]
         await daemon.stop()
+        await model.stop()
         await emu.stop()
         if market is not None:
             await market.stop()

@@ -43,6 +43,9 @@ _EXPORTS = {
     "format_duration": "supervisor.text",
     "truncate": "supervisor.text",
     "VERSION": "supervisor.sdk.version",
+    # model providers (the [ai] table): one completion through this instance's chat provider
+    "complete": "supervisor.sdk.ai",
+    "AIUnavailable": "supervisor.sdk.ai",
     "MCP_READ_ONLY_TOOLS": "supervisor.sdk.mcp_tools",
     "mcp_unknown_tools": "supervisor.sdk.mcp_tools",
 }
@@ -58,6 +61,7 @@ __all__ = [
     "PRIVILEGED_INTENTS",
     "RED",
     "VERSION",
+    "AIUnavailable",
     "Confirm",
     "Duration",
     "EnvKey",
@@ -69,6 +73,7 @@ __all__ = [
     "SharedServices",
     "SlidingWindowLimiter",
     "UserError",
+    "complete",
     "fit_lines",
     "float_range",
     "format_duration",
@@ -108,6 +113,7 @@ if TYPE_CHECKING:
     from supervisor.keyed_locks import KeyedLocks
     from supervisor.ratelimit import SlidingWindowLimiter
     from supervisor.runtime.errors import DATABASE_DOWN, UserError
+    from supervisor.sdk.ai import AIUnavailable, complete
     from supervisor.sdk.confirm import Confirm
     from supervisor.sdk.context import FeatureContext
     from supervisor.sdk.converters import Duration

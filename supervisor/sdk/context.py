@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from discord.ext import commands
 
     from supervisor.config import InstanceConfig
+    from supervisor.instances import InstanceSpec
     from supervisor.runtime.context import InstanceContext
 
 T = TypeVar("T")
@@ -26,11 +27,23 @@ T = TypeVar("T")
 class FeatureContext:
     """Everything here belongs to one instance and dies with it, except `shared(...)` services."""
 
-    def __init__(self, instance: InstanceContext, feature: Feature):
+    def __init__(self, instance: InstanceContext, feature: Feature, *, spec: InstanceSpec | None = None):
         self._instance = instance
         self._feature = feature
+        # While a live edit builds this feature's Cog, it sees the edit's spec; the instance still runs on the
+        # old one until every new Cog loaded (then `follow_instance`).
+        self._pending_spec = spec
         self.log: structlog.stdlib.BoundLogger = instance.log.bind(feature=feature.name)
         self._provided: list[str] = []
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    def follow_instance(self) -> None:
+        """The edit this Cog was built for is now the instance's: read the live spec from here on."""
+        self._pending_spec = None
+
+    @property
+    def _spec(self) -> InstanceSpec:
+        return self._pending_spec or self._instance.spec
 
     # -- identity and live configuration ---------------------------------------------------------
     @property
@@ -45,12 +58,12 @@ class FeatureContext:
     @property
     def config(self) -> InstanceConfig:
         """The current config: a live edit swaps it, and every reader sees the new one at once."""
-        return self._instance.config
+        return self._spec.config
 
     @property
     def settings(self) -> Mapping[str, Any]:
         """This feature's own `[table]`, defaults filled in, live."""
-        return self._instance.config.settings.get(self._feature.name, {})
+        return self._spec.config.settings.get(self._feature.name, {})
 
     @property
     def pool(self) -> asyncpg.Pool:
@@ -69,11 +82,11 @@ class FeatureContext:
 
     def command_start(self) -> str:
         """What a user types before a command name: `!` or `!m `."""
-        return self._instance.config.command_start()
+        return self._spec.config.command_start()
 
     def secret(self, key: str) -> str | None:
         """A value from this instance's `.env` (never the process environment)."""
-        return self._instance.spec.env.secrets.get(key)
+        return self._spec.env.secrets.get(key)
 
     def supervisor_setting(self, key: str, default: str | None = None) -> str | None:
         """A supervisor-wide setting (a flag or the supervisor's environment), e.g. an upstream base URL."""
@@ -82,7 +95,10 @@ class FeatureContext:
     # -- work ------------------------------------------------------------------------------------
     def spawn(self, name: str, job: Callable[[], Coroutine[Any, Any, None]]) -> asyncio.Task[None]:
         """A background task of this instance; if it dies with an error, the instance restarts."""
-        return self._instance.spawn(f"{self._feature.name}:{name}", job)
+        task = self._instance.spawn(f"{self._feature.name}:{name}", job)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
 
     def every(self, name: str, interval: float | str | Callable[[], float], job: Job, *,
               wait_until_ready: bool = True, first_delay: float = 0.0) -> Periodic:
@@ -118,6 +134,9 @@ class FeatureContext:
         return self._instance.services.get(key)
 
     def withdraw(self) -> None:
+        """This feature is off (or its Cog never loaded): take back what it offered, stop what it started."""
+        for task in list(self._tasks):
+            task.cancel()
         for key in self._provided:
             self._instance.services.pop(key, None)
         self._provided.clear()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import importlib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -11,6 +11,9 @@ from supervisor.settings_schema import Setting
 
 # Gateway intents Discord makes an application owner switch on in the developer portal.
 PRIVILEGED_INTENTS = frozenset({"members", "presences", "message_content"})
+
+Issues = list[tuple[str, str]]
+TableValidator = Callable[[Any], tuple[Mapping[str, Any], Issues, Issues]]
 
 
 @dataclass(frozen=True)
@@ -38,6 +41,20 @@ class Feature:
     settings: Mapping[str, Setting] = field(default_factory=dict)  # its config.toml table, `[name]`
     env: Mapping[str, EnvKey] = field(default_factory=dict)
     always_on: bool = False  # core: not a `[features]` switch
+    # A nested config table (e.g. `[ai]` with `[ai.providers.<name>]`) instead of flat `settings`: `table` names it
+    # when it differs from the feature's name, `validate` turns the raw table (None when absent) into
+    # (values, errors, warnings), each issue a (dotted key, message) pair. Validated whether or not the feature is on.
+    table: str | None = None
+    validate: TableValidator | None = None
+    # Warnings that need the instance's `.env` (a provider whose key is unset): (values, secrets) -> issues.
+    env_warnings: Callable[[Mapping[str, Any], Mapping[str, str]], list[tuple[str, str]]] | None = None
+
+    @property
+    def table_name(self) -> str:
+        return self.table or self.name
+
+    def has_table(self) -> bool:
+        return bool(self.settings) or self.validate is not None
 
     def load_cog_class(self) -> type[Any]:
         module_name, _, class_name = self.cog.partition(":")

@@ -1,0 +1,174 @@
+"""Moderation actions offered to this instance's other features as tools (`lookup("moderation.tools")`).
+
+AI chat lets the model propose a tempban, unban or nuke; a moderator approves it with a button, and the action
+runs here, through the same rows, locks, Discord calls and audit log as the prefix commands.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from typing import Any
+
+import discord
+from supervisor.sdk import FeatureContext, KeyedLocks, UserError, format_duration, parse_duration, truncate
+
+from . import queries
+from .audit import send_audit, user_field
+from .checks import refusal
+from .sweeper import ban_marker
+
+MAX_BAN_SECONDS = 365 * 86400
+BULK_DELETE_MAX_AGE = dt.timedelta(days=14)
+NUKE_NOTICE_SECONDS = 3.0
+DURATION_HELP = "Use: `30s`, `5m`, `2h`, `3d`, `1w`"
+
+TOOLS: list[dict[str, Any]] = [
+    {"type": "function", "function": {
+        "name": "tempban", "description": "Temporarily ban a member of this server (a moderator must approve).",
+        "parameters": {"type": "object", "properties": {
+            "user_id": {"type": "string", "description": "the member's ID, from their <@ID> mention"},
+            "duration": {"type": "string", "description": "30s, 5m, 2h, 3d or 1w"},
+            "reason": {"type": "string"},
+        }, "required": ["user_id", "duration"]}}},
+    {"type": "function", "function": {
+        "name": "unban", "description": "Lift a ban (a moderator must approve).",
+        "parameters": {"type": "object", "properties": {
+            "user_id": {"type": "string", "description": "the user's ID"},
+        }, "required": ["user_id"]}}},
+    {"type": "function", "function": {
+        "name": "nuke", "description": "Delete the last N messages of this channel, 1-100 (a moderator must approve).",
+        "parameters": {"type": "object", "properties": {
+            "count": {"type": "number", "description": "how many messages, 1-100"},
+        }, "required": ["count"]}}},
+]
+
+# The permission a member needs to request and to approve each tool (discord.Permissions flag names).
+PERMISSIONS: Mapping[str, str] = {"tempban": "ban_members", "unban": "ban_members", "nuke": "manage_messages"}
+
+
+def _user_id(arguments: Mapping[str, Any]) -> int:
+    text = str(arguments.get("user_id", "")).strip().removeprefix("<@").removeprefix("!").removesuffix(">")
+    if not text.isdigit():
+        raise UserError("Invalid user ID.")
+    return int(text)
+
+
+def _count(arguments: Mapping[str, Any]) -> int:
+    try:
+        return max(1, min(100, int(float(arguments.get("count", 0)))))
+    except (TypeError, ValueError):
+        raise UserError("Invalid message count.") from None
+
+
+class ModerationTools:
+    """tools: the schemas; permission(name); describe(name, args) for the approval embed; run(...) the action."""
+
+    tools = TOOLS
+
+    def __init__(self, ctx: FeatureContext, locks: KeyedLocks):
+        self.ctx = ctx
+        self.locks = locks  # the Cog's: a tempban by tool and the sweep never race on one member
+
+    def permission(self, name: str) -> str | None:
+        return PERMISSIONS.get(name)
+
+    def describe(self, name: str, arguments: Mapping[str, Any]) -> str:
+        if name == "tempban":
+            reason = str(arguments.get("reason") or "").strip()
+            text = f"**Tempban** <@{_user_id(arguments)}> for `{arguments.get('duration', '?')}`"
+            return text + (f" — {truncate(reason, 200)}" if reason else "")
+        if name == "unban":
+            return f"**Unban** <@{_user_id(arguments)}>"
+        if name == "nuke":
+            return f"**Nuke** {_count(arguments)} messages"
+        raise UserError("Unknown moderation action.")
+
+    def validate(self, name: str, arguments: Mapping[str, Any]) -> None:
+        """Refuse a malformed call before anyone is asked to approve it."""
+        self.describe(name, arguments)
+        if name == "tempban":
+            self._seconds(arguments)
+
+    @staticmethod
+    def _seconds(arguments: Mapping[str, Any]) -> int:
+        duration = str(arguments.get("duration", ""))
+        seconds = parse_duration(duration)
+        if seconds is None or seconds <= 0:
+            raise UserError(f"Invalid duration: `{truncate(duration, 20)}`. {DURATION_HELP}")
+        if seconds > MAX_BAN_SECONDS:
+            raise UserError("A tempban can last at most 365 days.")
+        return seconds
+
+    async def run(self, name: str, arguments: Mapping[str, Any], *, member: discord.Member,
+                  channel: discord.abc.Messageable, before: discord.abc.Snowflake | None = None) -> str:
+        """Run an approved action as `member` (the approver); returns the reply. UserError for a refusal.
+        A nuke deletes the messages before `before` (the request), not the conversation about it."""
+        if name == "tempban":
+            return await self._tempban(member, arguments)
+        if name == "unban":
+            return await self._unban(member, arguments)
+        if name == "nuke":
+            return await self._nuke(member, channel, arguments, before)
+        raise UserError("Unknown moderation action.")
+
+    async def _tempban(self, moderator: discord.Member, arguments: Mapping[str, Any]) -> str:
+        guild = moderator.guild
+        seconds = self._seconds(arguments)
+        target = guild.get_member(_user_id(arguments))
+        if target is None:
+            raise UserError("Couldn't find that user in this server.")
+        reason = str(arguments.get("reason") or "").strip() or None
+        why = refusal("ban", moderator, target, guild.me)
+        if why:
+            raise UserError(why)
+        shown = format_duration(seconds)
+        async with self.locks.hold((guild.id, target.id)):
+            tempban = await queries.create_tempban(self.ctx.pool, guild.id, target.id, moderator.id, reason, seconds)
+            # The row id in the reason: the sweep lifts only a ban that is still this one.
+            audit_reason = f"{ban_marker(tempban.id)} by {moderator} via AI chat ({shown})" + (
+                f": {reason}" if reason else "")
+            try:
+                await guild.ban(target, reason=truncate(audit_reason, 512), delete_message_seconds=0)
+            except discord.HTTPException:
+                await queries.delete_tempban(self.ctx.pool, tempban.id)
+                raise UserError(f"Discord refused to ban **{target.display_name}**; nothing was recorded.") from None
+            await queries.close_other_tempbans(self.ctx.pool, guild.id, target.id, tempban.id)
+        await send_audit(self.ctx, guild.id, "Tempban", {
+            "User": user_field(target), "Moderator": user_field(moderator), "Duration": shown, "Reason": reason or "",
+        })
+        expires = int(tempban.expires_at.timestamp())
+        return f"Banned **{target.display_name}** for **{shown}**. Expires <t:{expires}:R>." + (
+            f"\nReason: {reason}" if reason else "")
+
+    async def _unban(self, moderator: discord.Member, arguments: Mapping[str, Any]) -> str:
+        guild = moderator.guild
+        user = discord.Object(_user_id(arguments))
+        async with self.locks.hold((guild.id, user.id)):
+            try:
+                await guild.unban(user, reason=f"Unban by {moderator} via AI chat")
+            except discord.NotFound:
+                await queries.mark_unbanned(self.ctx.pool, guild.id, user.id)
+                raise UserError(f"<@{user.id}> is not banned.") from None
+            await queries.mark_unbanned(self.ctx.pool, guild.id, user.id)
+        await send_audit(self.ctx, guild.id, "Unban", {"User": user_field(user), "Moderator": user_field(moderator)})
+        return f"Unbanned <@{user.id}>."
+
+    async def _nuke(self, moderator: discord.Member, channel: discord.abc.Messageable,
+                    arguments: Mapping[str, Any], before: discord.abc.Snowflake | None) -> str:
+        if not isinstance(channel, discord.TextChannel | discord.Thread | discord.VoiceChannel):
+            raise UserError("I can't nuke this kind of channel.")
+        count = _count(arguments)
+        cutoff = discord.utils.utcnow() - BULK_DELETE_MAX_AGE + dt.timedelta(minutes=1)
+        targets = [m async for m in channel.history(limit=count, before=before)]
+        young = [m for m in targets if m.created_at > cutoff]
+        for start in range(0, len(young), 100):
+            chunk = young[start:start + 100]
+            if len(chunk) == 1:
+                await chunk[0].delete()
+            elif chunk:
+                await channel.delete_messages(chunk, reason=f"Nuke by {moderator} via AI chat")
+        await send_audit(self.ctx, moderator.guild.id, "Nuke", {
+            "Channel": f"<#{channel.id}>", "Moderator": user_field(moderator), "Messages Deleted": str(len(young)),
+        })
+        return f"Deleted **{len(young)}** messages."

@@ -1,0 +1,1 @@
+"""Model providers: the [ai] config, SDK clients shared by the process, routing and the cascade."""

@@ -1,0 +1,33 @@
+"""`discord-supervisor features`: generated from the declarations, and docs/features.md never drifts from it."""
+
+from __future__ import annotations
+
+import json
+
+from supervisor.commands import features
+from tests.conftest import REPO
+from tests.daemon import run_cli_async
+
+
+async def test_features_lists_every_feature_with_its_settings() -> None:
+    code, out, _ = await run_cli_async("features", "--json")
+    assert code == 0
+    listed = {f["name"]: f for f in json.loads(out)["features"]}
+    assert listed["core"]["default"] == "always on"
+    moderation = listed["moderation"]
+    assert moderation["default"] == "on" and "tempbans" in moderation["summary"]
+    assert moderation["settings"] == [{"key": "sweep_interval", "type": "number", "default": 30.0,
+                                       "required": False, "doc": "seconds between expired-tempban sweeps"}]
+    code, text, _ = await run_cli_async("features")
+    assert code == 0
+    assert "| `moderation` | on | tempbans, kicks, timeouts, nuke and the audit log |" in text
+    assert "| `sweep_interval` | number | `30.0` | seconds between expired-tempban sweeps |" in text
+
+
+async def test_docs_features_md_matches_the_command() -> None:
+    code, out, _ = await run_cli_async("features")
+    assert code == 0
+    documented = features.generated_section((REPO / "docs" / "features.md").read_text(encoding="utf-8"))
+    assert documented == out, (
+        "docs/features.md is out of date: run `python -m supervisor.commands.features docs/features.md`"
+    )
