@@ -81,7 +81,7 @@ async def test_status_since_and_restarts_and_restart_of_an_unknown_name(
 
         env = bot.folder / ".env"
         env.write_text(env.read_text().replace(database_url, database_url + "?application_name=steady"))
-        await daemon.wait_log(lambda e: e.get("event", "").startswith("token, database or schema changed"))
+        await daemon.wait_log(lambda e: str(e.get("outcome", "")).startswith("restarted"))
 
         async def restarted() -> bool:
             now = (await status(daemon))["steady"]

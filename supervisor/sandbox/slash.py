@@ -127,7 +127,7 @@ def list_bans(chat: Chat, _argument: str) -> None:
     assert world is not None
     bans = chat.emu.bans(world.guild)
     names = {u.id: n for n, u in world.members.items()}
-    chat.say("  " + ("\n  ".join(f"{names.get(uid, uid)} {uid}: {reason or 'no reason'}"
+    chat.say("  " + ("\n  ".join(f"{names.get(uid, uid)}: {reason or 'no reason'}"
                                   for uid, reason in bans.items()) or "no bans"))
 
 
