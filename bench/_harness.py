@@ -216,3 +216,48 @@ def database_url() -> tuple[str, object]:
 
 async def settle(seconds: float = 1.0) -> None:
     await asyncio.sleep(seconds)
+
+
+class ChatStandIn:
+    """An OpenAI-compatible chat endpoint on loopback that answers "ok" after `delay`, counting requests in flight."""
+
+    def __init__(self, delay: float = 0.0):
+        self.delay = delay
+        self.requests = 0
+        self.in_flight = 0
+        self.peak = 0
+        self._runner: Any = None
+        self.url = ""
+
+    async def start(self) -> ChatStandIn:
+        from aiohttp import web
+
+        async def complete(request: web.Request) -> web.Response:
+            body = await request.json()
+            self.requests += 1
+            self.in_flight += 1
+            self.peak = max(self.peak, self.in_flight)
+            try:
+                await asyncio.sleep(self.delay)
+            finally:
+                self.in_flight -= 1
+            return web.json_response({
+                "id": "chatcmpl-bench", "object": "chat.completion", "created": int(time.time()),
+                "model": body.get("model", "bench"),
+                "choices": [{"index": 0, "message": {"role": "assistant", "content": "ok"}, "finish_reason": "stop"}],
+                "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2},
+            })
+
+        app = web.Application()
+        app.router.add_post("/v1/chat/completions", complete)
+        self._runner = web.AppRunner(app)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        port = self._runner.addresses[0][1]
+        self.url = f"http://127.0.0.1:{port}/v1/chat/completions"
+        return self
+
+    async def stop(self) -> None:
+        if self._runner:
+            await self._runner.cleanup()
