@@ -147,6 +147,8 @@ def load_config(folder: Path, label: str) -> tuple[InstanceConfig | None, list[P
         values, table_problems = validate_table(document.get(name, {}), feature.settings)
         settings[name] = MappingProxyType(values)
         for key, message in table_problems:
+            if name not in document and not features.get(name):
+                continue  # a feature that is off needs no table; its required keys matter once it is on
             report(name, key, message)
 
     personality = ""

@@ -8,7 +8,8 @@ so a feature test costs a bot login, not a Python start-up. Keep subprocess test
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterator, Mapping
+import datetime as dt
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,7 +26,7 @@ from supervisor.daemon.runner import InstanceRunner, RuntimeOptions, apply_live
 from supervisor.daemon.status import State
 from supervisor.emulator import Channel, Emulator, Guild, Interaction, P, Role, User
 from supervisor.emulator.models import Message
-from supervisor.instances import Status, load_instance
+from supervisor.instances import InstanceSpec, Status, load_instance
 from supervisor.migrator import load_migrations
 from supervisor.pg.service import Databases
 from supervisor.runtime.endpoints import apply_endpoints
@@ -51,16 +52,19 @@ class FeatureHarness:
     database_url: str
     runner: InstanceRunner
     shared: SharedServices
+    new_runner: Callable[[InstanceSpec], InstanceRunner]
     members: list[User] = field(default_factory=list)
 
     # -- people ----------------------------------------------------------------------------------
-    def add_member(self, name: str, *, permissions: int = 0, roles: list[Role] | None = None) -> User:
-        """A member of the guild; `permissions` gives them a role of their own holding those permissions."""
+    def add_member(self, name: str, *, permissions: int = 0, roles: list[Role] | None = None,
+                   joined_at: dt.datetime | None = None) -> User:
+        """A member of the guild; `permissions` gives them a role of their own holding those permissions;
+        `joined_at` in the past: they joined while no bot was watching."""
         user = self.emu.create_user(name)
         roles = list(roles or [])
         if permissions:
             roles.append(self.emu.create_role(self.guild, f"{name}-role", permissions, position=2))
-        self.emu.add_member(self.guild, user, roles)
+        self.emu.add_member(self.guild, user, roles, joined_at=joined_at)
         self.members.append(user)
         return user
 
@@ -107,6 +111,14 @@ class FeatureHarness:
             self.runner.status.rejected = "; ".join(str(p) for p in report.problems)
             return f"rejected: {self.runner.status.rejected}"
         return await apply_live(self.runner, report.spec)
+
+    async def restart_cleanly(self) -> None:
+        """Stop the instance as the daemon does at shutdown, then start it with a new runner (a daemon restart)."""
+        spec = self.runner.spec  # with every live edit applied so far
+        await self.runner.stop()
+        self.runner = self.new_runner(spec)
+        self.runner.start()
+        await self.wait_running()
 
     async def wait_running(self, timeout: float = 15.0) -> None:
         await eventually(lambda: self.runner.status.state is State.RUNNING and self.runner.ctx is not None
@@ -171,11 +183,14 @@ async def harness_factory(emu: Emulator, database_url: str, tmp_path: Path, uniq
         )
         report = await asyncio.to_thread(load_instance, folder, None)
         assert report.spec is not None, report.problems
-        options = RuntimeOptions(guild_ready_timeout=guild_ready_timeout, backoff_first=0.2)
-        runner = InstanceRunner(report.spec, migrations, options, gate, databases, shared)
+        def new_runner(spec: InstanceSpec) -> InstanceRunner:
+            options = RuntimeOptions(guild_ready_timeout=guild_ready_timeout, backoff_first=0.2)
+            return InstanceRunner(spec, migrations, options, gate, databases, shared)
+
+        runner = new_runner(report.spec)
         runner.start()
         harness = FeatureHarness(emu, name, folder, token, bot_user, guild, channel, owner, bot_role, schema,
-                                 database_url, runner, shared)
+                                 database_url, runner, shared, new_runner)
         made.append(harness)
         if wait:
             await harness.wait_running()

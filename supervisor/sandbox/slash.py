@@ -121,6 +121,23 @@ def list_members(chat: Chat, _argument: str) -> None:
         chat.say(f"  {name} {user.id}{owner}: {where}")
 
 
+@slash("join", "NAME", "a new member NAME joins the current guild (join role, welcome)")
+async def join(chat: Chat, name: str) -> None:
+    """A member joins the current guild (a new user, or one who left), so join role and welcome show."""
+    world = chat.current
+    assert world is not None
+    if not name or " " in name:
+        chat.say("Usage: /join NAME (one word)")
+        return
+    user = world.members.get(name) or chat.emu.create_user(name)
+    if chat.emu.member(world.guild, user) is not None:
+        chat.say(f"{name} is already a member here.")
+        return
+    world.members[name] = user
+    chat.emu.add_member(world.guild, user)
+    chat.say(f"{name} joined {world.guild.name}.")
+
+
 @slash("bans", "", "the current guild's bans")
 def list_bans(chat: Chat, _argument: str) -> None:
     world = chat.current
