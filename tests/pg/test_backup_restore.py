@@ -50,7 +50,8 @@ async def test_backup_drop_restore_gives_back_every_row(instances: InstanceFolde
     first, second = await two_instances(instances, database_url, schemas, unique)
     settings = settings_for(instances)
     before, other_before = await contents(database_url, first), await contents(database_url, second)
-    assert len(before) == 8 and all(before.values())  # 7 tables and _sqlx_migrations, none empty
+    tables = len(before)  # every table the migrations create and the bookkeeping, none empty
+    assert tables >= 8 and all(before.values())
 
     code, out = await run_backup(settings, state_dir, ["alpha"])
     assert code == 0, out
@@ -64,7 +65,7 @@ async def test_backup_drop_restore_gives_back_every_row(instances: InstanceFolde
     await drop(database_url, first)
     code, out = await run_restore(settings, state_dir, no_daemon, "alpha", dump)
     assert code == 0, out
-    assert f"alpha: restored {dump} into schema {first} (8 tables)" in out
+    assert f"alpha: restored {dump} into schema {first} ({tables} tables)" in out
     assert "alpha: migrations up to date" in out and "stopped by the running daemon" not in out
     assert await contents(database_url, first) == before
     assert await contents(database_url, second) == other_before
@@ -83,7 +84,8 @@ async def test_a_dump_from_before_the_numeric_migration_is_migrated_on_restore(
     schema = unique("bk_old")
     schemas.append(schema)
     make_instance(instances, "vintage", schema, database_url)
-    init, numeric = load_migrations()
+    migrations = load_migrations()
+    init, numeric = migrations[:2]
     await migrate(database_url, schema, [init])  # an older release: money still DOUBLE PRECISION
     await fill(database_url, schema, "old times")
     old_dump = state_dir / "vintage-old.sql.gz"
@@ -91,10 +93,10 @@ async def test_a_dump_from_before_the_numeric_migration_is_migrated_on_restore(
     assert code == 0, out
     assert "double precision" in dump_text(old_dump) and str(numeric.version) not in dump_text(old_dump)
 
-    await migrate(database_url, schema, [init, numeric])  # today's release
+    await migrate(database_url, schema, migrations)  # today's release
     code, out = await run_restore(settings_for(instances), state_dir, no_daemon, "vintage", old_dump)
     assert code == 0, out
-    assert f"the backup predates 1 migration(s), now applied: {numeric.file_name}" in out
+    assert f"the backup predates {len(migrations) - 1} migration(s), now applied: {numeric.file_name}" in out
     connection = await asyncpg.connect(database_url, server_settings={"search_path": f'"{schema}"'})
     try:
         assert await connection.fetchval("SELECT cash_balance FROM stock_portfolios") == Decimal("1234.5678")
@@ -141,11 +143,12 @@ async def test_nothing_is_dropped_without_a_yes(instances: InstanceFolders, data
     assert (await run_backup(settings, state_dir, ["alpha"], output=dump))[0] == 0
     await add_ban(database_url, first, "written after the backup")
     after = await contents(database_url, first)
+    tables = len(after)
 
     code, out = await run_restore(settings, state_dir, no_daemon, "alpha", dump, yes=False, answer=False)
     assert code == 1
     assert f"Restore {dump} into instance alpha? This drops schema {first} on " \
-           f"{redact_url(database_url)} (8 tables)" in out
+           f"{redact_url(database_url)} ({tables} tables)" in out
     assert "not confirmed; nothing was changed (pass --yes to restore without asking)" in out
     assert await contents(database_url, first) == after
 
