@@ -1,22 +1,34 @@
-"""Shared bench plumbing: instance folders for N bots, the emulator's world, RSS, schema cleanup."""
+"""Shared bench plumbing: instance folders for N bots, the emulator's world, RSS, schema cleanup, the daemon as a
+subprocess and a database. Needs only the installed package (`pip install '.[bench]'`), never the test suite."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import json
+import os
+import pwd
 import resource
 import secrets
+import shutil
+import signal
 import statistics
 import sys
+import tempfile
 import time
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from supervisor.emulator import Channel, Emulator, P, User
-from tests.support import DaemonProcess
+from supervisor.pg.bundled import BundledPostgres
+
+LOCAL_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 
 CORE_ONLY = "[features]\nmoderation = false\n"
 
@@ -97,11 +109,155 @@ async def drop_schemas(database_url: str, prefix: str) -> None:
         await connection.close()
 
 
-def database_url() -> tuple[str, object]:
-    from tests.support import postgres
+class DaemonProcess:
+    """`python -m supervisor run` as a subprocess, its JSON log lines collected."""
 
-    return postgres.find_or_start()
+    def __init__(self, instances_dir: Path, work_dir: Path, *, api_base: str, gateway_url: str,
+                 extra_args: tuple[str, ...] = ()):
+        self.args = ["run", "--instances", str(instances_dir), "--api-base-url", api_base, "--gateway-url",
+                     gateway_url, "--control-socket", str(work_dir / "control.sock"), "--guild-ready-timeout", "0.1",
+                     "--log-format", "json", *extra_args]
+        self.work_dir = work_dir
+        self.logs: list[dict[str, Any]] = []
+        self.process: asyncio.subprocess.Process | None = None
+        self._reader: asyncio.Task[None] | None = None
+
+    async def start(self) -> DaemonProcess:
+        env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "NOTIFY_SOCKET", "WATCHDOG_USEC")}
+        self.process = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "supervisor", *self.args, cwd=self.work_dir, env=env,
+            stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
+        )
+        self._reader = asyncio.create_task(self._read())
+        return self
+
+    async def _read(self) -> None:
+        assert self.process and self.process.stderr
+        while line := await self.process.stderr.readline():
+            with contextlib.suppress(json.JSONDecodeError):
+                entry = json.loads(line)
+                if isinstance(entry, dict):
+                    self.logs.append(entry)
+
+    async def wait_log(self, predicate: Callable[[dict[str, Any]], bool], timeout: float = 60.0) -> dict[str, Any]:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            found = next((entry for entry in self.logs if predicate(entry)), None)
+            if found:
+                return found
+            if self._reader and self._reader.done():
+                raise RuntimeError("the daemon exited")
+            await asyncio.sleep(0.05)
+        raise TimeoutError("log line not seen")
+
+    async def stop(self, timeout: float = 60.0) -> int:
+        assert self.process
+        if self.process.returncode is None:
+            self.process.send_signal(signal.SIGTERM)
+        try:
+            return await asyncio.wait_for(self.process.wait(), timeout)
+        finally:
+            if self.process.returncode is None:
+                self.process.kill()
+                await self.process.wait()
+            if self._reader:
+                await asyncio.gather(self._reader, return_exceptions=True)
+
+
+@contextlib.contextmanager
+def scratch_state_dir() -> Iterator[Path]:
+    """An empty state directory for a private PostgreSQL; given to `nobody` when we are root (it refuses root)."""
+    root = Path(tempfile.mkdtemp(prefix="ds-bench-"))
+    state = root / "state"
+    state.mkdir()
+    if os.geteuid() == 0:
+        os.chmod(root, 0o755)
+        nobody = pwd.getpwnam("nobody")
+        os.chown(state, nobody.pw_uid, nobody.pw_gid)
+    try:
+        yield state
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
+@contextlib.asynccontextmanager
+async def scratch_server(settings: Mapping[str, str] | None = None) -> AsyncIterator[BundledPostgres]:
+    """A private, started PostgreSQL (settings such as max_connections); stopped and deleted afterwards."""
+    with scratch_state_dir() as state:
+        server = BundledPostgres(state, settings)
+        await server.start()
+        try:
+            yield server
+        finally:
+            await server.stop()
+
+
+async def _answers(url: str) -> bool:
+    try:
+        connection = await asyncpg.connect(url, timeout=3)
+    except (OSError, asyncpg.PostgresError, TimeoutError):
+        return False
+    await connection.close()
+    return True
+
+
+def database_url() -> tuple[str, object]:
+    """$BENCH_DATABASE_URL, else the local server, else a private one; keep the handle while it is needed."""
+    explicit = os.environ.get("BENCH_DATABASE_URL")
+    if explicit:
+        return explicit, None
+    if asyncio.run(_answers(LOCAL_URL)):
+        return LOCAL_URL, None
+    import pgserver  # real PostgreSQL binaries, a dependency of the package
+
+    server = pgserver.get_server(Path(tempfile.mkdtemp(prefix="ds-bench-pg-")), cleanup_mode="stop")
+    return server.get_uri(), server
 
 
 async def settle(seconds: float = 1.0) -> None:
     await asyncio.sleep(seconds)
+
+
+class ChatStandIn:
+    """An OpenAI-compatible chat endpoint on loopback that answers "ok" after `delay`, counting requests in flight."""
+
+    def __init__(self, delay: float = 0.0):
+        self.delay = delay
+        self.requests = 0
+        self.in_flight = 0
+        self.peak = 0
+        self._runner: Any = None
+        self.url = ""
+
+    async def start(self) -> ChatStandIn:
+        from aiohttp import web
+
+        async def complete(request: web.Request) -> web.Response:
+            body = await request.json()
+            self.requests += 1
+            self.in_flight += 1
+            self.peak = max(self.peak, self.in_flight)
+            try:
+                await asyncio.sleep(self.delay)
+            finally:
+                self.in_flight -= 1
+            return web.json_response({
+                "id": "chatcmpl-bench", "object": "chat.completion", "created": int(time.time()),
+                "model": body.get("model", "bench"),
+                "choices": [{"index": 0, "message": {"role": "assistant", "content": "ok"}, "finish_reason": "stop"}],
+                "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2},
+            })
+
+        app = web.Application()
+        app.router.add_post("/v1/chat/completions", complete)
+        self._runner = web.AppRunner(app)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        port = self._runner.addresses[0][1]
+        self.url = f"http://127.0.0.1:{port}/v1/chat/completions"
+        return self
+
+    async def stop(self) -> None:
+        if self._runner:
+            await self._runner.cleanup()

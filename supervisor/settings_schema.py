@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from supervisor.problems import shown
+from supervisor.text import parse_duration
 
 # A rule returns an error message, or None when the value is fine.
 Rule = Callable[[Any], str | None]
@@ -51,6 +52,31 @@ def one_of(*choices: str) -> Rule:
 
 def non_empty(value: Any) -> str | None:
     return None if str(value).strip() else "must not be empty"
+
+
+def snowflake(value: Any) -> str | None:
+    """A Discord ID written as a string of digits, as discord-bot-rs's config.toml has them."""
+    text = str(value)
+    if text.isascii() and text.isdigit() and 0 < int(text) < 2**64:
+        return None
+    return f"must be a Discord ID (a string of digits, such as \"123456789012345678\"), got {value!r}"
+
+
+def duration(value: Any) -> str | None:
+    """`30s 5m 2h 3d 1w`: the form every duration in config.toml and in commands takes."""
+    if parse_duration(str(value)) is not None:
+        return None
+    return f"must be a duration such as \"30m\", \"12h\" or \"3d\" (s, m, h, d or w), got {value!r}"
+
+
+def relative_file(value: Any) -> str | None:
+    """A file name inside the instance folder (checked again when the file is read)."""
+    text = str(value).strip()
+    if not text:
+        return "must not be empty"
+    if text.startswith(("/", "\\")) or ".." in text.replace("\\", "/").split("/"):
+        return f"must be a file inside the instance folder, got {value!r}"
+    return None
 
 
 def validate_table(

@@ -83,7 +83,7 @@ BAD_INPUTS: list[tuple[str, Callable[[Path], None], str]] = [
     ("bad-root", set_config(BASE + 'command_root = "two words"\n'), "command_root: must be empty or one"),
     ("bad-timezone", set_config(BASE + 'timezone = "Mars/Olympus"\n'),
      "timezone: unknown IANA time zone 'Mars/Olympus'"),
-    ("missing-personality", lambda f: (f / "personality.txt").unlink(), "personality.txt: personality_file: "
+    ("missing-personality", lambda f: (f / "personality.txt").unlink(), "personality.txt: "
      "personality file not found"),
     ("empty-personality", lambda f: write(f, "personality.txt", "  \n"), "personality file is empty"),
     ("oversized-personality", lambda f: write(f, "personality.txt", "x" * (64 * 1024 + 1)),

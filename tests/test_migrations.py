@@ -44,6 +44,11 @@ async def column_types(url: str, schema: str, table: str) -> dict[str, str]:
     return {r["column_name"]: r["data_type"] for r in rows}
 
 
+def own_versions() -> list[int]:
+    """Migrations discord-bot-rs never had (ours), applied after its two."""
+    return [m.version for m in load_migrations() if m.version > 20260414000001]
+
+
 @pytest.mark.e2e
 def test_migrate_twice_applies_nothing_the_second_time(instances: InstanceFolders, database_url: str,
                                                        schemas: list[str], unique) -> None:
@@ -53,10 +58,11 @@ def test_migrate_twice_applies_nothing_the_second_time(instances: InstanceFolder
                                "DATABASE_URL": database_url})
     first = run_cli("migrate", "--instances", str(instances.root))
     assert first.returncode == 0, first.stdout + first.stderr
-    assert "bot: applied 2: 20260414000000_init.sql, 20260414000001_stocks_decimal.sql" in first.stdout
+    total = len(load_migrations())  # discord-bot-rs's two, then our own
+    assert f"bot: applied {total}: 20260414000000_init.sql, 20260414000001_stocks_decimal.sql" in first.stdout
     second = run_cli("migrate", "--instances", str(instances.root))
     assert second.returncode == 0
-    assert "bot: up to date (2 already applied)" in second.stdout
+    assert f"bot: up to date ({total} already applied)" in second.stdout
     types = asyncio.run(column_types(database_url, schema, "stock_portfolios"))
     assert types["cash_balance"] == "numeric"
     assert asyncio.run(column_types(database_url, schema, "stock_price_cache"))["price"] == "double precision"
@@ -99,12 +105,13 @@ async def test_existing_sqlx_history_is_adopted_without_rerun(database_url: str,
     )
     await _hand_made_history(database_url, schema, checksums, run_files=2)
     result = await migrate(database_url, schema, migrations)
-    assert result.applied == []
-    assert result.already == [m.version for m in migrations]
+    assert [m.version for m in result.applied] == own_versions()  # only ours, after discord-bot-rs's
+    assert result.already == [m.version for m in migrations][:2]
     connection = await asyncpg.connect(database_url)
     try:
         rows = await connection.fetch(f'SELECT execution_time FROM "{schema}"._sqlx_migrations')
-        assert [r["execution_time"] for r in rows] == [1234, 1234]  # untouched rows: nothing re-ran
+        times = [r["execution_time"] for r in rows]
+        assert times[:2] == [1234, 1234]  # untouched rows: nothing re-ran
         assert await connection.fetchval(f'SELECT count(*) FROM "{schema}".tempbans') == 1
     finally:
         await connection.close()
@@ -120,7 +127,7 @@ async def test_old_schema_before_decimal_upgrades_and_keeps_data(database_url: s
         await connection.execute("INSERT INTO stock_portfolios (guild_id, user_id, cash_balance) "
                                  "VALUES ('1', '2', 1234.56789)")
         result = await migrate(database_url, schema, load_migrations())
-        assert [m.version for m in result.applied] == [20260414000001]
+        assert [m.version for m in result.applied] == [20260414000001, *own_versions()]
         cash = await connection.fetchval("SELECT cash_balance FROM stock_portfolios")
         assert str(cash) == "1234.5679"
     finally:
@@ -144,7 +151,7 @@ async def test_edited_migration_fails_that_instance_only(instances: InstanceFold
     assert code == 1
     lines = out.getvalue().splitlines()
     assert "old: error: migration 20260414000000_init.sql: file changed since it was applied" in lines
-    assert any(line.startswith("new: applied 2") for line in lines), lines
+    assert any(line.startswith(f"new: applied {len(load_migrations())}") for line in lines), lines
 
 
 async def test_dirty_and_missing_migrations_are_errors(database_url: str, schemas: list[str], unique,
@@ -286,7 +293,8 @@ async def sqlx_refusal(connection: asyncpg.Connection, schema: str, shipped: dic
 
 
 async def ledger(connection: asyncpg.Connection, schema: str) -> list[tuple[int, bool, bytes]]:
-    rows = await connection.fetch(f'SELECT version, success, checksum FROM "{schema}"._supervisor_migrations')
+    rows = await connection.fetch(f'SELECT version, success, checksum FROM "{schema}"._supervisor_migrations '
+                                  "ORDER BY version")
     return [(r["version"], r["success"], bytes(r["checksum"])) for r in rows]
 
 
@@ -300,14 +308,17 @@ async def test_schema_built_by_sqlx_is_migrated_and_left_as_sqlx_expects(databas
 
     result = await migrate(database_url, schema, migrations)
 
-    assert [m.file_name for m in result.applied] == ["20260414000001_stocks_decimal.sql", OUR_OWN]
+    ours = [m for m in migrations if m.version > 20260414000001]  # the shipped ones of ours, then OUR_OWN
+    assert [m.file_name for m in result.applied] == ["20260414000001_stocks_decimal.sql",
+                                                     *(m.file_name for m in ours)]
+    assert result.applied[-1].file_name == OUR_OWN
     connection = await asyncpg.connect(database_url)
     try:
         assert await sqlx_refusal(connection, schema, ORIGINAL_BOT_CHECKSUMS) is None
         versions = [r["version"] for r in await connection.fetch(
             f'SELECT version FROM "{schema}"._sqlx_migrations ORDER BY 1')]
         assert versions == sorted(ORIGINAL_BOT_CHECKSUMS)
-        assert await ledger(connection, schema) == [(20990101000000, True, migrations[-1].checksum)]
+        assert await ledger(connection, schema) == [(m.version, True, m.checksum) for m in ours]
         assert await connection.fetchval(f'SELECT count(*) FROM "{schema}".supervisor_notes') == 0
         assert await connection.fetchval(f'SELECT count(*) FROM "{schema}".tempbans') == 1
     finally:
@@ -322,7 +333,8 @@ async def test_schema_we_created_and_extended_passes_sqlx_checks(database_url: s
 
     result = await migrate(database_url, schema, migrations)
 
-    assert len(result.applied) == 3
+    ours = [m for m in migrations if m.version > 20260414000001]
+    assert len(result.applied) == 2 + len(ours) and result.applied[-1].file_name == OUR_OWN
     connection = await asyncpg.connect(database_url)
     try:
         assert await sqlx_refusal(connection, schema, ORIGINAL_BOT_CHECKSUMS) is None
@@ -331,7 +343,7 @@ async def test_schema_we_created_and_extended_passes_sqlx_checks(database_url: s
         assert [(r["version"], r["description"], r["success"]) for r in rows] == [
             (20260414000000, "init", True), (20260414000001, "stocks decimal", True)]
         assert all(r["execution_time"] > 0 for r in rows)  # timed per migration, though applied in one batch
-        assert await ledger(connection, schema) == [(20990101000000, True, migrations[-1].checksum)]
+        assert await ledger(connection, schema) == [(m.version, True, m.checksum) for m in ours]
         # Without the sqlx-shipped knowledge (our own file checksums), sqlx would refuse: the test can fail.
         assert await sqlx_refusal(connection, schema, {m.version: m.checksum for m in migrations}) \
             == "VersionMismatch(20260414000000)"
@@ -358,9 +370,10 @@ async def test_schema_of_an_earlier_release_is_repaired_for_sqlx(database_url: s
 
         result = await migrate(database_url, schema, migrations)
 
-        assert result.applied == []
+        ours = [m for m in migrations if m.version > 20260414000001]
+        assert result.applied == ours[:-1]  # our shipped migrations that release lacked; OUR_OWN was applied
         assert await sqlx_refusal(connection, schema, ORIGINAL_BOT_CHECKSUMS) is None
-        assert await ledger(connection, schema) == [(20990101000000, True, migrations[-1].checksum)]
+        assert await ledger(connection, schema) == [(m.version, True, m.checksum) for m in ours]
     finally:
         await connection.close()
 
@@ -391,7 +404,7 @@ async def test_migrating_waits_for_sqlx_lock_held_by_discord_bot_rs(database_url
         await eventually(blocked_on_a_lock)
         assert not waiting.done()
         await rust.execute("SELECT pg_advisory_unlock_all()")
-        assert len((await asyncio.wait_for(waiting, 30)).applied) == 2
+        assert len((await asyncio.wait_for(waiting, 30)).applied) == len(load_migrations())
     finally:
         await rust.close()
 

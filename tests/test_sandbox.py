@@ -18,8 +18,8 @@ pytestmark = pytest.mark.e2e  # the sandbox and `new` as the command line
 
 
 async def test_sandbox_through_piped_stdin(tmp_path: Path, database_url: str, unique) -> None:
+    name = unique("piped")  # its own schema, sandbox_<name>: other sandbox runs may share the server
     instances = tmp_path / "instances"
-    name = unique("example")  # its own schema, sandbox_<name>: other runs on this server may have the example's
     shutil.copytree(REPO / "instances" / "example", instances / name)
     env = {**os.environ, "DATABASE_URL": database_url}
     process = await asyncio.create_subprocess_exec(
@@ -34,7 +34,8 @@ async def test_sandbox_through_piped_stdin(tmp_path: Path, database_url: str, un
         await session.read_until("Example Bot: Pong!")
         await session.type("!help")
         shown = await session.read_until(f"— Example Bot · instance {name}")
-        assert "Example Bot Commands" in shown and "`!ping`" in shown and "`!ban <member>" in shown
+        assert "Example Bot Commands" in shown and "!ping" in shown and "!ban <member>" in shown
+        assert "`" not in shown.partition("!help")[2]  # markdown rendered, not printed raw
         await session.type("/status")
         shown = await session.read_until(f"{name}  running")
         # A live edit during the session: the new prefix answers, the old one no longer does.
@@ -97,3 +98,30 @@ def test_quick_start_sandbox_needs_no_database_setup(tmp_path: Path) -> None:
     assert "example   running" in result.stdout
     log = (tmp_path / "var" / "sandbox.log").read_text()
     assert "the bundled PostgreSQL" in log
+
+
+async def test_sandbox_state_goes_at_exit_unless_keep(tmp_path: Path, database_url: str, unique) -> None:
+    name = unique("keep")
+    shutil.copytree(REPO / "instances" / "example", tmp_path / "instances" / name)
+
+    async def session(*flags: str) -> bool:
+        """Run one sandbox session; True if its schema is still there afterwards."""
+        result = await asyncio.to_thread(
+            run_cli, "sandbox", "--instances", str(tmp_path / "instances"), "--state-dir", str(tmp_path / "state"),
+            *flags, env={"DATABASE_URL": database_url}, cwd=tmp_path,
+        )
+        assert result.returncode == 0 and "Database: postgresql://" in result.stdout, result.stdout + result.stderr
+        connection = await asyncpg.connect(database_url)
+        try:
+            return bool(await connection.fetchval(
+                "SELECT count(*) FROM pg_namespace WHERE nspname = $1", f"sandbox_{name}"))
+        finally:
+            await connection.close()
+
+    try:
+        assert await session("--keep")
+        assert not await session()
+    finally:
+        connection = await asyncpg.connect(database_url)
+        await connection.execute(f'DROP SCHEMA IF EXISTS "sandbox_{name}" CASCADE')
+        await connection.close()

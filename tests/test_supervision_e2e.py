@@ -26,6 +26,7 @@ from tests.support import (
     eventually,
     fake_token,
     run_cli_async,
+    status,
 )
 
 pytestmark = pytest.mark.e2e  # the daemon as a separate process
@@ -61,12 +62,6 @@ async def silent(emu: Emulator, bot: BotWorld, command: str, probe: str) -> bool
     await emu.wait_for_bot_message(lambda m: m.reference_id == sent.id, bot=bot.bot_user, timeout=10)
     return not [m for m in emu.bot_messages
                 if m.channel_id == bot.channel.id and m.id > ignored.id and m.reference_id != sent.id]
-
-
-async def status(daemon: DaemonProcess) -> dict[str, dict]:
-    code, out, err = await run_cli_async("status", "--json", "--control-socket", str(daemon.control_socket))
-    assert code == 0, err
-    return {item["name"]: item for item in json.loads(out)}
 
 
 class Fleet:
@@ -130,7 +125,7 @@ async def _answers_banlist(emu: Emulator, bot: BotWorld) -> bool:
 @pytest.mark.parametrize(("breakage", "expected"), [
     ('bot_name = "x\n', "alpha/config.toml:1: invalid TOML"),
     ('bot_name = "x"\ncommand_prefix = "!"\nprefx = 1\n', "alpha/config.toml:3: prefx: unknown key"),
-    ("", "alpha/personality.txt: personality_file: personality file is empty"),
+    ("", "alpha/personality.txt: personality file is empty"),
 ])
 async def test_broken_edit_keeps_last_good_config(fleet: Fleet, breakage: str, expected: str) -> None:
     emu, a = fleet.emu, fleet.a

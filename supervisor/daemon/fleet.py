@@ -10,6 +10,7 @@ from supervisor.daemon.status import InstanceStatus, State
 from supervisor.instances import InstanceReport, InstanceSpec, Status, scan
 from supervisor.logs import get_logger
 from supervisor.migrator import Migration
+from supervisor.near_misses import hints
 from supervisor.pg.service import Databases
 from supervisor.sdk.shared import SharedServices
 from supervisor.settings import SupervisorSettings
@@ -29,6 +30,7 @@ class Fleet:
         self.before_start = before_start  # the sandbox builds each new instance's guild here
         self.runners: dict[str, InstanceRunner] = {}
         self.reports: dict[str, InstanceReport] = {}
+        self._hinted: set[str] = set()  # near-miss file names already logged
         self.paused: set[str] = set()  # stopped on request (restore); not restarted until resumed
         self.log = get_logger("supervisor.fleet")
         self._startup_gate = asyncio.Semaphore(STARTUP_CONCURRENCY)
@@ -44,6 +46,11 @@ class Fleet:
                                               sandbox=self.settings.sandbox)  # file work off the loop
             reports = {r.name: r for r in scanned}
             self.reports = reports
+            near = await asyncio.to_thread(hints, self.settings.instances_dir)
+            for hint in near:
+                if hint not in self._hinted:
+                    self.log.warning("instance folder name near miss", hint=hint)
+            self._hinted = set(near)
             names = set(reports) | set(self.runners)
             if only is not None:
                 # A rule between instances (a shared token or schema) may have begun or ended with this edit.

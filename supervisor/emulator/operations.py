@@ -65,8 +65,10 @@ class Operations:
 
     # --- members ----------------------------------------------------------------------------------
 
-    def add_member(self, guild: Guild, user_id: int, roles: Iterable[int] = ()) -> Member:
-        member = self.state.add_member(guild, user_id, roles)
+    def add_member(
+        self, guild: Guild, user_id: int, roles: Iterable[int] = (), joined_at: dt.datetime | None = None
+    ) -> Member:
+        member = self.state.add_member(guild, user_id, roles, joined_at)
         self.gateway.guild_joined(user_id, guild)
         self.gateway.dispatch_guild(
             guild, "GUILD_MEMBER_ADD", payloads.guild_member_event(self.state, member), about_user=user_id

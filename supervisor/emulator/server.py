@@ -184,9 +184,14 @@ class Emulator:
     ) -> Role:
         return self.ops.create_role(self.state.guild(id_of(guild)), name, int(permissions), position, **fields)
 
-    def add_member(self, guild: GuildRef, user: UserRef, roles: Iterable[RoleRef] = ()) -> Member:
-        """Join `user` to `guild` (GUILD_MEMBER_ADD to the bots there; GUILD_CREATE if it is a bot)."""
-        return self.ops.add_member(self.state.guild(id_of(guild)), id_of(user), [id_of(r) for r in roles])
+    def add_member(
+        self, guild: GuildRef, user: UserRef, roles: Iterable[RoleRef] = (), *, joined_at: dt.datetime | None = None
+    ) -> Member:
+        """Join `user` to `guild` (GUILD_MEMBER_ADD to the bots there; GUILD_CREATE if it is a bot). `joined_at`
+        in the past stands for a member who joined while no bot was watching."""
+        return self.ops.add_member(
+            self.state.guild(id_of(guild)), id_of(user), [id_of(r) for r in roles], joined_at
+        )
 
     def add_bot_to_guild(self, guild: GuildRef, bot_user: UserRef, roles: Iterable[RoleRef] = ()) -> Member:
         if not self.state.user(id_of(bot_user)).bot:

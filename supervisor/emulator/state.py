@@ -128,14 +128,16 @@ class State:
         g.roles[role.id] = role
         return role
 
-    def add_member(self, guild: GuildRef, user: UserRef, roles: Iterable[RoleRef] = ()) -> Member:
+    def add_member(
+        self, guild: GuildRef, user: UserRef, roles: Iterable[RoleRef] = (), joined_at: dt.datetime | None = None
+    ) -> Member:
         g = self.guild(id_of(guild))
         user_id = id_of(user)
         self.user(user_id)
         role_ids = [id_of(r) for r in roles]
         for role_id in role_ids:
             self.role(g, role_id)
-        member = Member(user_id=user_id, guild_id=g.id, joined_at=utcnow(), roles=role_ids)
+        member = Member(user_id=user_id, guild_id=g.id, joined_at=joined_at or utcnow(), roles=role_ids)
         g.members[user_id] = member
         return member
 

@@ -19,8 +19,12 @@ _EXPORTS = {
     "float_range": "supervisor.settings_schema",
     "non_empty": "supervisor.settings_schema",
     "one_of": "supervisor.settings_schema",
+    "snowflake": "supervisor.settings_schema",
+    "duration": "supervisor.settings_schema",
+    "relative_file": "supervisor.settings_schema",
     # runtime
     "FeatureContext": "supervisor.sdk.context",
+    "InstanceFileError": "supervisor.sdk.context",
     "Periodic": "supervisor.sdk.periodic",
     "SharedServices": "supervisor.sdk.shared",
     "UserError": "supervisor.runtime.errors",
@@ -67,6 +71,7 @@ __all__ = [
     "EnvKey",
     "Feature",
     "FeatureContext",
+    "InstanceFileError",
     "KeyedLocks",
     "Periodic",
     "Setting",
@@ -74,6 +79,7 @@ __all__ = [
     "SlidingWindowLimiter",
     "UserError",
     "complete",
+    "duration",
     "fit_lines",
     "float_range",
     "format_duration",
@@ -84,6 +90,8 @@ __all__ = [
     "non_empty",
     "one_of",
     "parse_duration",
+    "relative_file",
+    "snowflake",
     "truncate",
 ]
 
@@ -115,7 +123,7 @@ if TYPE_CHECKING:
     from supervisor.runtime.errors import DATABASE_DOWN, UserError
     from supervisor.sdk.ai import AIUnavailable, complete
     from supervisor.sdk.confirm import Confirm
-    from supervisor.sdk.context import FeatureContext
+    from supervisor.sdk.context import FeatureContext, InstanceFileError
     from supervisor.sdk.converters import Duration
     from supervisor.sdk.feature import PRIVILEGED_INTENTS, EnvKey, Feature
     from supervisor.sdk.http import http_session
@@ -124,5 +132,14 @@ if TYPE_CHECKING:
     from supervisor.sdk.periodic import Periodic
     from supervisor.sdk.shared import SharedServices
     from supervisor.sdk.version import VERSION
-    from supervisor.settings_schema import Setting, float_range, int_range, non_empty, one_of
+    from supervisor.settings_schema import (
+        Setting,
+        duration,
+        float_range,
+        int_range,
+        non_empty,
+        one_of,
+        relative_file,
+        snowflake,
+    )
     from supervisor.text import format_duration, parse_duration, truncate

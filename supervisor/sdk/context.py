@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import stat
 from collections.abc import Callable, Coroutine, Mapping
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import asyncpg
@@ -22,6 +25,35 @@ if TYPE_CHECKING:
     from supervisor.runtime.context import InstanceContext
 
 T = TypeVar("T")
+
+
+class InstanceFileError(Exception):
+    """A file of the instance folder that a feature needs is missing, too big, not a regular file or not text."""
+
+
+def read_instance_text(folder: Path, instance: str, relative: str, max_bytes: int) -> str:
+    label = f"{instance}/{relative}"
+    base = folder.resolve()
+    path = (folder / relative).resolve()  # follows symlinks, so a link pointing out is caught too
+    if Path(relative).is_absolute() or not path.is_relative_to(base):
+        raise InstanceFileError(f"{label}: must be a file inside the instance folder")
+    try:
+        if not stat.S_ISREG(path.stat().st_mode):  # before opening: opening a FIFO would block
+            raise InstanceFileError(f"{label}: not a regular file")
+        with path.open("rb") as file:
+            if not stat.S_ISREG(os.fstat(file.fileno()).st_mode):
+                raise InstanceFileError(f"{label}: not a regular file")
+            data = file.read(max_bytes + 1)
+    except FileNotFoundError:
+        raise InstanceFileError(f"{label}: file not found") from None
+    except OSError as error:
+        raise InstanceFileError(f"{label}: cannot read: {error.strerror}") from None
+    if len(data) > max_bytes:
+        raise InstanceFileError(f"{label}: larger than the limit of {max_bytes} bytes")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise InstanceFileError(f"{label}: not UTF-8 (byte {error.start})") from None
 
 
 class FeatureContext:
@@ -87,6 +119,11 @@ class FeatureContext:
     def secret(self, key: str) -> str | None:
         """A value from this instance's `.env` (never the process environment)."""
         return self._spec.env.secrets.get(key)
+
+    async def read_text(self, relative: str, *, max_bytes: int = 64 * 1024) -> str:
+        """A UTF-8 text file inside this instance's folder, read now (so an edit applies at once) off the event
+        loop. Raises `InstanceFileError` with a message naming the instance and the file."""
+        return await asyncio.to_thread(read_instance_text, self._instance.spec.folder, self.name, relative, max_bytes)
 
     def supervisor_setting(self, key: str, default: str | None = None) -> str | None:
         """A supervisor-wide setting (a flag or the supervisor's environment), e.g. an upstream base URL."""

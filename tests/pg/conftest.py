@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from supervisor.pg.bundled import BundledPostgres
-from tests.support import SMALL_MAX_CONNECTIONS, make_instance, scratch_state_dir, settings_for
+from tests.support import SMALL_MAX_CONNECTIONS, make_instance, postgres, scratch_state_dir, settings_for
 
 __all__ = ["SMALL_MAX_CONNECTIONS", "make_instance", "settings_for"]  # re-exported for older test modules
 
@@ -19,6 +19,12 @@ def state_dir() -> Iterator[Path]:
     """An empty state directory the bundled server may use (given to `nobody` when the tests run as root)."""
     with scratch_state_dir() as state:
         yield state
+
+
+@pytest.fixture(scope="session")
+def server_major(database_url: str) -> int:
+    """The major version of the shared test server: the system's, or the private pgserver's."""
+    return postgres.server_major(database_url)
 
 
 @pytest.fixture(scope="session")

@@ -14,13 +14,14 @@ helpers), dumps (backup/restore helpers).
 
 from tests.support.bots import BotRunner, World, add_ping, full_intents
 from tests.support.check import GOOD_ENV, run_check
-from tests.support.daemon import DaemonProcess, run_cli, run_cli_async
+from tests.support.daemon import DaemonProcess, run_cli, run_cli_async, status
 from tests.support.dumps import TRICKY, add_ban, contents, dump_body, dump_text, fill, run_backup, run_restore
 from tests.support.finnhub import FinnhubStandIn
 from tests.support.folders import REPO, InstanceFolders, config_text, fake_token
 from tests.support.harness import FeatureHarness, config_for, message_text
 from tests.support.llm_standins import Answer, Recorded, StandIn, error, text, tool
 from tests.support.logbook import LogBook, LogPredicate, captured_logs, event
+from tests.support.markdown import commands
 from tests.support.pg import (
     SMALL_MAX_CONNECTIONS,
     execute,
@@ -33,6 +34,7 @@ from tests.support.pg import (
     tcp_ports_of,
 )
 from tests.support.pg_freeze import frozen
+from tests.support.postgres import as_role, server_major
 from tests.support.sandbox import SandboxSession
 from tests.support.scratch_postgres import scratch_server, scratch_state_dir
 from tests.support.tcp_proxy import TcpProxy
@@ -61,7 +63,9 @@ __all__ = [
     "add_ban",
     "add_bot",
     "add_ping",
+    "as_role",
     "captured_logs",
+    "commands",
     "config_for",
     "config_text",
     "contents",
@@ -77,6 +81,7 @@ __all__ = [
     "full_intents",
     "make_instance",
     "message_text",
+    "postgres",
     "postmaster_pid",
     "reply_to",
     "run_backup",
@@ -86,9 +91,11 @@ __all__ = [
     "run_restore",
     "scratch_server",
     "scratch_state_dir",
+    "server_major",
     "server_pids",
     "settings_for",
     "socket_inodes",
+    "status",
     "tcp_listeners",
     "tcp_ports_of",
     "text",

@@ -7,6 +7,7 @@ tested in-process with the FeatureHarness (tests/support/harness.py).
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import signal
 import subprocess
@@ -116,3 +117,10 @@ async def run_cli_async(*args: str, env: dict[str, str] | None = None, timeout: 
     out, err = await asyncio.wait_for(process.communicate(), timeout)
     assert process.returncode is not None
     return process.returncode, out.decode(), err.decode()
+
+
+async def status(daemon: DaemonProcess) -> dict[str, dict[str, Any]]:
+    """`status --json` from the running daemon, by instance name."""
+    code, out, err = await run_cli_async("status", "--json", "--control-socket", str(daemon.control_socket))
+    assert code == 0, err
+    return {item["name"]: item for item in json.loads(out)}

@@ -12,6 +12,7 @@ so the harness and the fixture that builds it stay in one file.
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -61,13 +62,15 @@ class FeatureHarness:
     members: list[User] = field(default_factory=list)
 
     # -- people ----------------------------------------------------------------------------------
-    def add_member(self, name: str, *, permissions: int = 0, roles: list[Role] | None = None) -> User:
-        """A member of the guild; `permissions` gives them a role of their own holding those permissions."""
+    def add_member(self, name: str, *, permissions: int = 0, roles: list[Role] | None = None,
+                   joined_at: dt.datetime | None = None) -> User:
+        """A member of the guild; `permissions` gives them a role of their own holding those permissions;
+        `joined_at` in the past: they joined while no bot was watching."""
         user = self.emu.create_user(name)
         roles = list(roles or [])
         if permissions:
             roles.append(self.emu.create_role(self.guild, f"{name}-role", permissions, position=2))
-        self.emu.add_member(self.guild, user, roles)
+        self.emu.add_member(self.guild, user, roles, joined_at=joined_at)
         self.members.append(user)
         return user
 
@@ -114,6 +117,14 @@ class FeatureHarness:
             self.runner.status.rejected = "; ".join(str(p) for p in report.problems)
             return f"rejected: {self.runner.status.rejected}"
         return await apply_live(self.runner, report.spec)
+
+    async def restart_cleanly(self) -> None:
+        """Stop the instance as the daemon does at shutdown, then start it with a new runner (a daemon restart)."""
+        spec = self.runner.spec  # with every live edit applied so far
+        await self.runner.stop()
+        self.runner = self.new_runner(spec)
+        self.runner.start()
+        await self.wait_running()
 
     async def wait_running(self, timeout: float = 15.0) -> None:
         await eventually(lambda: self.runner.status.state is State.RUNNING and self.runner.ctx is not None

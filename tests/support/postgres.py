@@ -12,6 +12,7 @@ import contextlib
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 
@@ -59,13 +60,20 @@ def start_private(data_dir: Path) -> tuple[str, object]:
     return server.get_uri(), server
 
 
-def find_or_start() -> tuple[str, object | None]:
-    """For the bench scripts: (url, handle); keep the handle alive for as long as the server is needed."""
-    explicit = os.environ.get("TEST_DATABASE_URL")
-    if explicit:
-        return explicit, None
-    if not os.environ.get("TEST_PRIVATE_POSTGRES") and asyncio.run(_answers(LOCAL_URL)):
-        return LOCAL_URL, None
-    import tempfile
+def server_major(url: str) -> int:
+    """The server's major version (15 for the system server here, 16 for pgserver's)."""
 
-    return start_private(Path(os.environ.get("TEST_PGSERVER_DIR") or tempfile.mkdtemp(prefix="ds-test-pg-")))
+    async def ask() -> int:
+        connection = await asyncpg.connect(url)
+        try:
+            return int(await connection.fetchval("SHOW server_version_num")) // 10000
+        finally:
+            await connection.close()
+
+    return asyncio.run(ask())
+
+
+def as_role(url: str, role: str) -> str:
+    """The same server and database, logging in as `role` without a password."""
+    parts = urlsplit(url)
+    return urlunsplit(parts._replace(netloc=f"{role}@{parts.netloc.rpartition('@')[2]}"))
