@@ -56,6 +56,8 @@ def database_for_tests(base_temp: Path) -> Iterator[str]:
 def start_private(data_dir: Path) -> tuple[str, object]:
     import pgserver  # real PostgreSQL binaries from PyPI; only needed where no server answers
 
+    # Made here: pgserver's get_server creates it outside its lock, so two workers starting at once would race.
+    data_dir.mkdir(parents=True, exist_ok=True)
     server = pgserver.get_server(data_dir, cleanup_mode="stop")  # attaches to a server another worker started
     return server.get_uri(), server
 
