@@ -1,7 +1,7 @@
 """Shared bench plumbing: instance folders for N bots, the daemon as a subprocess, RSS and CPU, schema cleanup.
 
 Benches import only the installed package and this module (never the test suite), so they run from a plain
-install. The database is $BENCH_DATABASE_URL, else $DATABASE_URL, else the local PostgreSQL on port 5432.
+install (`pip install '.[bench]'`).
 """
 
 from __future__ import annotations
@@ -10,13 +10,16 @@ import asyncio
 import contextlib
 import json
 import os
+import pwd
 import resource
 import secrets
+import shutil
 import signal
 import statistics
 import sys
+import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -24,6 +27,7 @@ from typing import Any
 import asyncpg
 
 from supervisor.emulator import Channel, Emulator, Guild, P, User
+from supervisor.pg.bundled import BundledPostgres
 
 CORE_ONLY = "[features]\nmoderation = false\nstocks = false\n"
 LOCAL_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -44,10 +48,6 @@ class Bot:
 def raise_fd_limit() -> None:
     _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
-
-
-def database_url() -> str:
-    return os.environ.get("BENCH_DATABASE_URL") or os.environ.get("DATABASE_URL") or LOCAL_URL
 
 
 def rss_mb(pid: int) -> float:
@@ -206,5 +206,100 @@ async def drop_schemas(database_url: str, prefix: str) -> None:
         await connection.close()
 
 
+@contextlib.contextmanager
+def scratch_state_dir() -> Iterator[Path]:
+    """An empty state directory for a private PostgreSQL; given to `nobody` when we are root (it refuses root)."""
+    root = Path(tempfile.mkdtemp(prefix="ds-bench-"))
+    state = root / "state"
+    state.mkdir()
+    if os.geteuid() == 0:
+        os.chmod(root, 0o755)
+        nobody = pwd.getpwnam("nobody")
+        os.chown(state, nobody.pw_uid, nobody.pw_gid)
+    try:
+        yield state
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
+@contextlib.asynccontextmanager
+async def scratch_server(settings: Mapping[str, str] | None = None) -> AsyncIterator[BundledPostgres]:
+    """A private, started PostgreSQL (settings such as max_connections); stopped and deleted afterwards."""
+    with scratch_state_dir() as state:
+        server = BundledPostgres(state, settings)
+        await server.start()
+        try:
+            yield server
+        finally:
+            await server.stop()
+
+
+async def _answers(url: str) -> bool:
+    try:
+        connection = await asyncpg.connect(url, timeout=3)
+    except (OSError, asyncpg.PostgresError, TimeoutError):
+        return False
+    await connection.close()
+    return True
+
+
+def database_url() -> tuple[str, object]:
+    """$BENCH_DATABASE_URL, else the local server, else a private one; keep the handle while it is needed."""
+    explicit = os.environ.get("BENCH_DATABASE_URL")
+    if explicit:
+        return explicit, None
+    if asyncio.run(_answers(LOCAL_URL)):
+        return LOCAL_URL, None
+    import pgserver  # real PostgreSQL binaries, a dependency of the package
+
+    server = pgserver.get_server(Path(tempfile.mkdtemp(prefix="ds-bench-pg-")), cleanup_mode="stop")
+    return server.get_uri(), server
+
+
 async def settle(seconds: float = 1.0) -> None:
     await asyncio.sleep(seconds)
+
+
+class ChatStandIn:
+    """An OpenAI-compatible chat endpoint on loopback that answers "ok" after `delay`, counting requests in flight."""
+
+    def __init__(self, delay: float = 0.0):
+        self.delay = delay
+        self.requests = 0
+        self.in_flight = 0
+        self.peak = 0
+        self._runner: Any = None
+        self.url = ""
+
+    async def start(self) -> ChatStandIn:
+        from aiohttp import web
+
+        async def complete(request: web.Request) -> web.Response:
+            body = await request.json()
+            self.requests += 1
+            self.in_flight += 1
+            self.peak = max(self.peak, self.in_flight)
+            try:
+                await asyncio.sleep(self.delay)
+            finally:
+                self.in_flight -= 1
+            return web.json_response({
+                "id": "chatcmpl-bench", "object": "chat.completion", "created": int(time.time()),
+                "model": body.get("model", "bench"),
+                "choices": [{"index": 0, "message": {"role": "assistant", "content": "ok"}, "finish_reason": "stop"}],
+                "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2},
+            })
+
+        app = web.Application()
+        app.router.add_post("/v1/chat/completions", complete)
+        self._runner = web.AppRunner(app)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        port = self._runner.addresses[0][1]
+        self.url = f"http://127.0.0.1:{port}/v1/chat/completions"
+        return self
+
+    async def stop(self) -> None:
+        if self._runner:
+            await self._runner.cleanup()

@@ -19,11 +19,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from _harness import ChatStandIn
+
 from supervisor.ai.client import SHARED_KEY, ProviderClients
 from supervisor.ai.config import validate_ai
 from supervisor.ai.router import Router
 from supervisor.sdk.shared import SharedServices
-from tests.llm_standins import StandIn, text
 
 
 def ai_table(url: str, max_concurrent: int) -> dict:
@@ -40,8 +41,7 @@ chat = "shared"
 
 
 async def run(instances: int, requests: int, delay: float, max_concurrent: int) -> tuple[int, int, float]:
-    server = await StandIn(reply=lambda r: text("ok")).start()
-    server.delay = delay
+    server = await ChatStandIn(delay).start()
     shared = SharedServices()
     try:
         routers = []
@@ -61,7 +61,7 @@ async def run(instances: int, requests: int, delay: float, max_concurrent: int) 
         started = time.perf_counter()
         await asyncio.gather(*(ask(router) for router in routers for _ in range(requests)))
         elapsed = time.perf_counter() - started
-        return server.peak, len(server.requests), elapsed
+        return server.peak, server.requests, elapsed
     finally:
         await shared.close()
         await server.stop()

@@ -137,4 +137,5 @@ if __name__ == "__main__":
     parser.add_argument("--separate", type=int, default=10)
     parser.add_argument("--pings", type=int, default=40)
     raise_fd_limit()
-    asyncio.run(main(parser.parse_args(), database_url()))
+    url, _server = database_url()  # the handle keeps a private server alive while needed
+    asyncio.run(main(parser.parse_args(), url))

@@ -100,4 +100,5 @@ if __name__ == "__main__":
     parser.add_argument("--bots", type=int, default=300)
     parser.add_argument("--messages", type=int, default=5000)
     raise_fd_limit()
-    asyncio.run(main(parser.parse_args(), database_url()))
+    url, _server = database_url()  # the handle keeps a private server alive while needed
+    asyncio.run(main(parser.parse_args(), url))

@@ -80,4 +80,5 @@ if __name__ == "__main__":
     parser.add_argument("--minutes", type=float, default=5.0)
     parser.add_argument("--warmup", type=float, default=45.0, help="seconds after ready before measuring")
     raise_fd_limit()
-    asyncio.run(main(parser.parse_args(), database_url()))
+    url, _server = database_url()  # the handle keeps a private server alive while needed
+    asyncio.run(main(parser.parse_args(), url))

@@ -131,4 +131,5 @@ if __name__ == "__main__":
     parser.add_argument("--start", default="200,600", help="sizes for cold and warm start (empty: skip)")
     parser.add_argument("--only-start", action="store_true", help="only the cold and warm start-up times")
     raise_fd_limit()
-    asyncio.run(main(parser.parse_args(), database_url()))
+    url, _server = database_url()  # the handle keeps a private server alive while needed
+    asyncio.run(main(parser.parse_args(), url))

@@ -169,7 +169,31 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_instances(sandbox)
     _add_state_dir(sandbox)
+    sandbox.add_argument("--keep", action="store_true",
+                         help="keep the sandbox's data (its PostgreSQL in <state-dir>/sandbox, or its schemas on "
+                         "DATABASE_URL) for the next run; by default it goes at exit")
     _add_finnhub_url(sandbox, " or the sandbox's simulated market")
+
+    emulator = commands.add_parser(
+        "emulator", help="serve the Discord emulator on loopback, for run --api-base-url/--gateway-url",
+        description="Serve the project's Discord emulator on 127.0.0.1 until Ctrl-C. Each configured instance's "
+        "token (and each --token) gets an application and its own guild (#general, #mod-log; members alice, bob, "
+        "carol, dave). Prints the two URLs and the `run` command that uses them; bots' messages are printed as "
+        "they arrive. The way to test your own features or integration against real discord.py, offline.",
+    )
+    _add_instances(emulator)
+    emulator.add_argument("--port", type=int, default=8790, metavar="N", help="TCP port (default 8790; 0: any)")
+    emulator.add_argument("--token", action="append", default=[], metavar="TOKEN",
+                          help="also register this bot token (repeatable)")
+
+    invite = commands.add_parser(
+        "invite", help="print the link that adds an instance's bot to a server, with the permissions it needs",
+        description="Print the OAuth2 link that invites the instance's bot with exactly the permissions its enabled "
+        "features need, and the privileged intents to switch on in the developer portal first. The application id "
+        "is CLIENT_ID from the instance's .env, else asked from Discord with the token.",
+    )
+    _add_instances(invite)
+    invite.add_argument("name", metavar="NAME")
 
     features = commands.add_parser(
         "features", help="list every feature and its settings",
@@ -186,6 +210,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_instances(new)
     new.add_argument("name", metavar="NAME")
+    new.add_argument("--owner", metavar="USER",
+                     help="give the folder and its files to USER, the daemon's user (e.g. discord-supervisor; as root)")
     return parser
 
 
@@ -211,7 +237,8 @@ def _add_control_socket(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--control-socket", metavar="PATH",
         help="the daemon's control socket (default: $RUNTIME_DIRECTORY/discord-supervisor.sock under systemd, "
-        "else ./var/run/discord-supervisor.sock)",
+        "else $XDG_RUNTIME_DIR/discord-supervisor/discord-supervisor.sock or "
+        "/tmp/discord-supervisor-UID/discord-supervisor.sock)",
     )
 
 
@@ -283,7 +310,15 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "sandbox":
         from supervisor.sandbox import main as sandbox
 
-        return sandbox.run(settings, _state_dir(args))
+        return sandbox.run(settings, _state_dir(args), keep=args.keep)
+    if args.command == "emulator":
+        from supervisor.commands import emulator
+
+        return emulator.run(settings, args.port, args.token)
+    if args.command == "invite":
+        from supervisor.commands import invite
+
+        return invite.run(settings, args.name)
     if args.command == "features":
         from supervisor.commands import features
 
@@ -291,7 +326,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "new":
         from supervisor.commands import new
 
-        return new.run(settings, args.name)
+        return new.run(settings, args.name, owner=args.owner)
     if args.command in ("status", "reload", "restart"):
         from supervisor.commands import control_client
 

@@ -98,7 +98,7 @@ def load_config(folder: Path, label: str) -> tuple[InstanceConfig | None, list[P
     except UnreadableFile as error:
         return None, [Problem(config_label, "", str(error))]
     try:
-        text = raw_bytes.decode("utf-8")
+        text = raw_bytes.decode("utf-8").removeprefix("\ufeff")  # a BOM some Windows editors write
         document = tomllib.loads(text)
     except UnicodeDecodeError:
         return None, [Problem(config_label, "", "is not UTF-8 text")]
@@ -155,8 +155,12 @@ def load_config(folder: Path, label: str) -> tuple[InstanceConfig | None, list[P
     if "personality_file" in root:
         personality, personality_problem = _load_personality(folder, label, root["personality_file"])
         if personality_problem:
-            line = find_line(text, "", "personality_file")
-            problems.append(Problem(personality_problem[0], "personality_file", personality_problem[1], line))
+            file_label, message = personality_problem
+            if file_label == config_label:  # the setting itself is wrong: point at its line in config.toml
+                line = find_line(text, "", "personality_file")
+                problems.append(Problem(file_label, "personality_file", message, line))
+            else:  # the file it names is: that file, no config.toml line number
+                problems.append(Problem(file_label, "", message))
 
     if problems:
         return None, problems

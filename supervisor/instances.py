@@ -50,6 +50,7 @@ class InstanceReport:
     problems: list[Problem] = field(default_factory=list)
     spec: InstanceSpec | None = None
     warnings: list[Problem] = field(default_factory=list)  # the instance runs; `check` shows them
+    config: InstanceConfig | None = None  # also for a folder without .env: `check` lists what it will need
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -91,16 +92,16 @@ def load_instance(folder: Path, supervisor_database_url: str | None, *, sandbox:
     config, problems = load_config(folder, label)
     if not sandbox and not os.path.lexists(folder / ENV_FILE):
         status = Status.INVALID if problems else Status.NOT_CONFIGURED
-        return InstanceReport(name, folder, status, problems=problems)
+        return InstanceReport(name, folder, status, problems=problems, config=config)
 
     env, env_problems = load_env(folder, label, name, sandbox=sandbox)
     problems += env_problems
     schema = env.schema if env else None
     if problems or config is None or env is None:
-        return InstanceReport(name, folder, Status.INVALID, schema, problems)
+        return InstanceReport(name, folder, Status.INVALID, schema, problems, config=config)
     spec = InstanceSpec(name, folder, config, env, env.database_url or supervisor_database_url)
     warnings = [*config.warnings, *_env_warnings(label, config, env)]
-    return InstanceReport(name, folder, Status.OK, schema, [], spec, warnings)
+    return InstanceReport(name, folder, Status.OK, schema, [], spec, warnings, config)
 
 
 def _env_warnings(label: str, config: InstanceConfig, env: InstanceEnv) -> list[Problem]:

@@ -1,35 +1,5 @@
-"""Find a Postgres for the tests: $TEST_DATABASE_URL, else the local server, else a private pgserver."""
+"""Old import path, kept while other branches still use it: tests/support/postgres.py; remove after merging."""
 
-from __future__ import annotations
+from tests.support.postgres import LOCAL_URL, as_role, database_for_tests, private_data_dir, server_major, start_private
 
-import asyncio
-import os
-import tempfile
-from pathlib import Path
-
-import asyncpg
-
-LOCAL_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
-
-
-async def _answers(url: str) -> bool:
-    try:
-        connection = await asyncpg.connect(url, timeout=3)
-    except (OSError, asyncpg.PostgresError, TimeoutError):
-        return False
-    await connection.close()
-    return True
-
-
-def find_or_start() -> tuple[str, object | None]:
-    """Return (url, handle); keep the handle alive for as long as the server is needed."""
-    explicit = os.environ.get("TEST_DATABASE_URL")
-    if explicit:
-        return explicit, None
-    if asyncio.run(_answers(LOCAL_URL)):
-        return LOCAL_URL, None
-    import pgserver  # real PostgreSQL binaries from PyPI; only needed where no server answers
-
-    data_dir = Path(os.environ.get("TEST_PGSERVER_DIR") or tempfile.mkdtemp(prefix="ds-test-pg-"))
-    server = pgserver.get_server(data_dir, cleanup_mode="stop")
-    return server.get_uri(), server
+__all__ = ["LOCAL_URL", "as_role", "database_for_tests", "private_data_dir", "server_major", "start_private"]

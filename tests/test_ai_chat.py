@@ -10,9 +10,7 @@ from typing import Any
 import pytest
 import pytest_asyncio
 
-from tests.daemon import eventually
-from tests.harness import FeatureHarness, message_text
-from tests.llm_standins import Answer, Recorded, StandIn, error, text, tool
+from tests.support import Answer, FeatureHarness, Recorded, StandIn, error, eventually, message_text, text, tool
 
 PERSONALITY = "You are Captain Test, a pirate who answers in one line.\nAlways say arr."
 KEY = "sk-test-secret-123"

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest import InstanceFolders
-from tests.test_check import GOOD_ENV, run_check
+from tests.support import GOOD_ENV, InstanceFolders, run_check
 
 BASE = 'bot_name = "b"\ncommand_prefix = "!"\n'
 LOCAL = '[ai.providers.local]\nurl = "http://127.0.0.1:11434/v1/chat/completions"\nmodel = "llama3"\n' \

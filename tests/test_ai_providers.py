@@ -13,7 +13,7 @@ from supervisor.ai.config import validate_ai
 from supervisor.ai.dsml import parse_dsml
 from supervisor.ai.router import Router
 from supervisor.sdk.shared import SharedServices
-from tests.llm_standins import StandIn, text
+from tests.support import StandIn, text
 
 
 def routed(url: str, max_concurrent: int) -> Any:

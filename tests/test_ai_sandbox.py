@@ -9,10 +9,12 @@ import sys
 from pathlib import Path
 
 import asyncpg
+import pytest
 
 from supervisor.sandbox.mentions import resolve
-from tests.conftest import REPO
-from tests.test_sandbox import SandboxSession
+from tests.support import REPO, SandboxSession
+
+pytestmark = pytest.mark.e2e  # the sandbox as a separate process
 
 
 def test_at_names_become_mentions() -> None:
@@ -21,10 +23,11 @@ def test_at_names_become_mentions() -> None:
         "<@9> ban <@1> now, mail a@b.c, <@5>, @nobody"
 
 
-async def test_sandbox_chat_with_the_stand_in_model(tmp_path: Path, database_url: str) -> None:
+async def test_sandbox_chat_with_the_stand_in_model(tmp_path: Path, database_url: str, unique) -> None:
     instances = tmp_path / "instances"
-    shutil.copytree(REPO / "instances" / "example", instances / "example")
-    first_line = (instances / "example" / "personality.txt").read_text().strip().splitlines()[0]
+    name = unique("example")  # its own schema, sandbox_<name>: other runs on this server may have the example's
+    shutil.copytree(REPO / "instances" / "example", instances / name)
+    first_line = (instances / name / "personality.txt").read_text().strip().splitlines()[0]
     env = {**os.environ, "DATABASE_URL": database_url}
     process = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "supervisor", "sandbox", "--instances", str(instances), "--state-dir",
@@ -40,11 +43,11 @@ async def test_sandbox_chat_with_the_stand_in_model(tmp_path: Path, database_url
         mark = len(session.output)
         await session.type("@bot please ban @bob for 2h")
         shown = await session.read_until("[1 Approve] [2 Cancel]", since=mark, timeout=60)
-        assert "Confirm Mod Action" in shown[mark:] and "for `2h`" in shown[mark:]
+        assert "Confirm Mod Action" in shown[mark:] and "for 2h" in shown[mark:]  # markdown rendered
         await session.type("/as alice")  # a moderator
         mark = len(session.output)
         await session.type("/press 1")
-        await session.read_until("Banned **bob** for **2h**.", since=mark, timeout=60)
+        await session.read_until("Banned bob for 2h.", since=mark, timeout=60)
         await session.type("/bans")
         shown = await session.read_until(" by alice via AI chat (2h): asked in the sandbox", timeout=30)
         assert "bob: Tempban #" in shown
@@ -55,5 +58,5 @@ async def test_sandbox_chat_with_the_stand_in_model(tmp_path: Path, database_url
             process.kill()
             await process.wait()
         connection = await asyncpg.connect(database_url)
-        await connection.execute('DROP SCHEMA IF EXISTS "sandbox_example" CASCADE')
+        await connection.execute(f'DROP SCHEMA IF EXISTS "sandbox_{name}" CASCADE')
         await connection.close()

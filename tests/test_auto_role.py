@@ -14,8 +14,7 @@ import structlog
 from features.auto_role.activity import ActivityCounter
 from supervisor.emulator import Role
 from supervisor.migrator import load_migrations, migrate
-from tests.daemon import eventually
-from tests.harness import FeatureHarness, config_for
+from tests.support import FeatureHarness, config_for, eventually
 
 ROLE_ROUTE = "/guilds/{guild_id}/members/{user_id}/roles/{role_id}"
 FOUR_DAYS_AGO = dt.datetime.now(dt.UTC) - dt.timedelta(days=4)

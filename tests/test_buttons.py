@@ -16,7 +16,7 @@ from supervisor.sandbox.buttons import NO_ANSWER
 from supervisor.sandbox.chat import Chat
 from supervisor.sandbox.world import InstanceGuild, SandboxWorld
 from supervisor.sdk import Confirm
-from tests.harness import FeatureHarness
+from tests.support import FeatureHarness
 
 
 class AskCog(commands.Cog):

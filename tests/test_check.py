@@ -11,16 +11,7 @@ import pytest
 
 from supervisor.commands import check
 from supervisor.settings import SupervisorSettings
-from tests.conftest import InstanceFolders, fake_token, run_cli
-
-GOOD_ENV = {"DISCORD_TOKEN": "token-one", "GUILD_ID": "123456789012345678"}
-
-
-def run_check(root: Path) -> tuple[int, str]:
-    out = io.StringIO()
-    settings = SupervisorSettings(instances_dir=root, database_url="postgresql://localhost/x")
-    code = check.run(settings, as_json=False, out=out)
-    return code, out.getvalue()
+from tests.support import GOOD_ENV, InstanceFolders, fake_token, run_check, run_cli
 
 
 def test_valid_instance_passes(instances: InstanceFolders) -> None:
@@ -92,7 +83,7 @@ BAD_INPUTS: list[tuple[str, Callable[[Path], None], str]] = [
     ("bad-root", set_config(BASE + 'command_root = "two words"\n'), "command_root: must be empty or one"),
     ("bad-timezone", set_config(BASE + 'timezone = "Mars/Olympus"\n'),
      "timezone: unknown IANA time zone 'Mars/Olympus'"),
-    ("missing-personality", lambda f: (f / "personality.txt").unlink(), "personality.txt: personality_file: "
+    ("missing-personality", lambda f: (f / "personality.txt").unlink(), "personality.txt: "
      "personality file not found"),
     ("empty-personality", lambda f: write(f, "personality.txt", "  \n"), "personality file is empty"),
     ("oversized-personality", lambda f: write(f, "personality.txt", "x" * (64 * 1024 + 1)),
@@ -208,6 +199,7 @@ def test_json_output(instances: InstanceFolders) -> None:
     assert by_name["bad"]["problems"][0]["line"] == 1
 
 
+@pytest.mark.e2e
 def test_cli_check_exit_codes_and_missing_directory(instances: InstanceFolders, tmp_path: Path) -> None:
     instances.make("good", env={"DISCORD_TOKEN": fake_token("good")})
     result = run_cli("check", "--instances", str(instances.root))

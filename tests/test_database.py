@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 import asyncpg
 import pytest
 
 from supervisor.database import DatabaseError, connect, ensure_schema, open_pool
+from tests.support import postgres
 
 
 async def two_pools(database_url: str, schemas: list[str], first: str, second: str, size: int
@@ -54,3 +58,19 @@ async def test_unqualified_table_of_other_schema_is_invisible(database_url: str,
 async def test_refused_connection_is_explained() -> None:
     with pytest.raises(DatabaseError, match=r"cannot reach Postgres at postgresql://u:\*\*\*@127.0.0.1:1/db"):
         await connect("postgresql://u:secret@127.0.0.1:1/db", timeout=2)
+
+
+async def test_a_private_test_server_is_one_per_run(database_url: str, tmp_path_factory: pytest.TempPathFactory
+                                                    ) -> None:
+    """Without a local server every xdist worker uses the run's one private server, never one of its own."""
+    if database_url in (postgres.LOCAL_URL, os.environ.get("TEST_DATABASE_URL")):
+        pytest.skip("a server was given: no private one (run with TEST_PRIVATE_POSTGRES=1 to test that path)")
+    connection = await asyncpg.connect(database_url)
+    try:
+        data_directory = Path(await connection.fetchval("SHOW data_directory"))
+    finally:
+        await connection.close()
+    expected = postgres.private_data_dir(tmp_path_factory.getbasetemp())
+    assert data_directory.resolve() == expected.resolve()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        assert expected.parent == tmp_path_factory.getbasetemp().parent  # shared by every worker of this run

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from supervisor.commands import features
-from tests.conftest import REPO
-from tests.daemon import run_cli_async
+from tests.support import REPO, run_cli_async
+
+pytestmark = pytest.mark.e2e  # the command line as a separate process
 
 
 async def test_features_lists_every_feature_with_its_settings() -> None:

@@ -1,57 +1,80 @@
-"""The daemon at scale, seen from one or two instances: per-instance reloads that still honour the rules
-between instances, and gateway connections whose memory cost is fixed."""
+"""The daemon at scale, seen from two instances: per-instance reloads that still honour the rules between
+instances, and gateway connections whose memory cost is fixed."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+import pytest
 import pytest_asyncio
 
 from supervisor.emulator import Emulator
-from tests.conftest import InstanceFolders
-from tests.daemon import eventually
-from tests.test_supervision_e2e import Fleet, answers, save, status
+from tests.support import BotWorld, DaemonProcess, InstanceFolders, add_bot, eventually, status
+
+pytestmark = pytest.mark.e2e  # the daemon as a separate process
+
+
+def save(path: Path, text: str) -> None:
+    """Save like an editor does: write a new file, then rename it over the old one."""
+    temporary = path.with_name(f".{path.name}.swp")
+    temporary.write_text(text)
+    os.replace(temporary, path)
+
+
+async def pong(emu: Emulator, bot: BotWorld) -> bool:
+    await emu.send_message(bot.channel, bot.owner, f"{bot.prefix}ping")
+    reply = await emu.wait_for_bot_message(channel=bot.channel, bot=bot.bot_user, timeout=10)
+    return reply.content.startswith("Pong")
+
+
+class Pair:
+    def __init__(self, emu: Emulator, a: BotWorld, b: BotWorld, daemon: DaemonProcess):
+        self.emu, self.a, self.b, self.daemon = emu, a, b, daemon
+
+    def sessions(self) -> tuple[int, ...]:
+        return tuple(f(bot.token) for bot in (self.a, self.b) for f in (self.emu.identify_count,
+                                                                         self.emu.resume_count))
+
+    async def rejected(self, expected: dict[str, bool]) -> bool:
+        shown = await status(self.daemon)
+        return all((shown[name]["rejected"] is not None) == rejected for name, rejected in expected.items())
 
 
 @pytest_asyncio.fixture
 async def pair(emu: Emulator, instances: InstanceFolders, tmp_path: Path, database_url: str, schemas: list[str],
-               unique) -> AsyncIterator[Fleet]:
-    world = Fleet(emu, instances, tmp_path, database_url, schemas, unique)
-    await world.daemon.start()
+               unique) -> AsyncIterator[Pair]:
+    a = add_bot(emu, instances, "alpha", prefix="!", schema=unique("scale_a"), database_url=database_url)
+    b = add_bot(emu, instances, "beta", prefix="?", schema=unique("scale_b"), database_url=database_url)
+    schemas += [a.schema, b.schema]
+    daemon = DaemonProcess(instances.root, tmp_path, api_base=emu.api_base, gateway_url=emu.gateway_url)
+    await daemon.start()
     try:
-        await world.daemon.wait_running("alpha", "beta")
-        yield world
+        await daemon.wait_running("alpha", "beta")
+        yield Pair(emu, a, b, daemon)
     finally:
-        assert await world.daemon.stop() == 0, world.daemon.stderr_text[-3000:]
+        assert await daemon.stop() == 0, daemon.stderr_text[-3000:]
 
 
-async def _rejected(fleet: Fleet, expected: dict[str, bool]) -> bool:
-    shown = await status(fleet.daemon)
-    return all((shown[name]["rejected"] is not None) == rejected for name, rejected in expected.items())
-
-
-async def test_an_edit_taking_another_instances_schema_rejects_both_until_undone(pair: Fleet) -> None:
-    fleet = pair
-    a, b = fleet.a, fleet.b
+async def test_an_edit_taking_another_instances_schema_rejects_both_until_undone(pair: Pair) -> None:
+    a, b = pair.a, pair.b
     good_env = (b.folder / ".env").read_text()
     save(b.folder / ".env", good_env.replace(f"DB_SCHEMA={b.schema}", f"DB_SCHEMA={a.schema}"))
     # Only beta's files changed, yet alpha is told too: the rule is between the two.
-    await eventually(lambda: _rejected(fleet, {"alpha": True, "beta": True}))
-    shown = await status(fleet.daemon)
+    await eventually(lambda: pair.rejected({"alpha": True, "beta": True}))
+    shown = await status(pair.daemon)
     assert f"schema '{a.schema}' is also used by instance 'beta'" in shown["alpha"]["rejected"]
     assert f"schema '{a.schema}' is also used by instance 'alpha'" in shown["beta"]["rejected"]
     # Both keep running on their last good config meanwhile.
-    assert "Pong" in (await answers(fleet.emu, a, "!ping") or "")
-    assert "Pong" in (await answers(fleet.emu, b, "?ping") or "")
+    assert await pong(pair.emu, a) and await pong(pair.emu, b)
 
     save(b.folder / ".env", good_env)
-    await eventually(lambda: _rejected(fleet, {"alpha": False, "beta": False}))
-    assert fleet.sessions() == (1, 0, 1, 0)  # nobody reconnected
+    await eventually(lambda: pair.rejected({"alpha": False, "beta": False}))
+    assert pair.sessions() == (1, 0, 1, 0)  # nobody reconnected
 
 
-async def test_gateway_connections_use_zlib_stream(pair: Fleet) -> None:
+async def test_gateway_connections_use_zlib_stream(pair: Pair) -> None:
     """zstd-stream's window (megabytes, kept per connection) made busy bots grow; zlib-stream's is 32 KiB."""
-    fleet = pair
-    assert fleet.emu.gateway.compressions == ["zlib-stream", "zlib-stream"]
-    assert "Pong" in (await answers(fleet.emu, fleet.a, "!ping") or "")
+    assert pair.emu.gateway.compressions == ["zlib-stream", "zlib-stream"]
+    assert await pong(pair.emu, pair.a)

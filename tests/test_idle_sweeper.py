@@ -9,8 +9,8 @@ from typing import Any
 
 import asyncpg
 
-from tests.daemon import eventually
-from tests.harness import FeatureHarness
+from tests.support import eventually
+from tests.support.harness import FeatureHarness
 
 IDLE_SECONDS = 60.0
 # Lifted within a second of expiring on a quiet machine; the deadline allows for a loaded one and is still far

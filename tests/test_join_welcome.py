@@ -12,8 +12,7 @@ import structlog
 from aiohttp import web
 
 from supervisor.emulator import Role
-from tests.daemon import eventually
-from tests.harness import FeatureHarness, config_for
+from tests.support import FeatureHarness, config_for, eventually
 
 PERSONALITY = "You are Captain Test, a pirate who says arr."
 NO_AI_CHAT = "[features]\nai_chat = false\n"  # the welcome uses the provider layer, not the chat feature

@@ -9,8 +9,7 @@ import sys
 from pathlib import Path
 
 from supervisor import registry
-from tests.conftest import REPO
-from tests.harness import FeatureHarness
+from tests.support import REPO, FeatureHarness
 
 
 async def test_harness_bot_answers_ping_and_help(harness: FeatureHarness) -> None:

@@ -5,8 +5,7 @@ from __future__ import annotations
 import pytest
 
 from supervisor.emulator import P, User
-from tests.daemon import eventually
-from tests.harness import FeatureHarness, config_for
+from tests.support import FeatureHarness, config_for, eventually
 
 
 async def ignored(h: FeatureHarness, member: User, text: str, then: str) -> str:

@@ -20,7 +20,7 @@ from supervisor.emulator import P
 from supervisor.mcp.router import McpRouter, tool_listing
 from supervisor.mcp.server import McpHttpService, McpListen
 from supervisor.sdk.mcp_tools import ALL_TOOLS
-from tests.harness import FeatureHarness
+from tests.support import FeatureHarness
 
 TOKEN = "mcp-test-token"
 EVERY_TOOL = "[features]\nmcp = true\n[mcp]\ntools = [" + ", ".join(f'"{t}"' for t in ALL_TOOLS) + "]\n"
@@ -264,6 +264,8 @@ def test_a_non_loopback_bind_without_a_token_is_refused(bind: str) -> None:
     assert McpListen.parse(bind, "secret").token == "secret"
 
 
+@pytest.mark.e2e
+@pytest.mark.slow
 async def test_daemon_endpoint_sees_instances_come_and_go_and_stdio_serves_the_same_tools(
         emu: Any, instances: Any, database_url: str, schemas: list[str], unique: Any, tmp_path: Any) -> None:
     """The real daemon with --mcp-listen: a folder dropped in while a client is connected shows up and takes calls,
@@ -273,8 +275,7 @@ async def test_daemon_endpoint_sees_instances_come_and_go_and_stdio_serves_the_s
 
     from mcp.client.stdio import StdioServerParameters
 
-    from tests.daemon import DaemonProcess, eventually
-    from tests.world import add_bot
+    from tests.support import DaemonProcess, add_bot, eventually
 
     first = add_bot(emu, instances, "first", prefix="!", schema=unique("mcp_first"), database_url=database_url,
                     config_extra=READ_ONLY)
@@ -321,7 +322,7 @@ async def test_daemon_endpoint_sees_instances_come_and_go_and_stdio_serves_the_s
 
 
 def test_the_reference_lists_every_tool() -> None:
-    from tests.conftest import REPO
+    from tests.support import REPO
 
     text = (REPO / "docs" / "mcp.md").read_text(encoding="utf-8")
     assert all(f"| `{name}` |" in text for name in ALL_TOOLS)

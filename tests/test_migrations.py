@@ -24,8 +24,7 @@ from supervisor.migrator import (
     migrate,
 )
 from supervisor.settings import SupervisorSettings
-from tests.conftest import InstanceFolders, fake_token, run_cli
-from tests.daemon import eventually
+from tests.support import InstanceFolders, eventually, fake_token, run_cli
 
 
 def copy_migrations(target: Path) -> Path:
@@ -50,6 +49,7 @@ def own_versions() -> list[int]:
     return [m.version for m in load_migrations() if m.version > 20260414000001]
 
 
+@pytest.mark.e2e
 def test_migrate_twice_applies_nothing_the_second_time(instances: InstanceFolders, database_url: str,
                                                        schemas: list[str], unique) -> None:
     schema = unique("mig_twice")
@@ -198,6 +198,7 @@ CONCURRENT_SCRIPT = textwrap.dedent("""
 """)
 
 
+@pytest.mark.e2e
 async def test_two_processes_migrating_one_schema_apply_each_migration_once(
     database_url: str, schemas: list[str], unique, tmp_path: Path
 ) -> None:
@@ -233,6 +234,7 @@ def test_bad_migration_file_name_is_refused(tmp_path: Path) -> None:
         load_migrations(tmp_path)
 
 
+@pytest.mark.e2e
 def test_migrate_reports_unknown_and_invalid_instances(instances: InstanceFolders) -> None:
     instances.make("broken", env={"DISCORD_TOKEN": "your-token"})
     result = run_cli("migrate", "--instances", str(instances.root), "broken", "ghost")

@@ -5,10 +5,12 @@ from __future__ import annotations
 import signal
 from pathlib import Path
 
+import pytest
+
 from supervisor.emulator import Emulator
-from tests.conftest import InstanceFolders
-from tests.daemon import DaemonProcess
-from tests.world import add_bot
+from tests.support import DaemonProcess, InstanceFolders, add_bot
+
+pytestmark = pytest.mark.e2e  # the daemon as a separate process
 
 
 def daemon_for(emu: Emulator, instances: InstanceFolders, tmp_path: Path, **kwargs) -> DaemonProcess:
@@ -82,24 +84,3 @@ async def test_bad_token_fails_alone_with_a_clear_reason(emu: Emulator, instance
     finally:
         assert await daemon.stop() == 0
     assert bad.token not in daemon.stderr_text
-
-
-async def test_command_root_nests_every_command(emu: Emulator, instances: InstanceFolders, tmp_path: Path,
-                                                database_url: str, schemas: list[str], unique) -> None:
-    """`command_root = "m"` gives `!m ping` like discord-bot-rs; the flat `!ping` is not this bot's."""
-    bot = add_bot(emu, instances, "rooted", prefix="!", schema=unique("e2e_root"), database_url=database_url,
-                  config_extra='command_root = "m"\n', bot_name="Rooted Bot")
-    schemas.append(bot.schema)
-    daemon = await daemon_for(emu, instances, tmp_path).start()
-    try:
-        await daemon.wait_running("rooted")
-        await emu.send_message(bot.channel, bot.owner, "!ping")
-        await emu.send_message(bot.channel, bot.owner, "!m ping")
-        reply = await emu.wait_for_bot_message(channel=bot.channel)
-        assert "Pong" in reply.content
-        await emu.send_message(bot.channel, bot.owner, "!m help")
-        help_reply = await emu.wait_for_bot_message(channel=bot.channel)
-        assert "`!m ping`" in str(help_reply.embeds[0]["fields"]) and "`!ping`" not in str(help_reply.embeds)
-        assert len([m for m in emu.bot_messages if m.channel_id == bot.channel.id]) == 2  # `!ping` got nothing
-    finally:
-        assert await daemon.stop() == 0

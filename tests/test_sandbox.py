@@ -10,39 +10,17 @@ import sys
 from pathlib import Path
 
 import asyncpg
+import pytest
 
-from tests.conftest import REPO, run_cli
+from tests.support import REPO, SandboxSession, run_cli
 
-
-class SandboxSession:
-    def __init__(self, process: asyncio.subprocess.Process):
-        self.process = process
-        self.output = ""
-
-    async def read_until(self, text: str, timeout: float = 30.0, since: int = 0) -> str:
-        assert self.process.stdout
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout
-        while text not in self.output[since:]:
-            remaining = deadline - loop.time()
-            assert remaining > 0, f"{text!r} not shown; output so far:\n{self.output}"
-            try:
-                chunk = await asyncio.wait_for(self.process.stdout.read(4096), remaining)
-            except TimeoutError:
-                continue
-            assert chunk, f"sandbox exited before showing {text!r}:\n{self.output}"
-            self.output += chunk.decode()
-        return self.output
-
-    async def type(self, line: str) -> None:
-        assert self.process.stdin
-        self.process.stdin.write(line.encode() + b"\n")
-        await self.process.stdin.drain()
+pytestmark = pytest.mark.e2e  # the sandbox and `new` as the command line
 
 
-async def test_sandbox_through_piped_stdin(tmp_path: Path, database_url: str) -> None:
+async def test_sandbox_through_piped_stdin(tmp_path: Path, database_url: str, unique) -> None:
+    name = unique("piped")  # its own schema, sandbox_<name>: other sandbox runs may share the server
     instances = tmp_path / "instances"
-    shutil.copytree(REPO / "instances" / "example", instances / "example")
+    shutil.copytree(REPO / "instances" / "example", instances / name)
     env = {**os.environ, "DATABASE_URL": database_url}
     process = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "supervisor", "sandbox", "--instances", str(instances), "--state-dir",
@@ -55,12 +33,13 @@ async def test_sandbox_through_piped_stdin(tmp_path: Path, database_url: str) ->
         await session.type("!ping")
         await session.read_until("Example Bot: Pong!")
         await session.type("!help")
-        shown = await session.read_until("— Example Bot · instance example")
-        assert "Example Bot Commands" in shown and "`!ping`" in shown and "`!ban <member>" in shown
+        shown = await session.read_until(f"— Example Bot · instance {name}")
+        assert "Example Bot Commands" in shown and "!ping" in shown and "!ban <member>" in shown
+        assert "`" not in shown.partition("!help")[2]  # markdown rendered, not printed raw
         await session.type("/status")
-        shown = await session.read_until("example   running")
+        shown = await session.read_until(f"{name}  running")
         # A live edit during the session: the new prefix answers, the old one no longer does.
-        config = instances / "example" / "config.toml"
+        config = instances / name / "config.toml"
         config.write_text(config.read_text().replace('command_prefix = "!"', 'command_prefix = "?"'))
         for _ in range(20):  # until the reload has happened
             mark = len(session.output)
@@ -87,7 +66,7 @@ async def test_sandbox_through_piped_stdin(tmp_path: Path, database_url: str) ->
             process.kill()
             await process.wait()
         connection = await asyncpg.connect(database_url)
-        await connection.execute('DROP SCHEMA IF EXISTS "sandbox_example" CASCADE')
+        await connection.execute(f'DROP SCHEMA IF EXISTS "sandbox_{name}" CASCADE')
         await connection.close()
 
 
@@ -105,6 +84,7 @@ def test_new_then_check_reports_only_the_token(tmp_path: Path) -> None:
     assert again.returncode == 1 and "already exists" in again.stderr
 
 
+@pytest.mark.slow
 def test_quick_start_sandbox_needs_no_database_setup(tmp_path: Path) -> None:
     """The README's first command: no DATABASE_URL anywhere, so the bundled PostgreSQL serves the sandbox."""
     shutil.copytree(REPO / "instances" / "example", tmp_path / "instances" / "example")
@@ -118,3 +98,30 @@ def test_quick_start_sandbox_needs_no_database_setup(tmp_path: Path) -> None:
     assert "example   running" in result.stdout
     log = (tmp_path / "var" / "sandbox.log").read_text()
     assert "the bundled PostgreSQL" in log
+
+
+async def test_sandbox_state_goes_at_exit_unless_keep(tmp_path: Path, database_url: str, unique) -> None:
+    name = unique("keep")
+    shutil.copytree(REPO / "instances" / "example", tmp_path / "instances" / name)
+
+    async def session(*flags: str) -> bool:
+        """Run one sandbox session; True if its schema is still there afterwards."""
+        result = await asyncio.to_thread(
+            run_cli, "sandbox", "--instances", str(tmp_path / "instances"), "--state-dir", str(tmp_path / "state"),
+            *flags, env={"DATABASE_URL": database_url}, cwd=tmp_path,
+        )
+        assert result.returncode == 0 and "Database: postgresql://" in result.stdout, result.stdout + result.stderr
+        connection = await asyncpg.connect(database_url)
+        try:
+            return bool(await connection.fetchval(
+                "SELECT count(*) FROM pg_namespace WHERE nspname = $1", f"sandbox_{name}"))
+        finally:
+            await connection.close()
+
+    try:
+        assert await session("--keep")
+        assert not await session()
+    finally:
+        connection = await asyncpg.connect(database_url)
+        await connection.execute(f'DROP SCHEMA IF EXISTS "sandbox_{name}" CASCADE')
+        await connection.close()

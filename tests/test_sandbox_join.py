@@ -19,14 +19,14 @@ async def test_join_adds_a_member_to_the_current_guild_once(emu: Emulator) -> No
     chat.instance = "demo"
     guild = world.guilds["demo"].guild
 
-    assert await chat.command("/join zoe")
+    assert await chat.handle("/join zoe")
     zoe = world.guilds["demo"].members["zoe"]
     assert emu.member(guild, zoe) is not None
-    assert await chat.command("/join zoe")
+    assert await chat.handle("/join zoe")
     emu.remove_member(guild, zoe)
-    assert await chat.command("/join zoe")  # a rejoin
+    assert await chat.handle("/join zoe")  # a rejoin
     assert emu.member(guild, zoe) is not None
-    assert await chat.command("/join")
+    assert await chat.handle("/join")
     assert out.getvalue().splitlines() == [
         "zoe joined demo sandbox.", "zoe is already a member here.", "zoe joined demo sandbox.",
         "Usage: /join NAME (one word)",

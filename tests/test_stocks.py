@@ -12,9 +12,7 @@ import asyncpg
 import pytest
 
 from supervisor.emulator import User
-from tests.daemon import eventually
-from tests.finnhub import FinnhubStandIn
-from tests.harness import FeatureHarness, message_text
+from tests.support import FeatureHarness, FinnhubStandIn, eventually, message_text
 
 KEY = "test-finnhub-key"
 FAST = "[stocks]\nquote_ttl = 1\ntrade_quote_max_age = 1\n"

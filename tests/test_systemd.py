@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 
 from supervisor.emulator import Emulator
-from tests.conftest import REPO, InstanceFolders
-from tests.daemon import DaemonProcess
-from tests.world import add_bot
+from tests.support import REPO, DaemonProcess, InstanceFolders, add_bot, eventually
+
+pytestmark = pytest.mark.e2e  # the daemon under a fake systemd
 
 
 async def collect(sock: socket.socket, into: list[str]) -> None:
@@ -22,6 +22,14 @@ async def collect(sock: socket.socket, into: list[str]) -> None:
     loop = asyncio.get_running_loop()
     while True:
         into.append((await loop.sock_recv(sock, 4096)).decode())
+
+
+def fields_of(messages: list[str]) -> list[str]:
+    return [line for message in messages for line in message.splitlines()]
+
+
+def ready_after_reloading(fields: list[str]) -> bool:
+    return "RELOADING=1" in fields and "READY=1" in fields[fields.index("RELOADING=1"):]
 
 
 async def test_notify_protocol_in_order(emu: Emulator, instances: InstanceFolders, tmp_path: Path,
@@ -39,17 +47,17 @@ async def test_notify_protocol_in_order(emu: Emulator, instances: InstanceFolder
     try:
         await daemon.start()
         await daemon.wait_log(lambda e: e.get("event") == "daemon ready")
-        await asyncio.sleep(0.5)  # a few watchdog pings
+        await eventually(lambda: fields_of(messages).count("WATCHDOG=1") >= 2)  # a few watchdog pings
         assert daemon.process is not None
         daemon.process.send_signal(signal.SIGHUP)
         await daemon.wait_log(lambda e: e.get("event", "").startswith("SIGHUP"))
-        await asyncio.sleep(0.3)
+        await eventually(lambda: ready_after_reloading(fields_of(messages)))
         assert await daemon.stop() == 0
-        await asyncio.sleep(0.1)
+        await eventually(lambda: "STOPPING=1" in fields_of(messages))
     finally:
         reader.cancel()
         receiver.close()
-    fields = [line for message in messages for line in message.splitlines()]
+    fields = fields_of(messages)
     ready = fields.index("READY=1")
     assert fields[ready + 1] == "STATUS=1 running, 0 backoff, 0 failed"
     reloading = fields.index("RELOADING=1")

@@ -1,46 +1,6 @@
-"""A test world: the emulator, one guild per bot, instance folders on disk, and the daemon running them."""
+"""Old import path, kept while other branches still use it: import from `tests.support`; remove after merging."""
 
-from __future__ import annotations
+from tests.support.folders import config_text
+from tests.support.world import BotWorld, add_bot, reply_to
 
-from dataclasses import dataclass
-from pathlib import Path
-
-from supervisor.emulator import Channel, Emulator, Guild, P, User
-from tests.conftest import InstanceFolders, fake_token
-
-
-@dataclass
-class BotWorld:
-    name: str
-    token: str
-    bot_user: User
-    guild: Guild
-    channel: Channel
-    owner: User
-    prefix: str
-    schema: str
-    folder: Path
-
-
-def config_text(name: str, prefix: str, extra: str = "", bot_name: str | None = None) -> str:
-    return f'bot_name = "{bot_name or name.title() + " Bot"}"\ncommand_prefix = "{prefix}"\n{extra}'
-
-
-def add_bot(emu: Emulator, instances: InstanceFolders, name: str, *, prefix: str, schema: str, database_url: str,
-            config_extra: str = "", bot_name: str | None = None, guild: Guild | None = None,
-            owner: User | None = None, register_token: bool = True) -> BotWorld:
-    """One instance folder plus its Discord side: an application, a guild it sits in, a #general channel."""
-    token = fake_token(name)
-    bot_user = emu.add_application(token, f"{name}-bot") if register_token else emu.create_user(f"{name}-ghost")
-    owner = owner or emu.create_user(f"{name}-owner")
-    guild = guild or emu.create_guild(f"{name} guild", owner)
-    channel = next(iter(guild.channels.values()), None) or emu.create_channel(guild, "general")
-    if register_token:
-        bot_role = emu.create_role(guild, f"{name}-bot-role", int(P.ADMINISTRATOR), position=10)
-        emu.add_bot_to_guild(guild, bot_user, roles=[bot_role])
-    folder = instances.make(
-        name,
-        config=config_text(name, prefix, config_extra, bot_name),
-        env={"DISCORD_TOKEN": token, "DB_SCHEMA": schema, "DATABASE_URL": database_url},
-    )
-    return BotWorld(name, token, bot_user, guild, channel, owner, prefix, schema, folder)
+__all__ = ["BotWorld", "add_bot", "config_text", "reply_to"]

@@ -8,4 +8,5 @@ FEATURE = Feature(
     cog="features.core.cog:CoreCog",
     default_enabled=True,
     always_on=True,
+    permissions=frozenset({"view_channel", "send_messages", "embed_links", "read_message_history"}),
 )

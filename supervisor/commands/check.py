@@ -7,14 +7,24 @@ import sys
 from typing import TextIO
 
 from supervisor.instances import InstanceReport, Status, scan
+from supervisor.near_misses import hints
+from supervisor.needs import privileged_intents
 from supervisor.settings import SupervisorSettings
+
+
+def intents_of(report: InstanceReport) -> list[str]:
+    """The privileged intents to switch on in the developer portal for this instance's enabled features."""
+    return list(privileged_intents(report.config)) if report.config else []
 
 
 def render_table(reports: list[InstanceReport], out: TextIO) -> None:
     width = max([len("INSTANCE"), *(len(r.name) for r in reports)])
-    print(f"{'INSTANCE':<{width}}  {'STATUS':<14}  SCHEMA", file=out)
+    schema_width = max([len("SCHEMA"), *(len(r.schema or "-") for r in reports)])
+    print(f"{'INSTANCE':<{width}}  {'STATUS':<14}  {'SCHEMA':<{schema_width}}  PRIVILEGED INTENTS", file=out)
     for report in reports:
-        print(f"{report.name:<{width}}  {report.status!s:<14}  {report.schema or '-'}", file=out)
+        intents = ", ".join(intents_of(report)) or "-"
+        print(f"{report.name:<{width}}  {report.status!s:<14}  {report.schema or '-':<{schema_width}}  {intents}",
+              file=out)
         for problem in report.problems:
             print(f"  {problem}", file=out)
         for warning in report.warnings:
@@ -28,12 +38,15 @@ def run(settings: SupervisorSettings, as_json: bool, out: TextIO = sys.stdout) -
         return 1
     reports = scan(directory, settings.database_url)
     failed = any(r.status is Status.INVALID for r in reports)
+    near = hints(directory)
     if as_json:
-        json.dump({"instances_dir": str(directory), "ok": not failed,
-                   "instances": [r.as_dict() for r in reports]}, out, indent=2)
+        json.dump({"instances_dir": str(directory), "ok": not failed, "hints": near,
+                   "instances": [{**r.as_dict(), "privileged_intents": intents_of(r)} for r in reports]}, out, indent=2)
         out.write("\n")
     elif not reports:
         print(f"no instances in {directory} (an instance is a folder with a config.toml)", file=out)
     else:
         render_table(reports, out)
+    for hint in near:
+        print(f"hint: {hint}", file=out)
     return 1 if failed else 0

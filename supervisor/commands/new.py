@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import pwd
 import re
 import shutil
 import sys
@@ -21,7 +23,19 @@ def template_directory() -> Path:
     return Path(__file__).resolve().parent.parent.parent / "instances" / "example"
 
 
-def run(settings: SupervisorSettings, name: str, out: TextIO = sys.stdout) -> int:
+def owner_ids(owner: str) -> tuple[int, int] | None:
+    try:
+        entry = pwd.getpwnam(owner)
+    except KeyError:
+        return None
+    return entry.pw_uid, entry.pw_gid
+
+
+def run(settings: SupervisorSettings, name: str, out: TextIO = sys.stdout, owner: str | None = None) -> int:
+    ids = owner_ids(owner) if owner else None
+    if owner and ids is None:
+        print(f"error: --owner {owner!r}: no such user (create the service user first)", file=sys.stderr)
+        return 1
     if not NAME_PATTERN.match(name):
         print(f"error: {name!r} is not a valid instance name: use lowercase letters, digits, - or _ "
               "(starting with a letter or digit)", file=sys.stderr)
@@ -49,7 +63,16 @@ def run(settings: SupervisorSettings, name: str, out: TextIO = sys.stdout) -> in
     env_path = target / ".env"
     env_path.write_text(env, encoding="utf-8")
     env_path.chmod(0o600)  # it will hold a token
-    print(f"Created {target} (schema {schema[:63]}).", file=out)
+    if ids is not None:  # the service user must read its .env: give it the folder (root only)
+        try:
+            for path in (target, *target.iterdir()):
+                os.chown(path, *ids)
+        except PermissionError:
+            shutil.rmtree(target)
+            print(f"error: only root may give {target} to {owner!r}; run it with sudo", file=sys.stderr)
+            return 1
+    owned = f", owned by {owner}" if owner else ""
+    print(f"Created {target} (schema {schema[:63]}{owned}).", file=out)
     print(f"Left to do: put the bot's token in {env_path} as DISCORD_TOKEN=... ", file=out)
     print(f"Then `discord-supervisor check --instances {settings.instances_dir}`; a running daemon picks the "
           "folder up by itself.", file=out)

@@ -24,7 +24,9 @@ def select_instances(settings: SupervisorSettings, names: list[str], err: TextIO
             print(f"{name}: error: no instance folder {name!r} in {settings.instances_dir}", file=err)
             failed = True
         elif report.spec is None:
-            reason = "; ".join(str(p) for p in report.problems) or str(report.status)
+            reason = "; ".join(str(p) for p in report.problems) or (
+                f"it has no .env (copy {name}/.env.example to {name}/.env and put the bot's token in it)"
+                if (report.folder / ".env.example").exists() else "it has no .env with the bot's token")
             print(f"{name}: error: {report.status}: {reason}", file=err)
             failed = True
         else:

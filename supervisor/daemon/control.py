@@ -28,12 +28,16 @@ SYSTEMD_SOCKET = Path("/run/discord-supervisor") / SOCKET_NAME
 
 
 def default_socket_path() -> Path:
+    """Absolute, so client commands find the daemon from any working directory."""
     runtime = os.environ.get("RUNTIME_DIRECTORY")  # set by systemd's RuntimeDirectory= for the daemon itself
     if runtime:
         return Path(runtime.split(":")[0]) / SOCKET_NAME
     if SYSTEMD_SOCKET.exists():  # an operator's shell beside the systemd service
         return SYSTEMD_SOCKET
-    return Path("var/run") / SOCKET_NAME
+    user_runtime = os.environ.get("XDG_RUNTIME_DIR")  # a login session's private runtime directory
+    if user_runtime and Path(user_runtime).is_absolute():
+        return Path(user_runtime) / "discord-supervisor" / SOCKET_NAME
+    return Path(f"/tmp/discord-supervisor-{os.geteuid()}") / SOCKET_NAME
 
 
 async def request(socket_path: Path, payload: dict[str, Any], timeout: float = 30.0) -> dict[str, Any]:
@@ -68,7 +72,9 @@ class ControlServer:
         self._server: asyncio.AbstractServer | None = None
 
     async def start(self) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        if self.path.parent.stat().st_uid != os.geteuid():  # e.g. a /tmp folder someone else made first
+            raise RuntimeError(f"{self.path.parent} belongs to another user; choose --control-socket PATH")
         if self.path.exists():
             try:
                 await request(self.path, {"command": "ping"}, timeout=2)

@@ -11,6 +11,7 @@ from supervisor.fleet_index import FleetIndex
 from supervisor.instances import InstanceReport, InstanceSpec, Status, discover, is_instance_folder, load_instance
 from supervisor.logs import get_logger
 from supervisor.migrator import Migration
+from supervisor.near_misses import hints
 from supervisor.pg.service import Databases
 from supervisor.sdk.shared import SharedServices
 from supervisor.settings import SupervisorSettings
@@ -31,6 +32,7 @@ class Fleet:
         self.runners: dict[str, InstanceRunner] = {}
         self.reports: dict[str, InstanceReport] = {}  # fleet rules applied; kept in step with the index
         self.index = FleetIndex()
+        self._hinted: set[str] = set()  # near-miss file names already logged
         self.paused: set[str] = set()  # stopped on request (restore); not restarted until resumed
         self.log = get_logger("supervisor.fleet")
         self._startup_gate = asyncio.Semaphore(STARTUP_CONCURRENCY)
@@ -61,6 +63,11 @@ class Fleet:
                         self.reports.pop(name, None)
                     else:
                         self.reports[name] = current
+            near = await asyncio.to_thread(hints, self.settings.instances_dir)
+            for hint in near:
+                if hint not in self._hinted:
+                    self.log.warning("instance folder name near miss", hint=hint)
+            self._hinted = set(near)
             for name in sorted(names):
                 try:
                     await self._reconcile_one(name, self.reports.get(name))

@@ -138,8 +138,15 @@ class Daemon:
                 return {"ok": False, "error": f"no valid instance {name!r}"}
             return {"ok": True, "database": list(database_identity(spec.database_url)), "schema": spec.schema}
         if command == "restart":
-            ok = await self.fleet.restart(name)
-            return {"ok": ok} if ok else {"ok": False, "error": f"instance {name!r} is not running"}
+            if await self.fleet.restart(name):
+                return {"ok": True}
+            report = self.fleet.reports.get(name)
+            if report is None:
+                known = ", ".join(sorted(self.fleet.reports)) or "none"
+                return {"ok": False, "error": f"no instance {name!r} in {self.settings.instances_dir} "
+                        f"(instances: {known})"}
+            why = "; ".join(str(p) for p in report.problems) or "it has no .env"
+            return {"ok": False, "error": f"instance {name!r} is not running: {report.status}: {why}"}
         if command == "pause":
             ok = await self.fleet.pause(name)
             return {"ok": ok} if ok else {"ok": False, "error": f"no such instance: {name}"}

@@ -25,6 +25,7 @@ from supervisor.database import DatabaseError, is_database_unavailable, open_poo
 from supervisor.instances import InstanceSpec
 from supervisor.logs import get_logger
 from supervisor.migrator import Migration, MigrationError, migrate
+from supervisor.needs import intents_refused
 from supervisor.pg.bundled import BundledError, BundledRefused
 from supervisor.pg.service import Databases
 from supervisor.runtime.bot_factory import FeatureLoadError, InstanceBot
@@ -104,6 +105,7 @@ class InstanceRunner:
         if spec is not None:
             self.spec = spec
         self.status.rejected = None
+        self.status.restarts += 1
         self.rejected_spec = None
         self._wake.set()
 
@@ -305,12 +307,11 @@ class InstanceRunner:
         return ("fix the supervisor's own DATABASE_URL (its environment or service file, not an instance file), "
                 "then restart the daemon")
 
-    @staticmethod
-    def _raise_bot_outcome(bot_task: asyncio.Task[None]) -> None:
+    def _raise_bot_outcome(self, bot_task: asyncio.Task[None]) -> None:
         error = bot_task.exception()
         if error is None:
             raise RuntimeError("the bot's connection ended")
-        reason = permanent_reason(error)
+        reason = intents_refused(error, self.spec.config) or permanent_reason(error)
         if reason is not None:
             raise PermanentFailure(reason) from error
         reason = unreachable_reason(error)

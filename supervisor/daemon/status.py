@@ -31,8 +31,9 @@ class InstanceStatus:
 
     def enter(self, state: State, error: str | None = None) -> None:
         if state is not self.state:
+            if {state, self.state} != {State.RUNNING, State.RELOADING}:  # a live reload is no new start
+                self.since = time.time()
             self.state = state
-            self.since = time.time()
         if error is not None:
             self.last_error = error
 

@@ -77,9 +77,12 @@ def fit_message(server: str, limits: ServerLimits, pools: Mapping[str, int], how
     """Whether the pools' maxima fit the budget, and a sentence with the numbers and what to change."""
     wanted = sum(pools.values())
     instances = f"{len(pools)} instance{'s' if len(pools) != 1 else ''}"
+    left = limits.max_connections - limits.reserved - limits.others - HEADROOM
+    result = f"{left} for this supervisor" if left == limits.budget else (
+        f"{left}, so this supervisor gets the least it can work with, {limits.budget}")
     arithmetic = (
         f"the server allows {limits.max_connections} (max_connections) - {limits.reserved} reserved"
-        f" - {limits.others} used by other clients - {HEADROOM} kept free = {limits.budget} for this supervisor"
+        f" - {limits.others} used by other clients - {HEADROOM} kept free = {result}"
     )
     if wanted <= limits.budget:
         return True, f"{instances} on {server} may open up to {wanted} connections; {arithmetic}: fits"

@@ -1,41 +1,32 @@
 """The sandbox's terminal chat: lines become messages; bots' replies are printed as they arrive.
 
-Works the same from a keyboard or a pipe (one line per message), so a session can be scripted.
+On a terminal: line editing and history (prompt_toolkit), and a message arriving while you type is printed above
+the prompt, your line kept. From a pipe: one message per line, each followed by the bots' replies, so a session
+can be scripted.
 """
 
 from __future__ import annotations
 
 import asyncio
-import io
+import re
 import sys
 import threading
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import TextIO
 
-from supervisor.commands.control_client import render_status
 from supervisor.emulator import Emulator, Message
 from supervisor.sandbox import buttons, mentions
-from supervisor.sandbox.market import SimulatedMarket, render_market
+from supervisor.sandbox.market import SimulatedMarket
 from supervisor.sandbox.render import render_message
+from supervisor.sandbox.slash import run_slash
 from supervisor.sandbox.world import InstanceGuild, SandboxWorld
 
-QUIET_SECONDS = 0.4  # after a message, wait until bots have been quiet this long before reading the next line
+QUIET_SECONDS = 0.4  # piped input: wait until bots have been quiet this long before reading the next line
 MAX_WAIT_SECONDS = 8.0
-
-HELP = """\
-Type a message to post it in the current channel, as the current member. Sandbox commands:
-  /help             this text
-  /guild NAME       switch to the guild of instance NAME
-  /channel NAME     switch channel (general, mod-log)
-  /as MEMBER        speak as another member (you, alice, bob, carol, dave)
-  /press N          press button N of the latest bot message with buttons, as the current member
-  /members          the current guild's members and their roles
-  /join NAME        a new member NAME joins the current guild (join role, welcome)
-  /bans             the current guild's bans
-  /market           the simulated stock market's prices (for `!stock`)
-  /status           the supervisor's status table
-  /quit             leave the sandbox (Ctrl-D works too)"""
+QUIT = ("/quit", "/exit", "/q")
+_TYPED_CHANNEL = re.compile(r"(?<![\w<#])#([a-z0-9][a-z0-9_-]*)")
 
 
 def stdin_lines(loop: asyncio.AbstractEventLoop, source: TextIO) -> asyncio.Queue[str | None]:
@@ -52,11 +43,14 @@ def stdin_lines(loop: asyncio.AbstractEventLoop, source: TextIO) -> asyncio.Queu
 
 
 class Chat:
-    def __init__(self, emu: Emulator, world: SandboxWorld, statuses: Callable[[], list[dict]], out: TextIO):
+    def __init__(self, emu: Emulator, world: SandboxWorld, statuses: Callable[[], list[dict]],
+                 out: TextIO | None = None, history: Path | None = None):
         self.emu = emu
         self.world = world
         self.statuses = statuses
-        self.out = out
+        self._out = out  # None: whatever sys.stdout is at the time (prompt_toolkit swaps it while prompting)
+        self.history = history
+        self.ansi = False
         self.instance: str | None = None
         self.channel_name = "general"
         self.speaker = "you"
@@ -66,30 +60,46 @@ class Chat:
         emu.ops.edit_listeners.append(self._on_edit)
 
     # -- output ------------------------------------------------------------------------------------
-    def say(self, text: str) -> None:
-        print(text, file=self.out, flush=True)
+    @property
+    def output(self) -> TextIO:
+        return self._out or sys.stdout
 
-    def _on_message(self, message: Message) -> None:
+    def say(self, text: str) -> None:
+        print(text, file=self.output, flush=True)
+
+    def notice(self, text: str) -> None:
+        """A one-line note from the sandbox itself (a config reloaded or rejected)."""
+        self.say(f"-- {text}")
+
+    def _on_message(self, message: Message, edited: bool = False) -> None:
         author = self.emu.state.users.get(message.author_id)
         if author is None or not author.bot:
             return
         self._last_bot_message = time.monotonic()
-        place = self._describe(message.channel_id)
-        self.say(buttons.decorate(render_message(place, author.username, message.content, message.embeds),
-                                  message, self._name_of))
+        name = f"{author.username} (edited)" if edited else author.username
+        rendered = render_message(self._describe(message.channel_id), name, message.content, message.embeds,
+                                  self.name_of, self.ansi)
+        self.say(buttons.decorate(rendered, message, self._user_name))
 
     def _on_edit(self, message: Message) -> None:
-        author = self.emu.state.users.get(message.author_id)
-        if author is None or not author.bot:
-            return
-        self._last_bot_message = time.monotonic()
-        place = self._describe(message.channel_id)
-        rendered = render_message(place, f"{author.username} (edited)", message.content, message.embeds)
-        self.say(buttons.decorate(rendered, message, self._name_of))
+        self._on_message(message, edited=True)
 
-    def _name_of(self, user_id: int) -> str:
-        user = self.emu.state.users.get(user_id)
-        return user.username if user is not None else str(user_id)
+    def _user_name(self, user_id: int) -> str:
+        return self.name_of("user", user_id) or str(user_id)
+
+    def name_of(self, kind: str, snowflake: int) -> str | None:
+        state = self.emu.state
+        if kind == "user":
+            user = state.users.get(snowflake)
+            return user.username if user else None
+        if kind == "channel":
+            channel = state.channels.get(snowflake)
+            return channel.name if channel else None
+        for guild in state.guilds.values():
+            role = guild.roles.get(snowflake)
+            if role is not None:
+                return role.name
+        return None
 
     def _describe(self, channel_id: int) -> str:
         for world in self.world.guilds.values():
@@ -109,34 +119,69 @@ class Chat:
     async def run(self, source: TextIO = sys.stdin) -> None:
         if self.instance is None and self.world.guilds:
             self.instance = "example" if "example" in self.world.guilds else sorted(self.world.guilds)[0]
-        interactive = source.isatty() if not isinstance(source, io.StringIO) else False
+        if source.isatty() and self.output.isatty():
+            await self._run_terminal()
+        else:
+            await self._run_piped(source)
+
+    async def _run_piped(self, source: TextIO) -> None:
         lines = stdin_lines(asyncio.get_running_loop(), source)
-        while True:
-            if interactive:
-                print(self.prompt(), end="", file=self.out, flush=True)
-            line = await lines.get()
-            if line is None:
-                break
+        while (line := await lines.get()) is not None:
             if not line.strip():
                 continue
-            if not interactive:
-                self.say(f"{self.prompt()}{line}")
-            if line.startswith("/"):
-                if not await self.command(line):
-                    return
-            else:
-                await self.post(line)
+            self.say(f"{self.prompt()}{line}")
+            if not await self.handle(line):
+                return
+            await self.quiet()
         await self.quiet()
+
+    async def _run_terminal(self) -> None:
+        from prompt_toolkit import PromptSession
+        from prompt_toolkit.history import FileHistory, InMemoryHistory
+        from prompt_toolkit.patch_stdout import patch_stdout
+
+        self.ansi = True
+        history = FileHistory(str(self.history)) if self.history else InMemoryHistory()
+        session: PromptSession[str] = PromptSession(history=history)
+        with patch_stdout(raw=True):
+            while True:
+                try:
+                    line = await session.prompt_async(self.prompt)
+                except (EOFError, KeyboardInterrupt):
+                    return
+                if line.strip() and not await self.handle(line):
+                    return
+
+    async def handle(self, line: str) -> bool:
+        """One typed line: a sandbox command or a message. False means quit."""
+        if line.strip() in QUIT:
+            return False
+        if line.startswith("/"):
+            await run_slash(self, line)
+        else:
+            await self.post(line)
+        return True
+
+    def with_mentions(self, world: InstanceGuild, text: str) -> str:
+        """`@carol`, `@bot` and `#mod-log` as Discord clients send them: `<@id>` and `<#id>`."""
+        people = {**{n: u.id for n, u in world.members.items()}, "bot": world.bot_user.id,
+                  world.name: world.bot_user.id, world.bot_user.username: world.bot_user.id}
+        text = mentions.resolve(text, people)
+        return _TYPED_CHANNEL.sub(
+            lambda m: f"<#{world.channels[m[1]].id}>" if m[1] in world.channels else m[0], text)
 
     async def post(self, text: str) -> None:
         world = self.current
         if world is None:
             self.say("No instance is running in the sandbox; add an instance folder, or see the log.")
             return
-        channel = world.channels[self.channel_name]
-        names = {**{n: u.id for n, u in world.members.items()}, "bot": world.bot_user.id, world.name: world.bot_user.id}
-        await self.emu.send_message(channel, world.members[self.speaker], mentions.resolve(text, names))
-        await self.quiet()
+        author = world.members[self.speaker]
+        if self.emu.member(world.guild, author) is None:
+            banned = " (banned)" if author.id in self.emu.bans(world.guild) else ""
+            self.say(f"{self.speaker} is not in {world.name}'s guild{banned} and cannot post there; "
+                     "/as another member.")
+            return
+        await self.emu.send_message(world.channels[self.channel_name], author, self.with_mentions(world, text))
 
     async def quiet(self) -> None:
         """Wait for the bots' replies: until nothing arrived for QUIET_SECONDS (at most MAX_WAIT_SECONDS)."""
@@ -147,72 +192,3 @@ class Chat:
             if since >= QUIET_SECONDS:
                 return
             await asyncio.sleep(QUIET_SECONDS - since)
-
-    async def join(self, world: InstanceGuild, name: str) -> None:
-        """A member joins the current guild (a new user, or one who left), so join role and welcome show."""
-        if not name or " " in name:
-            self.say("Usage: /join NAME (one word)")
-            return
-        user = world.members.get(name) or self.emu.create_user(name)
-        if self.emu.member(world.guild, user) is not None:
-            self.say(f"{name} is already a member here.")
-            return
-        world.members[name] = user
-        self.emu.add_member(world.guild, user)
-        self.say(f"{name} joined {world.guild.name}.")
-        await self.quiet()
-
-    async def command(self, line: str) -> bool:
-        """Run a sandbox command; False means quit."""
-        word, _, argument = line[1:].partition(" ")
-        argument = argument.strip()
-        world = self.current
-        if word in ("quit", "exit", "q"):
-            return False
-        if word == "help":
-            self.say(HELP)
-        elif word == "guild":
-            if argument in self.world.guilds:
-                self.instance, self.channel_name = argument, "general"
-                self.say(f"Now in {argument}'s guild, #general.")
-            else:
-                self.say(f"No instance {argument!r}. Instances: {', '.join(sorted(self.world.guilds)) or 'none'}")
-        elif word == "channel" and world is not None:
-            name = argument.lstrip("#")
-            if name in world.channels:
-                self.channel_name = name
-                self.say(f"Now in #{name}.")
-            else:
-                self.say(f"No channel {argument!r}. Channels: {', '.join(world.channels)}")
-        elif word == "as" and world is not None:
-            if argument in world.members:
-                self.speaker = argument
-                self.say(f"You now speak as {argument}.")
-            else:
-                self.say(f"No member {argument!r}. Members: {', '.join(world.members)}")
-        elif word == "members" and world is not None:
-            for name, user in world.members.items():
-                roles = [r.name for r in world.roles.values() if r.id in self.emu.member_roles(world.guild, user)]
-                owner = " (owner)" if user.id == world.guild.owner_id else ""
-                present = "" if self.emu.member(world.guild, user) else " (not in the guild)"
-                self.say(f"  {name}{owner}: {', '.join(roles) or 'no roles'}{present}")
-        elif word == "join" and world is not None:
-            await self.join(world, argument)
-        elif word == "bans" and world is not None:
-            bans = self.emu.bans(world.guild)
-            names = {u.id: n for n, u in world.members.items()}
-            self.say("  " + ("\n  ".join(f"{names.get(uid, uid)}: {reason or 'no reason'}"
-                                          for uid, reason in bans.items()) or "no bans"))
-        elif word == "press" and world is not None:
-            problem = await buttons.press(self.emu, world.channels[self.channel_name].id,
-                                          world.members[self.speaker].id, argument)
-            if problem:
-                self.say(problem)
-            await self.quiet()
-        elif word == "market":
-            self.say(render_market(self.market))
-        elif word == "status":
-            render_status(self.statuses(), self.out)
-        else:
-            self.say(f"Unknown sandbox command /{word}. Type /help.")
-        return True

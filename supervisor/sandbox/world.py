@@ -34,17 +34,21 @@ class SandboxWorld:
 
     def ensure(self, spec: InstanceSpec) -> None:
         """Called before an instance starts: its application and guild exist from then on."""
-        if spec.name in self.guilds:
-            return
+        if spec.name not in self.guilds:
+            self.add(spec.name, spec.env.token, spec.config.bot_name)
+
+    def add(self, name: str, token: str, bot_name: str) -> InstanceGuild:
+        """An application for `token` and a guild of its own, named after the instance."""
         emu = self.emu
-        bot_user = emu.add_application(spec.env.token, spec.config.bot_name)
-        guild = emu.create_guild(f"{spec.name} sandbox", self.you)
+        bot_user = emu.add_application(token, bot_name)
+        guild = emu.create_guild(f"{name} sandbox", self.you)
         channels = {name: emu.create_channel(guild, name) for name in ("general", "mod-log")}
         roles = {name: emu.create_role(guild, name, int(perms), position=pos) for name, (perms, pos) in ROLES.items()}
-        world = InstanceGuild(spec.name, bot_user, guild, channels, roles, {"you": self.you})
+        world = InstanceGuild(name, bot_user, guild, channels, roles, {"you": self.you})
         emu.add_bot_to_guild(guild, bot_user, roles=[roles["Bot"]])
         for member_name, role_name in MEMBERS:
             user = emu.create_user(member_name)
             emu.add_member(guild, user, roles=[roles[role_name]])
             world.members[member_name] = user
-        self.guilds[spec.name] = world
+        self.guilds[name] = world
+        return world

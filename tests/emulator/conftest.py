@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass
+from collections.abc import AsyncIterator
 
 import discord
 import pytest_asyncio
 import yarl
-from discord.ext import commands
 
-from supervisor.emulator import Channel, Emulator, Guild, User
+from supervisor.emulator import Emulator
+from tests.support import BotRunner, World
 
 TOKEN = "bot-token-1"
 
@@ -35,15 +32,6 @@ async def emu() -> AsyncIterator[Emulator]:
         await emulator.stop()
 
 
-@dataclass
-class World:
-    owner: User
-    guild: Guild
-    channel: Channel
-    bot_user: User
-    token: str
-
-
 @pytest_asyncio.fixture
 async def world(emu: Emulator) -> World:
     owner = emu.create_user("owner")
@@ -54,60 +42,6 @@ async def world(emu: Emulator) -> World:
     return World(owner, guild, channel, bot_user, TOKEN)
 
 
-def full_intents() -> discord.Intents:
-    intents = discord.Intents.default()
-    intents.message_content = True
-    intents.members = True
-    return intents
-
-
-class BotRunner:
-    """Starts real commands.Bot objects against the emulator and always closes them."""
-
-    def __init__(self) -> None:
-        self._running: list[tuple[commands.Bot, asyncio.Task[None]]] = []
-
-    def build(self, intents: discord.Intents | None = None) -> commands.Bot:
-        return commands.Bot(
-            command_prefix="!",
-            intents=intents or full_intents(),
-            guild_ready_timeout=0.1,
-            max_messages=100,
-            help_command=None,
-        )
-
-    async def start(
-        self,
-        token: str,
-        *,
-        intents: discord.Intents | None = None,
-        setup: Callable[[commands.Bot], None] | None = None,
-        bot: commands.Bot | None = None,
-    ) -> commands.Bot:
-        bot = bot or self.build(intents)
-        if setup is not None:
-            setup(bot)
-        task = asyncio.create_task(bot.start(token))
-        self._running.append((bot, task))
-        ready = asyncio.create_task(bot.wait_until_ready())
-        done, _ = await asyncio.wait({task, ready}, timeout=5, return_when=asyncio.FIRST_COMPLETED)
-        if ready not in done:
-            ready.cancel()
-            if task in done:
-                task.result()  # re-raise why the bot stopped
-            raise TimeoutError("bot did not become ready")
-        return bot
-
-    def task_of(self, bot: commands.Bot) -> asyncio.Task[None]:
-        return next(task for b, task in self._running if b is bot)
-
-    async def close_all(self) -> None:
-        for bot, task in self._running:
-            await bot.close()
-            with contextlib.suppress(Exception, asyncio.CancelledError):
-                await asyncio.wait_for(task, 5)
-
-
 @pytest_asyncio.fixture
 async def bots(emu: Emulator) -> AsyncIterator[BotRunner]:
     runner = BotRunner()
@@ -115,9 +49,3 @@ async def bots(emu: Emulator) -> AsyncIterator[BotRunner]:
         yield runner
     finally:
         await runner.close_all()
-
-
-def add_ping(bot: commands.Bot) -> None:
-    @bot.command()
-    async def ping(ctx: commands.Context) -> None:
-        await ctx.send("pong")

@@ -12,8 +12,7 @@ from discord.ext import commands
 
 from supervisor.emulator import Emulator, Message
 from supervisor.emulator.interactions import CHANNEL_MESSAGE, DEFERRED_UPDATE, UPDATE_MESSAGE
-
-from .conftest import BotRunner, World, add_ping
+from tests.support import BotRunner, World, add_ping
 
 
 class Ask(discord.ui.View):

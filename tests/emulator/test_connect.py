@@ -10,8 +10,7 @@ import pytest
 from discord.ext import commands
 
 from supervisor.emulator import Emulator
-
-from .conftest import BotRunner, World, add_ping, full_intents
+from tests.support import BotRunner, World, add_ping, full_intents
 
 
 async def test_ping_command_is_answered(emu: Emulator, world: World, bots: BotRunner) -> None:

@@ -2,42 +2,42 @@
 
 from __future__ import annotations
 
-import asyncio
-
 import discord
+from discord.ext import commands
 
 from supervisor.emulator import Emulator, P
-
-from .conftest import BotRunner, World, add_ping
+from tests.support import BotRunner, World, add_ping
 
 
 async def test_without_message_content_prefix_commands_stay_silent(
     emu: Emulator, world: World, bots: BotRunner
 ) -> None:
     seen: list[str] = []
+    # "!" or a mention: a mention keeps its content, so the second command is this test's proof of progress.
+    bot = commands.Bot(command_prefix=commands.when_mentioned_or("!"), intents=discord.Intents.default(),
+                       guild_ready_timeout=0.1, help_command=None)  # no message_content
+    add_ping(bot)
 
-    def setup(bot) -> None:
-        add_ping(bot)
+    @bot.listen()
+    async def on_message(message: discord.Message) -> None:
+        seen.append(message.content)
 
-        @bot.listen()
-        async def on_message(message: discord.Message) -> None:
-            seen.append(message.content)
-
-    intents = discord.Intents.default()  # no message_content
-    await bots.start(world.token, intents=intents, setup=setup)
+    await bots.start(world.token, bot=bot)
 
     await emu.send_message(world.channel, world.owner, "!ping")
-    await emu.send_message(world.channel, world.owner, f"<@{world.bot_user.id}> are you there?")
-    await emu.wait_until(lambda: len(seen) == 2)
+    await emu.send_message(world.channel, world.owner, f"<@{world.bot_user.id}> ping")
+    # Messages are handled in order: once the mentioned command has answered, the first one was handled too.
+    pong = await emu.wait_for_bot_message(channel=world.channel, bot=world.bot_user)
+    assert pong.content == "pong"
 
-    # Content is blanked unless the bot is mentioned, so the command never fires.
-    assert seen == ["", f"<@{world.bot_user.id}> are you there?"]
-    await asyncio.sleep(0.1)
-    assert emu.bot_messages == []
+    # Content is blanked unless the bot is mentioned, so the "!" command never fires.
+    assert seen == ["", f"<@{world.bot_user.id}> ping"]
+    assert [m.content for m in emu.bot_messages] == ["pong"]
 
 
 async def test_member_events_need_the_members_intent(emu: Emulator, world: World, bots: BotRunner) -> None:
     joined: dict[str, list[int]] = {"with": [], "without": []}
+    channels_seen: list[int] = []
     emu.add_bot_to_guild(world.guild, emu.add_application("second-token", "Second"))
 
     def listen(key: str):
@@ -45,6 +45,11 @@ async def test_member_events_need_the_members_intent(emu: Emulator, world: World
             @bot.listen()
             async def on_member_join(member: discord.Member) -> None:
                 joined[key].append(member.id)
+
+            if key == "without":
+                @bot.listen()
+                async def on_guild_channel_create(channel: discord.abc.GuildChannel) -> None:
+                    channels_seen.append(channel.id)
 
         return setup
 
@@ -55,7 +60,10 @@ async def test_member_events_need_the_members_intent(emu: Emulator, world: World
     emu.add_member(world.guild, newcomer)
 
     await emu.wait_until(lambda: joined["with"] == [newcomer.id])
-    await asyncio.sleep(0.05)
+    # A later event both bots receive: gateway events arrive in order, so once the second bot has handled this
+    # one, it would have handled a member join sent before it.
+    lobby = emu.create_channel(world.guild, "lobby")
+    await emu.wait_until(lambda: lobby.id in channels_seen)
     assert joined["without"] == []
 
 

@@ -9,8 +9,7 @@ import pytest
 from discord.ext import commands
 
 from supervisor.emulator import Emulator, Overwrite, P
-
-from .conftest import BotRunner, World
+from tests.support import BotRunner, World
 
 
 async def test_ban_without_ban_members_is_forbidden(emu: Emulator, world: World, bots: BotRunner) -> None:

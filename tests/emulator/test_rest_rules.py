@@ -10,8 +10,7 @@ import discord
 import pytest
 
 from supervisor.emulator import Emulator, P
-
-from .conftest import BotRunner, World
+from tests.support import BotRunner, World
 
 
 async def test_content_over_2000_chars_is_rejected(emu: Emulator, world: World, bots: BotRunner) -> None:

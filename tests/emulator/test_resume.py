@@ -5,8 +5,7 @@ from __future__ import annotations
 import aiohttp
 
 from supervisor.emulator import Emulator
-
-from .conftest import BotRunner, World, add_ping
+from tests.support import BotRunner, World, add_ping
 
 
 async def test_op7_reconnect_resumes_without_identify(emu: Emulator, world: World, bots: BotRunner) -> None:

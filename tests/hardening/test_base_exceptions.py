@@ -6,7 +6,7 @@ from typing import Any
 
 from discord.ext import commands
 
-from tests.daemon import eventually
+from tests.support import eventually
 
 
 class Saboteur(commands.Cog):

@@ -8,9 +8,7 @@ from typing import Any
 from structlog.testing import capture_logs
 
 from supervisor.runtime.errors import DATABASE_DOWN
-from tests.daemon import eventually
-from tests.hardening.pg_freeze import frozen
-from tests.scratch_postgres import scratch_server
+from tests.support import eventually, frozen, scratch_server
 
 FROZEN_SECONDS = 4.0  # stands for the 30 s of the case: longer than the limit, the logic is the same
 

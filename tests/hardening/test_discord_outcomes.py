@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import os
 from typing import Any
 from urllib.parse import urlsplit
@@ -11,9 +10,9 @@ import pytest
 
 from supervisor.daemon.status import State
 from supervisor.emulator import Emulator
-from tests.daemon import eventually
+from tests.support import event, eventually
 
-UNREACHABLE_SECONDS = 4.0  # stands for the case's 2 minutes: several backoff steps, the same logic
+PARKED = event("instance failed")  # logged as the runner parks until an edit or a restart
 
 
 async def test_discord_unreachable_at_start_is_waited_for_then_runs(emu: Emulator, harness_factory: Any) -> None:
@@ -21,11 +20,12 @@ async def test_discord_unreachable_at_start_is_waited_for_then_runs(emu: Emulato
     await emu.stop()  # the network is not up yet: nothing listens where Discord should be
     h = await harness_factory(wait=False)
     seen: set[State] = set()
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + UNREACHABLE_SECONDS
-    while loop.time() < deadline:
+
+    def retried_twice() -> bool:  # watching every state on the way
         seen.add(h.runner.status.state)
-        await asyncio.sleep(0.05)
+        return h.runner.status.restarts >= 2
+
+    await eventually(retried_twice, timeout=30)
     assert State.FAILED not in seen and State.BACKOFF in seen
     shown = h.status()
     assert str(shown["last_error"]).startswith("waiting for Discord: cannot connect to 127.0.0.1")
@@ -47,7 +47,7 @@ async def test_permanent_gateway_closes_fail_after_one_try(emu: Emulator, harnes
         return sum(1 for r in emu.requests if r.token == h.token and r.path.endswith("/users/@me"))
 
     assert logins() == 1
-    await asyncio.sleep(1.0)  # failed means no more tries
+    await h.wait_log(PARKED)  # parked: no timer runs, so no more tries
     assert logins() == 1 and h.runner.status.restarts == 0
 
 
@@ -57,5 +57,5 @@ async def test_the_bundled_server_as_root_fails_at_once_saying_what_to_do(harnes
     await eventually(lambda: h.runner.status.state is State.FAILED, timeout=20)
     reason = str(h.status()["last_error"])
     assert "refuses to run as root" in reason and "restart the daemon" in reason
-    await asyncio.sleep(1.0)
+    await h.wait_log(PARKED)
     assert h.runner.status.state is State.FAILED and h.runner.status.restarts == 0

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 import asyncpg
 
 from supervisor.runtime.errors import DATABASE_DOWN
-from tests.daemon import eventually
-from tests.scratch_postgres import scratch_server
+from tests.support import eventually, scratch_server
 
 FAST_SWEEP = "[moderation]\nsweep_interval = 0.5\n"
 
@@ -21,7 +19,10 @@ async def test_a_persons_unban_and_reban_are_never_undone(harness_factory: Any) 
     h.emu.unban(h.guild, target, h.owner, "forgiven in Discord's own UI")
     h.emu.ops.ban(h.guild, target.id, h.owner.id, "banned again by hand, for good")
     await eventually(lambda: _closed(h), timeout=10)  # the unban event closed the tempban
-    await asyncio.sleep(3.0)  # past the old row's expiry, several sweeps
+    # A later tempban lifted proves a sweep ran after the old row's expiry.
+    later = h.add_member("later")
+    assert (await h.say(h.owner, f"!ban <@{later.id}> 3s")).startswith("Banned")
+    await eventually(lambda: later.id not in h.emu.bans(h.guild), timeout=20)
     assert h.emu.bans(h.guild)[target.id] == "banned again by hand, for good"
 
 

@@ -6,10 +6,12 @@ import asyncio
 import json
 from pathlib import Path
 
+import pytest
+
 from supervisor.emulator import Emulator
-from tests.conftest import InstanceFolders
-from tests.daemon import DaemonProcess, run_cli_async
-from tests.world import add_bot
+from tests.support import DaemonProcess, InstanceFolders, add_bot, run_cli_async
+
+pytestmark = pytest.mark.e2e  # daemons as separate processes
 
 
 async def test_second_and_third_run_are_refused_and_the_first_keeps_its_socket(

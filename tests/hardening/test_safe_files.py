@@ -6,11 +6,13 @@ import json
 import os
 from pathlib import Path
 
+import pytest
+
 from supervisor.daemon.control import request
 from supervisor.emulator import Emulator
-from tests.conftest import InstanceFolders, fake_token, run_cli
-from tests.daemon import DaemonProcess, eventually
-from tests.world import add_bot
+from tests.support import DaemonProcess, InstanceFolders, add_bot, eventually, fake_token, run_cli
+
+pytestmark = pytest.mark.e2e  # the daemon and the command line as processes
 
 
 def make_bad_folders(instances: InstanceFolders) -> None:

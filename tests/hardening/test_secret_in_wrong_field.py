@@ -5,9 +5,12 @@ from __future__ import annotations
 import secrets
 from pathlib import Path
 
+import pytest
+
 from supervisor.emulator import Emulator
-from tests.conftest import InstanceFolders, run_cli
-from tests.daemon import DaemonProcess, run_cli_async
+from tests.support import DaemonProcess, InstanceFolders, run_cli, run_cli_async
+
+pytestmark = pytest.mark.e2e  # the daemon and the command line as processes
 
 
 async def test_a_token_in_client_id_appears_in_no_output(emu: Emulator, instances: InstanceFolders,

@@ -7,10 +7,12 @@ import json
 import shutil
 from pathlib import Path
 
+import pytest
+
 from supervisor.emulator import Emulator
-from tests.conftest import InstanceFolders
-from tests.daemon import DaemonProcess, eventually, run_cli_async
-from tests.world import add_bot
+from tests.support import DaemonProcess, InstanceFolders, add_bot, eventually, run_cli_async
+
+pytestmark = pytest.mark.e2e  # two daemons as separate processes
 
 TAKEOVER_SECONDS = 15.0
 

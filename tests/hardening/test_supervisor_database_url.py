@@ -5,10 +5,12 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from supervisor.emulator import Emulator
-from tests.conftest import InstanceFolders
-from tests.daemon import DaemonProcess, run_cli_async
-from tests.world import add_bot
+from tests.support import DaemonProcess, InstanceFolders, add_bot, run_cli_async
+
+pytestmark = pytest.mark.e2e  # the daemon and the command line as processes
 
 
 async def test_the_supervisors_bad_database_url_points_at_its_environment(

@@ -9,11 +9,9 @@ from pathlib import Path
 import pytest
 
 from supervisor.pg.bundled import BundledPostgres
-from supervisor.settings import SupervisorSettings
-from tests.conftest import InstanceFolders
-from tests.scratch_postgres import scratch_state_dir
+from tests.support import SMALL_MAX_CONNECTIONS, make_instance, postgres, scratch_state_dir, settings_for
 
-SMALL_MAX_CONNECTIONS = 30
+__all__ = ["SMALL_MAX_CONNECTIONS", "make_instance", "settings_for"]  # re-exported for older test modules
 
 
 @pytest.fixture
@@ -21,6 +19,12 @@ def state_dir() -> Iterator[Path]:
     """An empty state directory the bundled server may use (given to `nobody` when the tests run as root)."""
     with scratch_state_dir() as state:
         yield state
+
+
+@pytest.fixture(scope="session")
+def server_major(database_url: str) -> int:
+    """The major version of the shared test server: the system's, or the private pgserver's."""
+    return postgres.server_major(database_url)
 
 
 @pytest.fixture(scope="session")
@@ -33,15 +37,3 @@ def small_server() -> Iterator[str]:
             yield url
         finally:
             asyncio.run(server.stop())
-
-
-def settings_for(instances: InstanceFolders, database_url: str | None = None) -> SupervisorSettings:
-    instances.root.mkdir(parents=True, exist_ok=True)
-    return SupervisorSettings(instances_dir=instances.root, database_url=database_url)
-
-
-def make_instance(instances: InstanceFolders, name: str, schema: str, database_url: str | None) -> None:
-    env = {"DISCORD_TOKEN": f"{name}.token-{schema}", "DB_SCHEMA": schema}
-    if database_url:
-        env["DATABASE_URL"] = database_url
-    instances.make(name, env=env)

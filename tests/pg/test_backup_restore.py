@@ -10,13 +10,24 @@ import asyncpg
 import pytest
 
 from supervisor.database import open_pool
+from supervisor.dburl import redact_url
 from supervisor.migrator import load_migrations, migrate
 from supervisor.pg.bundled import BundledPostgres
 from supervisor.pg.dump import default_backup_path
 from supervisor.pg.tools import DumpError, candidates, choose
-from tests.conftest import InstanceFolders
-from tests.pg.conftest import make_instance, settings_for
-from tests.pg.dumps import TRICKY, add_ban, contents, dump_body, dump_text, fill, run_backup, run_restore
+from tests.support import (
+    TRICKY,
+    InstanceFolders,
+    add_ban,
+    contents,
+    dump_body,
+    dump_text,
+    fill,
+    make_instance,
+    run_backup,
+    run_restore,
+    settings_for,
+)
 
 
 @pytest.fixture
@@ -43,18 +54,20 @@ async def drop(url: str, schema: str) -> None:
         await connection.close()
 
 
+@pytest.mark.slow
 async def test_backup_drop_restore_gives_back_every_row(instances: InstanceFolders, database_url: str,
                                                         schemas: list[str], unique, state_dir: Path,
-                                                        no_daemon: Path) -> None:
+                                                        no_daemon: Path, server_major: int) -> None:
     first, second = await two_instances(instances, database_url, schemas, unique)
     settings = settings_for(instances)
     before, other_before = await contents(database_url, first), await contents(database_url, second)
-    assert len(before) == 8 and all(before.values())  # 7 tables and _sqlx_migrations, none empty
+    tables = len(before)  # every table the migrations create and the bookkeeping, none empty
+    assert tables >= 8 and all(before.values())
 
     code, out = await run_backup(settings, state_dir, ["alpha"])
     assert code == 0, out
     [dump] = list((state_dir / "backups").iterdir())
-    assert f"alpha: wrote {dump} (" in out and f"schema {first}, pg_dump 15." in out
+    assert f"alpha: wrote {dump} (" in out and f"schema {first}, pg_dump {server_major}." in out
     assert dump.name.startswith("alpha-") and dump.name.endswith(".sql.gz")
     assert dump.read_bytes()[:2] == b"\x1f\x8b" and oct(dump.stat().st_mode & 0o777) == "0o600"
     text = dump_text(dump)
@@ -63,7 +76,7 @@ async def test_backup_drop_restore_gives_back_every_row(instances: InstanceFolde
     await drop(database_url, first)
     code, out = await run_restore(settings, state_dir, no_daemon, "alpha", dump)
     assert code == 0, out
-    assert f"alpha: restored {dump} into schema {first} (8 tables)" in out
+    assert f"alpha: restored {dump} into schema {first} ({tables} tables)" in out
     assert "alpha: migrations up to date" in out and "stopped by the running daemon" not in out
     assert await contents(database_url, first) == before
     assert await contents(database_url, second) == other_before
@@ -82,7 +95,8 @@ async def test_a_dump_from_before_the_numeric_migration_is_migrated_on_restore(
     schema = unique("bk_old")
     schemas.append(schema)
     make_instance(instances, "vintage", schema, database_url)
-    init, numeric = load_migrations()
+    migrations = load_migrations()
+    init, numeric = migrations[:2]
     await migrate(database_url, schema, [init])  # an older release: money still DOUBLE PRECISION
     await fill(database_url, schema, "old times")
     old_dump = state_dir / "vintage-old.sql.gz"
@@ -90,10 +104,10 @@ async def test_a_dump_from_before_the_numeric_migration_is_migrated_on_restore(
     assert code == 0, out
     assert "double precision" in dump_text(old_dump) and str(numeric.version) not in dump_text(old_dump)
 
-    await migrate(database_url, schema, [init, numeric])  # today's release
+    await migrate(database_url, schema, migrations)  # today's release
     code, out = await run_restore(settings_for(instances), state_dir, no_daemon, "vintage", old_dump)
     assert code == 0, out
-    assert f"the backup predates 1 migration(s), now applied: {numeric.file_name}" in out
+    assert f"the backup predates {len(migrations) - 1} migration(s), now applied: {numeric.file_name}" in out
     connection = await asyncpg.connect(database_url, server_settings={"search_path": f'"{schema}"'})
     try:
         assert await connection.fetchval("SELECT cash_balance FROM stock_portfolios") == Decimal("1234.5678")
@@ -140,11 +154,12 @@ async def test_nothing_is_dropped_without_a_yes(instances: InstanceFolders, data
     assert (await run_backup(settings, state_dir, ["alpha"], output=dump))[0] == 0
     await add_ban(database_url, first, "written after the backup")
     after = await contents(database_url, first)
+    tables = len(after)
 
     code, out = await run_restore(settings, state_dir, no_daemon, "alpha", dump, yes=False, answer=False)
     assert code == 1
     assert f"Restore {dump} into instance alpha? This drops schema {first} on " \
-           "postgresql://postgres@127.0.0.1:5432/postgres (8 tables)" in out
+           f"{redact_url(database_url)} ({tables} tables)" in out
     assert "not confirmed; nothing was changed (pass --yes to restore without asking)" in out
     assert await contents(database_url, first) == after
 
@@ -220,7 +235,7 @@ async def test_an_instance_that_never_ran_has_nothing_to_back_up(instances: Inst
     make_instance(instances, "fresh", schema, database_url)
     code, out = await run_backup(settings_for(instances), state_dir, ["fresh"])
     assert code == 1
-    assert f"fresh: error: schema '{schema}' does not exist on postgresql://postgres@127.0.0.1:5432/postgres" in out
+    assert f"fresh: error: schema '{schema}' does not exist on {redact_url(database_url)}" in out
     assert not (state_dir / "backups").exists() or not list((state_dir / "backups").iterdir())
 
 

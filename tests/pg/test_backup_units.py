@@ -7,7 +7,7 @@ import subprocess
 
 import pytest
 
-from tests.conftest import REPO
+from tests.support import REPO
 
 SERVICE = REPO / "systemd" / "discord-supervisor-backup.service"
 TIMER = REPO / "systemd" / "discord-supervisor-backup.timer"

@@ -10,51 +10,7 @@ import asyncpg
 import pytest
 
 from supervisor.pg.bundled import BundledError, BundledPostgres
-from tests.scratch_postgres import scratch_state_dir
-
-
-def _postmaster_pid(server: BundledPostgres) -> int:
-    return int((server.data / "postmaster.pid").read_text().splitlines()[0])
-
-
-def _server_pids(postmaster: int) -> set[int]:
-    pids = {postmaster}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-            except OSError:
-                continue
-            if int(fields[1]) == postmaster:
-                pids.add(int(entry.name))
-    return pids
-
-
-def _socket_inodes(pids: set[int]) -> set[str]:
-    inodes = set()
-    for pid in pids:
-        fd_dir = Path(f"/proc/{pid}/fd")
-        try:
-            links = [os.readlink(fd) for fd in fd_dir.iterdir()]
-        except OSError:
-            continue
-        inodes |= {link[len("socket:["):-1] for link in links if link.startswith("socket:[")}
-    return inodes
-
-
-def _tcp_listeners() -> set[str]:
-    """Inodes of every listening TCP socket (state 0A) on the machine."""
-    inodes = set()
-    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
-        for line in Path(table).read_text().splitlines()[1:]:
-            fields = line.split()
-            if fields[3] == "0A":
-                inodes.add(fields[9])
-    return inodes
-
-
-def tcp_ports_of(server: BundledPostgres) -> set[str]:
-    return _socket_inodes(_server_pids(_postmaster_pid(server))) & _tcp_listeners()
+from tests.support import scratch_state_dir, tcp_ports_of
 
 
 async def test_data_survives_a_restart_and_no_tcp_port_is_opened(state_dir: Path) -> None:

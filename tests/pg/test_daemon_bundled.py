@@ -10,17 +10,25 @@ import pytest
 
 import supervisor.daemon.runner as runner
 from supervisor.emulator import Emulator
-from tests.conftest import InstanceFolders
-from tests.daemon import DaemonProcess
-from tests.pg.test_bundled import _server_pids, _socket_inodes, _tcp_listeners
-from tests.pg.test_restore_daemon import execute, reply_to
-from tests.scratch_postgres import scratch_state_dir
-from tests.world import add_bot
+from tests.support import (
+    DaemonProcess,
+    InstanceFolders,
+    add_bot,
+    execute,
+    reply_to,
+    scratch_state_dir,
+    server_pids,
+    socket_inodes,
+    tcp_listeners,
+)
+
+pytestmark = pytest.mark.e2e  # the daemon with its bundled server
 
 pytestmark = pytest.mark.skipif(not hasattr(runner, "Databases"),
                                 reason="the daemon does not use supervisor.pg.service yet")
 
 
+@pytest.mark.slow
 async def test_the_bundled_server_keeps_a_bots_data_across_daemon_restarts(
         emu: Emulator, instances: InstanceFolders, tmp_path: Path, unique) -> None:
     with scratch_state_dir() as state:
@@ -35,7 +43,7 @@ async def test_the_bundled_server_keeps_a_bots_data_across_daemon_restarts(
                 said = daemon.find(lambda e: e.get("event", "").startswith("database: the bundled PostgreSQL"))
                 assert said and "no TCP port" in said["event"] and "set DATABASE_URL" in said["event"]
                 postmaster = int((state / "postgres" / "data" / "postmaster.pid").read_text().split()[0])
-                assert _socket_inodes(_server_pids(postmaster)) & _tcp_listeners() == set()
+                assert socket_inodes(server_pids(postmaster)) & tcp_listeners() == set()
                 if run == "first":
                     await execute(url, f'INSERT INTO "{bot.schema}".tempbans (guild_id, user_id, moderator_id, '
                                   "reason, expires_at) VALUES ($1, '123456789012345678', $2, 'survives restarts', "

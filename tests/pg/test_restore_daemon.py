@@ -3,34 +3,27 @@ gateway session is untouched. (`emu` is the shared emulator fixture of tests/con
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
-import asyncpg
+import pytest
 
 from supervisor.emulator import Emulator
-from tests.conftest import InstanceFolders
-from tests.daemon import DaemonProcess
-from tests.pg.conftest import settings_for
-from tests.pg.dumps import run_backup, run_restore
-from tests.world import BotWorld, add_bot
+from tests.support import (
+    DaemonProcess,
+    InstanceFolders,
+    add_bot,
+    execute,
+    reply_to,
+    run_backup,
+    run_restore,
+    settings_for,
+)
+
+pytestmark = pytest.mark.e2e  # a daemon runs while the restore happens
 
 
-async def reply_to(emu: Emulator, bot: BotWorld, command: str) -> str:
-    await emu.send_message(bot.channel, bot.owner, command)
-    message = await emu.wait_for_bot_message(channel=bot.channel, bot=bot.bot_user, timeout=10)
-    return message.content or json.dumps(message.embeds)
-
-
-async def execute(url: str, sql: str, *args: object) -> None:
-    connection = await asyncpg.connect(url)
-    try:
-        await connection.execute(sql, *args)
-    finally:
-        await connection.close()
-
-
+@pytest.mark.slow
 async def test_restore_while_the_daemon_runs(emu: Emulator, instances: InstanceFolders, tmp_path: Path,
                                              database_url: str, schemas: list[str], unique,
                                              state_dir: Path) -> None:
@@ -66,6 +59,7 @@ async def test_restore_while_the_daemon_runs(emu: Emulator, instances: InstanceF
         assert await daemon.stop() == 0, daemon.stderr_text[-3000:]
 
 
+@pytest.mark.slow
 async def test_restore_refuses_when_the_daemon_keeps_the_instance_elsewhere(
         emu: Emulator, instances: InstanceFolders, tmp_path: Path, database_url: str, schemas: list[str], unique,
         state_dir: Path) -> None:

@@ -9,10 +9,10 @@ import pytest
 from structlog.testing import capture_logs
 
 from supervisor.database import DatabaseError
+from supervisor.dburl import redact_url
 from supervisor.instances import InstanceSpec, scan
 from supervisor.pg.service import Databases
-from tests.conftest import InstanceFolders
-from tests.pg.conftest import SMALL_MAX_CONNECTIONS
+from tests.support import SMALL_MAX_CONNECTIONS, InstanceFolders
 
 
 def specs_of(instances: InstanceFolders) -> list[InstanceSpec]:
@@ -45,7 +45,7 @@ async def test_instances_without_a_url_share_the_bundled_server(instances: Insta
     events = [entry["event"] for entry in logs]
     bundled = next(e for e in events if e.startswith("database: the bundled PostgreSQL 16"))
     assert "Unix socket only, no TCP port" in bundled and "set DATABASE_URL" in bundled
-    assert "database: external PostgreSQL at postgresql://postgres@127.0.0.1:5432/postgres" in events
+    assert f"database: external PostgreSQL at {redact_url(database_url)}" in events
     assert events[-1] == "bundled PostgreSQL stopped"
     assert sum(e.startswith("database: the bundled") for e in events) == 1
 

@@ -2,7 +2,11 @@
 
 No daemon subprocess: the runner, its live-apply path, the bot and every Cog run on the test's own event loop,
 so a feature test costs a bot login, not a Python start-up. Keep subprocess tests for what needs a daemon
-(signals, watching, restarts, outages, systemd).
+(signals, watching, restarts, outages, systemd). The process's log events land in `h.logs` exactly as the daemon
+would print them, so a test waits for an event (`await h.wait_log(...)`) instead of sleeping.
+
+The `harness_factory` and `harness` fixtures are defined here (tests/conftest.py registers this module as a plugin)
+so the harness and the fixture that builds it stay in one file.
 """
 
 from __future__ import annotations
@@ -31,8 +35,9 @@ from supervisor.migrator import load_migrations
 from supervisor.pg.service import Databases
 from supervisor.runtime.endpoints import apply_endpoints
 from supervisor.sdk.shared import SharedServices
-from tests.conftest import InstanceFolders, fake_token
-from tests.daemon import eventually
+from tests.support.folders import InstanceFolders, config_text, fake_token
+from tests.support.logbook import LogBook, LogPredicate, captured_logs
+from tests.support.waiting import eventually
 
 
 @dataclass
@@ -53,6 +58,7 @@ class FeatureHarness:
     runner: InstanceRunner
     shared: SharedServices
     new_runner: Callable[[InstanceSpec], InstanceRunner]
+    logs: LogBook
     members: list[User] = field(default_factory=list)
 
     # -- people ----------------------------------------------------------------------------------
@@ -124,6 +130,26 @@ class FeatureHarness:
         await eventually(lambda: self.runner.status.state is State.RUNNING and self.runner.ctx is not None
                          and self.runner.ctx.bot is not None and self.runner.ctx.bot.is_ready(), timeout)
 
+    async def stop(self) -> None:
+        """Stop the instance as the daemon does at shutdown (its bot disconnects, its pool closes)."""
+        await self.runner.stop()
+
+    async def start(self) -> None:
+        """Start it again with a new runner, as a daemon started later would (the last applied spec)."""
+        self.runner = self.new_runner(self.runner.spec)
+        self.runner.start()
+        await self.wait_running()
+
+    # -- its log -------------------------------------------------------------------------------------
+    def log_events(self, predicate: LogPredicate, start: int = 0) -> list[dict[str, Any]]:
+        """This instance's log entries matching `predicate`."""
+        return [e for e in self.logs.entries[start:] if e.get("instance") == self.name and predicate(e)]
+
+    async def wait_log(self, predicate: LogPredicate, timeout: float = 20.0, start: int = 0,
+                       count: int = 1) -> dict[str, Any]:
+        """The `count`-th log entry of this instance matching `predicate`, waiting for it."""
+        return await self.logs.wait(lambda e: e.get("instance") == self.name and predicate(e), timeout, start, count)
+
     async def fetch(self, query: str, *args: Any) -> list[asyncpg.Record]:
         connection = await asyncpg.connect(self.database_url, server_settings={"search_path": self.schema})
         try:
@@ -141,11 +167,18 @@ def message_text(message: Message) -> str:
 
 
 def config_for(name: str, prefix: str = "!", extra: str = "") -> str:
-    return f'bot_name = "{name.title()} Bot"\ncommand_prefix = "{prefix}"\n{extra}'
+    return config_text(name, prefix, extra)
+
+
+@pytest.fixture
+def instance_logs() -> Iterator[LogBook]:
+    """The process's log events during one test, as the daemon would print them (set up before any runner)."""
+    with captured_logs(LogBook()) as book:
+        yield book
 
 
 @pytest_asyncio.fixture
-async def harness_factory(emu: Emulator, database_url: str, tmp_path: Path, unique: Any
+async def harness_factory(emu: Emulator, database_url: str, tmp_path: Path, unique: Any, instance_logs: LogBook
                           ) -> AsyncIterator[Any]:
     """`await harness_factory(config_extra=..., env=..., personality=...)` -> a running FeatureHarness."""
     old_base = discord.http.Route.BASE
@@ -183,14 +216,15 @@ async def harness_factory(emu: Emulator, database_url: str, tmp_path: Path, uniq
         )
         report = await asyncio.to_thread(load_instance, folder, None)
         assert report.spec is not None, report.problems
+        options = RuntimeOptions(guild_ready_timeout=guild_ready_timeout, backoff_first=0.2)
+
         def new_runner(spec: InstanceSpec) -> InstanceRunner:
-            options = RuntimeOptions(guild_ready_timeout=guild_ready_timeout, backoff_first=0.2)
             return InstanceRunner(spec, migrations, options, gate, databases, shared)
 
         runner = new_runner(report.spec)
         runner.start()
         harness = FeatureHarness(emu, name, folder, token, bot_user, guild, channel, owner, bot_role, schema,
-                                 database_url, runner, shared, new_runner)
+                                 database_url, runner, shared, new_runner, instance_logs)
         made.append(harness)
         if wait:
             await harness.wait_running()

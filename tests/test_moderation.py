@@ -1,7 +1,9 @@
-"""Moderation end to end: the daemon as a separate process, the emulator as Discord, rows in a real Postgres.
+"""Moderation: the real InstanceRunner in-process (the FeatureHarness), the emulator as Discord, rows in a real
+Postgres.
 
 Every test looks at what a user would see: the bot's reply, the ban (or kick, timeout, deletion) in the
-emulator's state, the audit embed in the log channel, the tempban row in the instance's schema.
+emulator's state, the audit embed in the log channel, the tempban row in the instance's schema, and where a
+failure is the point, the log event an operator would read.
 """
 
 from __future__ import annotations
@@ -9,19 +11,16 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import re
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import asyncpg
-import pytest_asyncio
+import pytest
 
 from supervisor.emulator import Channel, Emulator, P, Role, User
 from supervisor.emulator.models import Message
-from tests.conftest import InstanceFolders
-from tests.daemon import DaemonProcess, eventually
-from tests.world import BotWorld, add_bot
+from tests.support import FeatureHarness, eventually
 
 MOD_PERMS = int(P.BAN_MEMBERS | P.KICK_MEMBERS | P.MODERATE_MEMBERS | P.MANAGE_MESSAGES)
 FAST_SWEEP = "[moderation]\nsweep_interval = 0.5\n"
@@ -33,7 +32,8 @@ class Server:
     """One bot's guild, peopled: moderators under a senior moderator under the bot, and plain members."""
 
     emu: Emulator
-    bot: BotWorld
+    bot: FeatureHarness  # the instance, run in-process: its guild, owner, schema, log events
+    prefix: str
     log_channel: Channel
     mod_role: Role
     senior: User
@@ -42,7 +42,6 @@ class Server:
     plain: User  # no permissions at all
     mods: list[User] = field(default_factory=list)
     members: list[User] = field(default_factory=list)
-    daemon: DaemonProcess | None = None
 
     @property
     def guild_id(self) -> int:
@@ -93,11 +92,13 @@ class Server:
         return {f["name"]: f["value"] for f in message.embeds[0].get("fields", [])}
 
 
-def build_server(emu: Emulator, instances: InstanceFolders, name: str, prefix: str, database_url: str,
-                 schemas: list[str], unique: Callable[[str], str], config_extra: str = FAST_SWEEP) -> Server:
-    bot = add_bot(emu, instances, name, prefix=prefix, schema=unique(f"mod_{name}"), database_url=database_url,
-                  config_extra=config_extra)
-    schemas.append(bot.schema)
+MakeHarness = Callable[..., Awaitable[FeatureHarness]]
+
+
+async def build_server(harness_factory: MakeHarness, name: str, prefix: str, config_extra: str = FAST_SWEEP) -> Server:
+    """The guild is peopled before the bot connects, as when a daemon starts on an existing server."""
+    bot = await harness_factory(name=name, prefix=prefix, config_extra=config_extra, wait=False)
+    emu = bot.emu
     guild = bot.guild
     log_channel = emu.create_channel(guild, "mod-log")
     mod_role = emu.create_role(guild, "mod", MOD_PERMS, position=5)
@@ -108,22 +109,16 @@ def build_server(emu: Emulator, instances: InstanceFolders, name: str, prefix: s
     for label, roles in (("senior", [senior_role]), ("vip", [vip_role]), ("admin", [admin_role]), ("plain", [])):
         people[label] = emu.create_user(f"{name}-{label}")
         emu.add_member(guild, people[label], roles)
-    server = Server(emu, bot, log_channel, mod_role, people["senior"], people["vip"], people["admin"],
+    server = Server(emu, bot, prefix, log_channel, mod_role, people["senior"], people["vip"], people["admin"],
                     people["plain"])
     server.add_mods(1)
     server.add_members(3)
+    await bot.wait_running()
     return server
 
 
-async def start_daemon(emu: Emulator, instances: InstanceFolders, tmp_path: Path, *names: str) -> DaemonProcess:
-    daemon = await DaemonProcess(instances.root, tmp_path, api_base=emu.api_base,
-                                 gateway_url=emu.gateway_url).start()
-    await daemon.wait_running(*names)
-    return daemon
-
-
 async def set_log_channel(server: Server) -> None:
-    reply = await server.say(server.bot.owner, f"{server.bot.prefix}setlog <#{server.log_channel.id}>")
+    reply = await server.say(server.bot.owner, f"{server.prefix}setlog <#{server.log_channel.id}>")
     assert reply == f"Audit log channel set to <#{server.log_channel.id}>."
 
 
@@ -135,19 +130,12 @@ async def tempban_rows(database_url: str, schema: str) -> list[asyncpg.Record]:
         await connection.close()
 
 
-
-@pytest_asyncio.fixture
-async def server(emu: Emulator, instances: InstanceFolders, tmp_path: Path, database_url: str,
-                 schemas: list[str], unique: Callable[[str], str]) -> AsyncIterator[Server]:
-    """One moderated guild, its instance running under the daemon, the audit log set to #mod-log."""
-    world = build_server(emu, instances, "alpha", "!", database_url, schemas, unique)
-    daemon = await start_daemon(emu, instances, tmp_path, "alpha")
-    try:
-        world.daemon = daemon
-        await set_log_channel(world)
-        yield world
-    finally:
-        assert await daemon.stop() == 0, daemon.stderr_text[-3000:]
+@pytest.fixture
+async def server(harness_factory: MakeHarness) -> Server:
+    """One moderated guild, its instance running in-process, the audit log set to #mod-log."""
+    world = await build_server(harness_factory, "alpha", "!")
+    await set_log_channel(world)
+    return world
 
 
 # --- tempbans -------------------------------------------------------------------------------------------
@@ -271,46 +259,38 @@ async def test_a_new_ban_replaces_a_pending_tempban(server: Server, database_url
 # --- sweeping -----------------------------------------------------------------------------------------
 
 
-async def test_tempban_expired_while_the_daemon_was_down_is_lifted_at_the_next_start(
-        emu: Emulator, instances: InstanceFolders, tmp_path: Path, database_url: str, schemas: list[str],
-        unique: Callable[[str], str]) -> None:
+async def test_tempban_expired_while_the_instance_was_down_is_lifted_at_the_next_start(
+        harness_factory: MakeHarness, database_url: str) -> None:
     # An hour between sweeps: only the sweep right after a start can lift anything within this test.
-    server = build_server(emu, instances, "alpha", "!", database_url, schemas, unique,
-                          config_extra="[moderation]\nsweep_interval = 3600\n")
-    target = server.members[0]
-    daemon = await start_daemon(emu, instances, tmp_path, "alpha")
-    try:
-        await set_log_channel(server)
-        assert (await server.say(server.mods[0], f"!ban <@{target.id}> 2s")).startswith("Banned")
-        await server.audit("Tempban")
-    finally:
-        assert await daemon.stop() == 0
+    server = await build_server(harness_factory, "alpha", "!", config_extra="[moderation]\nsweep_interval = 3600\n")
+    emu, target = server.emu, server.members[0]
+    await set_log_channel(server)
+    assert (await server.say(server.mods[0], f"!ban <@{target.id}> 2s")).startswith("Banned")
+    await server.audit("Tempban")
+    await server.bot.stop()  # as at a daemon shutdown: the bot disconnects, its sweeper ends
+    assert not emu.connected(server.bot.token)
     [row] = await tempban_rows(database_url, server.bot.schema)
     await eventually(lambda: dt.datetime.now(dt.UTC) > row["expires_at"])
     assert target.id in emu.bans(server.guild_id)  # nobody is running to lift it
 
-    daemon = await start_daemon(emu, instances, tmp_path, "alpha")
-    try:
-        lifted = await server.audit("Tempban expired", timeout=15)
-        assert lifted["User"] == f"<@{target.id}> ({target.id})"
-        assert target.id not in emu.bans(server.guild_id)
-        assert (await tempban_rows(database_url, server.bot.schema))[0]["unbanned"] is True
-        entry = daemon.find(lambda e: e.get("event") == "tempban expired and lifted")
-        assert entry is not None and entry["instance"] == "alpha" and entry["user_id"] == target.id
-    finally:
-        assert await daemon.stop() == 0
+    mark = server.bot.logs.mark()
+    await server.bot.start()
+    lifted = await server.audit("Tempban expired", timeout=15)
+    assert lifted["User"] == f"<@{target.id}> ({target.id})"
+    assert target.id not in emu.bans(server.guild_id)
+    assert (await tempban_rows(database_url, server.bot.schema))[0]["unbanned"] is True
+    [entry] = server.bot.log_events(lambda e: e.get("event") == "tempban expired and lifted", start=mark)
+    assert entry["instance"] == "alpha" and entry["user_id"] == target.id
 
 
 async def test_unban_that_discord_fails_stays_pending_and_is_retried(server: Server, database_url: str) -> None:
     emu, target = server.emu, server.members[0]
-    daemon = server.daemon
-    assert daemon is not None
     # Every unban fails until we say otherwise: discord.py retries a 500 inside one call, so "times" is large.
     emu.fail_next("DELETE", f"/guilds/{server.guild_id}/bans/{target.id}", 500, times=1000)
     assert (await server.say(server.mods[0], f"!ban <@{target.id}> 1s")).startswith("Banned")
     for attempt in (1, 2):
-        failed = await daemon.wait_log(lambda e, n=attempt: e.get("event", "").startswith("unban failed")
-                                       and e.get("attempt") == n, timeout=20)
+        failed = await server.bot.wait_log(lambda e, n=attempt: e.get("event", "").startswith("unban failed")
+                                           and e.get("attempt") == n, timeout=20)
         assert failed["instance"] == "alpha" and failed["user_id"] == target.id and failed["level"] == "warning"
         [row] = await tempban_rows(database_url, server.bot.schema)
         assert row["unbanned"] is False  # never marked done while Discord fails
@@ -330,11 +310,9 @@ async def test_unban_that_discord_fails_stays_pending_and_is_retried(server: Ser
 
 async def test_an_unban_in_discord_closes_the_tempban(server: Server, database_url: str) -> None:
     emu, target = server.emu, server.members[0]
-    daemon = server.daemon
-    assert daemon is not None
     assert (await server.say(server.mods[0], f"!ban <@{target.id}> 1h")).startswith("Banned")
     emu.unban(server.guild_id, target, server.bot.owner, "lifted in Discord's own UI")
-    await daemon.wait_log(lambda e: e.get("event") == "tempban closed: unbanned in Discord")
+    await server.bot.wait_log(lambda e: e.get("event") == "tempban closed: unbanned in Discord")
     assert (await tempban_rows(database_url, server.bot.schema))[0]["unbanned"] is True
     assert await server.say(server.mods[0], "!banlist") == "No active tempbans."
 
@@ -489,12 +467,10 @@ async def test_banlist_and_settings_fit_discords_embed_limits(server: Server, da
 
 async def test_a_deleted_audit_channel_never_breaks_the_action(server: Server) -> None:
     emu, mod, target = server.emu, server.mods[0], server.members[0]
-    daemon = server.daemon
-    assert daemon is not None
     emu.delete_channel(server.log_channel)
     assert await server.say(mod, f"!kick <@{target.id}>") == f"Kicked **{target.username}**."
     assert emu.kicked(server.guild_id) == [target.id]
-    logged = await daemon.wait_log(lambda e: e.get("event", "").startswith("audit log channel unusable"))
+    logged = await server.bot.wait_log(lambda e: e.get("event", "").startswith("audit log channel unusable"))
     assert logged["instance"] == "alpha" and logged["channel_id"] == server.log_channel.id
     assert logged["action"] == "Kick" and logged["level"] == "warning"
 
@@ -540,38 +516,34 @@ async def test_twenty_simultaneous_bans_each_land_exactly_once(server: Server, d
     assert sorted(a["User"] for a in audited) == sorted(f"{t.username} ({t.id})" for t in targets)
 
 
-async def test_two_instances_keep_their_bans_apart(emu: Emulator, instances: InstanceFolders, tmp_path: Path,
-                                                   database_url: str, schemas: list[str],
-                                                   unique: Callable[[str], str]) -> None:
-    a = build_server(emu, instances, "alpha", "!", database_url, schemas, unique)
-    b = build_server(emu, instances, "beta", "?", database_url, schemas, unique)
-    daemon = await start_daemon(emu, instances, tmp_path, "alpha", "beta")
-    try:
-        await set_log_channel(a)
-        await set_log_channel(b)
-        a_short, a_long = a.members[:2]
-        b_short, b_long = b.members[:2]
-        for server, prefix, short, long in ((a, "!", a_short, a_long), (b, "?", b_short, b_long)):
-            assert (await server.say(server.mods[0], f"{prefix}ban <@{short.id}> 2s")).startswith("Banned")
-            assert (await server.say(server.mods[0], f"{prefix}ban <@{long.id}> 1w")).startswith("Banned")
-        a_list = (await a.reply_embed(a.mods[0], "!banlist"))["description"]
-        b_list = (await b.reply_embed(b.mods[0], "?banlist"))["description"]
-        assert f"<@{a_short.id}>" in a_list and f"<@{a_long.id}>" in a_list
-        assert f"<@{b_short.id}>" not in a_list and f"<@{b_long.id}>" not in a_list
-        assert f"<@{b_short.id}>" in b_list and f"<@{a_short.id}>" not in b_list
+async def test_two_instances_keep_their_bans_apart(harness_factory: MakeHarness, database_url: str) -> None:
+    # Two instances in one process, as the daemon hosts them: one pool, schema and sweeper each.
+    a = await build_server(harness_factory, "alpha", "!")
+    b = await build_server(harness_factory, "beta", "?")
+    emu = a.emu
+    await set_log_channel(a)
+    await set_log_channel(b)
+    a_short, a_long = a.members[:2]
+    b_short, b_long = b.members[:2]
+    for server, prefix, short, long in ((a, "!", a_short, a_long), (b, "?", b_short, b_long)):
+        assert (await server.say(server.mods[0], f"{prefix}ban <@{short.id}> 2s")).startswith("Banned")
+        assert (await server.say(server.mods[0], f"{prefix}ban <@{long.id}> 1w")).startswith("Banned")
+    a_list = (await a.reply_embed(a.mods[0], "!banlist"))["description"]
+    b_list = (await b.reply_embed(b.mods[0], "?banlist"))["description"]
+    assert f"<@{a_short.id}>" in a_list and f"<@{a_long.id}>" in a_list
+    assert f"<@{b_short.id}>" not in a_list and f"<@{b_long.id}>" not in a_list
+    assert f"<@{b_short.id}>" in b_list and f"<@{a_short.id}>" not in b_list
 
-        for server, short in ((a, a_short), (b, b_short)):
-            assert (await server.audit("Tempban expired", timeout=15))["User"] == f"<@{short.id}> ({short.id})"
-        # Each ban was lifted by its own bot, and by nobody else.
-        for server, short, long in ((a, a_short, a_long), (b, b_short, b_long)):
-            [lift] = emu.audit_log(server.guild_id, "member_ban_remove")
-            assert lift.target_id == short.id and lift.actor_id == server.bot.bot_user.id
-            assert list(emu.bans(server.guild_id)) == [long.id]
-        for server, other in ((a, b), (b, a)):
-            assert not [r for r in emu.requests if r.method == "DELETE" and r.token == other.bot.token
-                        and r.path.startswith(f"/guilds/{server.guild_id}/")]
-            rows = await tempban_rows(database_url, server.bot.schema)
-            assert {r["guild_id"] for r in rows} == {str(server.guild_id)}
-        assert a.bot.schema != b.bot.schema
-    finally:
-        assert await daemon.stop() == 0
+    for server, short in ((a, a_short), (b, b_short)):
+        assert (await server.audit("Tempban expired", timeout=15))["User"] == f"<@{short.id}> ({short.id})"
+    # Each ban was lifted by its own bot, and by nobody else.
+    for server, short, long in ((a, a_short, a_long), (b, b_short, b_long)):
+        [lift] = emu.audit_log(server.guild_id, "member_ban_remove")
+        assert lift.target_id == short.id and lift.actor_id == server.bot.bot_user.id
+        assert list(emu.bans(server.guild_id)) == [long.id]
+    for server, other in ((a, b), (b, a)):
+        assert not [r for r in emu.requests if r.method == "DELETE" and r.token == other.bot.token
+                    and r.path.startswith(f"/guilds/{server.guild_id}/")]
+        rows = await tempban_rows(database_url, server.bot.schema)
+        assert {r["guild_id"] for r in rows} == {str(server.guild_id)}
+    assert a.bot.schema != b.bot.schema

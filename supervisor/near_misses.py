@@ -1,0 +1,39 @@
+"""Files that were almost right: a `config.tml` or an `.env.txt` is skipped as it should be, but never silently."""
+
+from __future__ import annotations
+
+import difflib
+from pathlib import Path
+
+from supervisor.config import CONFIG_FILE
+from supervisor.envfile import ENV_FILE
+
+
+def _close(folder: Path, wanted: str) -> str | None:
+    try:
+        names = [p.name for p in folder.iterdir() if p.is_file()]
+    except OSError:
+        return None
+    if wanted in names:
+        return None
+    stems = [n for n in names if n.lower().startswith(wanted.lower()) and n != f"{wanted}.example"]
+    close = stems or difflib.get_close_matches(wanted, [n for n in names if n != f"{wanted}.example"], 1, 0.8)
+    return close[0] if close else None
+
+
+def hints(instances_dir: Path) -> list[str]:
+    """One line per folder skipped (or left unconfigured) because a file name is slightly off."""
+    found: list[str] = []
+    try:
+        folders = sorted(p for p in instances_dir.iterdir() if p.is_dir() and not p.name.startswith("."))
+    except OSError:
+        return found
+    for folder in folders:
+        config = _close(folder, CONFIG_FILE)
+        if config and not (folder / CONFIG_FILE).exists():
+            found.append(f"{folder.name}: skipped: it has {config} but no {CONFIG_FILE}; rename it to {CONFIG_FILE}")
+            continue
+        env = _close(folder, ENV_FILE)
+        if env and (folder / CONFIG_FILE).exists():
+            found.append(f"{folder.name}: not configured: it has {env} but no {ENV_FILE}; rename it to {ENV_FILE}")
+    return found

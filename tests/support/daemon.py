@@ -1,0 +1,126 @@
+"""Run the real daemon (`python -m supervisor run`) or the command line as a separate process.
+
+Only for what needs a daemon: signals, watching, restarts, outages, systemd, the CLI. Feature behaviour is
+tested in-process with the FeatureHarness (tests/support/harness.py).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+from tests.support.folders import REPO
+from tests.support.logbook import LogBook, LogPredicate
+
+
+class DaemonProcess:
+    def __init__(self, instances_dir: Path, work_dir: Path, *, api_base: str, gateway_url: str,
+                 database_url: str | None = None, extra_args: tuple[str, ...] = (),
+                 env: dict[str, str] | None = None):
+        self.instances_dir = instances_dir
+        self.control_socket = work_dir / "control.sock"
+        self.work_dir = work_dir
+        self.args = [
+            "run", "--instances", str(instances_dir), "--api-base-url", api_base, "--gateway-url", gateway_url,
+            "--control-socket", str(self.control_socket), "--guild-ready-timeout", "0.1", "--log-format", "json",
+            *extra_args,
+        ]
+        self.env = {k: v for k, v in os.environ.items()
+                    if k not in ("DATABASE_URL", "SUPERVISOR_INSTANCES", "NOTIFY_SOCKET", "WATCHDOG_USEC")}
+        if database_url:
+            self.env["DATABASE_URL"] = database_url
+        self.env.update(env or {})
+        self.book = LogBook()
+        self.process: asyncio.subprocess.Process | None = None
+        self._reader: asyncio.Task[None] | None = None
+
+    @property
+    def logs(self) -> list[dict[str, Any]]:
+        return self.book.entries
+
+    @property
+    def raw_stderr(self) -> list[str]:
+        return self.book.raw
+
+    async def start(self) -> DaemonProcess:
+        self.process = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "supervisor", *self.args, cwd=self.work_dir, env=self.env,
+            stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        )
+        self._reader = asyncio.create_task(self._read())
+        return self
+
+    async def _read(self) -> None:
+        assert self.process and self.process.stderr
+        while line := await self.process.stderr.readline():
+            self.book.add_line(line.decode(errors="replace").rstrip())
+
+    def _gone(self) -> bool:
+        return bool(self.process and self.process.returncode is not None and self._reader and self._reader.done())
+
+    def find(self, predicate: LogPredicate, start: int = 0) -> dict[str, Any] | None:
+        return self.book.find(predicate, start)
+
+    def count(self, predicate: LogPredicate, start: int = 0) -> int:
+        return self.book.count(predicate, start)
+
+    async def wait_log(self, predicate: LogPredicate, timeout: float = 20.0, start: int = 0,
+                       count: int = 1) -> dict[str, Any]:
+        return await self.book.wait(predicate, timeout, start, count, gone=self._gone)
+
+    async def wait_running(self, *names: str, timeout: float = 30.0, start: int = 0) -> None:
+        for name in names:
+            await self.wait_log(lambda e, n=name: e.get("event") == "instance running" and e.get("instance") == n,
+                                timeout, start)
+
+    async def stop(self, signum: int = signal.SIGTERM, timeout: float = 20.0) -> int:
+        assert self.process
+        if self.process.returncode is None:
+            self.process.send_signal(signum)
+        try:
+            code = await asyncio.wait_for(self.process.wait(), timeout)
+        finally:
+            if self.process.returncode is None:
+                self.process.kill()
+                await self.process.wait()
+            if self._reader:
+                await asyncio.gather(self._reader, return_exceptions=True)
+        return code
+
+    @property
+    def stderr_text(self) -> str:
+        return "\n".join(self.book.raw)
+
+
+def run_cli(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None,
+            timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    """The real command line, as a separate process."""
+    full_env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "SUPERVISOR_INSTANCES")}
+    full_env.update(env or {})
+    return subprocess.run(
+        [sys.executable, "-m", "supervisor", *args], capture_output=True, text=True, env=full_env,
+        cwd=cwd or REPO, timeout=timeout,
+    )
+
+
+async def run_cli_async(*args: str, env: dict[str, str] | None = None, timeout: float = 30) -> tuple[int, str, str]:
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "supervisor", *args, cwd=REPO, env={**os.environ, **(env or {})},
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await asyncio.wait_for(process.communicate(), timeout)
+    assert process.returncode is not None
+    return process.returncode, out.decode(), err.decode()
+
+
+async def status(daemon: DaemonProcess) -> dict[str, dict[str, Any]]:
+    """`status --json` from the running daemon, by instance name."""
+    code, out, err = await run_cli_async("status", "--json", "--control-socket", str(daemon.control_socket))
+    assert code == 0, err
+    return {item["name"]: item for item in json.loads(out)}

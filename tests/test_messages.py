@@ -1,0 +1,92 @@
+"""Messages a newcomer meets: each says what is wrong, where, and what to do."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from supervisor.emulator import Emulator
+from supervisor.instances import load_instance
+from supervisor.pg.budget import ServerLimits, fit_message
+from tests.support import REPO, DaemonProcess, InstanceFolders, add_bot, eventually, run_cli, run_cli_async, status
+
+pytestmark = pytest.mark.e2e  # the daemon and the command line as processes
+
+
+def test_a_personality_problem_names_that_file_without_a_config_line(instances: InstanceFolders) -> None:
+    folder = instances.make("voice", config='bot_name = "b"\ncommand_prefix = "!"\npersonality_file = "v.txt"\n')
+    (folder / "v.txt").write_text("  \n")
+    assert [str(p) for p in load_instance(folder, None).problems] == ["voice/v.txt: personality file is empty"]
+
+
+def test_a_config_with_a_utf8_bom_is_read(instances: InstanceFolders) -> None:
+    folder = instances.make("bom")
+    (folder / "config.toml").write_bytes(b"\xef\xbb\xbf" + (folder / "config.toml").read_bytes())
+    assert load_instance(folder, None).problems == []
+
+
+def test_near_miss_file_names_get_a_hint(instances: InstanceFolders) -> None:
+    misnamed = instances.make("typo")
+    (misnamed / "config.toml").rename(misnamed / "config.tml")
+    (instances.make("textenv") / ".env.txt").write_text("DISCORD_TOKEN=x\n")
+    out = run_cli("check", "--instances", str(instances.root)).stdout
+    assert "hint: typo: skipped: it has config.tml but no config.toml; rename it to config.toml" in out
+    assert "hint: textenv: not configured: it has .env.txt but no .env; rename it to .env" in out
+
+
+def test_migrate_an_unconfigured_instance_says_what_to_do() -> None:
+    result = run_cli("migrate", "example", "--instances", str(REPO / "instances"))
+    assert result.returncode == 1
+    assert "example: error: not configured: it has no .env (copy example/.env.example to example/.env" in result.stdout
+
+
+def test_the_budget_arithmetic_adds_up() -> None:
+    for in_use in (3, 93):
+        _fits, message = fit_message("db:5432", ServerLimits("15", 100, 3, in_use), {"a": 200}, "raise it")
+        numbers = re.search(r"allows (\d+) \(max_connections\) - (\d+) reserved - (\d+) used by other clients - "
+                            r"(\d+) kept free = (-?\d+)", message)
+        assert numbers, message
+        total, *minus, result = map(int, numbers.groups())
+        assert total - sum(minus) == result, message
+
+
+def test_check_db_with_json_is_refused_and_documented() -> None:
+    result = run_cli("check", "--db", "--json")
+    assert result.returncode == 2 and "use it without --json" in result.stderr
+    assert "does not combine with `--json`" in (REPO / "docs" / "control.md").read_text()
+
+
+async def test_status_since_and_restarts_and_restart_of_an_unknown_name(
+        emu: Emulator, instances: InstanceFolders, tmp_path: Path, database_url: str, schemas: list[str],
+        unique) -> None:
+    bot = add_bot(emu, instances, "steady", prefix="!", schema=unique("steady"), database_url=database_url)
+    schemas.append(bot.schema)
+    (instances.make("typo") / "config.toml").rename(instances.root / "typo" / "config.tml")
+    daemon = await DaemonProcess(instances.root, tmp_path, api_base=emu.api_base, gateway_url=emu.gateway_url
+                                 ).start()
+    try:
+        await daemon.wait_running("steady")
+        hint = await daemon.wait_log(lambda e: e.get("event") == "instance folder name near miss")
+        assert hint["hint"] == "typo: skipped: it has config.tml but no config.toml; rename it to config.toml"
+        socket = ("--control-socket", str(daemon.control_socket))
+        code, _, err = await run_cli_async("restart", "nosuch", *socket)
+        assert code == 1 and "no instance 'nosuch' in" in err and "(instances: steady)" in err
+
+        since = (await status(daemon))["steady"]["since"]
+        config = bot.folder / "config.toml"
+        config.write_text(config.read_text().replace('command_prefix = "!"', 'command_prefix = "?"'))
+        await daemon.wait_log(lambda e: e.get("event") == "config reloaded")
+        assert (await status(daemon))["steady"]["since"] == since  # a live reload is no restart
+
+        env = bot.folder / ".env"
+        env.write_text(env.read_text().replace(database_url, database_url + "?application_name=steady"))
+        await daemon.wait_log(lambda e: str(e.get("outcome", "")).startswith("restarted"))
+
+        async def restarted() -> bool:
+            now = (await status(daemon))["steady"]
+            return now["state"] == "running" and now["restarts"] == 1 and now["since"] > since
+        await eventually(restarted, timeout=30)
+    finally:
+        assert await daemon.stop() == 0
