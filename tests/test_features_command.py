@@ -19,12 +19,14 @@ async def test_features_lists_every_feature_with_its_settings() -> None:
     assert listed["core"]["default"] == "always on"
     moderation = listed["moderation"]
     assert moderation["default"] == "on" and "tempbans" in moderation["summary"]
-    assert moderation["settings"] == [{"key": "sweep_interval", "type": "number", "default": 30.0,
-                                       "required": False, "doc": "seconds between expired-tempban sweeps"}]
+    assert moderation["settings"] == [{
+        "key": "sweep_interval", "type": "number", "default": 600.0, "required": False,
+        "doc": "seconds between safety sweeps for expired tempbans; each tempban is lifted when it expires anyway"}]
     code, text, _ = await run_cli_async("features")
     assert code == 0
     assert "| `moderation` | on | tempbans, kicks, timeouts, nuke and the audit log |" in text
-    assert "| `sweep_interval` | number | `30.0` | seconds between expired-tempban sweeps |" in text
+    assert ("| `sweep_interval` | number | `600.0` | seconds between safety sweeps for expired tempbans; each tempban "
+            "is lifted when it expires anyway |") in text
 
 
 async def test_docs_features_md_matches_the_command() -> None:
