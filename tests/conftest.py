@@ -1,7 +1,6 @@
 """Shared fixtures: a real Postgres, instance folders on disk, schemas that are dropped afterwards, the emulator.
 
-Plain helpers live in tests/support (import them from `tests.support`); the names below that are not fixtures
-are re-exported only for test modules written before that package existed.
+Plain helpers live in tests/support (import them from `tests.support`).
 """
 
 from __future__ import annotations
@@ -16,10 +15,7 @@ import pytest_asyncio
 
 from supervisor.emulator import Emulator
 from tests.support import postgres
-from tests.support.daemon import run_cli
-from tests.support.folders import REPO, InstanceFolders, fake_token
-
-__all__ = ["REPO", "InstanceFolders", "fake_token", "run_cli"]  # re-exports, see the docstring
+from tests.support.folders import InstanceFolders
 
 # Fixtures kept beside their helpers: the in-process harness (`harness`, `harness_factory`, `instance_logs`) and
 # the Finnhub stand-in (`finnhub`), for every test.

@@ -1,1 +1,1 @@
-"""Feature packages that exist only for tests (registered by the `test_features` fixture of tests/harness.py)."""
+"""Feature packages that exist only for tests: tests/support/harness.py registers them."""

@@ -9,9 +9,7 @@ from pathlib import Path
 import pytest
 
 from supervisor.pg.bundled import BundledPostgres
-from tests.support import SMALL_MAX_CONNECTIONS, make_instance, postgres, scratch_state_dir, settings_for
-
-__all__ = ["SMALL_MAX_CONNECTIONS", "make_instance", "settings_for"]  # re-exported for older test modules
+from tests.support import SMALL_MAX_CONNECTIONS, postgres, scratch_state_dir
 
 
 @pytest.fixture
