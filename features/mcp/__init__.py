@@ -7,12 +7,9 @@ FEATURE = Feature(
     summary="MCP tools for this bot through the daemon's MCP endpoint (read-only unless listed)",
     cog="features.mcp.cog:McpCog",
     default_enabled=False,
-    # What the privileged tools can do, if an instance lists them; the read-only ones need only to see.
-    permissions=frozenset({
-        "view_channel", "read_message_history", "send_messages", "manage_messages", "add_reactions",
-        "manage_channels", "manage_roles", "ban_members", "kick_members", "moderate_members", "manage_nicknames",
-        "move_members", "mute_members", "deafen_members", "manage_webhooks",
-    }),
+    # What the default, read-only tools need (get_bans also needs Ban Members, which moderation asks for). An
+    # instance that lists privileged tools grants their permissions itself (docs/mcp.md).
+    permissions=frozenset({"view_channel", "read_message_history"}),
     settings={
         "tools": Setting(
             list, list(MCP_READ_ONLY_TOOLS), rule=mcp_unknown_tools,
