@@ -10,16 +10,14 @@ import asyncio
 import contextlib
 import json
 import os
-import pwd
 import resource
 import secrets
-import shutil
 import signal
 import statistics
 import sys
 import tempfile
 import time
-from collections.abc import AsyncIterator, Callable, Iterator, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -27,7 +25,6 @@ from typing import Any
 import asyncpg
 
 from supervisor.emulator import Channel, Emulator, Guild, P, User
-from supervisor.pg.bundled import BundledPostgres
 
 CORE_ONLY = "[features]\nmoderation = false\nstocks = false\n"
 LOCAL_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -206,32 +203,6 @@ async def drop_schemas(database_url: str, prefix: str) -> None:
         await connection.close()
 
 
-@contextlib.contextmanager
-def scratch_state_dir() -> Iterator[Path]:
-    """An empty state directory for a private PostgreSQL; given to `nobody` when we are root (it refuses root)."""
-    root = Path(tempfile.mkdtemp(prefix="ds-bench-"))
-    state = root / "state"
-    state.mkdir()
-    if os.geteuid() == 0:
-        os.chmod(root, 0o755)
-        nobody = pwd.getpwnam("nobody")
-        os.chown(state, nobody.pw_uid, nobody.pw_gid)
-    try:
-        yield state
-    finally:
-        shutil.rmtree(root, ignore_errors=True)
-
-
-@contextlib.asynccontextmanager
-async def scratch_server(settings: Mapping[str, str] | None = None) -> AsyncIterator[BundledPostgres]:
-    """A private, started PostgreSQL (settings such as max_connections); stopped and deleted afterwards."""
-    with scratch_state_dir() as state:
-        server = BundledPostgres(state, settings)
-        await server.start()
-        try:
-            yield server
-        finally:
-            await server.stop()
 
 
 async def _answers(url: str) -> bool:

@@ -26,10 +26,9 @@ import asyncpg
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from _harness import scratch_server
-
 from supervisor.database import open_pool
 from supervisor.pg.budget import ConnectionBudget, ServerLimits, read_limits
+from supervisor.pg.scratch import scratch_server
 
 CLIENTS = "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend'"
 QUERY = "SELECT count(*) FROM notes"

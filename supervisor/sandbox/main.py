@@ -5,8 +5,6 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
-import os
-import pwd
 import shutil
 import sys
 import tempfile
@@ -22,6 +20,7 @@ from supervisor.daemon.runner import RuntimeOptions
 from supervisor.daemon.status import State
 from supervisor.dburl import redact_url
 from supervisor.emulator import Emulator
+from supervisor.pg.scratch import give_to_nobody_if_root
 from supervisor.sandbox.chat import Chat
 from supervisor.sandbox.market import SimulatedMarket
 from supervisor.sandbox.model import SandboxModel
@@ -31,12 +30,6 @@ from supervisor.settings import SupervisorSettings
 START_WAIT_SECONDS = 120.0
 NOTICES = {"config reloaded": "config reloaded", "config rejected; still running on the last good config":
            "config rejected, still on the last good one"}
-
-
-def _give_to_nobody(path: Path) -> None:
-    nobody = pwd.getpwnam("nobody")
-    os.chown(path, nobody.pw_uid, nobody.pw_gid)
-    path.chmod(0o755)
 
 
 def bundled_postgres_home(state_dir: Path, keep: bool) -> Path:
@@ -49,8 +42,7 @@ def bundled_postgres_home(state_dir: Path, keep: bool) -> Path:
         home.mkdir(parents=True, exist_ok=True)
     else:
         home = Path(tempfile.mkdtemp(prefix="discord-supervisor-sandbox-"))
-    if os.geteuid() == 0 and home.stat().st_uid == 0:
-        _give_to_nobody(home)
+    give_to_nobody_if_root(home)
     return home
 
 

@@ -7,11 +7,12 @@ bots (plain discord.py bots for the emulator's own tests), folders (instance fol
 (`eventually`), logbook (log events to wait for and count), daemon (the daemon and CLI as processes), world (a
 bot's guild for daemon tests), harness (one instance in-process), sandbox (the sandbox as a process), check
 (`check` in-process), finnhub and llm_standins (stand-ins for upstream APIs), postgres (the test database),
-scratch_postgres (throwaway servers), tcp_proxy (outages on demand), pg and pg_freeze (Postgres-operations
+tcp_proxy (outages on demand), pg and pg_freeze (Postgres-operations
 helpers), dumps (backup/restore helpers).
 """
 
 
+from supervisor.pg.scratch import scratch_server, scratch_state_dir
 from tests.support.bots import BotRunner, World, add_ping, full_intents
 from tests.support.check import GOOD_ENV, run_check
 from tests.support.daemon import DaemonProcess, run_cli, run_cli_async, status
@@ -36,7 +37,6 @@ from tests.support.pg import (
 from tests.support.pg_freeze import frozen
 from tests.support.postgres import as_role, server_major
 from tests.support.sandbox import SandboxSession
-from tests.support.scratch_postgres import scratch_server, scratch_state_dir
 from tests.support.tcp_proxy import TcpProxy
 from tests.support.waiting import eventually
 from tests.support.world import BotWorld, add_bot, reply_to
