@@ -21,16 +21,15 @@ from supervisor.sdk import (
     truncate,
 )
 
-from . import queries
+from . import actions, queries
 from .audit import send_audit, user_field
 from .checks import refusal
-from .sweeper import FIRST_SWEEP_DELAY, TempbanSweeper, ban_marker
+from .sweeper import FIRST_SWEEP_DELAY, TempbanSweeper
 from .tools import ModerationTools
 
 MAX_BAN_SECONDS = 365 * 86400
 MAX_TIMEOUT_SECONDS = 28 * 86400  # Discord's limit
 RATE_LIMIT = (5, 60.0)  # moderation actions per user per window
-BULK_DELETE_MAX_AGE = dt.timedelta(days=14)
 NUKE_NOTICE_SECONDS = 3.0
 DURATION_HELP = "Invalid duration. Use: `30s`, `5m`, `2h`, `3d`, `1w`"
 
@@ -96,27 +95,9 @@ class ModerationCog(commands.Cog, name="Moderation"):
         if seconds is not None and seconds > MAX_BAN_SECONDS:
             raise UserError("A tempban can last at most 365 days; use `perm` for a permanent ban.")
         self._rate_limit(context)
-        pool = self.instance.pool
         shown = "permanently" if permanent else format_duration(seconds or 0)
-        async with self.locks.hold((guild.id, member.id)):  # the sweep must not lift an old row meanwhile
-            # The row first: if the daemon dies right after the ban, the sweep still lifts it.
-            tempban = None if permanent else await queries.create_tempban(
-                pool, guild.id, member.id, context.author.id, reason, seconds or 0)
-            # A tempban's Discord reason carries its row id: the sweep lifts only a ban that is still this one.
-            audit_reason = (f"Ban by {context.author} ({shown})" if tempban is None
-                            else f"{ban_marker(tempban.id)} by {context.author} ({shown})")
-            if reason:
-                audit_reason += f": {reason}"
-            try:
-                await guild.ban(member, reason=truncate(audit_reason, 512), delete_message_seconds=0)
-            except discord.HTTPException as error:
-                if tempban:
-                    await queries.delete_tempban(pool, tempban.id)
-                why = "refused" if error.status < 500 else "failed"
-                raise UserError(f"Discord {why} to ban **{member.display_name}**; nothing was recorded.") from None
-            await queries.close_other_tempbans(pool, guild.id, member.id, tempban.id if tempban else None)
-        if tempban:
-            self.sweeper.tempban_written()
+        tempban = await actions.ban(self.instance, self.locks, self.sweeper, guild, member, context.author,
+                                    seconds, reason)
         if tempban:
             expires = int(tempban.expires_at.timestamp())
             reply = f"Banned **{member.display_name}** for **{shown}**. Expires <t:{expires}:R>."
@@ -136,18 +117,7 @@ class ModerationCog(commands.Cog, name="Moderation"):
         guild = context.guild
         assert guild is not None
         self._rate_limit(context)
-        async with self.locks.hold((guild.id, user.id)):
-            # The database first, read only: when it is down nothing happens anywhere and the reply says so.
-            # Then Discord, then the rows: a failed unban leaves the tempban pending (the original closed it). If
-            # the database fails between the two, the unban event or the sweep's ban check closes the row.
-            await queries.pending_tempbans(self.instance.pool, guild.id)
-            try:
-                await guild.unban(user, reason=f"Unban by {context.author}")
-            except discord.NotFound:
-                had_row = await queries.mark_unbanned(self.instance.pool, guild.id, user.id)
-                raise UserError(f"**{user.name}** is not banned." if not had_row else
-                                f"**{user.name}** was no longer banned; the pending tempban is closed.") from None
-            had_row = await queries.mark_unbanned(self.instance.pool, guild.id, user.id)
+        had_row = await actions.unban(self.instance, self.locks, guild, user, user.name, context.author)
         note = "" if had_row else " (No active tempban was found in the database.)"
         await self._done(context, f"Unbanned **{user.name}**.{note}", "Unban", {
             "User": user_field(user), "Moderator": user_field(context.author),
@@ -258,19 +228,11 @@ class ModerationCog(commands.Cog, name="Moderation"):
         if not 1 <= count <= 100:
             raise UserError(f"Usage: `{self._start()}nuke <1-100>`")
         self._rate_limit(context)
-        cutoff = discord.utils.utcnow() - BULK_DELETE_MAX_AGE + dt.timedelta(minutes=1)
         targets = [m async for m in channel.history(limit=count, before=context.message)]
-        young = [m for m in targets if m.created_at > cutoff]
+        young = actions.bulk_deletable(targets)
         old = len(targets) - len(young)
         # The command message goes too, in the same request when it fits: it does not count toward N.
-        # Never more than 100 ids per bulk delete (the original fetched count+1, i.e. 101 for `nuke 100`).
-        to_delete = [*young, context.message]
-        for start in range(0, len(to_delete), 100):
-            chunk = to_delete[start:start + 100]
-            if len(chunk) == 1:
-                await chunk[0].delete()
-            else:
-                await channel.delete_messages(chunk, reason=f"Nuke by {context.author}")
+        await actions.delete_messages(channel, [*young, context.message], reason=f"Nuke by {context.author}")
         if old:
             text = (f"Deleted **{len(young)}/{len(targets)}** messages; **{old}** older than 14 days can't be "
                     "bulk-deleted.")

@@ -6,20 +6,18 @@ runs here, through the same rows, locks, Discord calls and audit log as the pref
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Mapping
 from typing import Any
 
 import discord
 from supervisor.sdk import FeatureContext, KeyedLocks, UserError, format_duration, parse_duration, truncate
 
-from . import queries
+from . import actions
 from .audit import send_audit, user_field
 from .checks import refusal
-from .sweeper import TempbanSweeper, ban_marker
+from .sweeper import TempbanSweeper
 
 MAX_BAN_SECONDS = 365 * 86400
-BULK_DELETE_MAX_AGE = dt.timedelta(days=14)
 NUKE_NOTICE_SECONDS = 3.0
 DURATION_HELP = "Use: `30s`, `5m`, `2h`, `3d`, `1w`"
 
@@ -124,18 +122,9 @@ class ModerationTools:
         if why:
             raise UserError(why)
         shown = format_duration(seconds)
-        async with self.locks.hold((guild.id, target.id)):
-            tempban = await queries.create_tempban(self.ctx.pool, guild.id, target.id, moderator.id, reason, seconds)
-            # The row id in the reason: the sweep lifts only a ban that is still this one.
-            audit_reason = f"{ban_marker(tempban.id)} by {moderator} via AI chat ({shown})" + (
-                f": {reason}" if reason else "")
-            try:
-                await guild.ban(target, reason=truncate(audit_reason, 512), delete_message_seconds=0)
-            except discord.HTTPException:
-                await queries.delete_tempban(self.ctx.pool, tempban.id)
-                raise UserError(f"Discord refused to ban **{target.display_name}**; nothing was recorded.") from None
-            await queries.close_other_tempbans(self.ctx.pool, guild.id, target.id, tempban.id)
-        self.sweeper.tempban_written()
+        tempban = await actions.ban(self.ctx, self.locks, self.sweeper, guild, target, moderator, seconds, reason,
+                                    via=" via AI chat")
+        assert tempban is not None
         await send_audit(self.ctx, guild.id, "Tempban", {
             "User": user_field(target), "Moderator": user_field(moderator), "Duration": shown, "Reason": reason or "",
         })
@@ -146,13 +135,7 @@ class ModerationTools:
     async def _unban(self, moderator: discord.Member, arguments: Mapping[str, Any]) -> str:
         guild = moderator.guild
         user = discord.Object(_user_id(arguments))
-        async with self.locks.hold((guild.id, user.id)):
-            try:
-                await guild.unban(user, reason=f"Unban by {moderator} via AI chat")
-            except discord.NotFound:
-                await queries.mark_unbanned(self.ctx.pool, guild.id, user.id)
-                raise UserError(f"<@{user.id}> is not banned.") from None
-            await queries.mark_unbanned(self.ctx.pool, guild.id, user.id)
+        await actions.unban(self.ctx, self.locks, guild, user, f"<@{user.id}>", moderator, via=" via AI chat")
         await send_audit(self.ctx, guild.id, "Unban", {"User": user_field(user), "Moderator": user_field(moderator)})
         return f"Unbanned <@{user.id}>."
 
@@ -161,15 +144,8 @@ class ModerationTools:
         if not isinstance(channel, discord.TextChannel | discord.Thread | discord.VoiceChannel):
             raise UserError("I can't nuke this kind of channel.")
         count = _count(arguments)
-        cutoff = discord.utils.utcnow() - BULK_DELETE_MAX_AGE + dt.timedelta(minutes=1)
-        targets = [m async for m in channel.history(limit=count, before=before)]
-        young = [m for m in targets if m.created_at > cutoff]
-        for start in range(0, len(young), 100):
-            chunk = young[start:start + 100]
-            if len(chunk) == 1:
-                await chunk[0].delete()
-            elif chunk:
-                await channel.delete_messages(chunk, reason=f"Nuke by {moderator} via AI chat")
+        young = actions.bulk_deletable([m async for m in channel.history(limit=count, before=before)])
+        await actions.delete_messages(channel, young, reason=f"Nuke by {moderator} via AI chat")
         await send_audit(self.ctx, moderator.guild.id, "Nuke", {
             "Channel": f"<#{channel.id}>", "Moderator": user_field(moderator), "Messages Deleted": str(len(young)),
         })

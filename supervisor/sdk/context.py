@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import os
-import stat
 from collections.abc import Callable, Coroutine, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -13,6 +11,7 @@ import asyncpg
 import structlog
 
 from supervisor.ratelimit import SlidingWindowLimiter
+from supervisor.safe_read import UnreadableFile, read_regular_file
 from supervisor.sdk.feature import Feature
 from supervisor.sdk.periodic import Job, Periodic
 from supervisor.sdk.shared import Factory
@@ -38,18 +37,11 @@ def read_instance_text(folder: Path, instance: str, relative: str, max_bytes: in
     if Path(relative).is_absolute() or not path.is_relative_to(base):
         raise InstanceFileError(f"{label}: must be a file inside the instance folder")
     try:
-        if not stat.S_ISREG(path.stat().st_mode):  # before opening: opening a FIFO would block
-            raise InstanceFileError(f"{label}: not a regular file")
-        with path.open("rb") as file:
-            if not stat.S_ISREG(os.fstat(file.fileno()).st_mode):
-                raise InstanceFileError(f"{label}: not a regular file")
-            data = file.read(max_bytes + 1)
+        data = read_regular_file(path, max_bytes)  # never blocks on a FIFO; the limit is checked before reading
     except FileNotFoundError:
         raise InstanceFileError(f"{label}: file not found") from None
-    except OSError as error:
-        raise InstanceFileError(f"{label}: cannot read: {error.strerror}") from None
-    if len(data) > max_bytes:
-        raise InstanceFileError(f"{label}: larger than the limit of {max_bytes} bytes")
+    except UnreadableFile as error:
+        raise InstanceFileError(f"{label}: {error}") from None
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as error:
