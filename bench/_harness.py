@@ -227,6 +227,54 @@ def database_url() -> tuple[str, object]:
     return server.get_uri(), server
 
 
+def freeze_heap() -> None:
+    """Keep the emulator's fleet of guilds out of this process's garbage collections: a full collection of it
+    stalls the emulator, and the stall would show as the daemon's latency."""
+    import gc
+
+    gc.collect()
+    gc.freeze()
+
+
+class LoopLag:
+    """The bench's own event loop (the emulator runs on it): its worst lateness and its longest garbage
+    collection, so a delay the harness caused is not taken for the daemon's."""
+
+    TICK = 0.01
+
+    def __init__(self) -> None:
+        self.worst_ms = 0.0
+        self.longest_gc_ms = 0.0
+        self._gc_started = 0.0
+        self._task: asyncio.Task[None] | None = None
+
+    def _on_gc(self, phase: str, _info: dict[str, int]) -> None:
+        if phase == "start":
+            self._gc_started = time.perf_counter()
+        else:
+            self.longest_gc_ms = max(self.longest_gc_ms, (time.perf_counter() - self._gc_started) * 1000)
+
+    async def _tick(self) -> None:
+        while True:
+            went = time.perf_counter()
+            await asyncio.sleep(self.TICK)
+            self.worst_ms = max(self.worst_ms, (time.perf_counter() - went - self.TICK) * 1000)
+
+    def __enter__(self) -> LoopLag:
+        import gc
+
+        gc.callbacks.append(self._on_gc)
+        self._task = asyncio.get_running_loop().create_task(self._tick())
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        import gc
+
+        gc.callbacks.remove(self._on_gc)
+        if self._task is not None:
+            self._task.cancel()
+
+
 async def settle(seconds: float = 1.0) -> None:
     await asyncio.sleep(seconds)
 

@@ -19,7 +19,18 @@ import tempfile
 import time
 from pathlib import Path
 
-from _harness import CORE_ONLY, Bot, database_url, drop_schemas, make_bots, ping_ms, raise_fd_limit, start_daemon
+from _harness import (
+    CORE_ONLY,
+    Bot,
+    LoopLag,
+    database_url,
+    drop_schemas,
+    freeze_heap,
+    make_bots,
+    ping_ms,
+    raise_fd_limit,
+    start_daemon,
+)
 
 from supervisor.emulator import Emulator
 
@@ -70,17 +81,22 @@ async def reload_latency(db: str, instances: int, edits: int, run_id: str) -> No
         bots = make_bots(emu, root, instances, db, run_id, members=10)
         daemon, _ = await start_daemon(emu, root, work)
         edited, bystander = bots[:-1], bots[-1]
+        await daemon.wait_log(lambda e: e.get("event") == "daemon ready")  # after its start-up collection
+        freeze_heap()
         quiet = [await ping_ms(emu, bystander) for _ in range(20)]
         sessions_before = sum(emu.identify_count(b.token) + emu.resume_count(b.token) for b in bots)
+        logs_before = len(daemon.logs)
         stop, bystander_times = asyncio.Event(), []
         pinger = asyncio.create_task(keep_pinging(emu, bystander, bystander_times, stop))
         times = []
-        for index in range(edits):
-            bot = edited[(index * 7919) % len(edited)]  # spread over the fleet
-            times.append(await time_prefix_edit(emu, root, bot, "$" if bot.prefix == "!" else "!"))
-        stop.set()
-        await pinger
+        with LoopLag() as harness_lag:
+            for index in range(edits):
+                bot = edited[(index * 7919) % len(edited)]  # spread over the fleet
+                times.append(await time_prefix_edit(emu, root, bot, "$" if bot.prefix == "!" else "!"))
+            stop.set()
+            await pinger
         sessions_after = sum(emu.identify_count(b.token) + emu.resume_count(b.token) for b in bots)
+        stalls = [e for e in daemon.logs[logs_before:] if e.get("event") == "event loop stalled"]
         await daemon.stop()
     finally:
         await emu.stop()
@@ -93,6 +109,12 @@ async def reload_latency(db: str, instances: int, edits: int, run_id: str) -> No
           f"{statistics.median(bystander_times):.0f} ms over {len(bystander_times)} pings "
           f"(before the edits: median {statistics.median(quiet):.0f} ms, worst {max(quiet):.0f} ms)")
     print(f"  reconnects caused (IDENTIFY + RESUME): {sessions_after - sessions_before}")
+    print(f"  the bench's own loop (emulator) meanwhile: worst lag {harness_lag.worst_ms:.0f} ms, longest garbage "
+          f"collection {harness_lag.longest_gc_ms:.0f} ms")
+    worst = max(stalls, key=lambda e: e["stalled_ms"], default=None)
+    print(f"  daemon's event loop held over 250 ms during the edits: {len(stalls)} time(s)"
+          + (f", worst {worst['stalled_ms']} ms in {worst.get('activity')!r} ({worst['gc_ms']} ms of it garbage "
+             "collection)" if worst else ""))
 
 
 async def start_times(db: str, count: int, run_id: str) -> None:

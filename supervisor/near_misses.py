@@ -23,17 +23,25 @@ def _close(folder: Path, wanted: str) -> str | None:
 
 def hints(instances_dir: Path) -> list[str]:
     """One line per folder skipped (or left unconfigured) because a file name is slightly off."""
-    found: list[str] = []
+    return list(hints_by_folder(instances_dir).values())
+
+
+def hints_by_folder(instances_dir: Path) -> dict[str, str]:
+    """Folder name -> its near miss, for every folder that has one."""
     try:
         folders = sorted(p for p in instances_dir.iterdir() if p.is_dir() and not p.name.startswith("."))
     except OSError:
-        return found
-    for folder in folders:
-        config = _close(folder, CONFIG_FILE)
-        if config and not (folder / CONFIG_FILE).exists():
-            found.append(f"{folder.name}: skipped: it has {config} but no {CONFIG_FILE}; rename it to {CONFIG_FILE}")
-            continue
-        env = _close(folder, ENV_FILE)
-        if env and (folder / CONFIG_FILE).exists():
-            found.append(f"{folder.name}: not configured: it has {env} but no {ENV_FILE}; rename it to {ENV_FILE}")
-    return found
+        return {}
+    found = {folder.name: hint_for(folder) for folder in folders}
+    return {name: hint for name, hint in found.items() if hint}
+
+
+def hint_for(folder: Path) -> str | None:
+    """The near miss of one instance folder, if its files are slightly off (None for a missing folder)."""
+    config = _close(folder, CONFIG_FILE)
+    if config and not (folder / CONFIG_FILE).exists():
+        return f"{folder.name}: skipped: it has {config} but no {CONFIG_FILE}; rename it to {CONFIG_FILE}"
+    env = _close(folder, ENV_FILE)
+    if env and (folder / CONFIG_FILE).exists():
+        return f"{folder.name}: not configured: it has {env} but no {ENV_FILE}; rename it to {ENV_FILE}"
+    return None

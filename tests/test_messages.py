@@ -80,6 +80,12 @@ async def test_status_since_and_restarts_and_restart_of_an_unknown_name(
         await daemon.wait_log(lambda e: e.get("event") == "config reloaded")
         assert (await status(daemon))["steady"]["since"] == since  # a live reload is no restart
 
+        # A near miss made while the daemon runs is logged when that folder changes, once; the old one not again.
+        (instances.make("late", env=None) / ".env.txt").write_text("DISCORD_TOKEN=x\n")
+        late = await daemon.wait_log(lambda e: "late:" in str(e.get("hint", "")))
+        assert late["hint"] == "late: not configured: it has .env.txt but no .env; rename it to .env"
+        assert daemon.count(lambda e: e.get("event") == "instance folder name near miss") == 2
+
         env = bot.folder / ".env"
         env.write_text(env.read_text().replace(database_url, database_url + "?application_name=steady"))
         await daemon.wait_log(lambda e: str(e.get("outcome", "")).startswith("restarted"))

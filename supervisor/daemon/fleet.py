@@ -11,7 +11,7 @@ from supervisor.fleet_index import FleetIndex
 from supervisor.instances import InstanceReport, InstanceSpec, Status, discover, is_instance_folder, load_instance
 from supervisor.logs import get_logger
 from supervisor.migrator import Migration
-from supervisor.near_misses import hints
+from supervisor.near_misses import hint_for, hints_by_folder
 from supervisor.pg.service import Databases
 from supervisor.sdk.shared import SharedServices
 from supervisor.settings import SupervisorSettings
@@ -32,7 +32,7 @@ class Fleet:
         self.runners: dict[str, InstanceRunner] = {}
         self.reports: dict[str, InstanceReport] = {}  # fleet rules applied; kept in step with the index
         self.index = FleetIndex()
-        self._hinted: set[str] = set()  # near-miss file names already logged
+        self._hints: dict[str, str] = {}  # folder name -> its near-miss file name, logged once when it appears
         self.paused: set[str] = set()  # stopped on request (restore); not restarted until resumed
         self.log = get_logger("supervisor.fleet")
         self._startup_gate = asyncio.Semaphore(STARTUP_CONCURRENCY)
@@ -52,8 +52,11 @@ class Fleet:
                 self.index = FleetIndex(loaded)
                 self.reports = {report.name: report for report in self.index.reports()}
                 names = set(self.reports) | set(self.runners)
+                self._note_hints(await asyncio.to_thread(hints_by_folder, self.settings.instances_dir))
             else:
+                # Only the edited folders are read: an edit costs the same at 1,000 instances as at 10.
                 names = set()
+                self._note_hints(await asyncio.to_thread(self._named_hints, only), only)
                 for name, report in (await asyncio.to_thread(self._load_named, only)).items():
                     # A rule between instances (a shared token or schema) may have begun or ended with this edit.
                     names |= self.index.put(name, report)
@@ -63,11 +66,6 @@ class Fleet:
                         self.reports.pop(name, None)
                     else:
                         self.reports[name] = current
-            near = await asyncio.to_thread(hints, self.settings.instances_dir)
-            for hint in near:
-                if hint not in self._hinted:
-                    self.log.warning("instance folder name near miss", hint=hint)
-            self._hinted = set(near)
             for name in sorted(names):
                 try:
                     await self._reconcile_one(name, self.reports.get(name))
@@ -76,6 +74,22 @@ class Fleet:
                     runner = self.runners.get(name)
                     if runner is not None:
                         runner.status.rejected = f"reload failed: {error!r}"
+
+    def _named_hints(self, names: set[str]) -> dict[str, str]:
+        found = {name: hint_for(self.settings.instances_dir / name) for name in names}
+        return {name: hint for name, hint in found.items() if hint}
+
+    def _note_hints(self, found: dict[str, str], among: set[str] | None = None) -> None:
+        """Log each near miss once when it appears; `among`: only these folders were looked at."""
+        for name, hint in found.items():
+            if self._hints.get(name) != hint:
+                self.log.warning("instance folder name near miss", hint=hint)
+        if among is None:
+            self._hints = found
+        else:
+            for name in among:
+                self._hints.pop(name, None)
+            self._hints.update(found)
 
     def _load_all(self) -> list[InstanceReport]:
         """Every instance folder, each validated alone (the index applies the rules between them)."""

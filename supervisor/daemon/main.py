@@ -6,12 +6,13 @@ import asyncio
 import os
 import signal
 from collections.abc import Callable, Coroutine
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from supervisor.daemon.control import ControlServer
 from supervisor.daemon.fleet import Fleet
+from supervisor.daemon.heap import HeapFreezer
 from supervisor.daemon.lockfile import DaemonAlreadyRunning, DaemonLock
 from supervisor.daemon.notify import Notifier
 from supervisor.daemon.runner import RuntimeOptions
@@ -54,7 +55,9 @@ class Daemon:
         self.settings = settings
         self.options = options
         self.databases = Databases(options.state_dir)
-        self.fleet = Fleet(settings, load_migrations(), options.runtime, self.databases, before_start)
+        self.heap = HeapFreezer()
+        runtime = replace(options.runtime, on_bot_closed=self.heap.bot_closed)
+        self.fleet = Fleet(settings, load_migrations(), runtime, self.databases, before_start)
         self._review: asyncio.Task[None] | None = None
         self.notifier = Notifier()
         self.control = ControlServer(options.control_socket, self.handle_control)
@@ -167,6 +170,7 @@ class Daemon:
     async def _announce_ready(self) -> None:
         """READY=1 once the first scan's instances have all started (or settled in backoff/failed)."""
         await self.fleet.wait_settled(READY_WAIT_SECONDS)
+        self.heap.freeze()  # the start wave's survivors are long-lived: later full collections skip them
         self.notifier.ready(self.status_line())
         self.log.info("daemon ready", status=self.status_line())
         while True:  # keep STATUS= current, and feed the watchdog when systemd asks for one

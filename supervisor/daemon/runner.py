@@ -11,7 +11,7 @@ import contextvars
 import math
 import time
 from collections import deque
-from collections.abc import Coroutine, Mapping
+from collections.abc import Callable, Coroutine, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -51,6 +51,7 @@ class RuntimeOptions:
     # Supervisor-wide settings features read through the kit (upstream base URLs such as finnhub_url).
     upstreams: Mapping[str, str] = field(default_factory=dict)
     discord_defaults: bool = False  # discord.py's own cache sizes instead of ours (bench/chatter.py compares)
+    on_bot_closed: Callable[[], None] = lambda: None  # the daemon's heap freezer counts closed bots
 
 
 class PermanentFailure(Exception):
@@ -236,6 +237,7 @@ class InstanceRunner:
                 await ctx.cancel_tasks()
             if bot is not None:
                 await self._close_bot(bot)
+                self.options.on_bot_closed()
             if bot_task is not None:
                 await asyncio.gather(bot_task, return_exceptions=True)
             if pool is not None:

@@ -4,13 +4,15 @@ A heartbeat task on the loop sleeps a short tick and measures how late it wakes.
 while the loop is held it notes which task holds it (and, through runtime.activity, which instance and which
 command or feature task that is). When the loop is free again the stall is logged once, with its length, and
 counted per instance for `status --json`. A stall that goes on and on is logged from the thread once as well,
-since the loop may never get to it.
+since the loop may never get to it. Time spent in garbage collection during a stall (on any thread: it holds the
+GIL) is reported beside it, `gc_ms`: a full collection walks every object of every bot, so it is no bot's fault.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import threading
 import time
 from collections import Counter
@@ -35,9 +37,12 @@ class LoopWatchdog:
         self._beat = time.monotonic()  # when the heartbeat last went to sleep
         self._suspect: tuple[str | None, str | None] | None = None  # who held the loop in the current stall
         self._said_still = False
+        self._gc_started = 0.0
+        self._gc_seconds = 0.0  # time spent collecting since the heartbeat last woke
 
     def start(self) -> None:
         self._loop = asyncio.get_running_loop()
+        gc.callbacks.append(self._on_gc)
         self._beat = time.monotonic()
         self._heartbeat_task = self._loop.create_task(self._heartbeat(), name="loop-watchdog")
         self._thread = threading.Thread(target=self._watch, name="loop-watchdog", daemon=True)
@@ -45,6 +50,8 @@ class LoopWatchdog:
 
     async def stop(self) -> None:
         self._stop.set()
+        with contextlib.suppress(ValueError):
+            gc.callbacks.remove(self._on_gc)
         if self._heartbeat_task is not None:
             self._heartbeat_task.cancel()
             await asyncio.gather(self._heartbeat_task, return_exceptions=True)
@@ -62,11 +69,22 @@ class LoopWatchdog:
             late = time.monotonic() - went_to_sleep - TICK
             self._beat = time.monotonic()  # first: the thread must not take this task for the culprit
             suspect, self._suspect, self._said_still = self._suspect, None, False
+            collecting, self._gc_seconds = self._gc_seconds, 0.0
             if late > self.threshold:
                 instance, activity = suspect or (None, None)
+                if collecting > late / 2:  # the collector, not the task it happened to interrupt
+                    instance, activity = None, "garbage collection"
                 self.stalls[instance or ""] += 1
                 self.log.warning("event loop stalled", instance=instance, activity=activity,
-                                 stalled_ms=round(late * 1000))
+                                 stalled_ms=round(late * 1000), gc_ms=round(collecting * 1000))
+
+    def _on_gc(self, phase: str, _info: dict[str, int]) -> None:
+        """A collection holds the GIL throughout, so one started on another thread (discord.py's heartbeats, a
+        file read) holds the loop just the same. Collections never overlap: one start, one stop."""
+        if phase == "start":
+            self._gc_started = time.perf_counter()
+        else:
+            self._gc_seconds += time.perf_counter() - self._gc_started
 
     def _watch(self) -> None:
         while not self._stop.wait(TICK / 2):
