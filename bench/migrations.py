@@ -17,7 +17,15 @@ import time
 from _harness import database_url, drop_schemas
 
 from supervisor.database import connect, ensure_schema
-from supervisor.migrator import _TABLE_COLUMNS, SQLX_TABLE, _apply_alone, _qualified, load_migrations, migrate
+from supervisor.migrator import (
+    _TABLE_COLUMNS,
+    LEDGER_TABLE,
+    SQLX_TABLE,
+    _apply_alone,
+    _qualified,
+    load_migrations,
+    migrate,
+)
 
 
 async def one_per_migration(url: str, schema: str) -> None:
@@ -25,7 +33,8 @@ async def one_per_migration(url: str, schema: str) -> None:
     connection = await connect(url, schema)
     try:
         await ensure_schema(connection, schema, url)
-        await connection.execute(f"CREATE TABLE IF NOT EXISTS {_qualified(schema, SQLX_TABLE)} {_TABLE_COLUMNS}")
+        for table in (SQLX_TABLE, LEDGER_TABLE):  # discord-bot-rs's versions, then ours
+            await connection.execute(f"CREATE TABLE IF NOT EXISTS {_qualified(schema, table)} {_TABLE_COLUMNS}")
         for migration in load_migrations():
             await _apply_alone(connection, schema, migration)
     finally:

@@ -53,10 +53,12 @@ def is_database_unavailable(error: BaseException) -> bool:
     """
     if isinstance(error, socket.gaierror):
         return False
+    # InternalClientError: a pooled connection the server broke while it sat idle (the FATAL a shutting-down
+    # server sends) fails its next query with it ("cannot switch to state ...") until asyncpg sees the close.
     return isinstance(
         error,
         DatabaseError | OSError | asyncpg.InterfaceError | asyncpg.PostgresConnectionError
-        | asyncpg.OperatorInterventionError | asyncpg.TooManyConnectionsError,
+        | asyncpg.OperatorInterventionError | asyncpg.TooManyConnectionsError | asyncpg.InternalClientError,
     )
 
 

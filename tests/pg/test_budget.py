@@ -62,7 +62,9 @@ async def test_a_burst_across_many_pools_waits_instead_of_failing(small_server: 
             results = await _burst(pools, 3)  # 120 queries at once, far past the server's 30
         assert results == [1] * 120
         assert budget.waits > 0 and budget.peak == budget.limit
-        assert max(used) <= limits.budget
+        # A connection the budget closed to free its slot is still listed until its backend process has exited,
+        # so the server may briefly show one or two more; the headroom left outside the budget absorbs them.
+        assert max(used) <= limits.budget + HEADROOM <= limits.max_connections - limits.reserved
     finally:
         await asyncio.gather(*(pool.close() for pool in pools))
     await eventually(lambda: budget.open == 0)  # every connection handed back once the pools are closed
