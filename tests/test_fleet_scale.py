@@ -1,5 +1,5 @@
 """The daemon at scale, seen from two instances: per-instance reloads that still honour the rules between
-instances, and gateway connections whose memory cost is fixed."""
+instances, and gateway connections whose memory cost is fixed, also for a bot that falls behind."""
 
 from __future__ import annotations
 
@@ -77,4 +77,19 @@ async def test_an_edit_taking_another_instances_schema_rejects_both_until_undone
 async def test_gateway_connections_use_zlib_stream(pair: Pair) -> None:
     """zstd-stream's window (megabytes, kept per connection) made busy bots grow; zlib-stream's is 32 KiB."""
     assert pair.emu.gateway.compressions == ["zlib-stream", "zlib-stream"]
+    assert await pong(pair.emu, pair.a)
+
+
+async def test_a_bot_far_behind_reads_its_whole_backlog_on_the_same_session(pair: Pair) -> None:
+    """The daemon's gateway reads yield to the event loop before each message (so a backlog's listener tasks
+    never pile up): hundreds of messages queued at once are still all read, in order, on the same session, and
+    a RECONNECT is still answered with a RESUME (discord.py's closing of the socket is unchanged)."""
+    for index in range(600):  # send_message never waits: all 600 are queued before the bot reads one
+        await pair.emu.send_message(pair.a.channel, pair.a.owner, f"chatter {index} " + "lorem ipsum " * (index % 8))
+    assert await pong(pair.emu, pair.a)  # the command behind the backlog is answered
+    assert await pong(pair.emu, pair.b)
+    assert pair.sessions() == (1, 0, 1, 0)  # nobody reconnected or resumed
+
+    assert await pair.emu.force_reconnect(pair.a.token) == 1
+    await eventually(lambda: pair.sessions() == (1, 1, 1, 0))
     assert await pong(pair.emu, pair.a)

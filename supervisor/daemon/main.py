@@ -26,6 +26,7 @@ from supervisor.migrator import load_migrations
 from supervisor.pg.service import Databases
 from supervisor.runtime.compression import use_bounded_compression
 from supervisor.runtime.endpoints import apply_endpoints
+from supervisor.runtime.gateway_reads import use_yielding_reads
 from supervisor.settings import SupervisorSettings
 
 
@@ -184,6 +185,7 @@ class Daemon:
         apply_endpoints(self.settings.api_base_url, self.settings.gateway_url)
         if not self.options.runtime.discord_defaults:
             use_bounded_compression()
+            use_yielding_reads()
         self.log.info("daemon starting", instances_dir=str(self.settings.instances_dir),
                       control_socket=str(self.options.control_socket))
         await self.control.start()
