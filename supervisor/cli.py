@@ -87,7 +87,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--backoff-first", type=float, default=1.0, metavar="SECONDS",
                      help=argparse.SUPPRESS)  # tests: the first restart delay (it doubles up to 60 s)
     run.add_argument("--discord-defaults", action="store_true",
-                     help=argparse.SUPPRESS)  # bench/chatter.py: discord.py's default caches, for comparison
+                     help=argparse.SUPPRESS)  # bench/chatter.py: discord.py's default caches, compression and reads
     run.add_argument("--log-level", default=os.environ.get("SUPERVISOR_LOG_LEVEL", "INFO").upper(),
                      choices=["DEBUG", "INFO", "WARNING", "ERROR"], type=str.upper,
                      help="DEBUG, INFO, WARNING or ERROR (default INFO or $SUPERVISOR_LOG_LEVEL)")

@@ -50,7 +50,7 @@ class RuntimeOptions:
     lease_poll: float = LEASE_POLL_SECONDS
     # Supervisor-wide settings features read through the kit (upstream base URLs such as finnhub_url).
     upstreams: Mapping[str, str] = field(default_factory=dict)
-    discord_defaults: bool = False  # discord.py's own cache sizes instead of ours (bench/chatter.py compares)
+    discord_defaults: bool = False  # discord.py's own caches, compression, reads (bench/chatter.py compares)
     on_bot_closed: Callable[[], None] = lambda: None  # the daemon's heap freezer counts closed bots
 
 
