@@ -69,7 +69,8 @@ async def run(args: argparse.Namespace, db: str, run_id: str, defaults: bool) ->
             await asyncio.gather(*(ping_ms(emu, bot, timeout=600) for bot in bots))
             await asyncio.sleep(1.0)
             figures.append((mark, rss_mb(daemon.pid)))
-            print(f"  ... {mark} messages per bot after {time.monotonic() - started:.0f} s", flush=True)
+            print(f"  ... {mark} messages per bot after {time.monotonic() - started:.0f} s: "
+                  f"RSS {figures[-1][1]:.0f} MB (started at {rss0:.0f})", flush=True)
         await daemon.stop()
         return figures
     finally:

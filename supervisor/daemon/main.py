@@ -203,6 +203,7 @@ class Daemon:
 
     async def stop(self) -> int:
         self._stop.set()
+        self.heap.stop()
         self.notifier.stopping()
         for task in self._background:  # first: no watcher or rescan may start an instance while we stop
             task.cancel()

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import weakref
 
 from structlog.testing import capture_logs
 
 from supervisor.daemon.heap import REFREEZE_AFTER, HeapFreezer
+from tests.support import eventually
 
 
 class Node:
@@ -17,8 +19,8 @@ class Node:
         self.me = self
 
 
-def test_a_frozen_cycle_is_reclaimed_after_enough_bots_closed() -> None:
-    heap = HeapFreezer()
+async def test_a_frozen_cycle_is_reclaimed_after_enough_bots_closed() -> None:
+    heap = HeapFreezer(quiet_seconds=0.05)
     try:
         node = Node()
         alive = weakref.ref(node)
@@ -31,8 +33,25 @@ def test_a_frozen_cycle_is_reclaimed_after_enough_bots_closed() -> None:
         for _ in range(REFREEZE_AFTER - 1):
             heap.bot_closed()
         assert alive() is not None
-        heap.bot_closed()  # the last one thaws, collects and freezes again
-        assert alive() is None
+        heap.bot_closed()  # the last one thaws, collects and freezes again, once the closures stop
+        assert alive() is not None
+        await eventually(lambda: alive() is None, timeout=5)
         assert gc.get_freeze_count() > 0
+    finally:
+        gc.unfreeze()
+
+
+async def test_nothing_is_collected_while_the_daemon_stops() -> None:
+    heap = HeapFreezer(quiet_seconds=0.05)
+    try:
+        node = Node()
+        alive = weakref.ref(node)
+        heap.freeze()
+        del node
+        heap.stop()  # every bot closes now: a collection per 32 of them would only delay the exit
+        for _ in range(REFREEZE_AFTER * 3):
+            heap.bot_closed()
+        await asyncio.sleep(0.2)
+        assert alive() is not None
     finally:
         gc.unfreeze()
