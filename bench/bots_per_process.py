@@ -117,8 +117,8 @@ async def main(args: argparse.Namespace, db: str) -> None:
     print(f"{'bots':>5} {'RSS MB':>8} {'MB/extra bot':>13} {'MB/bot avg':>11} {'ready s':>8} "
           f"{'ping ms':>8} {'bare ms':>8} {'ratio':>6}")
     for row in rows:
-        extra = (row["rss"] - base["rss"]) / (row["n"] - base["n"]) if row["n"] > base["n"] else float("nan")
-        print(f"{row['n']:>5} {row['rss']:>8.1f} {extra:>13.2f} {row['rss'] / row['n']:>11.2f} {row['ready']:>8.2f} "
+        extra = (f"{(row['rss'] - base['rss']) / (row['n'] - base['n']):.2f}" if row["n"] > base["n"] else "-")
+        print(f"{row['n']:>5} {row['rss']:>8.1f} {extra:>13} {row['rss'] / row['n']:>11.2f} {row['ready']:>8.2f} "
               f"{row['ping']:>8.1f} {row['bare_ping']:>8.1f} {row['ping'] / row['bare_ping']:>5.2f}x")
     per_separate = separate["rss"] / separate["n"]
     largest = rows[-1]
