@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import json
 import os
 import resource
@@ -230,8 +231,6 @@ def database_url() -> tuple[str, object]:
 def freeze_heap() -> None:
     """Keep the emulator's fleet of guilds out of this process's garbage collections: a full collection of it
     stalls the emulator, and the stall would show as the daemon's latency."""
-    import gc
-
     gc.collect()
     gc.freeze()
 
@@ -261,15 +260,11 @@ class LoopLag:
             self.worst_ms = max(self.worst_ms, (time.perf_counter() - went - self.TICK) * 1000)
 
     def __enter__(self) -> LoopLag:
-        import gc
-
         gc.callbacks.append(self._on_gc)
         self._task = asyncio.get_running_loop().create_task(self._tick())
         return self
 
     def __exit__(self, *_exc: object) -> None:
-        import gc
-
         gc.callbacks.remove(self._on_gc)
         if self._task is not None:
             self._task.cancel()

@@ -26,12 +26,15 @@ def hints(instances_dir: Path) -> list[str]:
     return list(hints_by_folder(instances_dir).values())
 
 
-def hints_by_folder(instances_dir: Path) -> dict[str, str]:
-    """Folder name -> its near miss, for every folder that has one."""
-    try:
-        folders = sorted(p for p in instances_dir.iterdir() if p.is_dir() and not p.name.startswith("."))
-    except OSError:
-        return {}
+def hints_by_folder(instances_dir: Path, only: set[str] | None = None) -> dict[str, str]:
+    """Folder name -> its near miss, for every folder (or those named in `only`) that has one."""
+    if only is not None:  # a live edit: only these folders are looked at, whatever the fleet's size
+        folders = [instances_dir / name for name in sorted(only)]
+    else:
+        try:
+            folders = sorted(p for p in instances_dir.iterdir() if p.is_dir() and not p.name.startswith("."))
+        except OSError:
+            return {}
     found = {folder.name: hint_for(folder) for folder in folders}
     return {name: hint for name, hint in found.items() if hint}
 

@@ -11,7 +11,7 @@ from supervisor.fleet_index import FleetIndex
 from supervisor.instances import InstanceReport, InstanceSpec, Status, discover, is_instance_folder, load_instance
 from supervisor.logs import get_logger
 from supervisor.migrator import Migration
-from supervisor.near_misses import hint_for, hints_by_folder
+from supervisor.near_misses import hints_by_folder
 from supervisor.pg.service import Databases
 from supervisor.sdk.shared import SharedServices
 from supervisor.settings import SupervisorSettings
@@ -56,7 +56,7 @@ class Fleet:
             else:
                 # Only the edited folders are read: an edit costs the same at 1,000 instances as at 10.
                 names = set()
-                self._note_hints(await asyncio.to_thread(self._named_hints, only), only)
+                self._note_hints(await asyncio.to_thread(hints_by_folder, self.settings.instances_dir, only), only)
                 for name, report in (await asyncio.to_thread(self._load_named, only)).items():
                     # A rule between instances (a shared token or schema) may have begun or ended with this edit.
                     names |= self.index.put(name, report)
@@ -74,10 +74,6 @@ class Fleet:
                     runner = self.runners.get(name)
                     if runner is not None:
                         runner.status.rejected = f"reload failed: {error!r}"
-
-    def _named_hints(self, names: set[str]) -> dict[str, str]:
-        found = {name: hint_for(self.settings.instances_dir / name) for name in names}
-        return {name: hint for name, hint in found.items() if hint}
 
     def _note_hints(self, found: dict[str, str], among: set[str] | None = None) -> None:
         """Log each near miss once when it appears; `among`: only these folders were looked at."""
