@@ -8,7 +8,7 @@ import re
 import urllib.parse
 
 import aiohttp
-from supervisor.sdk import FeatureContext
+from supervisor.sdk import FeatureContext, http_session
 
 DEFAULT_SEARCH_URL = "https://html.duckduckgo.com/html/"
 SEARCH_URL_OPTION = "search_url"
@@ -52,15 +52,12 @@ def parse_results(page: str) -> list[str]:
     return results
 
 
-async def _session() -> aiohttp.ClientSession:
-    return aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=TIMEOUT_SECONDS))
-
-
 async def web_search(ctx: FeatureContext, query: str) -> str:
     url = ctx.supervisor_setting(SEARCH_URL_OPTION) or DEFAULT_SEARCH_URL
-    session = await ctx.shared("ai_chat.search_http", _session)  # one pool for every instance's searches
+    session = await http_session(ctx)  # the process's one pool
     try:
-        async with session.post(url, data={"q": query[:500]}, headers={"User-Agent": "Mozilla/5.0"}) as response:
+        async with session.post(url, data={"q": query[:500]}, headers={"User-Agent": "Mozilla/5.0"},
+                                timeout=aiohttp.ClientTimeout(total=TIMEOUT_SECONDS)) as response:
             if response.status != 200:
                 ctx.log.info("web_search_failed", status=response.status)
                 return FAILED

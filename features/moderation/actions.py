@@ -12,6 +12,8 @@ from . import queries
 from .queries import Tempban
 from .sweeper import TempbanSweeper, ban_marker
 
+MAX_BAN_SECONDS = 365 * 86400
+DURATION_FORMATS = "Use: `30s`, `5m`, `2h`, `3d`, `1w`"
 BULK_DELETE_MAX_AGE = dt.timedelta(days=14)
 BULK_DELETE_MAX_IDS = 100  # per request (the original fetched count+1, i.e. 101 for `nuke 100`)
 

@@ -27,11 +27,10 @@ from .checks import refusal
 from .sweeper import FIRST_SWEEP_DELAY, TempbanSweeper
 from .tools import ModerationTools
 
-MAX_BAN_SECONDS = 365 * 86400
 MAX_TIMEOUT_SECONDS = 28 * 86400  # Discord's limit
 RATE_LIMIT = (5, 60.0)  # moderation actions per user per window
 NUKE_NOTICE_SECONDS = 3.0
-DURATION_HELP = "Invalid duration. Use: `30s`, `5m`, `2h`, `3d`, `1w`"
+DURATION_HELP = f"Invalid duration. {actions.DURATION_FORMATS}"
 
 
 class ModerationCog(commands.Cog, name="Moderation"):
@@ -92,7 +91,7 @@ class ModerationCog(commands.Cog, name="Moderation"):
         seconds = None if permanent else parse_duration(duration)
         if not permanent and (seconds is None or seconds <= 0):
             raise UserError(DURATION_HELP)
-        if seconds is not None and seconds > MAX_BAN_SECONDS:
+        if seconds is not None and seconds > actions.MAX_BAN_SECONDS:
             raise UserError("A tempban can last at most 365 days; use `perm` for a permanent ban.")
         self._rate_limit(context)
         shown = "permanently" if permanent else format_duration(seconds or 0)

@@ -17,10 +17,6 @@ from .audit import send_audit, user_field
 from .checks import refusal
 from .sweeper import TempbanSweeper
 
-MAX_BAN_SECONDS = 365 * 86400
-NUKE_NOTICE_SECONDS = 3.0
-DURATION_HELP = "Use: `30s`, `5m`, `2h`, `3d`, `1w`"
-
 TOOLS: list[dict[str, Any]] = [
     {"type": "function", "function": {
         "name": "tempban", "description": "Temporarily ban a member of this server (a moderator must approve).",
@@ -94,8 +90,8 @@ class ModerationTools:
         duration = str(arguments.get("duration", ""))
         seconds = parse_duration(duration)
         if seconds is None or seconds <= 0:
-            raise UserError(f"Invalid duration: `{truncate(duration, 20)}`. {DURATION_HELP}")
-        if seconds > MAX_BAN_SECONDS:
+            raise UserError(f"Invalid duration: `{truncate(duration, 20)}`. {actions.DURATION_FORMATS}")
+        if seconds > actions.MAX_BAN_SECONDS:
             raise UserError("A tempban can last at most 365 days.")
         return seconds
 

@@ -22,7 +22,9 @@ class StocksCog(commands.Cog, name="Stocks"):
         ctx.provide("stocks.tools", StockTools(self.game))
 
     async def cog_load(self) -> None:
-        if not self.instance.secret("FINNHUB_API_KEY") and not self.instance.supervisor_setting("finnhub_fallback_key"):
+        try:
+            self.game.api_key()
+        except UserError:
             self.instance.warn("api_key", "FINNHUB_API_KEY is not set in .env: stock commands say trading is not "
                                           "configured (set the key, or switch stocks off)")
 

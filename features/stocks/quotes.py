@@ -119,9 +119,6 @@ class QuoteService:
         self.upstream_calls = 0
         self.joined = 0  # askers served by a call another asker had already started
 
-    def cached(self, symbol: str) -> Quote | None:
-        return self._cache.get(symbol)
-
     async def quote(self, symbol: str, ask: Ask, *, max_age: float, stale_max_age: float = 0.0) -> Quote:
         """A quote no older than `max_age` seconds. If Finnhub fails and a cached quote younger than
         `stale_max_age` exists, that one comes back marked stale; otherwise the failure is raised."""

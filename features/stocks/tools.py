@@ -60,7 +60,6 @@ class StockTools:
 
     async def portfolio(self, guild_id: int, member_id: int) -> str:
         async def run() -> str:
-            self._game.api_key()
             found = await queries.portfolio(self._game.ctx.pool, guild_id, member_id)
             if found is None:
                 return f"No portfolio yet: starting cash is {money.dollars(money.STARTING_CASH)}."
@@ -74,7 +73,6 @@ class StockTools:
 
     async def leaderboard(self, guild_id: int) -> str:
         async def run() -> str:
-            self._game.api_key()
             ranked = await self._game.leaderboard(guild_id)
             if not ranked:
                 return "No portfolios yet."
