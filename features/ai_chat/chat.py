@@ -179,10 +179,8 @@ class Conversation:
             searches = _searches(completion)
             if not searches:
                 return completion
-            messages = [*messages, _assistant_turn(completion)]
-            for call in searches:
-                result = await search.web_search(self.ctx, str(call.arguments.get("query", "")))
-                messages.append({"role": "tool", "tool_call_id": call.id, "content": result})
+            messages = [*messages]  # the caller keeps its list as it was
+            await self._search(messages, completion, searches)
             completion = await providers.complete_with_cascade(active, messages, tools=tools.schemas,
                                                                max_tokens=MAIN_MAX_TOKENS)
         if _searches(completion):  # still searching after the last round: make it answer
@@ -207,14 +205,21 @@ class Conversation:
             searches = _searches(completion)
             if not searches:
                 break
-            scratch.append(_assistant_turn(completion))
-            for call in searches:
-                result = await search.web_search(self.ctx, str(call.arguments.get("query", "")))
-                found.append(result)
-                scratch.append({"role": "tool", "tool_call_id": call.id, "content": result})
+            found += await self._search(scratch, completion, searches)
         if found:
             messages.insert(len(messages) - 1, {"role": "system", "content": "Web search results for context:\n\n"
                                                 + "\n\n".join(found)})
+
+    async def _search(self, messages: list[dict[str, Any]], completion: Completion,
+                      searches: list[ToolCall]) -> list[str]:
+        """Run the model's web searches: its turn and each result go on `messages`; the results come back."""
+        messages.append(_assistant_turn(completion))
+        results = []
+        for call in searches:
+            result = await search.web_search(self.ctx, str(call.arguments.get("query", "")))
+            results.append(result)
+            messages.append({"role": "tool", "tool_call_id": call.id, "content": result})
+        return results
 
     # -- actions -----------------------------------------------------------------------------------
     async def _act(self, tools: Toolbox, call: ToolCall) -> None:
