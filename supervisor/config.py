@@ -12,6 +12,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from supervisor import registry
+from supervisor.database import DEFAULT_COMMAND_TIMEOUT
 from supervisor.problems import Problem, shown
 from supervisor.safe_read import UnreadableFile, read_regular_file
 from supervisor.settings_schema import Setting, did_you_mean, float_range, int_range, non_empty, validate_table
@@ -56,7 +57,7 @@ ROOT_SCHEMA: Mapping[str, Setting] = {
 
 DATABASE_SCHEMA: Mapping[str, Setting] = {
     "pool_max_size": Setting(int, 2, rule=int_range(1, 50), doc="most connections this instance holds"),
-    "command_timeout": Setting(float, 10.0, rule=float_range(0.1, 300.0),
+    "command_timeout": Setting(float, DEFAULT_COMMAND_TIMEOUT, rule=float_range(0.1, 300.0),
                                doc="seconds a query or connection attempt may take before the command answers "
                                    "\"database unavailable\" (a frozen server never hangs a command)"),
 }

@@ -12,8 +12,8 @@ from supervisor.dburl import redact_url
 if TYPE_CHECKING:
     from supervisor.pg.budget import ConnectionBudget
 
-IDLE_CONNECTION_SECONDS = 30.0
-DEFAULT_COMMAND_TIMEOUT = 10.0  # give idle connections back: many small pools share one server
+IDLE_CONNECTION_SECONDS = 30.0  # give idle connections back: many small pools share one server
+DEFAULT_COMMAND_TIMEOUT = 10.0  # seconds a query may take ([database] command_timeout)
 
 
 class DatabaseError(Exception):

@@ -23,9 +23,6 @@ class FleetIndex:
         for report in reports:
             self.put(report.name, report)
 
-    def names(self) -> set[str]:
-        return set(self._loaded)
-
     def put(self, name: str, report: InstanceReport | None) -> set[str]:
         """Replace one instance's report (None: its folder is gone or no longer an instance).
 

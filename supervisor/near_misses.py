@@ -9,11 +9,8 @@ from supervisor.config import CONFIG_FILE
 from supervisor.envfile import ENV_FILE
 
 
-def _close(folder: Path, wanted: str) -> str | None:
-    try:
-        names = [p.name for p in folder.iterdir() if p.is_file()]
-    except OSError:
-        return None
+def _close(names: list[str], wanted: str) -> str | None:
+    """The file name in `names` that was probably meant to be `wanted` (None when `wanted` is there)."""
     if wanted in names:
         return None
     stems = [n for n in names if n.lower().startswith(wanted.lower()) and n != f"{wanted}.example"]
@@ -41,10 +38,14 @@ def hints_by_folder(instances_dir: Path, only: set[str] | None = None) -> dict[s
 
 def hint_for(folder: Path) -> str | None:
     """The near miss of one instance folder, if its files are slightly off (None for a missing folder)."""
-    config = _close(folder, CONFIG_FILE)
+    try:
+        names = [p.name for p in folder.iterdir() if p.is_file()]
+    except OSError:
+        return None
+    config = _close(names, CONFIG_FILE)
     if config and not (folder / CONFIG_FILE).exists():
         return f"{folder.name}: skipped: it has {config} but no {CONFIG_FILE}; rename it to {CONFIG_FILE}"
-    env = _close(folder, ENV_FILE)
+    env = _close(names, ENV_FILE)
     if env and (folder / CONFIG_FILE).exists():
         return f"{folder.name}: not configured: it has {env} but no {ENV_FILE}; rename it to {ENV_FILE}"
     return None

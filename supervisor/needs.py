@@ -10,7 +10,6 @@ import discord
 
 from supervisor import registry
 from supervisor.config import InstanceConfig
-from supervisor.sdk.feature import Feature
 
 PORTAL_URL = "https://discord.com/developers/applications"
 # Asked for by every bot (bot_factory.intents_for): prefix commands never fire without it.
@@ -19,14 +18,9 @@ INTENT_LABELS = {"message_content": "Message Content Intent", "members": "Server
                  "presences": "Presence Intent"}
 
 
-def enabled(config: InstanceConfig) -> list[Feature]:
-    shipped = registry.features()
-    return [registry.core(), *(shipped[name] for name in config.enabled_features() if name in shipped)]
-
-
 def permission_names(config: InstanceConfig) -> list[str]:
     """The discord.Permissions flag names the enabled features declare, each once."""
-    return sorted({name for feature in enabled(config) for name in feature.permissions})
+    return sorted({name for feature in registry.enabled_features(config) for name in feature.permissions})
 
 
 def permissions_needed(config: InstanceConfig) -> discord.Permissions:
@@ -36,7 +30,7 @@ def permissions_needed(config: InstanceConfig) -> discord.Permissions:
 def privileged_intents(config: InstanceConfig) -> dict[str, list[str]]:
     """Each privileged intent this instance asks for, and what needs it (feature names, or "prefix commands")."""
     needed: dict[str, list[str]] = {name: ["prefix commands"] for name in BASE_PRIVILEGED}
-    for feature in enabled(config):
+    for feature in registry.enabled_features(config):
         for intent in sorted(feature.privileged_intents()):
             needed.setdefault(intent, []).append(feature.name)
     return dict(sorted(needed.items()))

@@ -9,8 +9,12 @@ from __future__ import annotations
 import functools
 import importlib
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
 from supervisor.sdk.feature import Feature
+
+if TYPE_CHECKING:
+    from supervisor.config import InstanceConfig
 
 CORE_PACKAGE = "features.core"
 # Switchable features, in the order `help` and `features` list them.
@@ -57,3 +61,9 @@ def reserved_names() -> tuple[str, ...]:
     shipped = features()
     return tuple(package.rpartition(".")[2] for package in FEATURE_PACKAGES
                  if package.rpartition(".")[2] not in shipped)
+
+
+def enabled_features(config: InstanceConfig) -> list[Feature]:
+    """Core first, then the shipped features `config` switches on."""
+    shipped = features()
+    return [core(), *(shipped[name] for name in config.enabled_features() if name in shipped)]

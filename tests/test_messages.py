@@ -73,6 +73,10 @@ async def test_status_since_and_restarts_and_restart_of_an_unknown_name(
         socket = ("--control-socket", str(daemon.control_socket))
         code, _, err = await run_cli_async("restart", "nosuch", *socket)
         assert code == 1 and "no instance 'nosuch' in" in err and "(instances: steady)" in err
+        code, _, err = await run_cli_async("reload", "nosuch", "..", *socket)
+        assert code == 1 and "no such instance: .., nosuch" in err, err
+        code, _, err = await run_cli_async("reload", "steady", *socket)
+        assert code == 0, err
 
         since = (await status(daemon))["steady"]["since"]
         config = bot.folder / "config.toml"

@@ -124,13 +124,12 @@ class Daemon:
             await self.rescan("reload")  # the same as SIGHUP, systemd notifications included
             return {"ok": True}
         if command == "reload":
-            names = payload.get("names") or None
-            folders = await asyncio.to_thread(
-                lambda: {p.name for p in self.settings.instances_dir.iterdir() if p.is_dir()})
-            unknown = sorted(set(names or ()) - set(self.fleet.reports) - set(self.fleet.runners) - folders)
+            names = set(payload["names"])
+            unheard = names - set(self.fleet.reports) - set(self.fleet.runners)
+            unknown = sorted(await asyncio.to_thread(lambda: {n for n in unheard if not self._is_folder(n)}))
             if unknown:
                 return {"ok": False, "error": f"no such instance: {', '.join(unknown)}"}
-            await self.fleet.reconcile(set(names) if names else None)
+            await self.fleet.reconcile(names)
             return {"ok": True}
         if command in ("restart", "pause", "resume", "database") and not isinstance(name, str):
             return {"ok": False, "error": f"{command} needs an instance name"}
@@ -158,6 +157,11 @@ class Daemon:
             await self.fleet.resume(name)
             return {"ok": True}
         return {"ok": False, "error": f"unknown command {command!r}"}
+
+    def _is_folder(self, name: str) -> bool:
+        """Whether `name` is a folder right inside the instances directory (never `..` or a path)."""
+        folder = self.settings.instances_dir / name
+        return not name.startswith(".") and folder.parent == self.settings.instances_dir and folder.is_dir()
 
     async def _mcp_call(self, tool: str, arguments: dict[str, Any] | None) -> tuple[str, bool]:
         outcome = await self.mcp.call(tool, arguments)

@@ -22,12 +22,6 @@ from supervisor.sdk.feature import Feature
 MAX_CACHED_MESSAGES = 50
 
 
-def enabled_features(config: InstanceConfig) -> list[Feature]:
-    """Core first, then the features `config` switches on."""
-    shipped = registry.features()
-    return [registry.core(), *(shipped[name] for name in config.enabled_features() if name in shipped)]
-
-
 def intents_for(features: list[Feature]) -> discord.Intents:
     intents = discord.Intents.none()
     intents.guilds = True
@@ -63,7 +57,7 @@ class InstanceBot(commands.Bot):
         super().__init__(
             command_prefix=lambda _bot, _message: ctx.config.command_start(),
             help_command=None,
-            intents=intents_for(enabled_features(ctx.config)),
+            intents=intents_for(registry.enabled_features(ctx.config)),
             **({} if discord_defaults else bounded_caches()),
             chunk_guilds_at_startup=False,
             guild_ready_timeout=guild_ready_timeout,
@@ -91,7 +85,7 @@ class InstanceBot(commands.Bot):
 
     def missing_intents(self, config: InstanceConfig) -> list[str]:
         """Gateway intents `config`'s features need that this connection did not ask for."""
-        wanted = intents_for(enabled_features(config))
+        wanted = intents_for(registry.enabled_features(config))
         missing = discord.Intents._from_value(wanted.value & ~self.intents.value)
         return sorted(name for name, on in missing if on)
 
@@ -104,7 +98,7 @@ class InstanceBot(commands.Bot):
         old spec and Cogs; the error is raised as FeatureLoadError.
         """
         async with self._switching:
-            wanted = {feature.name: feature for feature in enabled_features(spec.config)}
+            wanted = {feature.name: feature for feature in registry.enabled_features(spec.config)}
             added: list[tuple[str, commands.Cog, FeatureContext]] = []
             try:
                 for name, feature in wanted.items():
