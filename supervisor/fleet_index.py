@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Iterable
+from pathlib import Path
 
-from supervisor.instances import InstanceReport, RuleKey, Status, conflict_problem, rule_keys
+from supervisor.instances import InstanceReport, RuleKey, Status, conflict_problem, load_all, rule_keys
 
 
 class FleetIndex:
@@ -66,3 +67,9 @@ class FleetIndex:
     def reports(self) -> list[InstanceReport]:
         """Every instance's report with the fleet rules applied, sorted by name."""
         return [report for name in sorted(self._loaded) if (report := self.report(name)) is not None]
+
+
+def scan(instances_dir: Path, supervisor_database_url: str | None, *, sandbox: bool = False
+         ) -> list[InstanceReport]:
+    """Every instance folder, validated alone and then against the others, sorted by name."""
+    return FleetIndex(load_all(instances_dir, supervisor_database_url, sandbox=sandbox)).reports()

@@ -131,30 +131,8 @@ def conflict_problem(name: str, spec: InstanceSpec, key_field: str, other: str) 
     return Problem(f"{name}/{ENV_FILE}", key_field, text)
 
 
-def apply_fleet_rules(reports: list[InstanceReport]) -> None:
-    """Two instances sharing a schema on one database, or a token, are both invalid (one pass, not pairs)."""
-    holders: dict[RuleKey, list[InstanceReport]] = {}
-    configured = [r for r in reports if r.spec is not None]
-    for report in configured:
-        assert report.spec is not None
-        for key in rule_keys(report.spec):
-            holders.setdefault(key, []).append(report)
-    for report in configured:
-        spec = report.spec
-        assert spec is not None
-        for field_name, value in rule_keys(spec):
-            for other in holders[(field_name, value)]:
-                if other is not report:
-                    report.problems.append(conflict_problem(report.name, spec, field_name, other.name))
-    for report in configured:
-        if report.problems:
-            report.status = Status.INVALID
-            report.spec = None
-
-
-def scan(instances_dir: Path, supervisor_database_url: str | None, *, sandbox: bool = False
-         ) -> list[InstanceReport]:
-    """Every instance folder, validated. In the sandbox every folder is configured, with an invented token."""
-    reports = [load_instance(f, supervisor_database_url, sandbox=sandbox) for f in discover(instances_dir)]
-    apply_fleet_rules(reports)
-    return reports
+def load_all(instances_dir: Path, supervisor_database_url: str | None, *, sandbox: bool = False
+             ) -> list[InstanceReport]:
+    """Every instance folder, each validated alone (fleet_index applies the rules between them). In the
+    sandbox every folder is configured, with an invented token."""
+    return [load_instance(f, supervisor_database_url, sandbox=sandbox) for f in discover(instances_dir)]

@@ -6,7 +6,8 @@ import json
 import sys
 from typing import TextIO
 
-from supervisor.instances import InstanceReport, Status, scan
+from supervisor.fleet_index import scan
+from supervisor.instances import InstanceReport, Status
 from supervisor.near_misses import hints
 from supervisor.needs import privileged_intents
 from supervisor.settings import SupervisorSettings

@@ -8,7 +8,8 @@ from pathlib import Path
 from typing import TextIO
 
 from supervisor.database import DatabaseError
-from supervisor.instances import InstanceSpec, scan
+from supervisor.fleet_index import scan
+from supervisor.instances import InstanceSpec
 from supervisor.pg.probe import DatabaseFacts, probe
 from supervisor.pg.session import CommandDatabases
 from supervisor.settings import SupervisorSettings

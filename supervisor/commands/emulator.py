@@ -12,7 +12,7 @@ import sys
 from typing import TextIO
 
 from supervisor.emulator import Emulator, Message
-from supervisor.instances import scan
+from supervisor.fleet_index import scan
 from supervisor.sandbox.render import render_message
 from supervisor.sandbox.world import SandboxWorld
 from supervisor.settings import SupervisorSettings

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import TextIO
 
-from supervisor.instances import InstanceSpec, Status, scan
+from supervisor.fleet_index import scan
+from supervisor.instances import InstanceSpec, Status
 from supervisor.settings import SupervisorSettings
 
 

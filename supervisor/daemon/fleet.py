@@ -8,7 +8,7 @@ from collections.abc import Callable
 from supervisor.daemon.runner import InstanceRunner, RuntimeOptions, apply_live
 from supervisor.daemon.status import InstanceStatus, State
 from supervisor.fleet_index import FleetIndex
-from supervisor.instances import InstanceReport, InstanceSpec, Status, discover, is_instance_folder, load_instance
+from supervisor.instances import InstanceReport, InstanceSpec, Status, is_instance_folder, load_all, load_instance
 from supervisor.logs import get_logger
 from supervisor.migrator import Migration
 from supervisor.near_misses import hints_by_folder
@@ -48,7 +48,8 @@ class Fleet:
             if self._closing:
                 return
             if only is None:
-                loaded = await asyncio.to_thread(self._load_all)
+                loaded = await asyncio.to_thread(load_all, self.settings.instances_dir, self.settings.database_url,
+                                                sandbox=self.settings.sandbox)
                 self.index = FleetIndex(loaded)
                 self.reports = {report.name: report for report in self.index.reports()}
                 names = set(self.reports) | set(self.runners)
@@ -86,11 +87,6 @@ class Fleet:
             for name in among:
                 self._hints.pop(name, None)
             self._hints.update(found)
-
-    def _load_all(self) -> list[InstanceReport]:
-        """Every instance folder, each validated alone (the index applies the rules between them)."""
-        folders = discover(self.settings.instances_dir)
-        return [load_instance(folder, self.settings.database_url, sandbox=self.settings.sandbox) for folder in folders]
 
     def _load_named(self, names: set[str]) -> dict[str, InstanceReport | None]:
         """These instances' files, re-read; None for a name that is no longer an instance folder."""

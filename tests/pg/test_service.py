@@ -10,7 +10,8 @@ from structlog.testing import capture_logs
 
 from supervisor.database import DatabaseError
 from supervisor.dburl import redact_url
-from supervisor.instances import InstanceSpec, scan
+from supervisor.fleet_index import scan
+from supervisor.instances import InstanceSpec
 from supervisor.pg.service import Databases
 from tests.support import SMALL_MAX_CONNECTIONS, InstanceFolders
 
