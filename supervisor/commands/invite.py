@@ -15,7 +15,6 @@ from supervisor.commands.selection import select_instances
 from supervisor.needs import PORTAL_URL, describe_intents, permission_names, permissions_needed, privileged_intents
 from supervisor.settings import SupervisorSettings
 
-DISCORD_API = "https://discord.com/api/v10"
 AUTHORIZE_URL = "https://discord.com/oauth2/authorize"
 
 
@@ -46,7 +45,7 @@ def run(settings: SupervisorSettings, name: str, out: TextIO = sys.stdout, err: 
     client_id = spec.env.client_id
     if client_id is None:
         try:
-            client_id = asyncio.run(fetch_client_id(settings.api_base_url or DISCORD_API, spec.env.token))
+            client_id = asyncio.run(fetch_client_id(settings.api_base_url or discord.http.Route.BASE, spec.env.token))
         except (LookupError, aiohttp.ClientError, TimeoutError, OSError) as error:
             print(f"{name}: error: no CLIENT_ID in {name}/.env and asking Discord failed: {error}", file=err)
             return 1
