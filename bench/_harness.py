@@ -14,7 +14,6 @@ import os
 import resource
 import secrets
 import signal
-import statistics
 import sys
 import tempfile
 import time
@@ -188,10 +187,6 @@ async def ping_ms(emu: Emulator, bot: Bot, timeout: float = 10.0) -> float:
     await emu.send_message(bot.channel, bot.speaker, f"{bot.prefix}ping")
     await emu.wait_for_bot_message(channel=bot.channel, bot=bot.user, timeout=timeout)
     return (time.perf_counter() - started) * 1000
-
-
-async def ping_median_ms(emu: Emulator, bots: list[Bot], rounds: int = 30) -> float:
-    return statistics.median([await ping_ms(emu, bots[index % len(bots)]) for index in range(rounds)])
 
 
 async def drop_schemas(database_url: str, prefix: str) -> None:

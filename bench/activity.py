@@ -21,14 +21,10 @@ import asyncio
 import os
 import random
 import statistics
-import sys
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import asyncpg
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from features.auto_role import queries
 from features.auto_role.activity import ActivityCounter

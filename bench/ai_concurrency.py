@@ -12,12 +12,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import sys
 import time
 import tomllib
-from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from _harness import ChatStandIn
 

@@ -16,15 +16,11 @@ import argparse
 import asyncio
 import resource
 import statistics
-import sys
 import time
 from collections import Counter
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import asyncpg
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from supervisor.database import open_pool
 from supervisor.pg.budget import ConnectionBudget, ServerLimits, read_limits

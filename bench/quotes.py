@@ -15,16 +15,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import resource
-import sys
 import time
 from collections import defaultdict, deque
-from pathlib import Path
 
 import aiohttp
 import structlog
 from aiohttp import web
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from features.stocks.quotes import Ask, QuoteError, QuoteService
 

@@ -8,7 +8,6 @@ import shutil
 import sys
 from pathlib import Path
 
-import asyncpg
 import pytest
 
 from supervisor.sandbox.mentions import resolve
@@ -23,9 +22,11 @@ def test_at_names_become_mentions() -> None:
         "<@9> ban <@1> now, mail a@b.c, <@5>, @nobody"
 
 
-async def test_sandbox_chat_with_the_stand_in_model(tmp_path: Path, database_url: str, unique) -> None:
+async def test_sandbox_chat_with_the_stand_in_model(tmp_path: Path, database_url: str, unique,
+                                                     schemas: list[str]) -> None:
     instances = tmp_path / "instances"
     name = unique("example")  # its own schema, sandbox_<name>: other runs on this server may have the example's
+    schemas.append(f"sandbox_{name}")
     shutil.copytree(REPO / "instances" / "example", instances / name)
     first_line = (instances / name / "personality.txt").read_text().strip().splitlines()[0]
     env = {**os.environ, "DATABASE_URL": database_url}
@@ -57,6 +58,3 @@ async def test_sandbox_chat_with_the_stand_in_model(tmp_path: Path, database_url
         if process.returncode is None:
             process.kill()
             await process.wait()
-        connection = await asyncpg.connect(database_url)
-        await connection.execute(f'DROP SCHEMA IF EXISTS "sandbox_{name}" CASCADE')
-        await connection.close()

@@ -66,9 +66,6 @@ class BotRunner:
             raise TimeoutError("bot did not become ready")
         return bot
 
-    def task_of(self, bot: commands.Bot) -> asyncio.Task[None]:
-        return next(task for b, task in self._running if b is bot)
-
     async def close_all(self) -> None:
         for bot, task in self._running:
             await bot.close()

@@ -44,10 +44,6 @@ class DaemonProcess:
     def logs(self) -> list[dict[str, Any]]:
         return self.book.entries
 
-    @property
-    def raw_stderr(self) -> list[str]:
-        return self.book.raw
-
     async def start(self) -> DaemonProcess:
         self.process = await asyncio.create_subprocess_exec(
             sys.executable, "-m", "supervisor", *self.args, cwd=self.work_dir, env=self.env,

@@ -178,8 +178,8 @@ def instance_logs() -> Iterator[LogBook]:
 
 
 @pytest_asyncio.fixture
-async def harness_factory(emu: Emulator, database_url: str, tmp_path: Path, unique: Any, instance_logs: LogBook
-                          ) -> AsyncIterator[Any]:
+async def harness_factory(emu: Emulator, database_url: str, tmp_path: Path, unique: Any, instance_logs: LogBook,
+                          schemas: list[str]) -> AsyncIterator[Any]:
     """`await harness_factory(config_extra=..., env=..., personality=...)` -> a running FeatureHarness."""
     old_base = discord.http.Route.BASE
     old_gateway = discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY
@@ -190,7 +190,6 @@ async def harness_factory(emu: Emulator, database_url: str, tmp_path: Path, uniq
     gate = asyncio.Semaphore(8)
     shared = SharedServices()
     made: list[FeatureHarness] = []
-    schemas: list[str] = []
 
     async def make(*, name: str = "bot", config_extra: str = "", config: str | None = None,
                    env: Mapping[str, str] | None = None, personality: str = "You are a helpful test bot.",
@@ -201,7 +200,7 @@ async def harness_factory(emu: Emulator, database_url: str, tmp_path: Path, uniq
             shared.options = {**shared.options, **upstreams}
         name = f"{name}{len(made) + 1}" if made else name
         schema = unique(f"t_{name}")
-        schemas.append(schema)
+        schemas.append(schema)  # the schemas fixture drops it, after this one stopped every runner
         token = fake_token(name)
         bot_user = emu.add_application(token, f"{name}-bot")
         owner = emu.create_user(f"{name}-owner")
@@ -238,13 +237,6 @@ async def harness_factory(emu: Emulator, database_url: str, tmp_path: Path, uniq
         await databases.close()
         discord.http.Route.BASE = old_base
         discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = old_gateway
-        if schemas:
-            connection = await asyncpg.connect(database_url)
-            try:
-                for schema in schemas:
-                    await connection.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
-            finally:
-                await connection.close()
 
 
 TEST_FEATURE_PACKAGES = ("tests.fixture_features.faulty",)
