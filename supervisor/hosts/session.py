@@ -1,0 +1,394 @@
+"""One daemon's lease session on one database: its advisory locks are the leases, its heartbeat confirms them,
+and it keeps this daemon's rows in the fleet tables and reads the others' to place instances.
+
+Fencing: a lease counts while a heartbeat sent less than FENCE_AFTER ago was confirmed. When that bound
+passes, or the session fails, every bot holding a lease here is cut off at once (synchronously, before the event
+loop runs anything else) and the session is dropped; the leases are taken again on a new one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import math
+from typing import TYPE_CHECKING, Any
+
+import asyncpg
+
+from supervisor.database import DatabaseError, explain
+from supervisor.hosts import timing
+from supervisor.hosts.holder import LEASE_CLASS, LeaseInterrupted, LeaseUser, describe_holder, holder_name
+from supervisor.hosts.view import FleetView, Me
+
+if TYPE_CHECKING:
+    from supervisor.hosts.leases import Leases
+
+_TRY = "SELECT pg_try_advisory_lock($1::int, hashtext($2))"
+_UNLOCK = "SELECT pg_advisory_unlock($1::int, hashtext($2))"
+_HOLDER = (
+    "SELECT a.application_name, a.client_hostname, host(a.client_addr) AS addr FROM pg_locks l "
+    "JOIN pg_stat_activity a ON a.pid = l.pid WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 2 "
+    "AND l.classid = $1::int::oid AND l.objid = hashtext($2)::oid AND l.database = "
+    "(SELECT oid FROM pg_database WHERE datname = current_database()) LIMIT 1"
+)
+CONNECT_TIMEOUT = 10.0
+HANDOFF_TIMEOUT = 30.0  # a handoff the new owner has not taken up by then no longer blocks the next one
+FORGET_EVERY = 30  # heartbeats between sweeps of long-gone daemons' rows
+_UNRECOGNIZED = "42704"  # an older server without one of the session settings
+
+
+class LeaseSession:
+    def __init__(self, url: str, leases: Leases):
+        self.url = url
+        self.leases = leases
+        self.tables = leases.tables
+        self.log = leases.log
+        self.connection: asyncpg.Connection | None = None
+        self.held: dict[str, LeaseUser] = {}  # schema -> the runner holding its lease
+        self.known: dict[str, LeaseUser] = {}  # schema -> this daemon's runner of it, held or not
+        self.written: dict[str, tuple[str, str, float]] = {}  # our rows in the table as last written
+        self.lock = asyncio.Lock()  # one query at a time on the session
+        self.confirmed_at = -math.inf  # loop time the last confirmed heartbeat was sent
+        self.tables_ok = False
+        self.view = FleetView()
+        self.handoff: tuple[str, str, float] | None = None  # (schema, to daemon id, loop time started)
+        self._keeper: asyncio.Task[None] | None = None
+        self._fence_timer: asyncio.TimerHandle | None = None
+        self._wake = asyncio.Event()
+        self._beats = 0
+        self._down_logged = False
+
+    # -- what the runners ask ----------------------------------------------------------------------
+    def confirmed(self, schema: str, user: LeaseUser) -> bool:
+        """The fencing gate: ours, on a live session, confirmed within the bound."""
+        return (self.held.get(schema) is user and self.connection is not None
+                and asyncio.get_running_loop().time() - self.confirmed_at < timing.FENCE_AFTER)
+
+    async def try_acquire(self, schema: str, user: LeaseUser) -> str | None:
+        self.known[schema] = user
+        async with self.lock:
+            if self.held.get(schema) is user:
+                return None
+            if schema in self.held:
+                return f"this daemon, as instance {self.held[schema].instance_name}"
+            connection = await self._ensure()
+            try:
+                async with asyncio.timeout(2 * timing.QUERY_TIMEOUT):
+                    await self._sync_rows(connection)  # our row is there before anyone places this schema
+                    placed = self._placed_elsewhere(schema, user)
+                    if placed is not None:
+                        return placed
+                    if not await connection.fetchval(_TRY, LEASE_CLASS, schema):
+                        return describe_holder(await connection.fetchrow(_HOLDER, LEASE_CLASS, schema))
+                    if self.connection is not connection:
+                        raise ConnectionError("the lease session was replaced")
+                    self.held[schema] = user
+                    if self.tables_ok:
+                        await connection.execute(self.tables.hold, self.leases.identity.daemon_id, schema)
+            except Exception as error:
+                self.fence(f"lease query failed: {error!r}")
+                raise DatabaseError(explain(error, self.url)) from error
+        try:
+            await self._wait_for_previous(schema, user)
+        except BaseException:
+            await asyncio.shield(self.release(schema))
+            raise
+        return None
+
+    async def release(self, schema: str) -> None:
+        async with self.lock:
+            if self.held.pop(schema, None) is None:
+                return
+            connection = self.connection
+            if connection is None or connection.is_closed():
+                return
+            try:
+                async with asyncio.timeout(timing.QUERY_TIMEOUT):
+                    if self.tables_ok:  # first: a taker reading the row must not wait for us
+                        await connection.execute(self.tables.unhold, self.leases.identity.daemon_id, schema)
+                    await connection.fetchval(_UNLOCK, LEASE_CLASS, schema)
+            except Exception as error:  # dropping the session drops the lock: the others' leases go too
+                self.fence(f"lease not released: {error!r}")
+
+    def forget(self, schema: str, user: LeaseUser) -> None:
+        if self.known.get(schema) is user:
+            del self.known[schema]
+            self.poke()
+
+    def poke(self) -> None:
+        self._wake.set()
+
+    def nobody_else(self, schema: str) -> bool:
+        return not self.view.others_can_take(schema, self._me())
+
+    # -- fencing ---------------------------------------------------------------------------------------
+    def fence(self, reason: str) -> None:
+        """Cut off every bot holding a lease here, now, and drop the session (its locks go with it)."""
+        held, self.held = self.held, {}
+        connection, self.connection = self.connection, None
+        if self._fence_timer is not None:
+            self._fence_timer.cancel()
+        self.confirmed_at = -math.inf
+        self.handoff = None
+        self.written.clear()
+        for user in held.values():  # before anything else runs on the loop: no event of theirs is handled
+            try:
+                user.lease_lost()
+            except Exception as error:
+                self.log.error("lease_fence_failed", instance=user.instance_name, error=repr(error))
+        if connection is not None and not connection.is_closed():
+            connection.terminate()
+        if held:
+            self.log.warning("lease_fenced", reason=reason, instances=sorted(u.instance_name for u in held.values()))
+
+    def _confirm(self, sent: float) -> None:
+        self.confirmed_at = max(self.confirmed_at, sent)
+        if self._fence_timer is not None:
+            self._fence_timer.cancel()
+        self._fence_timer = asyncio.get_running_loop().call_at(sent + timing.FENCE_AFTER, self._fence_due)
+
+    def _fence_due(self) -> None:
+        if self.held and asyncio.get_running_loop().time() - self.confirmed_at >= timing.FENCE_AFTER:
+            self.fence(f"lease not confirmed within {timing.FENCE_AFTER:g} s")
+
+    # -- the session -----------------------------------------------------------------------------------
+    async def _ensure(self) -> asyncpg.Connection:
+        """The live session, opened and registered if needed (under self.lock). Raises DatabaseError."""
+        if self.connection is not None and not self.connection.is_closed():
+            return self.connection
+        if self.connection is not None:
+            self.fence("lease session closed")
+        loop = asyncio.get_running_loop()
+        connection = await self._connect()
+        sent = loop.time()
+        try:
+            async with asyncio.timeout(CONNECT_TIMEOUT):
+                await self._register(connection)
+        except Exception as error:
+            connection.terminate()
+            raise DatabaseError(explain(error, self.url)) from error
+        self.connection = connection
+        self._confirm(sent)
+        if self._keeper is None or self._keeper.done():
+            self._keeper = loop.create_task(self._keep(), name="lease-keeper")
+        if self._down_logged:
+            self.log.info("lease_session_back")
+            self._down_logged = False
+        return connection
+
+    async def _connect(self) -> asyncpg.Connection:
+        settings = {"application_name": holder_name(), **timing.TCP_KEEPALIVES,
+                    "idle_session_timeout": str(timing.IDLE_SESSION_TIMEOUT_MS),
+                    "tcp_user_timeout": str(timing.TCP_USER_TIMEOUT_MS)}
+        try:
+            try:
+                return await asyncpg.connect(self.url, timeout=CONNECT_TIMEOUT, server_settings=settings)
+            except asyncpg.PostgresError as error:
+                if error.sqlstate != _UNRECOGNIZED:
+                    raise
+                self.log.warning("lease_session_settings_refused", error=str(error))
+                basic = {"application_name": holder_name(), **timing.TCP_KEEPALIVES}
+                return await asyncpg.connect(self.url, timeout=CONNECT_TIMEOUT, server_settings=basic)
+        except Exception as error:
+            raise DatabaseError(explain(error, self.url)) from error
+
+    async def _register(self, connection: asyncpg.Connection) -> None:
+        me = self.leases.identity
+        try:
+            async with connection.transaction():
+                for statement in self.tables.setup():
+                    await connection.execute(statement)
+            self.tables_ok = True
+        except asyncpg.PostgresError as error:  # no right to create them: every daemon takes what is free
+            if self.tables_ok or not self._down_logged:
+                self.log.warning("fleet_tables_unavailable", schema=self.tables.schema, error=str(error))
+            self.tables_ok = False
+            return
+        for _ in range(20):  # an old session of ours that we just dropped may hold it for a moment
+            if await connection.fetchval(self.tables.liveness_lock, me.daemon_id):
+                break
+            await asyncio.sleep(0.25)
+        await connection.execute(self.tables.register, me.daemon_id, me.node, me.host, me.pid, me.started,
+                                 self.leases.options.capacity, self.leases.draining, self.leases.options.standby)
+        await connection.execute(self.tables.forget_holds, me.daemon_id)  # we fenced all of it before
+        self.written.clear()
+        await self._sync_rows(connection)
+        await self._read_view(connection)
+
+    async def _keep(self) -> None:
+        """Heartbeat, this daemon's rows, the others' rows, and one handoff at a time; never ends by error."""
+        while not self.leases.closed:
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(timing.HEARTBEAT):
+                    await self._wake.wait()
+            self._wake.clear()
+            try:
+                await self._beat()
+                self._rebalance()
+            except Exception as error:
+                self.log.error("lease_keeper_failed", error=repr(error), exc_info=error)
+
+    async def _beat(self) -> None:
+        async with self.lock:
+            connection = self.connection
+            if connection is None or connection.is_closed():
+                if connection is not None:
+                    self.fence("lease session closed")
+                if self.known:
+                    await self._reopen()
+                return
+            sent = asyncio.get_running_loop().time()
+            try:
+                async with asyncio.timeout(timing.QUERY_TIMEOUT):
+                    if self.tables_ok:
+                        outcome = await connection.execute(self.tables.heartbeat, self.leases.identity.daemon_id,
+                                                           self.leases.options.capacity, self.leases.draining)
+                    else:
+                        outcome = await connection.execute("SELECT 1")
+            except Exception as error:
+                self._down_logged = True
+                self.fence(f"heartbeat failed: {error!r}")
+                return
+            self._confirm(sent)
+            if self.tables_ok:
+                await self._bookkeep(connection, outcome)
+
+    async def _reopen(self) -> None:
+        try:
+            await self._ensure()
+        except DatabaseError as error:
+            if not self._down_logged:
+                self.log.warning("lease_session_unavailable", error=str(error))
+                self._down_logged = True
+
+    async def _bookkeep(self, connection: asyncpg.Connection, outcome: str) -> None:
+        """Rows and view; a failure here is logged, and the next heartbeat decides about the session."""
+        me = self.leases.identity
+        try:
+            async with asyncio.timeout(2 * timing.QUERY_TIMEOUT):
+                if outcome == "UPDATE 0":  # our row was swept (a long stall): register again on this session
+                    await connection.execute(self.tables.register, me.daemon_id, me.node, me.host, me.pid,
+                                             me.started, self.leases.options.capacity, self.leases.draining,
+                                             self.leases.options.standby)
+                    self.written.clear()
+                await self._sync_rows(connection)
+                await self._read_view(connection)
+                self._beats += 1
+                if self._beats % FORGET_EVERY == 0:
+                    await connection.execute(self.tables.forget_gone, timing.DAEMON_FORGET_AFTER)
+        except Exception as error:
+            self.log.warning("fleet_tables_not_updated", error=repr(error))
+
+    async def _sync_rows(self, connection: asyncpg.Connection) -> None:
+        if not self.tables_ok:
+            return
+        rows = {schema: (user.instance_name, *user.fleet_state()) for schema, user in self.known.items()}
+        changed = [(schema, row) for schema, row in rows.items() if self.written.get(schema) != row]
+        gone = [schema for schema in self.written if schema not in rows]
+        me = self.leases.identity.daemon_id
+        if changed:
+            await connection.execute(self.tables.put_instances, me, [s for s, _ in changed],
+                                     [r[0] for _, r in changed], [r[1] for _, r in changed],
+                                     [r[2] for _, r in changed])
+        if gone:
+            await connection.execute(self.tables.drop_instances, me, gone)
+        self.written = rows
+
+    async def _read_view(self, connection: asyncpg.Connection) -> None:
+        daemons = await connection.fetch(self.tables.daemons)
+        offers = await connection.fetch(self.tables.offers, list(self.known))
+        self.view = FleetView.read(daemons, offers)
+
+    # -- placement -------------------------------------------------------------------------------------
+    def _me(self) -> Me:
+        options = self.leases.options
+        return Me(self.leases.identity, options.capacity, self.leases.draining, options.standby)
+
+    def _placed_elsewhere(self, schema: str, user: LeaseUser) -> str | None:
+        if not self.tables_ok:
+            return None
+        placed = self.view.owner(schema, self._me(), user.fleet_state()[0])
+        if placed is None or placed.daemon_id == self.leases.identity.daemon_id:
+            return None
+        return f"placed on host {placed.host}, pid {placed.pid}"
+
+    def _rebalance(self) -> None:
+        """Hand one instance at a time to the daemon it is placed on; the next once that one has taken it."""
+        if not self.tables_ok or self.connection is None:
+            return
+        now = asyncio.get_running_loop().time()
+        if self.handoff is not None:
+            schema, target, started = self.handoff
+            if schema in self.held or not self.view.held_by(schema, target):
+                if now - started < HANDOFF_TIMEOUT:
+                    return
+                self.log.warning("handoff_not_taken_up", schema=schema)
+            self.handoff = None
+        me = self._me()
+        for schema, user in self.held.items():
+            state = user.fleet_state()[0]
+            if state in ("starting", "reloading"):
+                continue
+            placed = self.view.owner(schema, me, state)
+            if placed is not None and placed.daemon_id != me.identity.daemon_id:
+                self.handoff = (schema, placed.daemon_id, now)
+                self.log.info("instance_handed_off", instance=user.instance_name, to_host=placed.host,
+                              to_pid=placed.pid)
+                user.hand_off()
+                return
+
+    async def _wait_for_previous(self, schema: str, user: LeaseUser) -> None:
+        """Until the daemon that held this lease before us has certainly stopped the bot (fenced in time)."""
+        announced = False
+        while True:
+            async with self.lock:
+                connection = self.connection
+                if connection is None or self.held.get(schema) is not user:
+                    raise LeaseInterrupted("the lease was lost while waiting for its previous holder to stop")
+                if not self.tables_ok:
+                    rows: list[Any] = []
+                    wait = timing.TAKE_AFTER if not announced else 0.0
+                else:
+                    async with asyncio.timeout(timing.QUERY_TIMEOUT):
+                        rows = await connection.fetch(self.tables.previous_holders,
+                                                      self.leases.identity.daemon_id, schema)
+                    wait = max((timing.TAKE_AFTER - row["age"] for row in rows if row["same_session"]), default=0.0)
+                if wait <= 0:
+                    if rows:
+                        async with asyncio.timeout(timing.QUERY_TIMEOUT):
+                            await connection.execute(self.tables.clear_previous, self.leases.identity.daemon_id,
+                                                     schema)
+                    return
+            if not announced:
+                holder = next((f"host {r['host']}, pid {r['pid']}" for r in rows), "an unknown daemon")
+                self.log.info("lease_waiting_for_previous_holder", instance=user.instance_name, holder=holder,
+                              seconds=round(wait, 1))
+                announced = True
+            await asyncio.sleep(min(wait, timing.HEARTBEAT) + 0.05)
+
+    # -- the fleet view and the end ----------------------------------------------------------------------
+    async def fleet_rows(self) -> list[dict[str, object]]:
+        async with self.lock:
+            if not self.tables_ok or self.connection is None or self.connection.is_closed():
+                return []
+            async with asyncio.timeout(2 * timing.QUERY_TIMEOUT):
+                rows = await self.connection.fetch(self.tables.fleet)
+        me = self.leases.identity
+        return [dict(row) | {"this_daemon": row["pid"] == me.pid and row["host"] == me.host} for row in rows]
+
+    async def close(self) -> None:
+        if self._keeper is not None:
+            self._keeper.cancel()
+            await asyncio.gather(self._keeper, return_exceptions=True)
+        if self._fence_timer is not None:
+            self._fence_timer.cancel()
+        connection, self.connection = self.connection, None
+        if connection is None or connection.is_closed():
+            return
+        try:
+            async with asyncio.timeout(timing.QUERY_TIMEOUT):
+                if self.tables_ok:  # a clean stop: nobody waits for our bots, which are all closed by now
+                    await connection.execute(self.tables.unregister, self.leases.identity.daemon_id)
+                await connection.close()
+        except Exception:
+            connection.terminate()
