@@ -4,11 +4,16 @@ from __future__ import annotations
 
 import argparse
 import os
+import socket
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from supervisor import __version__
 from supervisor.settings import SupervisorSettings
+
+if TYPE_CHECKING:
+    from supervisor.hosts.leases import HostOptions
 
 DESCRIPTION = """\
 Host many Discord bots in one process. Each folder under the instances directory that holds a
@@ -93,6 +98,7 @@ def build_parser() -> argparse.ArgumentParser:
                      help="DEBUG, INFO, WARNING or ERROR (default INFO or $SUPERVISOR_LOG_LEVEL)")
     run.add_argument("--log-format", choices=["auto", "json", "console"], default="auto",
                      help="auto: console on a terminal, JSON lines otherwise")
+    _add_host_options(run)
     run.add_argument("--mcp-listen", metavar="HOST:PORT", default=os.environ.get("MCP_LISTEN") or None,
                      help="serve one MCP endpoint for the whole fleet at http://HOST:PORT/mcp (default: off, or "
                      "$MCP_LISTEN); a non-loopback HOST needs $MCP_AUTH_TOKEN. Each instance opts in with its "
@@ -145,6 +151,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_control_socket(status)
     status.add_argument("--json", action="store_true", help="print JSON")
+    status.add_argument("--fleet", action="store_true",
+                        help="every instance of every daemon on the same databases (host, pid, state, since), "
+                        "from the fleet tables")
+    _add_drain_commands(commands)
 
     reload = commands.add_parser(
         "reload", help="rescan instance folders now (all, or the named ones)",
@@ -301,6 +311,7 @@ def main(argv: list[str] | None = None) -> int:
             shutdown_timeout=args.shutdown_timeout,
             watch=not args.no_watch,
             mcp_listen=mcp_listen,
+            hosts=_host_options(args),
         )
         return daemon.run(settings, options)
     if args.command == "mcp":
@@ -327,9 +338,19 @@ def main(argv: list[str] | None = None) -> int:
         from supervisor.commands import new
 
         return new.run(settings, args.name, owner=args.owner)
+    if args.command in ("drain", "undrain"):
+        from supervisor.commands import hosts
+
+        if args.command == "drain":
+            return hosts.drain(_socket(args), args.timeout)
+        return hosts.undrain(_socket(args))
     if args.command in ("status", "reload", "restart"):
         from supervisor.commands import control_client
 
+        if args.command == "status" and args.fleet:
+            from supervisor.commands import hosts
+
+            return hosts.fleet(_socket(args), args.json)
         if args.command == "status":
             return control_client.status(_socket(args), args.json)
         if args.command == "reload":
@@ -340,6 +361,43 @@ def main(argv: list[str] | None = None) -> int:
                                   f"restarting {args.name}")
     parser.error(f"unknown command {args.command!r}")
     return 2
+
+
+def _add_host_options(run: argparse.ArgumentParser) -> None:
+    run.add_argument("--capacity", type=float, default=1.0, metavar="N",
+                     help="this daemon's share of the instances relative to the other daemons on the same "
+                     "databases (default 1; 2 takes twice as many). See docs/standby.md")
+    run.add_argument("--standby", action="store_true",
+                     help="take an instance only when no daemon without --standby runs it (a hot standby)")
+    run.add_argument("--fleet-schema", default="discord_supervisor", metavar="NAME",
+                     help="the schema of the fleet tables (daemons, instances) in each database (default "
+                     "discord_supervisor); daemons place instances among those using the same one")
+
+
+def _add_drain_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    drain = commands.add_parser(
+        "drain", help="hand every instance of the running daemon to the other daemons, and wait",
+        description="Before maintenance or an upgrade: the daemon hands its instances, one at a time, to the other "
+        "daemons on the same databases (each bot is down for one reconnect) and takes none until `undrain`. "
+        "Waits until they run elsewhere; exit 1 if some could not move (no other daemon has them) in time.",
+    )
+    _add_control_socket(drain)
+    drain.add_argument("--timeout", type=float, default=600.0, metavar="SECONDS",
+                       help="how long to wait for every instance to move (default 600)")
+    undrain = commands.add_parser(
+        "undrain", help="let a drained daemon take its share of the instances back",
+        description="Undo `drain`: the other daemons hand this one its share back, one instance at a time.",
+    )
+    _add_control_socket(undrain)
+
+
+def _host_options(args: argparse.Namespace) -> HostOptions:
+    from supervisor.hosts.leases import HostOptions
+
+    if args.capacity <= 0:
+        raise SystemExit("discord-supervisor: --capacity must be more than 0")
+    return HostOptions(capacity=args.capacity, standby=args.standby, fleet_schema=args.fleet_schema,
+                       node=f"{socket.gethostname()}:{_socket(args)}")
 
 
 def _socket(args: argparse.Namespace) -> Path:

@@ -19,6 +19,8 @@ from supervisor.daemon.runner import RuntimeOptions
 from supervisor.daemon.watchdog import LoopWatchdog
 from supervisor.daemon.watcher import watch
 from supervisor.dburl import database_identity
+from supervisor.hosts import control as hosts_control
+from supervisor.hosts.leases import HostOptions
 from supervisor.instances import InstanceSpec
 from supervisor.logs import get_logger
 from supervisor.mcp.router import McpRouter, tool_listing
@@ -48,6 +50,7 @@ class DaemonOptions:
     shutdown_timeout: float = 10.0
     watch: bool = True
     mcp_listen: McpListen | None = None  # the fleet's MCP endpoint; off when None
+    hosts: HostOptions | None = None  # capacity, standby and the fleet tables' schema (docs/standby.md)
 
 
 class Daemon:
@@ -55,7 +58,7 @@ class Daemon:
                  before_start: Callable[[InstanceSpec], None] | None = None):
         self.settings = settings
         self.options = options
-        self.databases = Databases(options.state_dir)
+        self.databases = Databases(options.state_dir, options.hosts)
         self.heap = HeapFreezer()
         runtime = replace(options.runtime, on_bot_closed=self.heap.bot_closed)
         self.fleet = Fleet(settings, load_migrations(), runtime, self.databases, before_start)
@@ -110,6 +113,8 @@ class Daemon:
         name = payload.get("name")
         if command == "ping":
             return {"ok": True}
+        if command in hosts_control.COMMANDS:
+            return await hosts_control.handle(self.databases.leases, payload)
         if command == "mcp_tools":
             return {"ok": True, "tools": tool_listing()}
         if command == "mcp_call":
