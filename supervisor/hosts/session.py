@@ -83,6 +83,7 @@ class LeaseSession:
                     if self.connection is not connection:
                         raise ConnectionError("the lease session was replaced")
                     self.held[schema] = user
+                    self.view.note(schema, self.leases.identity.daemon_id, True)
                     if self.tables_ok:
                         await connection.execute(self.tables.hold, self.leases.identity.daemon_id, schema)
             except Exception as error:
@@ -99,6 +100,7 @@ class LeaseSession:
         async with self.lock:
             if self.held.pop(schema, None) is None:
                 return
+            self.view.note(schema, self.leases.identity.daemon_id, False)
             connection = self.connection
             if connection is None or connection.is_closed():
                 return
@@ -296,8 +298,8 @@ class LeaseSession:
 
     async def _read_view(self, connection: asyncpg.Connection) -> None:
         daemons = await connection.fetch(self.tables.daemons)
-        offers = await connection.fetch(self.tables.offers, list(self.known))
-        self.view = FleetView.read(daemons, offers)
+        offers = await connection.fetch(self.tables.offers)
+        self.view = FleetView.read(self._me(), daemons, offers, self.view, asyncio.get_running_loop().time())
 
     # -- placement -------------------------------------------------------------------------------------
     def _me(self) -> Me:
@@ -307,13 +309,16 @@ class LeaseSession:
     def _placed_elsewhere(self, schema: str, user: LeaseUser) -> str | None:
         if not self.tables_ok:
             return None
-        placed = self.view.owner(schema, self._me(), user.fleet_state()[0])
-        if placed is None or placed.daemon_id == self.leases.identity.daemon_id:
-            return None
-        return f"placed on host {placed.host}, pid {placed.pid}"
+        me = self._me()
+        holders = self.view.holders(schema, me)
+        if holders:
+            return f"host {holders[0].host}, pid {holders[0].pid}"
+        placed = self.view.may_take(schema, me, asyncio.get_running_loop().time())
+        return None if placed is None else f"placed on host {placed.host}, pid {placed.pid}"
 
     def _rebalance(self) -> None:
-        """Hand one instance at a time to the daemon it is placed on; the next once that one has taken it."""
+        """Over its share: hand one instance at a time to the daemon it belongs on; the next once that one runs
+        it (or after HANDOFF_TIMEOUT)."""
         if not self.tables_ok or self.connection is None:
             return
         now = asyncio.get_running_loop().time()
@@ -324,18 +329,16 @@ class LeaseSession:
                     return
                 self.log.warning("handoff_not_taken_up", schema=schema)
             self.handoff = None
-        me = self._me()
-        for schema, user in self.held.items():
-            state = user.fleet_state()[0]
-            if state in ("starting", "reloading"):
-                continue
-            placed = self.view.owner(schema, me, state)
-            if placed is not None and placed.daemon_id != me.identity.daemon_id:
-                self.handoff = (schema, placed.daemon_id, now)
-                self.log.info("instance_handed_off", instance=user.instance_name, to_host=placed.host,
-                              to_pid=placed.pid)
-                user.hand_off()
-                return
+        settled = [schema for schema, user in self.held.items()
+                   if user.fleet_state()[0] not in ("starting", "reloading")]
+        choice = self.view.handoff(settled, self._me())
+        if choice is None:
+            return
+        schema, target = choice
+        user = self.held[schema]
+        self.handoff = (schema, target.daemon_id, now)
+        self.log.info("instance_handed_off", instance=user.instance_name, to_host=target.host, to_pid=target.pid)
+        user.hand_off()
 
     async def _wait_for_previous(self, schema: str, user: LeaseUser) -> None:
         """Until the daemon that held this lease before us has certainly stopped the bot (fenced in time)."""

@@ -108,11 +108,8 @@ class FleetTables:
 
     @property
     def offers(self) -> str:
-        """Which daemons have these schemas, and in what state: $1 schemas."""
-        return (
-            f"SELECT daemon, schema_name, state, held_session IS NOT NULL AS held FROM {self._s}.instances "
-            "WHERE schema_name = ANY($1::text[])"
-        )
+        """Which daemons have which schemas, in what state, and whether they hold its lease."""
+        return f"SELECT daemon, schema_name, state, held_session IS NOT NULL AS held FROM {self._s}.instances"
 
     @property
     def previous_holders(self) -> str:
