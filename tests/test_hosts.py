@@ -1,0 +1,61 @@
+"""Three daemons as three hosts (their own trees, runtime directories and control sockets; one database, one
+emulator): instances split evenly, each bot runs exactly once, and a join moves only the newcomer's share."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from supervisor.emulator import Emulator
+from tests.support import eventually, run_cli_async
+from tests.support.hosts import SessionSampler, make_hosts
+
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+
+INSTANCES = 9
+
+
+def moved(before: dict[str, list[int]], after: dict[str, list[int]]) -> int:
+    return sum(before[name] != after[name] for name in before)
+
+
+async def test_three_daemons_started_one_after_another_split_the_instances_evenly(
+        emu: Emulator, tmp_path: Path, database_url: str, schemas: list[str], unique) -> None:
+    hosts = make_hosts(emu, tmp_path, database_url, unique, schemas, INSTANCES)
+    try:
+        async with SessionSampler(emu, [bot.token for bot in hosts.bots]) as sampler:
+            first = await hosts.add_daemon().start()
+            alone = await hosts.wait_settled([first])
+            assert all(on == [0] for on in alone.values())
+            second = await hosts.add_daemon().start()
+            two = await hosts.wait_settled([first, second])
+            assert sorted(sum(on == [i] for on in two.values()) for i in (0, 1)) == [4, 5]
+            assert moved(alone, two) <= 5  # the newcomer's share, nothing else
+            third = await hosts.add_daemon().start()
+            three = await hosts.wait_settled([first, second, third])
+            assert [sum(on == [i] for on in three.values()) for i in (0, 1, 2)] == [3, 3, 3]
+            assert moved(two, three) <= 3
+        assert sampler.most == 1 and sampler.overlap_seconds() == 0.0
+        assert all(emu.most_sessions(bot.token) == 1 for bot in hosts.bots)
+
+        pids = {hosts.daemons.index(d): d.process.pid for d in hosts.daemons if d.process}
+        expected = sorted((name, pids[on[0]]) for name, on in three.items())
+
+        async def fleet_shows_placement() -> bool:  # the rows follow within a heartbeat
+            code, out, err = await run_cli_async("status", "--fleet", "--json", "--control-socket",
+                                                 str(third.control_socket))
+            assert code == 0, err
+            rows = [row for row in json.loads(out) if row["state"] == "running" and row["held"]]
+            return sorted((row["name"], row["pid"]) for row in rows) == expected
+
+        await eventually(fleet_shows_placement, timeout=20)
+        code, out, err = await run_cli_async("status", "--fleet", "--control-socket", str(first.control_socket))
+        assert code == 0, err
+        lines = out.splitlines()
+        assert lines[0].split() == ["INSTANCE", "HOST", "PID", "STATE", "SINCE", "DAEMON"]
+        assert sum("running elsewhere" in line for line in lines) == 2 * INSTANCES  # the others stand by
+        assert any("this daemon" in line and str(pids[0]) in line for line in lines)
+    finally:
+        await hosts.stop_all()
