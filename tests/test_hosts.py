@@ -3,6 +3,7 @@ emulator): instances split evenly, each bot runs exactly once, and a join moves 
 
 from __future__ import annotations
 
+import asyncio
 import json
 from pathlib import Path
 
@@ -15,6 +16,7 @@ from tests.support.hosts import SessionSampler, make_hosts
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 INSTANCES = 9
+TAKEOVER_SECONDS = 15.0
 
 
 def moved(before: dict[str, list[int]], after: dict[str, list[int]]) -> int:
@@ -57,5 +59,27 @@ async def test_three_daemons_started_one_after_another_split_the_instances_evenl
         assert lines[0].split() == ["INSTANCE", "HOST", "PID", "STATE", "SINCE", "DAEMON"]
         assert sum("running elsewhere" in line for line in lines) == 2 * INSTANCES  # the others stand by
         assert any("this daemon" in line and str(pids[0]) in line for line in lines)
+    finally:
+        await hosts.stop_all()
+
+
+async def test_kill_9_of_one_daemon_moves_its_instances_to_the_others_within_15_seconds(
+        emu: Emulator, tmp_path: Path, database_url: str, schemas: list[str], unique) -> None:
+    hosts = make_hosts(emu, tmp_path, database_url, unique, schemas, INSTANCES)
+    try:
+        async with SessionSampler(emu, [bot.token for bot in hosts.bots]) as sampler:
+            daemons = [await hosts.add_daemon().start() for _ in range(3)]
+            placed = await hosts.wait_settled(daemons)
+            victim = daemons[0]
+            assert victim.process is not None
+            victim.process.kill()
+            await victim.process.wait()
+            mine = [name for name, on in placed.items() if on == [0]]
+            loop = asyncio.get_running_loop()
+            killed_at = loop.time()
+            await hosts.wait_settled(daemons[1:], timeout=TAKEOVER_SECONDS + 30)
+            elapsed = loop.time() - killed_at
+            assert mine and elapsed < TAKEOVER_SECONDS, elapsed
+        assert sampler.most == 1 and sampler.overlap_seconds() == 0.0
     finally:
         await hosts.stop_all()

@@ -329,7 +329,17 @@ class InstanceRunner:
             self.databases.leases.forget(*self._offered, self)
         self._offered = (url, spec.schema)
         while True:
-            holder = await self.databases.leases.try_acquire(url, spec.schema, self)
+            try:
+                holder = await self.databases.leases.try_acquire(url, spec.schema, self)
+            except DatabaseError as error:
+                if not isinstance(error, LeaseInterrupted) and not (
+                        error.__cause__ is not None and is_database_unavailable(error.__cause__)):
+                    raise
+                # No bot runs meanwhile: ask again at the poll's pace rather than with a growing backoff, so a
+                # host cut off from the database rejoins as soon as it can reach it again.
+                self.status.enter(State.BACKOFF, f"waiting for the lease: {error}")
+                await asyncio.sleep(2 * self.options.lease_poll)
+                continue
             if holder is None:
                 self._lease = (url, spec.schema)  # kept across restarts: another daemon takes over only when we stop
                 return

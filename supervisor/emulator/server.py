@@ -445,6 +445,10 @@ class Emulator:
         """The most live sessions `token` ever had at once, seen at every identify, resume and close."""
         return self.gateway.watch.most(token)
 
+    def session_gap(self, token: str) -> float:
+        """The longest time `token` had no live session after its first one (e.g. during a handoff)."""
+        return self.gateway.watch.longest_gap(token)
+
     def session_overlap(self, token: str) -> float:
         """Seconds during which `token` had two or more live sessions at once."""
         return self.gateway.watch.overlap(token)

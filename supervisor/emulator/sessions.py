@@ -15,6 +15,8 @@ class TokenSessions:
     most: int = 0
     overlap_seconds: float = 0.0
     overlap_since: float | None = None  # monotonic time two or more became live
+    gap_since: float | None = None  # monotonic time the last live session ended
+    longest_gap: float = 0.0  # the longest time without any live session, once it had one
 
 
 class SessionWatch:
@@ -32,9 +34,18 @@ class SessionWatch:
         elif entry.live < 2 and entry.overlap_since is not None:
             entry.overlap_seconds += now - entry.overlap_since
             entry.overlap_since = None
+        if entry.live == 0 and entry.gap_since is None and entry.most > 0:
+            entry.gap_since = now
+        elif entry.live > 0 and entry.gap_since is not None:
+            entry.longest_gap = max(entry.longest_gap, now - entry.gap_since)
+            entry.gap_since = None
 
     def most(self, token: str) -> int:
         return self.tokens.get(token, TokenSessions()).most
+
+    def longest_gap(self, token: str) -> float:
+        """The longest time `token` had no live session after its first one (a handoff's downtime)."""
+        return self.tokens.get(token, TokenSessions()).longest_gap
 
     def overlap(self, token: str) -> float:
         """Seconds during which two or more sessions of `token` were live (so far)."""

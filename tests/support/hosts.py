@@ -139,3 +139,41 @@ class SessionSampler:
     def overlap_seconds(self) -> float:
         """The emulator's own exact figure (every identify, resume and close), summed over the tokens."""
         return sum(self.emu.session_overlap(token) for token in self.tokens)
+
+
+class Pinger:
+    """`!ping` to each bot every `interval` seconds; then, per ping, how many replies it got."""
+
+    def __init__(self, emu: Emulator, bots: list[BotWorld], interval: float = 0.1):
+        self.emu = emu
+        self.bots = bots
+        self.interval = interval
+        self.sent: list[tuple[BotWorld, int]] = []  # (bot, message id)
+        self._task: asyncio.Task[None] | None = None
+
+    async def __aenter__(self) -> Pinger:
+        self._task = asyncio.create_task(self._run())
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        assert self._task is not None
+        self._task.cancel()
+        await asyncio.gather(self._task, return_exceptions=True)
+
+    async def ping_once(self) -> None:
+        for bot in self.bots:
+            message = await self.emu.send_message(bot.channel, bot.owner, "!ping")
+            self.sent.append((bot, message.id))
+
+    async def _run(self) -> None:
+        while True:
+            await self.ping_once()
+            await asyncio.sleep(self.interval)
+
+    def replies(self) -> list[int]:
+        """How many replies each ping got, in the order sent."""
+        counts: dict[int, int] = {}
+        for message in self.emu.bot_messages:
+            if message.reference_id is not None:
+                counts[message.reference_id] = counts.get(message.reference_id, 0) + 1
+        return [counts.get(message_id, 0) for _, message_id in self.sent]
