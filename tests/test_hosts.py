@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import asyncio
 import json
+import signal
 from pathlib import Path
 
 import pytest
 
 from supervisor.emulator import Emulator
-from tests.support import eventually, run_cli_async
-from tests.support.hosts import SessionSampler, make_hosts
+from tests.support import TcpProxy, eventually, run_cli_async
+from tests.support.hosts import Pinger, SessionSampler, make_hosts
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -81,5 +82,62 @@ async def test_kill_9_of_one_daemon_moves_its_instances_to_the_others_within_15_
             elapsed = loop.time() - killed_at
             assert mine and elapsed < TAKEOVER_SECONDS, elapsed
         assert sampler.most == 1 and sampler.overlap_seconds() == 0.0
+    finally:
+        await hosts.stop_all()
+
+
+async def test_a_daemon_cut_off_from_postgres_stops_its_bots_before_the_others_start_them(
+        emu: Emulator, tmp_path: Path, database_url: str, schemas: list[str], unique) -> None:
+    hosts = make_hosts(emu, tmp_path, database_url, unique, schemas, INSTANCES)
+    proxy = await TcpProxy(database_url).start()
+    try:
+        async with SessionSampler(emu, [bot.token for bot in hosts.bots]) as sampler:
+            cut_off = await hosts.add_daemon(database_url=proxy.url).start()  # reaches Postgres through the proxy
+            others = [await hosts.add_daemon().start() for _ in range(2)]
+            placed = await hosts.wait_settled([cut_off, *others])
+            assert any(on == [0] for on in placed.values())
+            loop = asyncio.get_running_loop()
+            await proxy.cut()  # Discord stays reachable
+            cut_at = loop.time()
+            await hosts.wait_settled(others, timeout=TAKEOVER_SECONDS + 30)
+            assert loop.time() - cut_at < TAKEOVER_SECONDS
+            await cut_off.wait_log(lambda e: e.get("event") == "lease_fenced")
+            assert await hosts.running(cut_off) == set()
+            await proxy.start()  # healed: it takes its share back, one instance at a time
+            await hosts.wait_settled([cut_off, *others])
+        assert sampler.most == 1 and sampler.overlap_seconds() == 0.0
+    finally:
+        await hosts.stop_all()
+        await proxy.cut()
+
+
+async def test_a_frozen_daemon_is_replaced_and_on_waking_answers_nothing(
+        emu: Emulator, tmp_path: Path, database_url: str, schemas: list[str], unique) -> None:
+    hosts = make_hosts(emu, tmp_path, database_url, unique, schemas, INSTANCES)
+    try:
+        daemons = [await hosts.add_daemon().start() for _ in range(3)]
+        placed = await hosts.wait_settled(daemons)
+        frozen = daemons[0]
+        assert frozen.process is not None
+        mine = [bot for bot in hosts.bots if placed[bot.name] == [0]]
+        loop = asyncio.get_running_loop()
+        frozen.process.send_signal(signal.SIGSTOP)
+        try:
+            stopped_at = loop.time()
+            await eventually(lambda: all(emu.session_count(bot.token) == 2 for bot in mine),
+                             timeout=TAKEOVER_SECONDS + 30)  # the others run them; the frozen socket stays open
+            assert loop.time() - stopped_at < TAKEOVER_SECONDS
+            pinger = Pinger(emu, mine)
+            await pinger.ping_once()  # each answered once, by the new holder
+            await eventually(lambda: all(count == 1 for count in pinger.replies()))
+        finally:
+            frozen.process.send_signal(signal.SIGCONT)
+        await pinger.ping_once()  # right after waking: the stale bots must not answer these, nor the earlier ones
+        await frozen.wait_log(lambda e: e.get("event") == "lease_fenced")
+        await eventually(lambda: all(count == 1 for count in pinger.replies()))
+        await hosts.wait_settled(daemons)  # it rejoins and gets its share back
+        await pinger.ping_once()
+        await eventually(lambda: all(count == 1 for count in pinger.replies()))
+        assert all(count == 1 for count in pinger.replies())
     finally:
         await hosts.stop_all()
