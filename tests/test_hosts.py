@@ -141,3 +141,33 @@ async def test_a_frozen_daemon_is_replaced_and_on_waking_answers_nothing(
         assert all(count == 1 for count in pinger.replies())
     finally:
         await hosts.stop_all()
+
+
+async def test_drain_hands_every_instance_to_the_others_and_undrain_takes_a_share_back(
+        emu: Emulator, tmp_path: Path, database_url: str, schemas: list[str], unique) -> None:
+    hosts = make_hosts(emu, tmp_path, database_url, unique, schemas, INSTANCES)
+    try:
+        daemons = [await hosts.add_daemon().start() for _ in range(3)]
+        placed = await hosts.wait_settled(daemons)
+        drained = daemons[0]
+        mine = [bot for bot in hosts.bots if placed[bot.name] == [0]]
+        async with SessionSampler(emu, [bot.token for bot in hosts.bots]) as sampler, Pinger(emu, mine) as pinger:
+            code, out, err = await run_cli_async("drain", "--control-socket", str(drained.control_socket),
+                                                 timeout=120)
+            assert code == 0, err
+            assert "drained" in out
+        where = await hosts.placement()
+        assert all(len(where[bot.name]) == 1 and where[bot.name] != [0] for bot in mine)
+        assert await hosts.running(drained) == set()
+        await asyncio.sleep(0.3)  # replies to the last pings
+        replies = pinger.replies()
+        assert max(replies) == 1  # never answered twice
+        assert replies.count(1) > len(replies) // 2  # and mostly answered: each bot is down for one reconnect
+        assert sampler.most == 1 and sampler.overlap_seconds() == 0.0
+        assert all(emu.session_gap(bot.token) < 5 for bot in mine)
+
+        code, out, err = await run_cli_async("undrain", "--control-socket", str(drained.control_socket))
+        assert code == 0, err
+        await hosts.wait_settled(daemons)
+    finally:
+        await hosts.stop_all()

@@ -83,10 +83,13 @@ class Leases:
             session.poke()
 
     def drain_report(self) -> dict[str, list[str]]:
-        """The instances this daemon still holds, and those of them no other daemon can take."""
+        """The instances this daemon still holds or is handing over, and those no other daemon can take."""
         held: list[str] = []
         kept: list[str] = []
         for session in self._sessions.values():
+            moving = session.moving()
+            if moving is not None and moving not in held:
+                held.append(moving)  # handed over, not yet running there: still ours to wait for
             for schema, user in session.held.items():
                 held.append(user.instance_name)
                 if session.nobody_else(schema):

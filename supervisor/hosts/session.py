@@ -120,6 +120,13 @@ class LeaseSession:
     def poke(self) -> None:
         self._wake.set()
 
+    def moving(self) -> str | None:
+        """The instance being handed over (until it runs on its new daemon)."""
+        if self.handoff is None:
+            return None
+        user = self.known.get(self.handoff[0])
+        return user.instance_name if user is not None else self.handoff[0]
+
     def nobody_else(self, schema: str) -> bool:
         return not self.view.others_can_take(schema, self._me())
 
@@ -324,7 +331,7 @@ class LeaseSession:
         now = asyncio.get_running_loop().time()
         if self.handoff is not None:
             schema, target, started = self.handoff
-            if schema in self.held or not self.view.held_by(schema, target):
+            if schema in self.held or not self.view.runs_on(schema, target):
                 if now - started < HANDOFF_TIMEOUT:
                     return
                 self.log.warning("handoff_not_taken_up", schema=schema)

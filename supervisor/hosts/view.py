@@ -142,5 +142,6 @@ class FleetView:
             self.loads[daemon_id] += 1 if held else -1
         self.rows[schema][daemon_id] = (state, held)
 
-    def held_by(self, schema: str, daemon_id: str) -> bool:
-        return self.rows.get(schema, {}).get(daemon_id, ("", False))[1]
+    def runs_on(self, schema: str, daemon_id: str) -> bool:
+        """Whether that daemon holds the lease and says the bot is running."""
+        return self.rows.get(schema, {}).get(daemon_id, ("", False)) == ("running", True)
