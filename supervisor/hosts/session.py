@@ -80,7 +80,7 @@ class LeaseSession:
                         return placed
                     if not await connection.fetchval(_TRY, LEASE_CLASS, schema):
                         return describe_holder(await connection.fetchrow(_HOLDER, LEASE_CLASS, schema))
-                    if self.connection is not connection:
+                    if self.connection is None or self.connection is not connection:
                         raise ConnectionError("the lease session was replaced")
                     self.held[schema] = user
                     self.view.note(schema, self.leases.identity.daemon_id, True)
@@ -330,11 +330,11 @@ class LeaseSession:
             return
         now = asyncio.get_running_loop().time()
         if self.handoff is not None:
-            schema, target, started = self.handoff
-            if schema in self.held or not self.view.runs_on(schema, target):
+            moving, target_id, started = self.handoff
+            if moving in self.held or not self.view.runs_on(moving, target_id):
                 if now - started < HANDOFF_TIMEOUT:
                     return
-                self.log.warning("handoff_not_taken_up", schema=schema)
+                self.log.warning("handoff_not_taken_up", schema=moving)
             self.handoff = None
         settled = [schema for schema, user in self.held.items()
                    if user.fleet_state()[0] not in ("starting", "reloading")]
