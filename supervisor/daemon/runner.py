@@ -337,7 +337,10 @@ class InstanceRunner:
                     raise
                 # No bot runs meanwhile: ask again at the poll's pace rather than with a growing backoff, so a
                 # host cut off from the database rejoins as soon as it can reach it again.
-                self.status.enter(State.BACKOFF, f"waiting for the lease: {error}")
+                if self.status.state is not State.BACKOFF:
+                    self.log.warning("instance waiting to retry", reason=str(error),
+                                     retry_in=2 * self.options.lease_poll)
+                self.status.enter(State.BACKOFF, str(error))
                 await asyncio.sleep(2 * self.options.lease_poll)
                 continue
             if holder is None:

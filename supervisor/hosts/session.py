@@ -46,7 +46,11 @@ class LeaseSession:
         self.connection: asyncpg.Connection | None = None
         self.held: dict[str, LeaseUser] = {}  # schema -> the runner holding its lease
         self.known: dict[str, LeaseUser] = {}  # schema -> this daemon's runner of it, held or not
-        self.written: dict[str, tuple[str, str, float]] = {}  # our rows in the table as last written
+        self.written: dict[str, tuple[str, str, float, bool]] = {}  # our rows in the table as last written
+        # Schemas another daemon also has (so it may take them over): only these are cut off when the session
+        # is lost. The others stay up through a database outage and are taken again on a new session.
+        self.shared: set[str] = set()
+        self._unshared: set[str] = set()  # no other daemon has these any more: not fenced once our row says so
         self.lock = asyncio.Lock()  # one query at a time on the session
         self.confirmed_at = -math.inf  # loop time the last confirmed heartbeat was sent
         self.tables_ok = False
@@ -60,9 +64,17 @@ class LeaseSession:
 
     # -- what the runners ask ----------------------------------------------------------------------
     def confirmed(self, schema: str, user: LeaseUser) -> bool:
-        """The fencing gate: ours, on a live session, confirmed within the bound."""
-        return (self.held.get(schema) is user and self.connection is not None
+        """The fencing gate: ours and, if another daemon could take it, confirmed within the bound."""
+        if self.held.get(schema) is not user:
+            return False
+        if not self._fences(schema):
+            return True
+        return (self.connection is not None
                 and asyncio.get_running_loop().time() - self.confirmed_at < timing.FENCE_AFTER)
+
+    def _fences(self, schema: str) -> bool:
+        """Whether a lost session cuts this instance off: another daemon has it (or the tables cannot tell)."""
+        return schema in self.shared or not self.tables_ok
 
     async def try_acquire(self, schema: str, user: LeaseUser) -> str | None:
         self.known[schema] = user
@@ -132,8 +144,11 @@ class LeaseSession:
 
     # -- fencing ---------------------------------------------------------------------------------------
     def fence(self, reason: str) -> None:
-        """Cut off every bot holding a lease here, now, and drop the session (its locks go with it)."""
-        held, self.held = self.held, {}
+        """Cut off, now, every bot holding a lease here that another daemon could take over, and drop the
+        session (its locks go with it); the others keep running and are taken again on a new session."""
+        held = {schema: user for schema, user in self.held.items() if self._fences(schema)}
+        for schema in held:
+            del self.held[schema]
         connection, self.connection = self.connection, None
         if self._fence_timer is not None:
             self._fence_timer.cancel()
@@ -149,6 +164,9 @@ class LeaseSession:
             connection.terminate()
         if held:
             self.log.warning("lease_fenced", reason=reason, instances=sorted(u.instance_name for u in held.values()))
+        if self.held:
+            self.log.warning("lease_session_lost", reason=reason,
+                             kept=sorted(u.instance_name for u in self.held.values()))
 
     def _confirm(self, sent: float) -> None:
         self.confirmed_at = max(self.confirmed_at, sent)
@@ -157,7 +175,8 @@ class LeaseSession:
         self._fence_timer = asyncio.get_running_loop().call_at(sent + timing.FENCE_AFTER, self._fence_due)
 
     def _fence_due(self) -> None:
-        if self.held and asyncio.get_running_loop().time() - self.confirmed_at >= timing.FENCE_AFTER:
+        late = asyncio.get_running_loop().time() - self.confirmed_at >= timing.FENCE_AFTER
+        if late and any(self._fences(schema) for schema in self.held):
             self.fence(f"lease not confirmed within {timing.FENCE_AFTER:g} s")
 
     # -- the session -----------------------------------------------------------------------------------
@@ -219,7 +238,17 @@ class LeaseSession:
             await asyncio.sleep(0.25)
         await connection.execute(self.tables.register, me.daemon_id, me.node, me.host, me.pid, me.started,
                                  self.leases.options.capacity, self.leases.draining, self.leases.options.standby)
-        await connection.execute(self.tables.forget_holds, me.daemon_id)  # we fenced all of it before
+        # What we fenced is not held any more; what we kept through the outage we take again (or stop, if
+        # another daemon took it meanwhile).
+        await connection.execute(self.tables.forget_holds, me.daemon_id, list(self.held))
+        for schema, user in list(self.held.items()):
+            if await connection.fetchval(_TRY, LEASE_CLASS, schema):
+                await connection.execute(self.tables.hold, me.daemon_id, schema)
+                continue
+            del self.held[schema]
+            await connection.execute(self.tables.unhold, me.daemon_id, schema)
+            self.log.warning("lease_taken_while_lost", instance=user.instance_name)
+            user.lease_lost()
         self.written.clear()
         await self._sync_rows(connection)
         await self._read_view(connection)
@@ -282,6 +311,7 @@ class LeaseSession:
                     self.written.clear()
                 await self._sync_rows(connection)
                 await self._read_view(connection)
+                await self._sync_rows(connection)  # at once: whether we fence what another daemon now has
                 self._beats += 1
                 if self._beats % FORGET_EVERY == 0:
                     await connection.execute(self.tables.forget_gone, timing.DAEMON_FORGET_AFTER)
@@ -291,22 +321,30 @@ class LeaseSession:
     async def _sync_rows(self, connection: asyncpg.Connection) -> None:
         if not self.tables_ok:
             return
-        rows = {schema: (user.instance_name, *user.fleet_state()) for schema, user in self.known.items()}
+        rows = {schema: (user.instance_name, *user.fleet_state(), schema in self.shared - self._unshared)
+                for schema, user in self.known.items()}
         changed = [(schema, row) for schema, row in rows.items() if self.written.get(schema) != row]
         gone = [schema for schema in self.written if schema not in rows]
         me = self.leases.identity.daemon_id
         if changed:
             await connection.execute(self.tables.put_instances, me, [s for s, _ in changed],
                                      [r[0] for _, r in changed], [r[1] for _, r in changed],
-                                     [r[2] for _, r in changed])
+                                     [r[2] for _, r in changed], [r[3] for _, r in changed])
         if gone:
             await connection.execute(self.tables.drop_instances, me, gone)
         self.written = rows
+        self.shared -= self._unshared
+        self._unshared = set()
 
     async def _read_view(self, connection: asyncpg.Connection) -> None:
         daemons = await connection.fetch(self.tables.daemons)
         offers = await connection.fetch(self.tables.offers)
         self.view = FleetView.read(self._me(), daemons, offers, self.view, asyncio.get_running_loop().time())
+        shared = {schema for schema in self.known if self.view.others_have(schema, self.leases.identity.daemon_id)}
+        # A schema joins `shared` at once; it leaves only once our row says we no longer fence it (_sync_rows),
+        # so a taker that reads "fences" from our row can always rely on it.
+        self._unshared = self.shared - shared
+        self.shared |= shared
 
     # -- placement -------------------------------------------------------------------------------------
     def _me(self) -> Me:
@@ -362,7 +400,7 @@ class LeaseSession:
                     async with asyncio.timeout(timing.QUERY_TIMEOUT):
                         rows = await connection.fetch(self.tables.previous_holders,
                                                       self.leases.identity.daemon_id, schema)
-                    wait = max((timing.TAKE_AFTER - row["age"] for row in rows if row["same_session"]), default=0.0)
+                    wait = max((self._still_to_wait(row) for row in rows), default=0.0)
                 if wait <= 0:
                     if rows:
                         async with asyncio.timeout(timing.QUERY_TIMEOUT):
@@ -375,6 +413,14 @@ class LeaseSession:
                               seconds=round(wait, 1))
                 announced = True
             await asyncio.sleep(min(wait, timing.HEARTBEAT) + 0.05)
+
+    def _still_to_wait(self, row: asyncpg.Record) -> float:
+        """How much longer a previous holder may still run the bot (see timing.py)."""
+        if row["fences"]:  # it cuts its bots off in time, and reconnects only after that
+            return timing.TAKE_AFTER - row["age"] if row["same_session"] else 0.0
+        if row["node"] == self.leases.identity.node:  # an earlier process of this daemon: gone
+            return timing.TAKE_AFTER - row["age"]
+        return timing.LONE_TAKE_AFTER - row["age"]  # it knew of no other daemon: it kept the bot up
 
     # -- the fleet view and the end ----------------------------------------------------------------------
     async def fleet_rows(self) -> list[dict[str, object]]:

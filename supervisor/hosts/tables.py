@@ -41,6 +41,8 @@ class FleetTables:
             f"CREATE TABLE IF NOT EXISTS {s}.instances (daemon text NOT NULL REFERENCES {s}.daemons (id) "
             "ON DELETE CASCADE, schema_name text NOT NULL, name text NOT NULL, state text NOT NULL, "
             "since timestamptz NOT NULL, held_session integer, PRIMARY KEY (daemon, schema_name))",
+            # Whether its holder cuts the bot off when its lease session is lost (it knows another daemon has it)
+            f"ALTER TABLE {s}.instances ADD COLUMN IF NOT EXISTS fences boolean NOT NULL DEFAULT false",
         ]
 
     # -- this daemon ---------------------------------------------------------------------------------
@@ -59,8 +61,11 @@ class FleetTables:
 
     @property
     def forget_holds(self) -> str:
-        """A new session of this daemon: it fenced every bot of the old one first, so it holds nothing."""
-        return f"UPDATE {self._s}.instances SET held_session = NULL WHERE daemon = $1 AND held_session IS NOT NULL"
+        """A new session of this daemon: it holds nothing but $2, the leases it kept (to take again)."""
+        return (
+            f"UPDATE {self._s}.instances SET held_session = NULL WHERE daemon = $1 AND held_session IS NOT NULL "
+            "AND NOT schema_name = ANY($2::text[])"
+        )
 
     @property
     def heartbeat(self) -> str:
@@ -72,12 +77,12 @@ class FleetTables:
 
     @property
     def put_instances(self) -> str:
-        """$1 id, $2 schemas, $3 names, $4 states, $5 since (epochs)."""
+        """$1 id, $2 schemas, $3 names, $4 states, $5 since (epochs), $6 fences."""
         return (
-            f"INSERT INTO {self._s}.instances (daemon, schema_name, name, state, since) "
-            "SELECT $1, s, n, st, to_timestamp(t) FROM unnest($2::text[], $3::text[], $4::text[], $5::float8[]) "
-            "AS u(s, n, st, t) ON CONFLICT (daemon, schema_name) DO UPDATE SET name = excluded.name, "
-            "state = excluded.state, since = excluded.since"
+            f"INSERT INTO {self._s}.instances (daemon, schema_name, name, state, since, fences) "
+            "SELECT $1, s, n, st, to_timestamp(t), f FROM unnest($2::text[], $3::text[], $4::text[], "
+            "$5::float8[], $6::boolean[]) AS u(s, n, st, t, f) ON CONFLICT (daemon, schema_name) DO UPDATE SET "
+            "name = excluded.name, state = excluded.state, since = excluded.since, fences = excluded.fences"
         )
 
     @property
@@ -116,7 +121,7 @@ class FleetTables:
         """Other daemons that said they held $2 and may still run its bot: their heartbeat's age by the server's
         clock, and whether the session that held it is still theirs (if not, they fenced and reconnected)."""
         return (
-            f"SELECT d.id, d.host, d.pid, extract(epoch FROM now() - d.heartbeat)::float8 AS age, "
+            f"SELECT d.id, d.node, d.host, d.pid, extract(epoch FROM now() - d.heartbeat)::float8 AS age, i.fences, "
             f"i.held_session = d.session AS same_session FROM {self._s}.instances i JOIN {self._s}.daemons d "
             "ON d.id = i.daemon WHERE i.schema_name = $2 AND i.daemon <> $1 AND i.held_session IS NOT NULL"
         )
@@ -141,7 +146,7 @@ class FleetTables:
         return (
             f"SELECT d.host, d.pid, d.node, d.draining, d.standby, {_LIVE} AS live, "
             "extract(epoch FROM now() - d.heartbeat)::float8 AS age, i.name, i.schema_name, i.state, "
-            f"extract(epoch FROM i.since)::float8 AS since, i.held_session IS NOT NULL AS held "
+            f"extract(epoch FROM i.since)::float8 AS since, i.held_session IS NOT NULL AS held, i.fences "
             f"FROM {self._s}.daemons d LEFT JOIN {self._s}.instances i ON i.daemon = d.id "
             "ORDER BY i.name, d.host, d.pid"
         )

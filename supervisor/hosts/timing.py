@@ -16,6 +16,12 @@ FENCE_AFTER = 4.0  # no confirmation sent within this long: the holder's bots st
 STOP_SLACK = 2.0  # a fenced holder's loop notices and cuts its sockets within this (loop stalls included)
 TAKE_AFTER = FENCE_AFTER + STOP_SLACK  # a taker waits until the old holder's last heartbeat is this old
 
+# A holder that knew of no other daemon with an instance does not cut it off when its session is lost (a
+# database outage then leaves the bot up, answering "database unavailable"). A daemon that arrives meanwhile takes
+# such an instance only once that holder's heartbeat is this old, or when the holder was an earlier process of
+# its own node (the control socket's lock file proves that one is gone).
+LONE_TAKE_AFTER = 60.0
+
 # The server ends a lease session that has been silent this long (a frozen or partitioned holder), so the
 # others may take its leases: longer than a heartbeat plus a loaded event loop's stalls.
 IDLE_SESSION_TIMEOUT_MS = 5000

@@ -135,6 +135,10 @@ class FleetView:
         return any(tier != DRAINING and any(c.daemon_id != me.identity.daemon_id for c in group)
                    for tier, group in self._candidates(schema).items())
 
+    def others_have(self, schema: str, daemon_id: str) -> bool:
+        """Whether another daemon that is up has this instance (and so could take it over)."""
+        return any(d != daemon_id and d in self.daemons for d in self.rows.get(schema, {}))
+
     def note(self, schema: str, daemon_id: str, held: bool) -> None:
         """This daemon took or gave up a lease since the last read: count it at once (a start-up takes many)."""
         state, was = self.rows.setdefault(schema, {}).get(daemon_id, ("starting", False))
