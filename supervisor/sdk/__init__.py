@@ -22,6 +22,7 @@ _EXPORTS = {
     "snowflake": "supervisor.settings_schema",
     "duration": "supervisor.settings_schema",
     "relative_file": "supervisor.settings_schema",
+    "validate_table": "supervisor.settings_schema",
     # runtime
     "FeatureContext": "supervisor.sdk.context",
     "InstanceFileError": "supervisor.sdk.context",
@@ -93,6 +94,7 @@ __all__ = [
     "relative_file",
     "snowflake",
     "truncate",
+    "validate_table",
 ]
 
 
@@ -141,5 +143,6 @@ if TYPE_CHECKING:
         one_of,
         relative_file,
         snowflake,
+        validate_table,
     )
     from supervisor.text import format_duration, parse_duration, truncate
