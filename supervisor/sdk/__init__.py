@@ -34,6 +34,9 @@ _EXPORTS = {
     "Duration": "supervisor.sdk.converters",
     "http_session": "supervisor.sdk.http",
     "Confirm": "supervisor.sdk.confirm",
+    "WebhookRequest": "supervisor.sdk.webhooks",
+    "WebhookResponse": "supervisor.sdk.webhooks",
+    "webhook_key": "supervisor.sdk.webhooks",
     # helpers
     "KeyedLocks": "supervisor.keyed_locks",
     "SlidingWindowLimiter": "supervisor.ratelimit",
@@ -79,6 +82,8 @@ __all__ = [
     "SharedServices",
     "SlidingWindowLimiter",
     "UserError",
+    "WebhookRequest",
+    "WebhookResponse",
     "complete",
     "duration",
     "fit_lines",
@@ -95,6 +100,7 @@ __all__ = [
     "snowflake",
     "truncate",
     "validate_table",
+    "webhook_key",
 ]
 
 
@@ -134,6 +140,7 @@ if TYPE_CHECKING:
     from supervisor.sdk.periodic import Periodic
     from supervisor.sdk.shared import SharedServices
     from supervisor.sdk.version import VERSION
+    from supervisor.sdk.webhooks import WebhookRequest, WebhookResponse, webhook_key
     from supervisor.settings_schema import (
         Setting,
         duration,
