@@ -18,8 +18,8 @@ from tests.support import postgres
 from tests.support.folders import InstanceFolders
 
 # Fixtures kept beside their helpers: the in-process harness (`harness`, `harness_factory`, `instance_logs`) and
-# the Finnhub stand-in (`finnhub`), for every test.
-pytest_plugins = ["tests.support.harness", "tests.support.finnhub"]
+# the Finnhub stand-in (`finnhub`) and the Minecraft plugin's (`mc_plugin`), for every test.
+pytest_plugins = ["tests.support.harness", "tests.support.finnhub", "tests.support.mc_plugin"]
 
 
 @pytest_asyncio.fixture
