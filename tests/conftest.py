@@ -13,6 +13,7 @@ import asyncpg
 import pytest
 import pytest_asyncio
 
+from supervisor.database import quote_ident
 from supervisor.emulator import Emulator
 from tests.support import postgres
 from tests.support.folders import InstanceFolders
@@ -55,7 +56,7 @@ async def schemas(database_url: str) -> AsyncIterator[list[str]]:
         connection = await asyncpg.connect(database_url)
         try:
             for schema in created:
-                await connection.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+                await connection.execute(f"DROP SCHEMA IF EXISTS {quote_ident(schema)} CASCADE")
         finally:
             await connection.close()
 

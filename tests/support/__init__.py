@@ -36,7 +36,7 @@ from tests.support.pg import (
     tcp_ports_of,
 )
 from tests.support.pg_freeze import frozen
-from tests.support.postgres import as_role, server_major
+from tests.support.postgres import as_role, scratch_database, server_major
 from tests.support.sandbox import SandboxSession
 from tests.support.tcp_proxy import TcpProxy
 from tests.support.waiting import eventually
@@ -92,6 +92,7 @@ __all__ = [
     "run_cli",
     "run_cli_async",
     "run_restore",
+    "scratch_database",
     "scratch_server",
     "scratch_state_dir",
     "server_major",

@@ -33,6 +33,7 @@ class InstanceFolders:
         env: dict[str, str] | str | None = None,
         personality: str | bytes | None = "You are a helpful test bot.",
         prefix: str = "!",
+        explicit_schema: bool = True,
     ) -> Path:
         folder = self.root / name
         folder.mkdir(parents=True, exist_ok=True)
@@ -43,10 +44,11 @@ class InstanceFolders:
             data = personality.encode() if isinstance(personality, str) else personality
             (folder / "personality.txt").write_bytes(data)
         if env is not None:
-            if isinstance(env, dict):
+            if isinstance(env, dict) and explicit_schema:
                 # DB_SCHEMA explicit (unset it means `public`, as in discord-bot-rs): the folder's name, as the
-                # tests were written for. A test about the default writes its .env as a string.
+                # tests were written for. A test about the default passes explicit_schema=False.
                 env = {**env, "DB_SCHEMA": env.get("DB_SCHEMA", name.replace("-", "_"))}
+            if isinstance(env, dict):
                 env = "".join(f"{key}={value}\n" for key, value in env.items())
             (folder / ".env").write_text(env, encoding="utf-8")
         return folder
