@@ -145,6 +145,8 @@ def load_config(folder: Path, label: str) -> tuple[InstanceConfig | None, list[P
             settings[name] = MappingProxyType(dict(values))
             for key, message in errors:
                 report(*nested_field(table_name, key), message)
+            if feature.table is None and not features.get(name):
+                continue  # its own table and it is off: its errors count, its warnings would be noise
             for key, message in table_warnings:
                 warnings.append(Problem(config_label, *_nested_warning(text, table_name, key, message)))
             continue

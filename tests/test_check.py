@@ -227,6 +227,18 @@ def test_minecraft_quirks_are_warnings(instances: InstanceFolders) -> None:
     assert "minecraft.donator_sync: needs" not in output  # it stays off: nothing to configure for it
 
 
+def test_a_minecraft_table_of_a_feature_that_is_off_warns_nothing(instances: InstanceFolders) -> None:
+    config = ('bot_name = "b"\ncommand_prefix = "!"\n[features]\nminecraft = false\n[minecraft]\nchargeback = true\n'
+              '[minecraft.chargeback_config]\nstaff_channel = "123456789012345678"\n'
+              'restricted_role = "223456789012345678"\n')
+    instances.make("off", config=config, env={"DISCORD_TOKEN": "a"})
+    code, output = run_check(instances.root)
+    assert code == 0 and "warning" not in output, output
+    instances.make("off", config=config.replace('"223456789012345678"', '"two"'), env={"DISCORD_TOKEN": "a"})
+    code, output = run_check(instances.root)
+    assert code == 1 and "minecraft.chargeback_config.restricted_role: must be a Discord ID" in output, output
+
+
 def test_duplicate_schema_names_both(instances: InstanceFolders) -> None:
     instances.make("alpha", env={"DISCORD_TOKEN": "a", "DB_SCHEMA": "shared"})
     instances.make("beta", env={"DISCORD_TOKEN": "b", "DB_SCHEMA": "shared"})
