@@ -156,7 +156,8 @@ class Chargebacks:
 
     # -- the buttons ---------------------------------------------------------------------------------
     async def on_press(self, interaction: discord.Interaction) -> None:
-        custom_id = str((interaction.data or {}).get("custom_id", ""))
+        data: Mapping[str, Any] = interaction.data or {}
+        custom_id = str(data.get("custom_id", ""))
         action, _, target = custom_id.partition(":")
         uuid, _, raw_id = target.rpartition(":")
         if action not in ("cb_ban", "cb_dismiss") or not uuid:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import discord
 from discord.ext import commands
-from supervisor.sdk import FeatureContext, webhook_key
+from supervisor.sdk import FeatureContext, Periodic, webhook_key
 
 from .chargeback import Chargebacks
 from .plugin import NotConfigured, Plugin, PluginError
@@ -17,7 +17,7 @@ class MinecraftCog(commands.Cog, name="Minecraft"):
         self.plugin = Plugin(ctx)
         self.sync = DonatorSync(ctx, self.plugin)
         self.chargebacks = Chargebacks(ctx, self.plugin)
-        self.sync_job = None
+        self.sync_job: Periodic | None = None
         ctx.provide(webhook_key("chargeback"), self.chargebacks.webhook)
 
     async def cog_load(self) -> None:

@@ -23,11 +23,7 @@ log = get_logger("supervisor.mcp")
 
 class _OneInstance:
     def __init__(self, runner: Any):
-        self.runner = runner
-
-    @property
-    def runners(self) -> dict[str, Any]:
-        return {self.runner.spec.name: self.runner}
+        self.runners: dict[str, Any] = {runner.spec.name: runner}
 
 
 def allowed_tools(runner: Any) -> list[str]:
