@@ -242,9 +242,8 @@ class VoiceServer:
         })
 
     async def _resume(self, ws: web.WebSocketResponse, holder: list[VoiceLink], data: dict[str, Any]) -> None:
-        key = self._granted({**data, "user_id": self._user_of(data)})
-        link = None if key is None else self.links.get(key)
-        if link is None or link.ended or holder:
+        link = self._resumable(data)
+        if link is None or holder:
             await ws.close(code=CLOSE_SESSION_INVALID, message=b"Session no longer valid.")
             return
         if link.ws is not None and link.ws is not ws:
@@ -255,11 +254,16 @@ class VoiceServer:
         holder.append(link)
         await self._send(ws, link, OP_RESUMED, None)
 
-    def _user_of(self, data: dict[str, Any]) -> int | None:
-        """RESUME names no user: the link whose session and token it carries."""
+    def _resumable(self, data: dict[str, Any]) -> VoiceLink | None:
+        """RESUME names no user: the live link of that guild whose session it carries, with the link's token or
+        the bot's latest grant (discord.py may have received a fresh VOICE_SERVER_UPDATE meanwhile)."""
         for link in self.links.values():
-            if link.session_id == data.get("session_id") and link.token == data.get("token"):
-                return link.user_id
+            if str(link.guild_id) != str(data.get("server_id")) or link.session_id != data.get("session_id"):
+                continue
+            grant = self.states.grant_for(link.guild_id, link.user_id)
+            if data.get("token") == link.token or (grant is not None and data.get("token") == grant.token):
+                link.token = str(data.get("token"))
+                return link
         return None
 
     async def _select_protocol(self, ws: web.WebSocketResponse, link: VoiceLink, data: dict[str, Any]) -> None:

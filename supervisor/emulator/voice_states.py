@@ -117,13 +117,19 @@ class VoiceStates:
             log.info("voice join refused: %s", reason)
             self.refused.append(RefusedJoin(guild_id, user_id, channel_id, reason))
             return
+        before = guild.voice_states.get(user_id)
+        moved = before is not None and before.channel_id != channel_id
         self.set(guild, user_id, channel_id, session.id, self_mute=bool(data.get("self_mute")),
                  self_deaf=bool(data.get("self_deaf")))
-        # A move gets a fresh grant too: discord.py then reconnects its voice websocket on its own.
         grant = VoiceGrant(guild_id, user_id, session.id, secrets.token_hex(16))
         self.grants[(guild_id, user_id)] = grant
         server_update = {"token": grant.token, "guild_id": str(guild_id), "endpoint": self._endpoint()}
         self.gateway.dispatch_bot(user_id, guild_id, "VOICE_SERVER_UPDATE", server_update)
+        if moved:
+            # Another channel is another voice server: the old voice link closes with 4014 and discord.py
+            # connects a new one with the grant above.
+            for listener in list(self.on_left):
+                listener(guild_id, user_id, True)
 
     def _join_refusal(self, guild: Guild, user_id: int, channel_id: int) -> str | None:
         channel = guild.channels.get(channel_id)
