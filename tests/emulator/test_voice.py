@@ -182,3 +182,41 @@ async def test_no_connect_permission_means_no_voice_server(emu: Emulator, world:
         await connect(bot, locked.id, timeout=0.3)
     assert [r.reason for r in emu.voice.refused] == [f"missing VIEW_CHANNEL/CONNECT in channel {locked.id}"]
     assert emu.voice.voice_state(world.guild, world.bot_user) is None
+
+
+@pytest.mark.parametrize("mode", ["aead_xchacha20_poly1305_rtpsize", "xsalsa20_poly1305_lite",
+                                  "xsalsa20_poly1305_suffix", "xsalsa20_poly1305"])
+async def test_every_mode_discord_py_offers_is_decrypted(emu: Emulator, world: World, bots: BotRunner,
+                                                         mode: str) -> None:
+    emu.voice.server.modes = (mode,)  # what READY offers: discord.py takes the first it supports
+    lounge = emu.create_channel(world.guild, "Lounge", GUILD_VOICE)
+    bot = await bots.start(world.token)
+    voice = await connect(bot, lounge.id)
+    assert voice.mode == mode
+    source = ToneSource(440, seconds=0.2)
+    voice.play(source)
+    recording = emu.voice.recording(world.guild, world.bot_user)
+    await recording.wait_for(lambda r: r.silence_count >= 5)
+    assert recording.audio_payloads == source.sent and len(source.sent) == 10
+    assert recording.rejected == 0
+
+
+async def test_moving_the_bot_keeps_its_audio_flowing_in_the_new_channel(
+        emu: Emulator, world: World, bots: BotRunner) -> None:
+    lounge = emu.create_channel(world.guild, "Lounge", GUILD_VOICE)
+    stage = emu.create_channel(world.guild, "Stage", GUILD_VOICE)
+    bot = await bots.start(world.token)
+    voice = await connect(bot, lounge.id)
+    recording = emu.voice.recording(world.guild, world.bot_user)
+    voice.play(ToneSource(440, seconds=20))
+    await recording.wait_audio(10)
+    first_ssrc = emu.voice.link(world.guild, world.bot_user).ssrc  # type: ignore[union-attr]
+
+    await voice.move_to(bot.get_channel(stage.id), timeout=10)
+    heard = recording.audio_count
+    await recording.wait_audio(heard + 50)
+    assert emu.voice.members_in(stage) == [world.bot_user.id] and emu.voice.members_in(lounge) == []
+    link = emu.voice.link(world.guild, world.bot_user)
+    assert link is not None and link.ssrc != first_ssrc  # a new voice link: the old one closed with 4014
+    assert voice.channel.id == stage.id and link.ssrc == voice.ssrc
+    voice.stop()
