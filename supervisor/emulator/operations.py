@@ -28,6 +28,7 @@ from .models import (
 from .permissions import P, guild_permissions
 from .snowflake import utcnow
 from .state import State
+from .voice_states import VoiceStates
 
 _USER_MENTION = re.compile(r"<@!?(\d+)>")
 _ROLE_MENTION = re.compile(r"<@&(\d+)>")
@@ -44,6 +45,7 @@ class Operations:
         self.message_listeners: list[MessageListener] = []
         self.edit_listeners: list[MessageListener] = []
         self.interactions = Interactions(state, self)
+        self.voice: VoiceStates | None = None  # the Emulator's voice model, for member edits that move or mute
 
     # --- payload helpers --------------------------------------------------------------------------
 

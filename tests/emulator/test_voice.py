@@ -220,3 +220,54 @@ async def test_moving_the_bot_keeps_its_audio_flowing_in_the_new_channel(
     assert link is not None and link.ssrc != first_ssrc  # a new voice link: the old one closed with 4014
     assert voice.channel.id == stage.id and link.ssrc == voice.ssrc
     voice.stop()
+
+
+async def test_a_moderator_moving_the_playing_bot_moves_its_audio(
+        emu: Emulator, world: World, bots: BotRunner) -> None:
+    lounge = emu.create_channel(world.guild, "Lounge", GUILD_VOICE)
+    stage = emu.create_channel(world.guild, "Stage", GUILD_VOICE)
+    bot = await bots.start(world.token)
+    voice = await connect(bot, lounge.id)
+    recording = emu.voice.recording(world.guild, world.bot_user)
+    voice.play(ToneSource(440, seconds=20))
+    await recording.wait_audio(10)
+
+    emu.voice.move(world.guild, world.bot_user, stage)
+    await emu.wait_until(lambda: voice.channel.id == stage.id)
+    heard = recording.audio_count
+    await recording.wait_audio(heard + 50)
+    assert emu.voice.members_in(stage) == [world.bot_user.id]
+    assert emu.voice.link(world.guild, world.bot_user).ssrc == voice.ssrc  # type: ignore[union-attr]
+    voice.stop()
+
+
+async def test_a_bot_moves_mutes_and_disconnects_members_over_rest(
+        emu: Emulator, world: World, bots: BotRunner) -> None:
+    lounge = emu.create_channel(world.guild, "Lounge", GUILD_VOICE)
+    stage = emu.create_channel(world.guild, "Stage", GUILD_VOICE)
+    alice, bob = emu.create_user("alice"), emu.create_user("bob")
+    emu.add_member(world.guild, alice)
+    emu.add_member(world.guild, bob)
+    emu.voice.join(world.guild, alice, lounge)
+    bot = await bots.start(world.token)
+    guild = bot.get_guild(world.guild.id)
+    assert guild is not None
+    member = guild.get_member(alice.id)
+    assert member is not None
+
+    with pytest.raises(discord.Forbidden):  # no Move Members yet
+        await member.move_to(guild.get_channel(stage.id))  # type: ignore[arg-type]
+    mover = emu.create_role(world.guild, "mover", P.MOVE_MEMBERS | P.MUTE_MEMBERS)
+    emu.set_member_roles(world.guild, world.bot_user, [mover])
+    await emu.wait_until(lambda: mover.id in [r.id for r in guild.me.roles])
+
+    await member.move_to(guild.get_channel(stage.id))  # type: ignore[arg-type]
+    assert emu.voice.members_in(stage) == [alice.id]
+    await member.edit(mute=True)
+    assert emu.member(world.guild, alice).mute  # type: ignore[union-attr]
+    await emu.wait_until(lambda: member.voice is not None and member.voice.mute)
+    await member.move_to(None)
+    assert emu.voice.voice_state(world.guild, alice) is None
+    with pytest.raises(discord.HTTPException) as raised:
+        await guild.get_member(bob.id).move_to(guild.get_channel(stage.id))  # type: ignore[union-attr,arg-type]
+    assert raised.value.code == 40032  # Target user is not connected to voice
