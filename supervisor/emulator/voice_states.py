@@ -15,14 +15,14 @@ from typing import Any
 
 from . import payloads
 from .gateway import Gateway, Session
-from .models import GUILD_VOICE, Guild, VoiceState
+from .models import GUILD_STAGE_VOICE, GUILD_VOICE, Guild, VoiceState
 from .permissions import P, channel_permissions
 from .snowflake import utcnow
 from .state import State
 
 log = logging.getLogger(__name__)
 
-STAGE_VOICE = 13
+STAGE_VOICE = GUILD_STAGE_VOICE
 
 
 @dataclass

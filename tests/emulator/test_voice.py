@@ -271,3 +271,24 @@ async def test_a_bot_moves_mutes_and_disconnects_members_over_rest(
     with pytest.raises(discord.HTTPException) as raised:
         await guild.get_member(bob.id).move_to(guild.get_channel(stage.id))  # type: ignore[union-attr,arg-type]
     assert raised.value.code == 40032  # Target user is not connected to voice
+
+
+async def test_deleting_the_voice_channel_or_kicking_empties_voice(
+        emu: Emulator, world: World, bots: BotRunner) -> None:
+    lounge = emu.create_channel(world.guild, "Lounge", GUILD_VOICE)
+    alice = emu.create_user("alice")
+    emu.add_member(world.guild, alice)
+    emu.voice.join(world.guild, alice, lounge)
+    bot = await bots.start(world.token)
+    await connect(bot, lounge.id)
+    await emu.voice.wait_connected(world.guild, world.bot_user)
+
+    emu.delete_channel(lounge)
+    await emu.wait_until(lambda: bot.get_guild(world.guild.id).voice_client is None)  # type: ignore[union-attr]
+    assert emu.voice.voice_state(world.guild, alice) is None
+    assert emu.voice.voice_state(world.guild, world.bot_user) is None
+
+    stage = emu.create_channel(world.guild, "Stage", GUILD_VOICE)
+    emu.voice.join(world.guild, alice, stage)
+    emu.remove_member(world.guild, alice)
+    assert emu.voice.members_in(stage) == []
