@@ -27,6 +27,7 @@ from .voice_crypto import DEFAULT_MODES, DecryptError, decrypt
 from .voice_recording import SpeakingEvent, VoicePacket, VoiceRecording
 from .voice_states import VoiceStates
 from .voice_tls import VoiceTls
+from .voice_udp import StampedUdp
 
 log = logging.getLogger(__name__)
 
@@ -81,23 +82,6 @@ class VoiceLink:
         return self.key is not None and not self.ended
 
 
-class _Udp(asyncio.DatagramProtocol):
-    """The media socket. ICMP errors (a bot's socket already closed) are no concern of the server's."""
-
-    def __init__(self, server: VoiceServer) -> None:
-        self.server = server
-        self.transport: asyncio.DatagramTransport | None = None
-
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self.transport = transport  # type: ignore[assignment]
-
-    def datagram_received(self, data: bytes, addr: tuple[str, int]) -> None:
-        self.server.datagram(data, addr, time.monotonic())
-
-    def error_received(self, exc: Exception) -> None:
-        log.debug("voice udp error: %s", exc)
-
-
 class VoiceServer:
     def __init__(self, states: VoiceStates, tls: VoiceTls, *, host: str = "127.0.0.1") -> None:
         self.states = states
@@ -114,7 +98,7 @@ class VoiceServer:
         self.port = 0
         self.udp_port = 0
         self._runner: web.AppRunner | None = None
-        self._udp: _Udp | None = None
+        self._udp: StampedUdp | None = None
         self._sockets: set[web.WebSocketResponse] = set()
         states.on_left.append(self._left)
 
@@ -131,17 +115,15 @@ class VoiceServer:
         site = web.TCPSite(self._runner, self.host, 0, ssl_context=self.tls.server_context())
         await site.start()
         self.port = self._runner.addresses[0][1]
-        loop = asyncio.get_running_loop()
-        transport, protocol = await loop.create_datagram_endpoint(lambda: _Udp(self), local_addr=(self.host, 0))
-        self._udp = protocol
-        self.udp_port = transport.get_extra_info("sockname")[1]
+        self._udp = StampedUdp(self.host, self.datagram)
+        self.udp_port = self._udp.port
 
     async def stop(self) -> None:
         for ws in list(self._sockets):
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(ws.close(code=1001), 1.0)
-        if self._udp is not None and self._udp.transport is not None:
-            self._udp.transport.close()
+        if self._udp is not None:
+            self._udp.close()
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
@@ -297,11 +279,11 @@ class VoiceServer:
         self._by_ssrc.pop(link.ssrc, None)
         if self.links.get((link.guild_id, link.user_id)) is link:
             del self.links[(link.guild_id, link.user_id)]
-        if link.address is not None and self._udp is not None and self._udp.transport is not None:
+        if link.address is not None and self._udp is not None:
             # An RTCP BYE for the ended stream. Discord's media server keeps a UDP flow busy (RTCP, other
             # members' audio); discord.py's socket reader sits in a 30 s select() on its old socket after a
             # channel move until something arrives there, so an idle emulator would stall every move.
-            self._udp.transport.sendto(struct.pack(">BBHI", 0x81, 203, 1, link.ssrc), link.address)
+            self._udp.sendto(struct.pack(">BBHI", 0x81, 203, 1, link.ssrc), link.address)
 
     def _left(self, guild_id: int, user_id: int, forced: bool) -> None:
         link = self.links.get((guild_id, user_id))
@@ -345,7 +327,7 @@ class VoiceServer:
     def _discover(self, data: bytes, addr: tuple[str, int]) -> None:
         ssrc = struct.unpack_from(">I", data, 4)[0]
         link = self._by_ssrc.get(ssrc)
-        if link is None or self._udp is None or self._udp.transport is None:
+        if link is None or self._udp is None:
             self.stray_packets += 1
             return
         link.address = addr
@@ -354,4 +336,4 @@ class VoiceServer:
         host = addr[0].encode("ascii")
         reply[8:8 + len(host)] = host
         struct.pack_into(">H", reply, IP_DISCOVERY_LENGTH - 2, addr[1])
-        self._udp.transport.sendto(bytes(reply), addr)
+        self._udp.sendto(bytes(reply), addr)
