@@ -95,6 +95,7 @@ class VoiceServer:
         self.links: dict[tuple[int, int], VoiceLink] = {}
         self._by_ssrc: dict[int, VoiceLink] = {}
         self.stray_packets = 0  # datagrams no live link claims (unknown ssrc, wrong source, after leaving)
+        self.internal_errors: list[str] = []  # emulator bugs, for tests to assert there were none
         self.port = 0
         self.udp_port = 0
         self._runner: web.AppRunner | None = None
@@ -115,7 +116,7 @@ class VoiceServer:
         site = web.TCPSite(self._runner, self.host, 0, ssl_context=self.tls.server_context())
         await site.start()
         self.port = self._runner.addresses[0][1]
-        self._udp = StampedUdp(self.host, self.datagram)
+        self._udp = StampedUdp(self.host, self._datagram_guarded)
         self.udp_port = self._udp.port
 
     async def stop(self) -> None:
@@ -151,6 +152,10 @@ class VoiceServer:
                 elif msg.type == WSMsgType.ERROR:
                     break
                 # Binary frames are DAVE/MLS messages: with dave_protocol_version 0 there are none to answer.
+        except Exception as exc:  # an emulator bug: recorded for the tests, the client sees the socket close
+            log.exception("voice websocket handler failed")
+            self.internal_errors.append(f"voice websocket: {exc!r}")
+            await ws.close(code=4000, message=b"Emulator error.")
         finally:
             self._sockets.discard(ws)
             if holder and holder[0].ws is ws:
@@ -191,7 +196,10 @@ class VoiceServer:
         elif op == OP_SELECT_PROTOCOL:
             await self._select_protocol(ws, link, data if isinstance(data, dict) else {})
         elif op == OP_SPEAKING:
-            speaking = int(data.get("speaking", 0)) if isinstance(data, dict) else 0
+            speaking = data.get("speaking", 0) if isinstance(data, dict) else None
+            if not isinstance(speaking, int):
+                await ws.close(code=4002, message=b"Failed to decode payload.")
+                return
             link.recording.add_speaking(SpeakingEvent(time.monotonic(), speaking, link.ssrc))
         elif op not in _IGNORED_OPS:
             await ws.close(code=CLOSE_UNKNOWN_OPCODE, message=b"Unknown opcode.")
@@ -303,6 +311,13 @@ class VoiceServer:
         return True
 
     # --- UDP --------------------------------------------------------------------------------------
+
+    def _datagram_guarded(self, data: bytes, addr: tuple[str, int], arrived: float) -> None:
+        try:
+            self.datagram(data, addr, arrived)
+        except Exception as exc:
+            log.exception("voice datagram handler failed")
+            self.internal_errors.append(f"voice udp: {exc!r}")
 
     def datagram(self, data: bytes, addr: tuple[str, int], arrived: float) -> None:
         if len(data) == IP_DISCOVERY_LENGTH and data[:2] == b"\x00\x01":
