@@ -22,6 +22,7 @@ environment:
   DISCORD_API_BASE_URL   REST base URL for every bot (an emulator or a rate-limit proxy)
   DISCORD_GATEWAY_URL    gateway WebSocket URL for every bot
   FINNHUB_BASE_URL       stock quotes' base URL for every bot (default https://finnhub.io)
+  NYT_BASE_URL           Wordle and Connections puzzles' base URL for every bot (default https://www.nytimes.com)
   SUPERVISOR_LOG_LEVEL   default for run --log-level
   STATE_DIRECTORY        default for --state-dir (set by systemd's StateDirectory=; else ./var)
   RUNTIME_DIRECTORY      where the control socket goes (set by systemd's RuntimeDirectory=)
@@ -76,6 +77,7 @@ def build_parser() -> argparse.ArgumentParser:
                      "or Discord's); point it at an emulator or an HTTP rate-limit proxy")
     run.add_argument("--gateway-url", metavar="URL", help="Discord gateway URL (default: $DISCORD_GATEWAY_URL)")
     _add_finnhub_url(run)
+    _add_nyt_url(run)
     _add_control_socket(run)
     _add_state_dir(run)
     run.add_argument("--no-watch", action="store_true",
@@ -173,6 +175,7 @@ def build_parser() -> argparse.ArgumentParser:
                          help="keep the sandbox's data (its PostgreSQL in <state-dir>/sandbox, or its schemas on "
                          "DATABASE_URL) for the next run; by default it goes at exit")
     _add_finnhub_url(sandbox, " or the sandbox's simulated market")
+    _add_nyt_url(sandbox, " or the sandbox's own puzzles")
 
     emulator = commands.add_parser(
         "emulator", help="serve the Discord emulator on loopback, for run --api-base-url/--gateway-url",
@@ -220,6 +223,12 @@ def _add_finnhub_url(parser: argparse.ArgumentParser, default: str = " or https:
                         help=f"base URL of the Finnhub API for stock quotes (default: $FINNHUB_BASE_URL{default})")
 
 
+def _add_nyt_url(parser: argparse.ArgumentParser, default: str = " or https://www.nytimes.com") -> None:
+    parser.add_argument("--nyt-url", metavar="URL",
+                        help=f"base URL of the NYT puzzle endpoints for Wordle and Connections (default: "
+                        f"$NYT_BASE_URL{default})")
+
+
 def _add_state_dir(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--state-dir", metavar="DIR",
@@ -253,6 +262,7 @@ def main(argv: list[str] | None = None) -> int:
         api_base_url=getattr(args, "api_base_url", None),
         gateway_url=getattr(args, "gateway_url", None),
         finnhub_url=getattr(args, "finnhub_url", None),
+        nyt_url=getattr(args, "nyt_url", None),
     )
     if args.command == "check":
         from supervisor.commands import check

@@ -20,6 +20,7 @@ class SupervisorSettings:
     gateway_url: str | None = None
     sandbox: bool = False  # every folder runs, with an invented token, against the in-process emulator
     finnhub_url: str | None = None  # stock quotes' base URL (a local stand-in in tests and the sandbox)
+    nyt_url: str | None = None  # Wordle and Connections puzzles' base URL (likewise)
 
     @classmethod
     def from_sources(
@@ -28,6 +29,7 @@ class SupervisorSettings:
         api_base_url: str | None = None,
         gateway_url: str | None = None,
         finnhub_url: str | None = None,
+        nyt_url: str | None = None,
     ) -> SupervisorSettings:
         env = os.environ
         return cls(
@@ -36,8 +38,10 @@ class SupervisorSettings:
             api_base_url=api_base_url or env.get("DISCORD_API_BASE_URL") or None,
             gateway_url=gateway_url or env.get("DISCORD_GATEWAY_URL") or None,
             finnhub_url=finnhub_url or env.get("FINNHUB_BASE_URL") or None,
+            nyt_url=nyt_url or env.get("NYT_BASE_URL") or None,
         )
 
     def upstreams(self) -> dict[str, str]:
         """Supervisor-wide settings features read with `ctx.supervisor_setting(key)`."""
-        return {"finnhub_url": self.finnhub_url} if self.finnhub_url else {}
+        found = {"finnhub_url": self.finnhub_url, "nyt_url": self.nyt_url}
+        return {key: value for key, value in found.items() if value}
