@@ -23,6 +23,7 @@ from tests.support.harness import FeatureHarness, config_for, message_text
 from tests.support.llm_standins import Answer, Recorded, StandIn, error, text, tool
 from tests.support.logbook import LogBook, LogPredicate, captured_logs, event
 from tests.support.markdown import commands
+from tests.support.nyt import ManualClock
 from tests.support.pg import (
     SMALL_MAX_CONNECTIONS,
     execute,
@@ -55,6 +56,7 @@ __all__ = [
     "InstanceFolders",
     "LogBook",
     "LogPredicate",
+    "ManualClock",
     "Recorded",
     "SandboxSession",
     "StandIn",
