@@ -178,3 +178,20 @@ async def test_bad_date_and_nyt_errors(harness_factory, nyt) -> None:
         f"No puzzle found for date **{DAY}**. Make sure the date is valid (YYYY-MM-DD) and after 2023-06-12.")
     nyt.mode = "ok"
     assert (await h.say_message(alice, f"!m connections date {DAY}")).embeds[0]["title"] == f"Connections — {DAY}"
+
+
+async def test_a_live_edit_keeps_the_board_and_applies_the_new_expiry(harness_factory, nyt) -> None:
+    h, clock = await games_bot(harness_factory, nyt)
+    alice = h.add_member("alice")
+    board = await h.say_message(alice, f"!m connections date {DAY}")
+    await pick(h, board, alice, TREES[:2])
+
+    config = (h.folder / "config.toml").read_text()
+    outcome = await h.edit_config(config + "[games]\nidle_expiry = 600\n")
+    assert "restart" not in outcome, outcome
+    await pick(h, board, alice, TREES[2:])
+    assert "solved by" in await submit(h, board, alice, ())
+    await clock.advance(601)
+    pressed = await h.press(board, alice, "Shuffle")
+    assert [m.content for m in pressed.ephemeral_replies] == [
+        "Game expired due to inactivity. Start a new one with `!m connections`."]
