@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 import discord
 from discord.ext import commands
@@ -94,7 +95,8 @@ class GamesCog(commands.Cog, name="Games"):
     async def on_interaction(self, interaction: discord.Interaction) -> None:
         if interaction.type is not discord.InteractionType.component or interaction.guild_id is None:
             return
-        custom_id = str((interaction.data or {}).get("custom_id", ""))
+        data: dict[str, Any] = dict(interaction.data or {})
+        custom_id = str(data.get("custom_id", ""))
         if not buttons.is_game_button(custom_id):
             return
         async with self.starter.locks.hold(("connections", interaction.channel_id)):

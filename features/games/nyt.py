@@ -119,10 +119,11 @@ def _connections(data: dict[str, Any]) -> Connections | None:
         if not isinstance(category, dict) or not isinstance(category.get("title"), str):
             return None
         cards = category.get("cards")
-        words = [c.get("content") for c in cards if isinstance(c, dict)] if isinstance(cards, list) else []
-        if len(words) != 4 or not all(isinstance(w, str) and w.strip() for w in words):
+        contents = [c.get("content") for c in cards if isinstance(c, dict)] if isinstance(cards, list) else []
+        words = tuple(w.strip() for w in contents if isinstance(w, str) and w.strip())
+        if len(words) != 4 or len(contents) != 4:
             return None
-        categories.append(Category(category["title"], tuple(w.strip() for w in words), difficulty))
+        categories.append(Category(category["title"], words, difficulty))
     every = [w for c in categories for w in c.words]
     if len(set(every)) != 16:
         return None

@@ -105,8 +105,13 @@ class Starter:
             return game
 
 
-async def _post(channel: discord.abc.Messageable, reply_to: discord.Message | None, **content: object
-                ) -> discord.Message:
+async def _post(channel: discord.abc.Messageable, reply_to: discord.Message | None, embed: discord.Embed,
+                view: discord.ui.View | None = None) -> discord.Message:
+    """A reply to the command that started the game; a plain message when the AI started it."""
     if reply_to is not None:
-        return await reply_to.reply(mention_author=False, **content)  # type: ignore[arg-type]
-    return await channel.send(**content)  # type: ignore[arg-type]
+        if view is None:
+            return await reply_to.reply(embed=embed, mention_author=False)
+        return await reply_to.reply(embed=embed, view=view, mention_author=False)
+    if view is None:
+        return await channel.send(embed=embed)
+    return await channel.send(embed=embed, view=view)
