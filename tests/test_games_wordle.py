@@ -166,3 +166,18 @@ async def test_today_and_random_ask_for_those_days(harness_factory, nyt) -> None
     title = (await h.say_message(alice, "!m wordle r", channel=other)).embeds[0]["title"]
     day = dt.date.fromisoformat(title.removeprefix("Wordle — "))
     assert dt.date(2021, 6, 19) <= day <= dt.date.fromisoformat(today)
+
+
+async def test_abandoned_games_are_forgotten_by_the_sweep(harness_factory, nyt) -> None:
+    h, clock = await games_bot(harness_factory, nyt)
+    alice = h.add_member("alice")
+    await h.say_message(alice, f"!m wordle date {CRANE_DAY}")
+    await h.say_message(alice, "!m connections date 2024-01-03")
+    cog = h.bot.get_cog("Games")
+    await h.emu.wait_until(lambda: (len(cog.starter.wordle), len(cog.starter.connections)) == (1, 1))
+
+    await clock.advance(30 * 60 + 1)
+    cog._sweep.wake()  # its next round now, instead of in five minutes
+    entry = await h.wait_log(lambda e: e.get("event") == "games_expired")
+    assert entry["count"] == 2 and entry["feature"] == "games"
+    assert (len(cog.starter.wordle), len(cog.starter.connections)) == (0, 0)

@@ -7,7 +7,7 @@ from typing import Any
 
 import discord
 from discord.ext import commands
-from supervisor.sdk import FeatureContext, UserError
+from supervisor.sdk import FeatureContext, Periodic, UserError
 
 from . import buttons, dates, nyt
 from .clock import Clock
@@ -16,6 +16,8 @@ from .play import Starter
 from .tools import GameTools
 from .words import word_list
 
+SWEEP_SECONDS = 300.0  # expiry is checked at each move, as the original; this only frees abandoned games
+
 
 class GamesCog(commands.Cog, name="Games"):
     def __init__(self, ctx: FeatureContext):
@@ -23,6 +25,19 @@ class GamesCog(commands.Cog, name="Games"):
         self.clock = Clock()
         self.starter = Starter(ctx, self.clock)
         ctx.provide("games.tools", GameTools(self.starter))
+        self._sweep: Periodic | None = None
+
+    async def cog_load(self) -> None:
+        self._sweep = self.instance.every("forget_expired", SWEEP_SECONDS, self._forget_expired)
+
+    async def cog_unload(self) -> None:
+        if self._sweep is not None:
+            self._sweep.cancel()
+
+    async def _forget_expired(self) -> None:
+        dropped = self.starter.wordle.forget_expired() + self.starter.connections.forget_expired()
+        if dropped:
+            self.instance.log.info("games_expired", count=dropped)
 
     def set_clock(self, clock: Clock) -> None:
         """Tests move time by hand: idle expiry and the "Not a valid word." deletion read this clock."""

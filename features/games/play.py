@@ -58,6 +58,13 @@ class Games(Generic[G]):
     def end(self, channel_id: int) -> None:
         self._games.pop(channel_id, None)
 
+    def forget_expired(self) -> int:
+        """Drop every game idle too long (a channel nobody returns to would otherwise keep its game forever)."""
+        stale = [channel_id for channel_id, game in self._games.items() if self.expired(game)]
+        for channel_id in stale:
+            self.end(channel_id)
+        return len(stale)
+
     def __len__(self) -> int:
         return len(self._games)
 
