@@ -81,7 +81,7 @@ class GamesCog(commands.Cog, name="Games"):
         if word is None or self.starter.wordle.get(message.channel.id) is None:
             return
         words = await word_list(self.instance)
-        async with self.starter.locks.hold(("wordle", message.channel.id)):  # one guess at a time per board
+        async with self.starter.locks.hold(("wordle_guess", message.channel.id)):  # one guess at a time per board
             await take_guess(self.instance, self.starter.wordle, words, message, word)
 
     # -- Connections ---------------------------------------------------------------------------------
@@ -114,7 +114,8 @@ class GamesCog(commands.Cog, name="Games"):
         custom_id = str(data.get("custom_id", ""))
         if not buttons.is_game_button(custom_id):
             return
-        async with self.starter.locks.hold(("connections", interaction.channel_id)):
+        # Not the start lock: a press must be answered within 3 s, never behind a puzzle fetch.
+        async with self.starter.locks.hold(("connections_press", interaction.channel_id)):
             await buttons.press(self.instance, self.starter.connections, interaction, custom_id)
 
 
