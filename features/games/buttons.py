@@ -29,7 +29,8 @@ def refusal(games: Games[ConnectionsGame], interaction: discord.Interaction, sta
         games.end(channel_id)
         return f"Game expired due to inactivity. Start a new one with `{start}connections`."
     message = interaction.message
-    if game.over or (message is not None and message.id != game.message_id):  # an earlier game's board
+    earlier_board = message is not None and game.message_id and message.id != game.message_id
+    if game.over or earlier_board:
         return f"This game is already over. Start a new one with `{start}connections`."
     return None
 

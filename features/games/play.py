@@ -104,10 +104,15 @@ class Starter:
             except nyt.PuzzleError as error:
                 raise UserError(str(error)) from None
             game = ConnectionsGame(puzzle, channel_id)
-            message = await _post(channel, reply_to, embed=connections_embeds.board(game),
-                                  view=connections_embeds.buttons(game))
-            game.message_id = message.id
+            # Kept before the board is posted: a press may reach the bot before the post's own answer does.
             self.connections.keep(game)
+            try:
+                message = await _post(channel, reply_to, embed=connections_embeds.board(game),
+                                      view=connections_embeds.buttons(game))
+            except BaseException:
+                self.connections.end(channel_id)
+                raise
+            game.message_id = message.id
             self.ctx.log.info("connections_started", channel_id=channel_id, date=puzzle.date)
             return game
 
