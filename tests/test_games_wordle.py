@@ -140,6 +140,8 @@ async def test_bad_dates_are_refused_without_asking_the_nyt(harness_factory, nyt
             f"No Wordle found for date **{typed}**. Use YYYY-MM-DD format, after 2021-06-19.")
     assert nyt.requests == []
     assert await h.say(alice, "!m wordle date") == "Usage: `!m wordle date <YYYY-MM-DD>`"
+    assert await h.say(alice, "!m wordle tomorrow") == (
+        "Unknown wordle command. Try `!m wordle`, `!m wordle random` or `!m wordle date YYYY-MM-DD`.")
 
 
 async def test_nyt_errors_get_the_original_replies(harness_factory, nyt) -> None:

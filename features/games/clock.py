@@ -7,9 +7,18 @@ from __future__ import annotations
 
 import asyncio
 import time
+from typing import Protocol
+
+
+class TimeSource(Protocol):
+    def now(self) -> float: ...
+
+    async def sleep(self, seconds: float) -> None: ...
 
 
 class Clock:
+    """The real one."""
+
     def now(self) -> float:
         """Seconds on a monotonic scale: only differences mean anything."""
         return time.monotonic()

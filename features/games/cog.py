@@ -10,7 +10,7 @@ from discord.ext import commands
 from supervisor.sdk import FeatureContext, Periodic, UserError
 
 from . import buttons, dates, nyt
-from .clock import Clock
+from .clock import Clock, TimeSource
 from .guesses import as_guess, take_guess
 from .play import Starter
 from .tools import GameTools
@@ -22,7 +22,7 @@ SWEEP_SECONDS = 300.0  # expiry is checked at each move, as the original; this o
 class GamesCog(commands.Cog, name="Games"):
     def __init__(self, ctx: FeatureContext):
         self.instance = ctx
-        self.clock = Clock()
+        self.clock: TimeSource = Clock()
         self.starter = Starter(ctx, self.clock)
         ctx.provide("games.tools", GameTools(self.starter))
         self._sweep: Periodic | None = None
@@ -39,7 +39,7 @@ class GamesCog(commands.Cog, name="Games"):
         if dropped:
             self.instance.log.info("games_expired", count=dropped)
 
-    def set_clock(self, clock: Clock) -> None:
+    def set_clock(self, clock: TimeSource) -> None:
         """Tests move time by hand: idle expiry and the "Not a valid word." deletion read this clock."""
         self.clock = self.starter.wordle.clock = self.starter.connections.clock = clock
 

@@ -13,7 +13,7 @@ import discord
 from supervisor.sdk import FeatureContext, KeyedLocks, UserError
 
 from . import connections_embeds, nyt, wordle_embeds
-from .clock import Clock
+from .clock import TimeSource
 from .connections import ConnectionsGame
 from .wordle import WordleGame
 
@@ -26,7 +26,7 @@ CONNECTIONS_ACTIVE = "A connections game is already active in this channel. Fini
 class Games(Generic[G]):
     """The games of one kind for one instance, by channel id."""
 
-    def __init__(self, ctx: FeatureContext, clock: Clock):
+    def __init__(self, ctx: FeatureContext, clock: TimeSource):
         self._ctx = ctx
         self.clock = clock
         self._games: dict[int, G] = {}
@@ -72,7 +72,7 @@ class Games(Generic[G]):
 class Starter:
     """Fetches a puzzle, posts its board, and keeps the game, unless the channel already has one running."""
 
-    def __init__(self, ctx: FeatureContext, clock: Clock):
+    def __init__(self, ctx: FeatureContext, clock: TimeSource):
         self.ctx = ctx
         self.wordle: Games[WordleGame] = Games(ctx, clock)
         self.connections: Games[ConnectionsGame] = Games(ctx, clock)
