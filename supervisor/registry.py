@@ -21,11 +21,13 @@ CORE_PACKAGE = "features.core"
 FEATURE_PACKAGES = (
     "features.moderation",
     "features.stocks",
+    "features.games",
     "features.auto_role",
     "features.join_role",
     "features.welcome",
     "features.ai_chat",
     "features.mcp",
+    "features.minecraft",
 )
 
 

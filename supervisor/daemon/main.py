@@ -143,7 +143,7 @@ class Daemon:
 
     async def start(self) -> None:
         """Open the control socket, start every valid instance, and begin watching. Raises on a busy socket."""
-        apply_endpoints(self.settings.api_base_url, self.settings.gateway_url)
+        apply_endpoints(self.settings.api_base_url, self.settings.gateway_url, self.settings.ca_file)
         if not self.options.runtime.discord_defaults:
             use_bounded_compression()
             use_yielding_reads()
@@ -153,8 +153,10 @@ class Daemon:
         self.watchdog.start()
         if self.options.mcp_listen is not None:
             from supervisor.mcp.server import McpHttpService
+            from supervisor.mcp.webhook_routes import fleet_resolver
 
-            self._mcp_http = McpHttpService(self.options.mcp_listen, _mcp_tools, self._mcp_call)
+            self._mcp_http = McpHttpService(self.options.mcp_listen, _mcp_tools, self._mcp_call,
+                                            webhooks=fleet_resolver(lambda: self.fleet.runners))
             await self._mcp_http.start()
         await self.fleet.reconcile()
         self.review_databases()

@@ -16,6 +16,7 @@ from supervisor.runtime.activity import current_activity, mark
 from supervisor.runtime.context import InstanceContext
 from supervisor.runtime.errors import DATABASE_DOWN, is_internal, user_message
 from supervisor.runtime.fencing import cut_gateway, gate_rest
+from supervisor.runtime.tls import bot_connector
 from supervisor.sdk.context import FeatureContext
 from supervisor.sdk.feature import Feature
 
@@ -63,6 +64,7 @@ class InstanceBot(commands.Bot):
             chunk_guilds_at_startup=False,
             guild_ready_timeout=guild_ready_timeout,
             allowed_mentions=discord.AllowedMentions(everyone=False, roles=False, users=True, replied_user=False),
+            connector=bot_connector(),  # None (discord.py's own) unless an extra CA is trusted (--ca-file)
         )
         self.fenced = False  # its lease is lost: it never connects again (docs/standby.md, fencing)
         gate_rest(self.http, lambda: self.instance.lease_valid())
