@@ -82,6 +82,10 @@ async def test_kill_9_of_one_daemon_moves_its_instances_to_the_others_within_15_
             elapsed = loop.time() - killed_at
             assert mine and elapsed < TAKEOVER_SECONDS, elapsed
         assert sampler.most == 1 and sampler.overlap_seconds() == 0.0
+        code, out, err = await run_cli_async("status", "--fleet", "--control-socket", str(daemons[1].control_socket))
+        assert code == 0, err
+        victim_lines = [line for line in out.splitlines() if f" {victim.process.pid} " in line]
+        assert victim_lines and all("gone (last heartbeat" in line for line in victim_lines)
     finally:
         await hosts.stop_all()
 
@@ -169,5 +173,21 @@ async def test_drain_hands_every_instance_to_the_others_and_undrain_takes_a_shar
         code, out, err = await run_cli_async("undrain", "--control-socket", str(drained.control_socket))
         assert code == 0, err
         await hosts.wait_settled(daemons)
+    finally:
+        await hosts.stop_all()
+
+
+async def test_drain_says_which_instances_no_other_daemon_has(
+        emu: Emulator, tmp_path: Path, database_url: str, schemas: list[str], unique) -> None:
+    hosts = make_hosts(emu, tmp_path, database_url, unique, schemas, 1)
+    try:
+        alone = await hosts.add_daemon().start()
+        await hosts.wait_settled([alone])
+        code, out, err = await run_cli_async("drain", "--control-socket", str(alone.control_socket))
+        assert code == 1
+        assert "no other daemon has these, they still run here: bot0" in err
+        assert await hosts.running(alone) == {"bot0"}  # kept: nobody could take it
+        code, out, err = await run_cli_async("undrain", "--control-socket", str(alone.control_socket))
+        assert code == 0 and "undrained" in out
     finally:
         await hosts.stop_all()
