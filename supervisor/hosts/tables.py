@@ -10,6 +10,11 @@ from dataclasses import dataclass
 from supervisor.database import quote_ident
 
 DEFAULT_FLEET_SCHEMA = "discord_supervisor"
+
+
+def quote_literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
 DAEMON_CLASS = 0x44534450  # "DSDP": the first key of a daemon's liveness lock; the second is hashtext(id)
 _SETUP_LOCK = 0x44535350  # serialises the first CREATE of the tables by daemons starting at once
 
@@ -42,7 +47,10 @@ class FleetTables:
             "ON DELETE CASCADE, schema_name text NOT NULL, name text NOT NULL, state text NOT NULL, "
             "since timestamptz NOT NULL, held_session integer, PRIMARY KEY (daemon, schema_name))",
             # Whether its holder cuts the bot off when its lease session is lost (it knows another daemon has it)
-            f"ALTER TABLE {s}.instances ADD COLUMN IF NOT EXISTS fences boolean NOT NULL DEFAULT false",
+            # (checked first: ALTER TABLE would lock the table against every other daemon's heartbeat)
+            "DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM information_schema.columns WHERE table_schema = "
+            f"{quote_literal(self.schema)} AND table_name = 'instances' AND column_name = 'fences') THEN "
+            f"ALTER TABLE {s}.instances ADD COLUMN fences boolean NOT NULL DEFAULT false; END IF; END $$",
         ]
 
     # -- this daemon ---------------------------------------------------------------------------------
