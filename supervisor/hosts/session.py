@@ -37,6 +37,20 @@ FORGET_EVERY = 30  # heartbeats between sweeps of long-gone daemons' rows
 _UNRECOGNIZED = "42704"  # an older server without one of the session settings
 
 
+class Timed:
+    """A connection whose every query carries asyncpg's own timeout."""
+
+    def __init__(self, connection: asyncpg.Connection, seconds: float):
+        self._connection = connection
+        self._seconds = seconds
+
+    async def execute(self, query: str, *args: Any) -> str:
+        return await self._connection.execute(query, *args, timeout=self._seconds)
+
+    async def fetch(self, query: str, *args: Any) -> list[asyncpg.Record]:
+        return await self._connection.fetch(query, *args, timeout=self._seconds)
+
+
 class LeaseSession:
     def __init__(self, url: str, leases: Leases):
         self.url = url
@@ -302,23 +316,25 @@ class LeaseSession:
     async def _bookkeep(self, connection: asyncpg.Connection, outcome: str) -> None:
         """Rows and view; a failure here is logged, and the next heartbeat decides about the session."""
         me = self.leases.identity
+        # asyncpg's own timeouts (not a cancellation from outside): a slow query is cancelled on the server and
+        # the session stays usable for the next heartbeat.
+        connection = Timed(connection, 2 * timing.QUERY_TIMEOUT)
         try:
-            async with asyncio.timeout(2 * timing.QUERY_TIMEOUT):
-                if outcome == "UPDATE 0":  # our row was swept (a long stall): register again on this session
-                    await connection.execute(self.tables.register, me.daemon_id, me.node, me.host, me.pid,
-                                             me.started, self.leases.options.capacity, self.leases.draining,
-                                             self.leases.options.standby)
-                    self.written.clear()
-                await self._sync_rows(connection)
-                await self._read_view(connection)
-                await self._sync_rows(connection)  # at once: whether we fence what another daemon now has
-                self._beats += 1
-                if self._beats % FORGET_EVERY == 0:
-                    await connection.execute(self.tables.forget_gone, timing.DAEMON_FORGET_AFTER)
+            if outcome == "UPDATE 0":  # our row was swept (a long stall): register again on this session
+                await connection.execute(self.tables.register, me.daemon_id, me.node, me.host, me.pid,
+                                         me.started, self.leases.options.capacity, self.leases.draining,
+                                         self.leases.options.standby)
+                self.written.clear()
+            await self._sync_rows(connection)
+            await self._read_view(connection)
+            await self._sync_rows(connection)  # at once: whether we fence what another daemon now has
+            self._beats += 1
+            if self._beats % FORGET_EVERY == 0:
+                await connection.execute(self.tables.forget_gone, timing.DAEMON_FORGET_AFTER)
         except Exception as error:
             self.log.warning("fleet_tables_not_updated", error=repr(error))
 
-    async def _sync_rows(self, connection: asyncpg.Connection) -> None:
+    async def _sync_rows(self, connection: asyncpg.Connection | Timed) -> None:
         if not self.tables_ok:
             return
         rows = {schema: (user.instance_name, *user.fleet_state(), schema in self.shared - self._unshared)
@@ -336,7 +352,7 @@ class LeaseSession:
         self.shared -= self._unshared
         self._unshared = set()
 
-    async def _read_view(self, connection: asyncpg.Connection) -> None:
+    async def _read_view(self, connection: asyncpg.Connection | Timed) -> None:
         daemons = await connection.fetch(self.tables.daemons)
         offers = await connection.fetch(self.tables.offers)
         self.view = FleetView.read(self._me(), daemons, offers, self.view, asyncio.get_running_loop().time())
@@ -397,15 +413,13 @@ class LeaseSession:
                     rows: list[Any] = []
                     wait = timing.TAKE_AFTER if not announced else 0.0
                 else:
-                    async with asyncio.timeout(timing.QUERY_TIMEOUT):
-                        rows = await connection.fetch(self.tables.previous_holders,
-                                                      self.leases.identity.daemon_id, schema)
+                    rows = await connection.fetch(self.tables.previous_holders, self.leases.identity.daemon_id,
+                                                  schema, timeout=2 * timing.QUERY_TIMEOUT)
                     wait = max((self._still_to_wait(row) for row in rows), default=0.0)
                 if wait <= 0:
                     if rows:
-                        async with asyncio.timeout(timing.QUERY_TIMEOUT):
-                            await connection.execute(self.tables.clear_previous, self.leases.identity.daemon_id,
-                                                     schema)
+                        await connection.execute(self.tables.clear_previous, self.leases.identity.daemon_id,
+                                                 schema, timeout=2 * timing.QUERY_TIMEOUT)
                     return
             if not announced:
                 holder = next((f"host {r['host']}, pid {r['pid']}" for r in rows), "an unknown daemon")
@@ -427,8 +441,7 @@ class LeaseSession:
         async with self.lock:
             if not self.tables_ok or self.connection is None or self.connection.is_closed():
                 return []
-            async with asyncio.timeout(2 * timing.QUERY_TIMEOUT):
-                rows = await self.connection.fetch(self.tables.fleet)
+            rows = await self.connection.fetch(self.tables.fleet, timeout=2 * timing.QUERY_TIMEOUT)
         me = self.leases.identity
         return [dict(row) | {"this_daemon": row["pid"] == me.pid and row["host"] == me.host} for row in rows]
 
