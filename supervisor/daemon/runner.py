@@ -355,7 +355,7 @@ class InstanceRunner:
             if self.status.state is not State.ELSEWHERE:
                 self.log.info("instance running elsewhere; standing by", holder=holder)
             self.status.enter(State.ELSEWHERE, f"running elsewhere ({holder})")
-            await asyncio.sleep(self.options.lease_poll)
+            await self.databases.leases.wait_turn(url, spec.schema, self.options.lease_poll)
 
     def _lease_guard(self) -> Callable[[], bool]:
         if self._lease is None:

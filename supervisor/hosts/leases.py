@@ -66,6 +66,10 @@ class Leases:
         if session is not None:
             await session.release(schema)
 
+    async def wait_turn(self, url: str, schema: str, seconds: float) -> None:
+        """Sleep `seconds`, or less when another daemon releases this instance's lease meanwhile."""
+        await self._session(url).wait_turn(schema, seconds)
+
     def forget(self, url: str, schema: str, user: LeaseUser) -> None:
         """This daemon no longer has the instance: its row in the fleet table goes."""
         session = self._sessions.get(database_identity(url))

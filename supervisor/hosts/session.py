@@ -32,6 +32,8 @@ _HOLDER = (
     "(SELECT oid FROM pg_database WHERE datname = current_database()) LIMIT 1"
 )
 CONNECT_TIMEOUT = 10.0
+_NOTIFY = "SELECT pg_notify($1, $2)"
+RELEASED = "discord_supervisor_released"  # payload: fleet schema, releasing daemon id, schema (tab-separated)
 HANDOFF_TIMEOUT = 30.0  # a handoff the new owner has not taken up by then no longer blocks the next one
 FORGET_EVERY = 30  # heartbeats between sweeps of long-gone daemons' rows
 _UNRECOGNIZED = "42704"  # an older server without one of the session settings
@@ -73,6 +75,7 @@ class LeaseSession:
         self._keeper: asyncio.Task[None] | None = None
         self._fence_timer: asyncio.TimerHandle | None = None
         self._wake = asyncio.Event()
+        self._turns: dict[str, asyncio.Event] = {}  # schema -> set when another daemon releases it
         self._beats = 0
         self._down_logged = False
 
@@ -135,8 +138,32 @@ class LeaseSession:
                     if self.tables_ok:  # first: a taker reading the row must not wait for us
                         await connection.execute(self.tables.unhold, self.leases.identity.daemon_id, schema)
                     await connection.fetchval(_UNLOCK, LEASE_CLASS, schema)
+                    if self.tables_ok:  # the daemon it is placed on takes it now, not at its next look
+                        await connection.execute(_NOTIFY, RELEASED, self._release_note(schema))
             except Exception as error:  # dropping the session drops the lock: the others' leases go too
                 self.fence(f"lease not released: {error!r}")
+
+    def _release_note(self, schema: str) -> str:
+        return "\t".join((self.tables.schema, self.leases.identity.daemon_id, schema))
+
+    def _on_released(self, _connection: object, _pid: int, _channel: str, payload: str) -> None:
+        """Another daemon released a lease: if we have that instance, look at once whether it is ours now."""
+        parts = payload.split("\t")
+        if len(parts) != 3 or parts[0] != self.tables.schema or parts[2] not in self.known:
+            return
+        _fleet, daemon_id, schema = parts
+        self.view.note(schema, daemon_id, False)
+        turn = self._turns.get(schema)
+        if turn is not None:
+            turn.set()
+
+    async def wait_turn(self, schema: str, seconds: float) -> None:
+        """Sleep `seconds`, or less if another daemon releases this instance's lease meanwhile."""
+        turn = self._turns.setdefault(schema, asyncio.Event())
+        turn.clear()
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(seconds):
+                await turn.wait()
 
     def forget(self, schema: str, user: LeaseUser) -> None:
         if self.known.get(schema) is user:
@@ -246,6 +273,7 @@ class LeaseSession:
                 self.log.warning("fleet_tables_unavailable", schema=self.tables.schema, error=str(error))
             self.tables_ok = False
             return
+        await connection.add_listener(RELEASED, self._on_released)
         for _ in range(20):  # an old session of ours that we just dropped may hold it for a moment
             if await connection.fetchval(self.tables.liveness_lock, me.daemon_id):
                 break
