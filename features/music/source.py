@@ -1,0 +1,123 @@
+"""Audio for discord.py without an ffmpeg process: PyAV decodes in-process and encodes 20 ms Opus frames.
+
+`OpusSource.open()` does the blocking part (connect, probe, first packets) and must run off the event loop;
+afterwards discord.py's player thread calls `read()` every 20 ms and gets one ready Opus packet, so discord.py
+encodes nothing (`is_opus()` is True). PyAV releases the GIL while it decodes and encodes, so many players share
+the process without stalling the event loop.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import deque
+from collections.abc import Iterator
+from typing import Any
+
+import av
+import av.error
+import discord
+
+SAMPLE_RATE = 48000
+FRAME_SAMPLES = 960  # 20 ms at 48 kHz: the only frame length discord.py's player paces
+DEFAULT_BITRATE = 128_000
+# libopus effort 0-10: 5 costs about half of 10 and a listener cannot tell music apart at 128 kbps.
+DEFAULT_COMPLEXITY = 5
+# ffmpeg's network options for http(s) inputs: give up on a dead server, reconnect on a dropped stream.
+HTTP_OPTIONS = {"timeout": "15000000", "reconnect": "1", "reconnect_streamed": "1", "reconnect_delay_max": "5"}
+
+
+class NotAudio(Exception):
+    """The URL answered, but with nothing PyAV can play as audio."""
+
+
+class OpusSource(discord.AudioSource):
+    """One track: Opus packets of 20 ms, read by discord.py's player thread."""
+
+    def __init__(self, container: Any, stream: Any, bitrate: int, complexity: int):
+        self._container = container
+        self._stream = stream
+        self._resampler = av.AudioResampler(format="s16", layout="stereo", rate=SAMPLE_RATE, frame_size=FRAME_SAMPLES)
+        encoder = av.CodecContext.create("libopus", "w")
+        encoder.sample_rate = SAMPLE_RATE
+        encoder.layout = "stereo"
+        encoder.format = "s16"
+        encoder.bit_rate = bitrate
+        encoder.options = {"application": "audio", "compression_level": str(complexity), "frame_duration": "20"}
+        encoder.open()
+        self._encoder = encoder
+        self._packets: deque[bytes] = deque()
+        self._frames: Iterator[Any] | None = None
+        self._lock = threading.Lock()  # read() (player thread) vs cleanup() (any thread)
+        self._done = False
+        self.frames_sent = 0
+        # seconds, from the container (a WAV or a file with a header knows it; a live stream does not)
+        self.duration = int(container.duration / 1_000_000) if container.duration else 0
+
+    @classmethod
+    def open(cls, url: str, *, bitrate: int = DEFAULT_BITRATE, complexity: int = DEFAULT_COMPLEXITY,
+             headers: dict[str, str] | None = None) -> OpusSource:
+        """Blocking: opens `url` (a file path or http(s) URL) and finds its audio stream."""
+        options = dict(HTTP_OPTIONS) if url.startswith(("http://", "https://")) else {}
+        if headers:
+            options["headers"] = "".join(f"{k}: {v}\r\n" for k, v in headers.items())
+        try:
+            container = av.open(url, options=options, timeout=(15.0, 15.0))
+        except (av.error.FFmpegError, OSError) as error:
+            raise NotAudio(str(error)) from error
+        if not container.streams.audio:
+            container.close()
+            raise NotAudio("no audio stream")
+        stream = container.streams.audio[0]
+        try:
+            source = cls(container, stream, bitrate, complexity)
+            source._fill()  # a file that is not audio fails here, before it is queued as playing
+        except NotAudio:
+            container.close()
+            raise
+        if not source._packets:
+            source.cleanup()
+            raise NotAudio("no audio frames")
+        return source
+
+    def is_opus(self) -> bool:
+        return True
+
+    def read(self) -> bytes:
+        with self._lock:
+            if not self._packets and not self._done:
+                self._fill()
+            if not self._packets:
+                return b""
+            self.frames_sent += 1
+            return self._packets.popleft()
+
+    def _decoded(self) -> Iterator[Any]:
+        for frame in self._container.decode(self._stream):
+            frame.pts = None  # the resampler retimes; a stream with gaps in its timestamps must not stall it
+            yield from self._resampler.resample(frame)
+        yield from self._resampler.resample(None)
+
+    def _fill(self) -> None:
+        """Encode until at least one packet is ready or the input ends."""
+        if self._frames is None:
+            self._frames = self._decoded()
+        try:
+            while not self._packets:
+                frame = next(self._frames, None)
+                for packet in self._encoder.encode(frame):
+                    self._packets.append(bytes(packet))
+                if frame is None:
+                    self._done = True
+                    return
+        except (av.error.FFmpegError, OSError) as error:
+            self._done = True  # a stream that breaks mid-track ends the track
+            if not self.frames_sent and not self._packets:
+                raise NotAudio(str(error)) from error
+
+    def cleanup(self) -> None:
+        with self._lock:
+            self._done = True
+            self._packets.clear()
+            container, self._container = self._container, None
+        if container is not None:
+            container.close()
