@@ -8,22 +8,37 @@ the process without stalling the event loop.
 
 from __future__ import annotations
 
+import ctypes.util
+import errno
 import threading
 from collections import deque
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import av
 import av.error
+import av.filter
 import discord
 
 SAMPLE_RATE = 48000
 FRAME_SAMPLES = 960  # 20 ms at 48 kHz: the only frame length discord.py's player paces
+FRAME_BYTES_PER_SAMPLE = 4  # s16 stereo, interleaved
+OPUS_SET_COMPLEXITY = 4010  # libopus' OPUS_SET_COMPLEXITY_REQUEST (discord.py's binding has no setter for it)
 DEFAULT_BITRATE = 128_000
 # libopus effort 0-10: 5 costs about half of 10 and a listener cannot tell music apart at 128 kbps.
 DEFAULT_COMPLEXITY = 5
 # ffmpeg's network options for http(s) inputs: give up on a dead server, reconnect on a dropped stream.
 HTTP_OPTIONS = {"timeout": "15000000", "reconnect": "1", "reconnect_streamed": "1", "reconnect_delay_max": "5"}
+
+
+def ensure_opus() -> None:
+    """discord.py's libopus binding, loaded once for the process: the copy in PyAV's wheel (always there with our
+    dependencies), else the system's."""
+    if discord.opus.is_loaded():
+        return
+    bundled = sorted((Path(av.__file__).resolve().parent.parent / "av.libs").glob("libopus*.so*"))
+    discord.opus.load_opus(str(bundled[0]) if bundled else (ctypes.util.find_library("opus") or "libopus.so.0"))
 
 
 class NotAudio(Exception):
@@ -34,20 +49,18 @@ class OpusSource(discord.AudioSource):
     """One track: Opus packets of 20 ms, read by discord.py's player thread."""
 
     def __init__(self, container: Any, stream: Any, bitrate: int, complexity: int):
+        self._lock = threading.Lock()  # read() (player thread) vs cleanup() (any thread)
         self._container = container
         self._stream = stream
-        self._resampler = av.AudioResampler(format="s16", layout="stereo", rate=SAMPLE_RATE, frame_size=FRAME_SAMPLES)
-        encoder = av.CodecContext.create("libopus", "w")
-        encoder.sample_rate = SAMPLE_RATE
-        encoder.layout = "stereo"
-        encoder.format = "s16"
-        encoder.bit_rate = bitrate
-        encoder.options = {"application": "audio", "compression_level": str(complexity), "frame_duration": "20"}
-        encoder.open()
+        self._graph: Any = None  # built from the first decoded frame
+        # libopus through discord.py's own binding, not PyAV's encoder: PyAV feeds its encoder through a filter
+        # graph of its own that starts a thread per CPU core for every player.
+        encoder = discord.opus.Encoder(application="audio", bitrate=max(16, bitrate // 1000), fec=True,
+                                       expected_packet_loss=0.15, bandwidth="full", signal_type="music")
+        discord.opus._lib.opus_encoder_ctl(encoder._state, OPUS_SET_COMPLEXITY, complexity)
         self._encoder = encoder
         self._packets: deque[bytes] = deque()
         self._frames: Iterator[Any] | None = None
-        self._lock = threading.Lock()  # read() (player thread) vs cleanup() (any thread)
         self._done = False
         self.frames_sent = 0
         # seconds, from the container (a WAV or a file with a header knows it; a live stream does not)
@@ -68,6 +81,8 @@ class OpusSource(discord.AudioSource):
             container.close()
             raise NotAudio("no audio stream")
         stream = container.streams.audio[0]
+        stream.codec_context.thread_count = 1  # ffmpeg's default is a thread per core for each decoder
+        ensure_opus()
         try:
             source = cls(container, stream, bitrate, complexity)
             source._fill()  # a file that is not audio fails here, before it is queued as playing
@@ -91,11 +106,40 @@ class OpusSource(discord.AudioSource):
             self.frames_sent += 1
             return self._packets.popleft()
 
+    def _convert(self, frame: Any) -> list[Any]:
+        """48 kHz stereo s16 in frames of exactly 960 samples (what the encoder takes), on a one-thread graph:
+        av.AudioResampler's graph starts a thread per core for every player."""
+        if self._graph is None:
+            if frame is None:
+                return []
+            graph = av.filter.Graph()
+            graph.threads = 1
+            source = graph.add("abuffer", sample_rate=str(frame.sample_rate), sample_fmt=frame.format.name,
+                               channel_layout=frame.layout.name, time_base=str(frame.time_base or "1/48000"))
+            convert = graph.add("aformat", sample_rates=str(SAMPLE_RATE), sample_fmts="s16", channel_layouts="stereo")
+            sink = graph.add("abuffersink")
+            source.link_to(convert)
+            convert.link_to(sink)
+            graph.configure()
+            graph.set_audio_frame_size(FRAME_SAMPLES)
+            self._graph = graph
+        self._graph.push(frame)
+        out = []
+        while True:
+            try:
+                out.append(self._graph.pull())
+            except (EOFError, BlockingIOError):
+                return out
+            except av.error.FFmpegError as error:
+                if error.errno != errno.EAGAIN:
+                    raise
+                return out
+
     def _decoded(self) -> Iterator[Any]:
         for frame in self._container.decode(self._stream):
-            frame.pts = None  # the resampler retimes; a stream with gaps in its timestamps must not stall it
-            yield from self._resampler.resample(frame)
-        yield from self._resampler.resample(None)
+            frame.pts = None  # retimed by the graph; a stream with gaps in its timestamps must not stall it
+            yield from self._convert(frame)
+        yield from self._convert(None)
 
     def _fill(self) -> None:
         """Encode until at least one packet is ready or the input ends."""
@@ -104,11 +148,12 @@ class OpusSource(discord.AudioSource):
         try:
             while not self._packets:
                 frame = next(self._frames, None)
-                for packet in self._encoder.encode(frame):
-                    self._packets.append(bytes(packet))
                 if frame is None:
                     self._done = True
                     return
+                pcm = bytes(frame.planes[0])[:frame.samples * FRAME_BYTES_PER_SAMPLE]
+                pcm = pcm.ljust(FRAME_SAMPLES * FRAME_BYTES_PER_SAMPLE, b"\0")  # the last frame may be short
+                self._packets.append(self._encoder.encode(pcm, FRAME_SAMPLES))
         except (av.error.FFmpegError, OSError) as error:
             self._done = True  # a stream that breaks mid-track ends the track
             if not self.frames_sent and not self._packets:

@@ -1,0 +1,205 @@
+"""What N playing bots cost, for the two decoding designs: PyAV in-process vs one bundled ffmpeg per player.
+
+Each design runs in its own worker process (the daemon's stand-in). The worker starts N players on one
+generated track (a chord, 48 kHz stereo WAV), each paced by its own thread every 20 ms exactly as discord.py's
+AudioPlayer paces a VoiceClient, and sends each Opus packet over loopback UDP to a receiver in the same process
+that records arrival times. Voice encryption and the gateway are left out: they cost the same in both designs.
+
+Printed per run: packets/s per bot, inter-packet gap p50/p99 (ms), the worker's CPU % of one core (children
+included), RSS of the worker plus its children beyond the idle worker (MB, total and per bot), threads, child
+processes. Usage:
+
+    python bench/music.py [--bots 1,10,50] [--seconds 10] [--designs pyav,ffmpeg]
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import math
+import os
+import resource
+import socket
+import statistics
+import struct
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import wave
+from pathlib import Path
+
+FRAME = 0.020
+
+
+def make_track(path: Path, seconds: float) -> None:
+    """A C major chord with a slow tremolo: more like music to an encoder than a pure tone."""
+    rate = 48000
+    with wave.open(str(path), "wb") as out:
+        out.setnchannels(2)
+        out.setsampwidth(2)
+        out.setframerate(rate)
+        step = 2 * math.pi / rate
+        for start in range(0, int(seconds * rate), rate):
+            frames = bytearray()
+            for i in range(start, min(start + rate, int(seconds * rate))):
+                level = 0.6 + 0.4 * math.sin(i * step * 0.5)
+                left = sum(math.sin(i * step * f) for f in (261.63, 329.63, 392.0)) * 2500 * level
+                right = sum(math.sin(i * step * f) for f in (130.81, 329.63, 523.25)) * 2500 * level
+                frames += struct.pack("<hh", int(left), int(right))
+            out.writeframes(bytes(frames))
+
+
+def open_source(design: str, path: str):  # type: ignore[no-untyped-def]
+    if design == "pyav":
+        from features.music.source import OpusSource
+        return OpusSource.open(path, bitrate=128_000, complexity=5)
+    import discord
+    import imageio_ffmpeg
+    # discord.py's own subprocess source: ffmpeg transcodes to Ogg Opus on a pipe, discord.py reads its pages.
+    return discord.FFmpegOpusAudio(path, executable=imageio_ffmpeg.get_ffmpeg_exe(), bitrate=128)
+
+
+def pace(source, sock: socket.socket, address: tuple[str, int], player: int, stop: threading.Event) -> None:  # type: ignore[no-untyped-def]
+    """discord.py's AudioPlayer loop: one read per 20 ms, the schedule corrected for drift."""
+    start = time.perf_counter()
+    loops = 0
+    while not stop.is_set():
+        loops += 1
+        data = source.read()
+        if not data:
+            break
+        sock.sendto(struct.pack("<I", player) + data[:1000], address)
+        time.sleep(max(0.0, FRAME + (start + FRAME * loops - time.perf_counter())))  # discord.py's arithmetic
+    source.cleanup()
+
+
+def children() -> list[int]:
+    try:
+        with open(f"/proc/{os.getpid()}/task/{os.getpid()}/children") as f:
+            return [int(p) for p in f.read().split()]
+    except OSError:
+        return []
+
+
+def rss_mb(pid: int) -> float:
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return 0.0
+
+
+def threads() -> int:
+    with open("/proc/self/status") as f:
+        return next(int(line.split()[1]) for line in f if line.startswith("Threads:"))
+
+
+def cpu_seconds() -> float:
+    own, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
+
+
+def child_cpu(pids: list[int]) -> float:
+    total = 0.0
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        except OSError:
+            pass
+    return total
+
+
+def worker(design: str, bots: int, seconds: float, track: str) -> dict[str, float]:
+    import discord  # noqa: F401  (the daemon has it loaded: count it in the idle baseline)
+    if design == "pyav":
+        import av  # noqa: F401
+    receiver = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    receiver.bind(("127.0.0.1", 0))
+    receiver.settimeout(0.5)
+    address = receiver.getsockname()
+    arrivals: list[list[float]] = [[] for _ in range(bots)]
+    done = threading.Event()
+
+    def receive() -> None:
+        while not done.is_set():
+            try:
+                packet = receiver.recv(2048)
+            except TimeoutError:
+                continue
+            arrivals[struct.unpack("<I", packet[:4])[0]].append(time.perf_counter())
+
+    threading.Thread(target=receive, daemon=True).start()
+    idle_rss = rss_mb(os.getpid())
+    idle_threads = threads()
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    stop = threading.Event()
+    players = []
+    for n in range(bots):
+        source = open_source(design, track)
+        players.append(threading.Thread(target=pace, args=(source, sock, address, n, stop), daemon=True))
+    cpu0, wall0 = cpu_seconds(), time.perf_counter()
+    kids_cpu0 = child_cpu(children())
+    for thread in players:
+        thread.start()
+    time.sleep(seconds / 2)
+    kids = children()
+    rss = rss_mb(os.getpid()) + sum(rss_mb(pid) for pid in kids)
+    peak_threads = threads()
+    time.sleep(seconds / 2)
+    kids_cpu = child_cpu(children()) - kids_cpu0
+    cpu, wall = cpu_seconds() - cpu0 + kids_cpu, time.perf_counter() - wall0
+    stop.set()
+    for thread in players:
+        thread.join(10)
+    done.set()
+    gaps = sorted((b - a) * 1000 for times in arrivals for a, b in itertools.pairwise(times))
+    rates = [len(times) / wall for times in arrivals]
+    return {
+        "packets_per_s": statistics.mean(rates), "gap_p50_ms": gaps[len(gaps) // 2] if gaps else float("nan"),
+        "gap_p99_ms": gaps[int(len(gaps) * 0.99)] if gaps else float("nan"), "cpu_pct": 100 * cpu / wall,
+        "rss_mb": rss - idle_rss, "rss_per_bot_mb": (rss - idle_rss) / bots, "threads": peak_threads - idle_threads,
+        "children": len(kids),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--bots", default="1,10,50")
+    parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--designs", default="pyav,ffmpeg")
+    parser.add_argument("--worker", nargs=3, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.worker:
+        design, bots, track = args.worker
+        print(json.dumps(worker(design, int(bots), args.seconds, track)))
+        return
+    with tempfile.TemporaryDirectory() as scratch:
+        track = Path(scratch) / "chord.wav"
+        make_track(track, args.seconds + 5)
+        print("| design | bots | packets/s per bot | gap p50 ms | gap p99 ms | CPU % of a core | RSS MB beyond idle "
+              "| MB per bot | threads | child processes |")
+        print("|---|---|---|---|---|---|---|---|---|---|")
+        for bots in (int(b) for b in args.bots.split(",")):
+            for design in args.designs.split(","):
+                run = subprocess.run([sys.executable, __file__, "--seconds", str(args.seconds), "--worker", design,
+                                      str(bots), str(track)], capture_output=True, text=True,
+                                     timeout=args.seconds * 4 + 120, check=False)
+                if run.returncode != 0:
+                    print(f"| {design} | {bots} | failed: {run.stderr.strip().splitlines()[-1:]} |")
+                    continue
+                r = json.loads(run.stdout.strip().splitlines()[-1])
+                print(f"| {design} | {bots} | {r['packets_per_s']:.1f} | {r['gap_p50_ms']:.1f} | "
+                      f"{r['gap_p99_ms']:.1f} | {r['cpu_pct']:.0f} | {r['rss_mb']:.0f} | {r['rss_per_bot_mb']:.1f} | "
+                      f"{r['threads']:.0f} | {r['children']:.0f} |", flush=True)
+
+
+if __name__ == "__main__":
+    main()
