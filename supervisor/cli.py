@@ -21,6 +21,7 @@ environment:
   DATABASE_URL           Postgres for instances whose .env sets none (else the bundled PostgreSQL)
   DISCORD_API_BASE_URL   REST base URL for every bot (an emulator or a rate-limit proxy)
   DISCORD_GATEWAY_URL    gateway WebSocket URL for every bot
+  DISCORD_CA_FILE        extra CA certificate(s) (PEM) every bot trusts, e.g. the emulator's for wss voice
   FINNHUB_BASE_URL       stock quotes' base URL for every bot (default https://finnhub.io)
   SUPERVISOR_LOG_LEVEL   default for run --log-level
   STATE_DIRECTORY        default for --state-dir (set by systemd's StateDirectory=; else ./var)
@@ -75,6 +76,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--api-base-url", metavar="URL", help="Discord REST base URL (default: $DISCORD_API_BASE_URL "
                      "or Discord's); point it at an emulator or an HTTP rate-limit proxy")
     run.add_argument("--gateway-url", metavar="URL", help="Discord gateway URL (default: $DISCORD_GATEWAY_URL)")
+    run.add_argument("--ca-file", metavar="PEM", help="extra CA certificate(s) every bot trusts besides the "
+                     "system's (default: $DISCORD_CA_FILE); the emulator's, for its wss:// voice server")
     _add_finnhub_url(run)
     _add_control_socket(run)
     _add_state_dir(run)
@@ -253,6 +256,7 @@ def main(argv: list[str] | None = None) -> int:
         api_base_url=getattr(args, "api_base_url", None),
         gateway_url=getattr(args, "gateway_url", None),
         finnhub_url=getattr(args, "finnhub_url", None),
+        ca_file=getattr(args, "ca_file", None),
     )
     if args.command == "check":
         from supervisor.commands import check

@@ -20,6 +20,7 @@ class SupervisorSettings:
     gateway_url: str | None = None
     sandbox: bool = False  # every folder runs, with an invented token, against the in-process emulator
     finnhub_url: str | None = None  # stock quotes' base URL (a local stand-in in tests and the sandbox)
+    ca_file: str | None = None  # extra CA certificate(s) every bot trusts (the emulator's, for its wss voice)
 
     @classmethod
     def from_sources(
@@ -28,6 +29,7 @@ class SupervisorSettings:
         api_base_url: str | None = None,
         gateway_url: str | None = None,
         finnhub_url: str | None = None,
+        ca_file: str | None = None,
     ) -> SupervisorSettings:
         env = os.environ
         return cls(
@@ -36,6 +38,7 @@ class SupervisorSettings:
             api_base_url=api_base_url or env.get("DISCORD_API_BASE_URL") or None,
             gateway_url=gateway_url or env.get("DISCORD_GATEWAY_URL") or None,
             finnhub_url=finnhub_url or env.get("FINNHUB_BASE_URL") or None,
+            ca_file=ca_file or env.get("DISCORD_CA_FILE") or None,
         )
 
     def upstreams(self) -> dict[str, str]:

@@ -94,7 +94,8 @@ async def sandbox(settings: SupervisorSettings, state_dir: Path, source: TextIO,
     await emu.start()
     model = SandboxModel()  # instances without a configured AI provider chat with this stand-in
     model_url = await model.start()
-    settings = dataclasses.replace(settings, api_base_url=emu.api_base, gateway_url=emu.gateway_url, sandbox=True)
+    settings = dataclasses.replace(settings, api_base_url=emu.api_base, gateway_url=emu.gateway_url,
+                                   ca_file=str(emu.voice.ca_file), sandbox=True)
     world = SandboxWorld(emu)
     # Stock prices: the simulated market, unless --finnhub-url points at a real (or other) Finnhub.
     market = None if settings.finnhub_url else SimulatedMarket()

@@ -22,14 +22,14 @@ from tests.support.logbook import LogBook, LogPredicate
 class DaemonProcess:
     def __init__(self, instances_dir: Path, work_dir: Path, *, api_base: str, gateway_url: str,
                  database_url: str | None = None, extra_args: tuple[str, ...] = (),
-                 env: dict[str, str] | None = None):
+                 env: dict[str, str] | None = None, ca_file: str | None = None):
         self.instances_dir = instances_dir
         self.control_socket = work_dir / "control.sock"
         self.work_dir = work_dir
         self.args = [
             "run", "--instances", str(instances_dir), "--api-base-url", api_base, "--gateway-url", gateway_url,
             "--control-socket", str(self.control_socket), "--guild-ready-timeout", "0.1", "--log-format", "json",
-            *extra_args,
+            *(("--ca-file", ca_file) if ca_file else ()), *extra_args,
         ]
         self.env = {k: v for k, v in os.environ.items()
                     if k not in ("DATABASE_URL", "SUPERVISOR_INSTANCES", "NOTIFY_SOCKET", "WATCHDOG_USEC")}
