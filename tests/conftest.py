@@ -19,7 +19,7 @@ from tests.support.folders import InstanceFolders
 
 # Fixtures kept beside their helpers: the in-process harness (`harness`, `harness_factory`, `instance_logs`) and
 # the Finnhub stand-in (`finnhub`), for every test.
-pytest_plugins = ["tests.support.harness", "tests.support.finnhub"]
+pytest_plugins = ["tests.support.harness", "tests.support.finnhub", "tests.support.audio_server"]
 
 
 @pytest_asyncio.fixture
