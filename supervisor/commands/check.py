@@ -9,7 +9,7 @@ from typing import TextIO
 from supervisor.fleet_index import scan
 from supervisor.instances import InstanceReport, Status
 from supervisor.near_misses import hints
-from supervisor.needs import privileged_intents
+from supervisor.needs import other_intents, privileged_intents
 from supervisor.settings import SupervisorSettings
 
 
@@ -42,7 +42,9 @@ def run(settings: SupervisorSettings, as_json: bool, out: TextIO = sys.stdout) -
     near = hints(directory)
     if as_json:
         json.dump({"instances_dir": str(directory), "ok": not failed, "hints": near,
-                   "instances": [{**r.as_dict(), "privileged_intents": intents_of(r)} for r in reports]}, out, indent=2)
+                   "instances": [{**r.as_dict(), "privileged_intents": intents_of(r),
+                                  "other_intents": list(other_intents(r.config)) if r.config else []}
+                                 for r in reports]}, out, indent=2)
         out.write("\n")
     elif not reports:
         print(f"no instances in {directory} (an instance is a folder with a config.toml)", file=out)
