@@ -16,6 +16,8 @@ from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
+from yarl import URL
+
 from .tracks import PLAYLIST_CAP, Track
 
 T = TypeVar("T")
@@ -88,8 +90,10 @@ class Resolver:
     """One instance's view of the shared pool: its timeout and its cookies file."""
 
     def __init__(self, pool: ThreadPoolExecutor, timeout: Callable[[], float],
-                 cookies: Callable[[], Awaitable[str | None]]):
+                 cookies: Callable[[], Awaitable[str | None]], search_base: str | None = None):
         self._pool = pool
+        # Where a search term goes instead of YouTube (the sandbox's own tracks): <base>/<term>.
+        self._search_base = search_base
         self._timeout = timeout
         self._cookies = cookies  # cookies.txt of the instance folder, read at each resolve (an edit applies)
         self._cookie_warning = False
@@ -111,7 +115,7 @@ class Resolver:
     async def track(self, query: str, requested_by: str) -> Track:
         """One song: a URL as it is, anything else as a YouTube search (`ytsearch1:`)."""
         query = query.strip()
-        target = query if is_url(query) else f"ytsearch1:{query}"
+        target = query if is_url(query) else self._search(query)
         timeout, cookies = self._timeout(), await self._cookies()
         info, expired = await self.run(lambda: _with_cookies(
             cookies, lambda c: _extract(target, timeout, c, playlist=False)))
@@ -124,6 +128,11 @@ class Resolver:
         if not info.get("url"):
             raise ResolveFailed("no stream")
         return Track.from_info(info, requested_by, resolved=True)
+
+    def _search(self, query: str) -> str:
+        if self._search_base:
+            return str(URL(self._search_base) / query)
+        return f"ytsearch1:{query}"
 
     async def playlist(self, url: str, requested_by: str) -> list[Track]:
         """Flat: titles and pages only, capped at 100; each entry's stream is resolved when it comes up."""

@@ -19,6 +19,7 @@ NOT_IN_MY_CHANNEL = "You need to be in my voice channel to use the music control
 NOTHING_PLAYING = "Nothing is playing right now."
 STOPPED = "Stopped playback, cleared queue, and left voice."
 COOKIES_FILE = "cookies.txt"
+SEARCH_OPTION = "music_search_url"  # a supervisor-wide upstream: the sandbox's track server
 COOKIES_MAX_BYTES = 1024 * 1024
 
 
@@ -36,7 +37,8 @@ class MusicService:
 
     async def start(self) -> None:
         pool = await self.ctx.shared("music.pool", _pool)
-        self.resolver = Resolver(pool, lambda: float(self.ctx.settings["resolve_timeout"]), self._cookies)
+        self.resolver = Resolver(pool, lambda: float(self.ctx.settings["resolve_timeout"]), self._cookies,
+                                 self.ctx.supervisor_setting(SEARCH_OPTION))
 
     async def _cookies(self) -> str | None:
         try:
