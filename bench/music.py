@@ -52,14 +52,39 @@ def make_track(path: Path, seconds: float) -> None:
             out.writeframes(bytes(frames))
 
 
+def make_opus(wav: Path, path: Path) -> None:
+    """The same track as Ogg Opus (what YouTube's bestaudio mostly is): both designs then copy it as it is."""
+    import av
+    with av.open(str(wav)) as source, av.open(str(path), "w", format="ogg") as out:
+        stream = out.add_stream("libopus", rate=48000)
+        stream.bit_rate = 128_000
+        for frame in source.decode(audio=0):
+            for packet in stream.encode(frame):
+                out.mux(packet)
+        for packet in stream.encode(None):
+            out.mux(packet)
+
+
+_ENCODER: list = []  # the worker process's one Encoder (pyav-ahead)
+
+
 def open_source(design: str, path: str):  # type: ignore[no-untyped-def]
-    if design == "pyav":
+    copy = path.endswith(".opus")
+    if design.startswith("pyav"):
+        from features.music.encoder import Encoder
         from features.music.source import OpusSource
-        return OpusSource.open(path, bitrate=128_000, complexity=5)
+        source = OpusSource.open(path, bitrate=128_000, complexity=5)
+        if design == "pyav-ahead":  # what the music feature does: the process's encoder threads work ahead
+            if not _ENCODER:
+                _ENCODER.append(Encoder())
+            source.encode_ahead(_ENCODER[0])
+        return source
     import discord
     import imageio_ffmpeg
-    # discord.py's own subprocess source: ffmpeg transcodes to Ogg Opus on a pipe, discord.py reads its pages.
-    return discord.FFmpegOpusAudio(path, executable=imageio_ffmpeg.get_ffmpeg_exe(), bitrate=128)
+    # discord.py's own subprocess source: ffmpeg transcodes to Ogg Opus on a pipe (or copies Opus), discord.py
+    # reads its pages.
+    return discord.FFmpegOpusAudio(path, executable=imageio_ffmpeg.get_ffmpeg_exe(), bitrate=128,
+                                   codec="copy" if copy else None)
 
 
 def pace(source, sock: socket.socket, address: tuple[str, int], player: int, stop: threading.Event) -> None:  # type: ignore[no-untyped-def]
@@ -71,6 +96,8 @@ def pace(source, sock: socket.socket, address: tuple[str, int], player: int, sto
         data = source.read()
         if not data:
             break
+        if data[:8] in (b"OpusHead", b"OpusTags"):
+            continue  # FFmpegOpusAudio hands over the Ogg header pages first: not audio
         sock.sendto(struct.pack("<I", player) + data[:1000], address)
         time.sleep(max(0.0, FRAME + (start + FRAME * loops - time.perf_counter())))  # discord.py's arithmetic
     source.cleanup()
@@ -119,7 +146,7 @@ def child_cpu(pids: list[int]) -> float:
 
 def worker(design: str, bots: int, seconds: float, track: str) -> dict[str, float]:
     import discord  # noqa: F401  (the daemon has it loaded: count it in the idle baseline)
-    if design == "pyav":
+    if design.startswith("pyav"):
         import av  # noqa: F401
     receiver = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     receiver.bind(("127.0.0.1", 0))
@@ -174,7 +201,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--bots", default="1,10,50")
     parser.add_argument("--seconds", type=float, default=10.0)
-    parser.add_argument("--designs", default="pyav,ffmpeg")
+    parser.add_argument("--designs", default="pyav-ahead,pyav,ffmpeg",
+                        help="pyav-ahead: PyAV + the shared encoder threads (the feature); pyav: each player's "
+                             "thread encodes on its own; ffmpeg: a bundled ffmpeg process per player")
+    parser.add_argument("--inputs", default="wav,opus", help="wav: decode and encode; opus: Ogg Opus, copied")
     parser.add_argument("--worker", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
@@ -182,24 +212,26 @@ def main() -> None:
         print(json.dumps(worker(design, int(bots), args.seconds, track)))
         return
     with tempfile.TemporaryDirectory() as scratch:
-        track = Path(scratch) / "chord.wav"
-        make_track(track, args.seconds + 5)
-        print("| design | bots | packets/s per bot | gap p50 ms | gap p99 ms | CPU % of a core | RSS MB beyond idle "
-              "| MB per bot | threads | child processes |")
-        print("|---|---|---|---|---|---|---|---|---|---|")
-        for bots in (int(b) for b in args.bots.split(",")):
-            for design in args.designs.split(","):
-                run = subprocess.run([sys.executable, __file__, "--seconds", str(args.seconds), "--worker", design,
-                                      str(bots), str(track)], capture_output=True, text=True,
-                                     timeout=args.seconds * 4 + 120, check=False)
-                if run.returncode != 0:
-                    print(f"| {design} | {bots} | failed: {run.stderr.strip().splitlines()[-1:]} |")
-                    continue
-                r = json.loads(run.stdout.strip().splitlines()[-1])
-                print(f"| {design} | {bots} | {r['packets_per_s']:.1f} | {r['gap_p50_ms']:.1f} | "
-                      f"{r['gap_p99_ms']:.1f} | {r['cpu_pct']:.0f} | {r['rss_mb']:.0f} | {r['rss_per_bot_mb']:.1f} | "
-                      f"{r['threads']:.0f} | {r['children']:.0f} |", flush=True)
-
+        wav = Path(scratch) / "chord.wav"
+        make_track(wav, args.seconds + 5)
+        make_opus(wav, Path(scratch) / "chord.opus")
+        print("| design | input | bots | packets/s per bot | gap p50 ms | gap p99 ms | CPU % of a core | "
+              "RSS MB beyond idle | MB per bot | threads | child processes |")
+        print("|---|---|---|---|---|---|---|---|---|---|---|")
+        runs = [(b, i, d) for b in args.bots.split(",") for i in args.inputs.split(",")
+                for d in args.designs.split(",")]
+        for bots_text, kind, design in runs:
+            bots, track = int(bots_text), Path(scratch) / f"chord.{kind}"
+            run = subprocess.run([sys.executable, __file__, "--seconds", str(args.seconds), "--worker", design,
+                                  str(bots), str(track)], capture_output=True, text=True,
+                                 timeout=args.seconds * 4 + 120, check=False)
+            if run.returncode != 0:
+                print(f"| {design} | {kind} | {bots} | failed: {run.stderr.strip().splitlines()[-1:]} |")
+                continue
+            r = json.loads(run.stdout.strip().splitlines()[-1])
+            print(f"| {design} | {kind} | {bots} | {r['packets_per_s']:.1f} | {r['gap_p50_ms']:.1f} | "
+                  f"{r['gap_p99_ms']:.1f} | {r['cpu_pct']:.0f} | {r['rss_mb']:.0f} | {r['rss_per_bot_mb']:.1f} | "
+                  f"{r['threads']:.0f} | {r['children']:.0f} |", flush=True)
 
 if __name__ == "__main__":
     main()

@@ -85,6 +85,8 @@ class GuildPlayer:
             lambda: OpusSource.open(url, bitrate=bitrate, complexity=complexity, headers=headers))
         if not track.duration and source.duration:
             track.duration = source.duration
+        if self.service.encoder is not None:
+            source.encode_ahead(self.service.encoder)
         return source
 
     async def start(self, track: Track, source: OpusSource | None = None) -> None:

@@ -9,6 +9,7 @@ import discord
 from supervisor.sdk import FeatureContext, InstanceFileError, UserError
 
 from . import embeds
+from .encoder import Encoder
 from .player import GuildPlayer
 from .resolve import POOL_THREADS, Resolver
 
@@ -34,9 +35,11 @@ class MusicService:
         self.ctx = ctx
         self.players: dict[int, GuildPlayer] = {}
         self.resolver: Resolver = None  # type: ignore[assignment]  # set in start()
+        self.encoder: Encoder | None = None
 
     async def start(self) -> None:
         pool = await self.ctx.shared("music.pool", _pool)
+        self.encoder = await self.ctx.shared("music.encoder", Encoder)
         self.resolver = Resolver(pool, lambda: float(self.ctx.settings["resolve_timeout"]), self._cookies,
                                  self.ctx.supervisor_setting(SEARCH_OPTION))
 

@@ -41,6 +41,19 @@ def ensure_opus() -> None:
     discord.opus.load_opus(str(bundled[0]) if bundled else (ctypes.util.find_library("opus") or "libopus.so.0"))
 
 
+PROBE_PACKETS = 5
+LOW_WATER = 10  # packets: below this the encoder threads are woken at once
+
+
+def _opus_packets(container: Any, stream: Any) -> Iterator[tuple[bytes, bool]]:
+    """(payload, lasts 20 ms) for each Opus packet of `stream`, read without decoding."""
+    for packet in container.demux(stream):
+        if packet.size == 0:
+            continue  # the demuxer's end-of-stream marker
+        seconds = float(packet.duration * packet.time_base) if packet.duration and packet.time_base else 0.0
+        yield bytes(packet), abs(seconds - 0.020) < 0.0005
+
+
 class NotAudio(Exception):
     """The URL answered, but with nothing PyAV can play as audio."""
 
@@ -61,15 +74,15 @@ class OpusSource(discord.AudioSource):
         self._encoder = encoder
         self._packets: deque[bytes] = deque()
         self._frames: Iterator[Any] | None = None
+        self._copied: Iterator[bytes] | None = None  # Opus packets taken as they are (passthrough)
+        self._ahead: Any = None  # the process's encoder threads, once handed over
         self._done = False
         self.frames_sent = 0
         # seconds, from the container (a WAV or a file with a header knows it; a live stream does not)
         self.duration = int(container.duration / 1_000_000) if container.duration else 0
 
-    @classmethod
-    def open(cls, url: str, *, bitrate: int = DEFAULT_BITRATE, complexity: int = DEFAULT_COMPLEXITY,
-             headers: dict[str, str] | None = None) -> OpusSource:
-        """Blocking: opens `url` (a file path or http(s) URL) and finds its audio stream."""
+    @staticmethod
+    def _container(url: str, headers: dict[str, str] | None) -> tuple[Any, Any]:
         options = dict(HTTP_OPTIONS) if url.startswith(("http://", "https://")) else {}
         if headers:
             options["headers"] = "".join(f"{k}: {v}\r\n" for k, v in headers.items())
@@ -82,9 +95,30 @@ class OpusSource(discord.AudioSource):
             raise NotAudio("no audio stream")
         stream = container.streams.audio[0]
         stream.codec_context.thread_count = 1  # ffmpeg's default is a thread per core for each decoder
+        return container, stream
+
+    @classmethod
+    def open(cls, url: str, *, bitrate: int = DEFAULT_BITRATE, complexity: int = DEFAULT_COMPLEXITY,
+             headers: dict[str, str] | None = None, passthrough: bool = True) -> OpusSource:
+        """Blocking: opens `url` (a file path or http(s) URL) and finds its audio stream.
+
+        Opus in 20 ms packets (YouTube's usual bestaudio, Ogg Opus) is sent as it is: no decoding, no encoding.
+        """
+        container, stream = cls._container(url, headers)
         ensure_opus()
         try:
             source = cls(container, stream, bitrate, complexity)
+            if passthrough and stream.codec_context.name == "opus":
+                copied = _opus_packets(container, stream)
+                probe = [next(copied, None) for _ in range(PROBE_PACKETS)]
+                if all(p is None or p[1] for p in probe):
+                    source._packets.extend(p[0] for p in probe if p is not None)
+                    source._copied = (data for data, _ in copied)
+                    source._done = probe[-1] is None
+                    return source
+                source.cleanup()  # frames of another length: decode and encode from the start instead
+                container, stream = cls._container(url, headers)
+                source = cls(container, stream, bitrate, complexity)
             source._fill()  # a file that is not audio fails here, before it is queued as playing
         except NotAudio:
             container.close()
@@ -100,11 +134,32 @@ class OpusSource(discord.AudioSource):
     def read(self) -> bytes:
         with self._lock:
             if not self._packets and not self._done:
-                self._fill()
+                self._fill()  # the encoder fell behind (or there is none): this slot's packet now
             if not self._packets:
                 return b""
             self.frames_sent += 1
-            return self._packets.popleft()
+            packet = self._packets.popleft()
+            low = not self._done and len(self._packets) < LOW_WATER
+        if low and self._ahead is not None:
+            self._ahead.poke()
+        return packet
+
+    def top_up(self, ahead: int) -> bool:
+        """Called by the process's encoder threads: one more packet ready, if fewer than `ahead` are."""
+        with self._lock:
+            if self._done or len(self._packets) >= ahead:
+                return False
+            before = len(self._packets)
+            try:
+                self._fill(more=True)
+            except NotAudio:
+                self._done = True
+            return len(self._packets) > before
+
+    def encode_ahead(self, encoder: Any) -> None:
+        """Hand this source to the process's encoder threads (features.music.encoder.Encoder)."""
+        self._ahead = encoder
+        encoder.add(self)
 
     def _convert(self, frame: Any) -> list[Any]:
         """48 kHz stereo s16 in frames of exactly 960 samples (what the encoder takes), on a one-thread graph:
@@ -141,12 +196,23 @@ class OpusSource(discord.AudioSource):
             yield from self._convert(frame)
         yield from self._convert(None)
 
-    def _fill(self) -> None:
-        """Encode until at least one packet is ready or the input ends."""
+    def _fill(self, more: bool = False) -> None:
+        """Encode until at least one packet is ready (one more with `more`) or the input ends."""
+        target = len(self._packets) + 1 if more else 1
+        if self._copied is not None:
+            try:
+                data = next(self._copied, None)
+            except (av.error.FFmpegError, OSError):
+                data = None
+            if data is None:
+                self._done = True
+            else:
+                self._packets.append(data)
+            return
         if self._frames is None:
             self._frames = self._decoded()
         try:
-            while not self._packets:
+            while len(self._packets) < target:
                 frame = next(self._frames, None)
                 if frame is None:
                     self._done = True
