@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from .models import GUILD_VOICE, Attachment, Channel, Guild, Member, Message, Role, User, VoiceState
+from .models import GUILD_STAGE_VOICE, GUILD_VOICE, Attachment, Channel, Guild, Member, Message, Role, User, VoiceState
 from .snowflake import iso
 from .state import State
 
@@ -89,7 +89,7 @@ def channel(state: State, c: Channel) -> dict[str, Any]:
             {"id": str(o.id), "type": o.type, "allow": str(o.allow), "deny": str(o.deny)} for o in c.overwrites
         ],
     )
-    if c.type == GUILD_VOICE:
+    if c.type in (GUILD_VOICE, GUILD_STAGE_VOICE):
         data.update(bitrate=64000, user_limit=0, rtc_region=None)
     return data
 

@@ -57,6 +57,7 @@ class Emulator:
         self.ops = Operations(self.state, self.gateway, lambda: self.base_url)
         # Voice channels' members, the wss voice gateway and the UDP media endpoint: see voice.py.
         self.voice = EmulatorVoice(self.state, self.gateway)
+        self.ops.voice = self.voice.states
         self.rest = Rest(
             self.state,
             self.ops,

@@ -74,6 +74,13 @@ class EmulatorVoice:
         assert voice is not None
         return voice
 
+    def move(self, guild: GuildRef, user: UserRef, channel: ChannelRef) -> None:
+        """A moderator drags `user` (in voice) to `channel`; a bot's voice link moves too (close 4014, reconnect)."""
+        g = self.state.guild(id_of(guild))
+        if id_of(user) not in g.voice_states:
+            raise ValueError(f"user {id_of(user)} is not in voice in guild {g.id}")
+        self.states.move(g, id_of(user), id_of(channel))
+
     def leave(self, guild: GuildRef, user: UserRef) -> bool:
         """`user` leaves voice on their own (for a bot user: as if it had sent op 4 with no channel)."""
         return self.states.leave(self.state.guild(id_of(guild)), id_of(user), forced=False)

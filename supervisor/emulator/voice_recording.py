@@ -21,7 +21,7 @@ OPUS_SILENCE = b"\xf8\xff\xfe"
 OGG_HEADERS = (b"OpusHead", b"OpusTags")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class VoicePacket:
     arrived: float  # time.monotonic() when the datagram was read
     sequence: int  # RTP sequence number

@@ -82,6 +82,8 @@ class VoiceLink:
 
 
 class _Udp(asyncio.DatagramProtocol):
+    """The media socket. ICMP errors (a bot's socket already closed) are no concern of the server's."""
+
     def __init__(self, server: VoiceServer) -> None:
         self.server = server
         self.transport: asyncio.DatagramTransport | None = None
@@ -91,6 +93,9 @@ class _Udp(asyncio.DatagramProtocol):
 
     def datagram_received(self, data: bytes, addr: tuple[str, int]) -> None:
         self.server.datagram(data, addr, time.monotonic())
+
+    def error_received(self, exc: Exception) -> None:
+        log.debug("voice udp error: %s", exc)
 
 
 class VoiceServer:
@@ -292,6 +297,11 @@ class VoiceServer:
         self._by_ssrc.pop(link.ssrc, None)
         if self.links.get((link.guild_id, link.user_id)) is link:
             del self.links[(link.guild_id, link.user_id)]
+        if link.address is not None and self._udp is not None and self._udp.transport is not None:
+            # An RTCP BYE for the ended stream. Discord's media server keeps a UDP flow busy (RTCP, other
+            # members' audio); discord.py's socket reader sits in a 30 s select() on its old socket after a
+            # channel move until something arrives there, so an idle emulator would stall every move.
+            self._udp.transport.sendto(struct.pack(">BBHI", 0x81, 203, 1, link.ssrc), link.address)
 
     def _left(self, guild_id: int, user_id: int, forced: bool) -> None:
         link = self.links.get((guild_id, user_id))

@@ -15,14 +15,14 @@ from typing import Any
 
 from . import payloads
 from .gateway import Gateway, Session
-from .models import GUILD_VOICE, Guild, VoiceState
+from .models import GUILD_STAGE_VOICE, GUILD_VOICE, Guild, VoiceState
 from .permissions import P, channel_permissions
 from .snowflake import utcnow
 from .state import State
 
 log = logging.getLogger(__name__)
 
-STAGE_VOICE = 13
+STAGE_VOICE = GUILD_STAGE_VOICE
 
 
 @dataclass
@@ -121,7 +121,10 @@ class VoiceStates:
         moved = before is not None and before.channel_id != channel_id
         self.set(guild, user_id, channel_id, session.id, self_mute=bool(data.get("self_mute")),
                  self_deaf=bool(data.get("self_deaf")))
-        grant = VoiceGrant(guild_id, user_id, session.id, secrets.token_hex(16))
+        self._grant(guild_id, user_id, session.id, moved=moved)
+
+    def _grant(self, guild_id: int, user_id: int, session_id: str, *, moved: bool) -> None:
+        grant = VoiceGrant(guild_id, user_id, session_id, secrets.token_hex(16))
         self.grants[(guild_id, user_id)] = grant
         server_update = {"token": grant.token, "guild_id": str(guild_id), "endpoint": self._endpoint()}
         self.gateway.dispatch_bot(user_id, guild_id, "VOICE_SERVER_UPDATE", server_update)
@@ -130,6 +133,16 @@ class VoiceStates:
             # connects a new one with the grant above.
             for listener in list(self.on_left):
                 listener(guild_id, user_id, True)
+
+    def move(self, guild: Guild, user_id: int, channel_id: int) -> None:
+        """A moderator moves `user_id` (in voice) to `channel_id`; a bot in voice gets a new voice server."""
+        current = guild.voice_states[user_id]
+        if current.channel_id == channel_id:
+            return
+        self.set(guild, user_id, channel_id, current.session_id, self_mute=current.self_mute,
+                 self_deaf=current.self_deaf)
+        if (guild.id, user_id) in self.grants:
+            self._grant(guild.id, user_id, current.session_id, moved=True)
 
     def _join_refusal(self, guild: Guild, user_id: int, channel_id: int) -> str | None:
         channel = guild.channels.get(channel_id)

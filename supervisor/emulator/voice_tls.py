@@ -104,7 +104,7 @@ class VoiceTls:
         return cls(folder, ca_pem)
 
     def server_context(self) -> ssl.SSLContext:
-        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)  # no client certificates: no CA store to load
         context.load_cert_chain(self.folder / "server.pem", self.folder / "server.key")
         return context
 

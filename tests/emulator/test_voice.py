@@ -182,3 +182,113 @@ async def test_no_connect_permission_means_no_voice_server(emu: Emulator, world:
         await connect(bot, locked.id, timeout=0.3)
     assert [r.reason for r in emu.voice.refused] == [f"missing VIEW_CHANNEL/CONNECT in channel {locked.id}"]
     assert emu.voice.voice_state(world.guild, world.bot_user) is None
+
+
+@pytest.mark.parametrize("mode", ["aead_xchacha20_poly1305_rtpsize", "xsalsa20_poly1305_lite",
+                                  "xsalsa20_poly1305_suffix", "xsalsa20_poly1305"])
+async def test_every_mode_discord_py_offers_is_decrypted(emu: Emulator, world: World, bots: BotRunner,
+                                                         mode: str) -> None:
+    emu.voice.server.modes = (mode,)  # what READY offers: discord.py takes the first it supports
+    lounge = emu.create_channel(world.guild, "Lounge", GUILD_VOICE)
+    bot = await bots.start(world.token)
+    voice = await connect(bot, lounge.id)
+    assert voice.mode == mode
+    source = ToneSource(440, seconds=0.2)
+    voice.play(source)
+    recording = emu.voice.recording(world.guild, world.bot_user)
+    await recording.wait_for(lambda r: r.silence_count >= 5)
+    assert recording.audio_payloads == source.sent and len(source.sent) == 10
+    assert recording.rejected == 0
+
+
+async def test_moving_the_bot_keeps_its_audio_flowing_in_the_new_channel(
+        emu: Emulator, world: World, bots: BotRunner) -> None:
+    lounge = emu.create_channel(world.guild, "Lounge", GUILD_VOICE)
+    stage = emu.create_channel(world.guild, "Stage", GUILD_VOICE)
+    bot = await bots.start(world.token)
+    voice = await connect(bot, lounge.id)
+    recording = emu.voice.recording(world.guild, world.bot_user)
+    voice.play(ToneSource(440, seconds=20))
+    await recording.wait_audio(10)
+    first_ssrc = emu.voice.link(world.guild, world.bot_user).ssrc  # type: ignore[union-attr]
+
+    await voice.move_to(bot.get_channel(stage.id), timeout=10)
+    heard = recording.audio_count
+    await recording.wait_audio(heard + 50)
+    assert emu.voice.members_in(stage) == [world.bot_user.id] and emu.voice.members_in(lounge) == []
+    link = emu.voice.link(world.guild, world.bot_user)
+    assert link is not None and link.ssrc != first_ssrc  # a new voice link: the old one closed with 4014
+    assert voice.channel.id == stage.id and link.ssrc == voice.ssrc
+    voice.stop()
+
+
+async def test_a_moderator_moving_the_playing_bot_moves_its_audio(
+        emu: Emulator, world: World, bots: BotRunner) -> None:
+    lounge = emu.create_channel(world.guild, "Lounge", GUILD_VOICE)
+    stage = emu.create_channel(world.guild, "Stage", GUILD_VOICE)
+    bot = await bots.start(world.token)
+    voice = await connect(bot, lounge.id)
+    recording = emu.voice.recording(world.guild, world.bot_user)
+    voice.play(ToneSource(440, seconds=20))
+    await recording.wait_audio(10)
+
+    emu.voice.move(world.guild, world.bot_user, stage)
+    await emu.wait_until(lambda: voice.channel.id == stage.id)
+    heard = recording.audio_count
+    await recording.wait_audio(heard + 50)
+    assert emu.voice.members_in(stage) == [world.bot_user.id]
+    assert emu.voice.link(world.guild, world.bot_user).ssrc == voice.ssrc  # type: ignore[union-attr]
+    voice.stop()
+
+
+async def test_a_bot_moves_mutes_and_disconnects_members_over_rest(
+        emu: Emulator, world: World, bots: BotRunner) -> None:
+    lounge = emu.create_channel(world.guild, "Lounge", GUILD_VOICE)
+    stage = emu.create_channel(world.guild, "Stage", GUILD_VOICE)
+    alice, bob = emu.create_user("alice"), emu.create_user("bob")
+    emu.add_member(world.guild, alice)
+    emu.add_member(world.guild, bob)
+    emu.voice.join(world.guild, alice, lounge)
+    bot = await bots.start(world.token)
+    guild = bot.get_guild(world.guild.id)
+    assert guild is not None
+    member = guild.get_member(alice.id)
+    assert member is not None
+
+    with pytest.raises(discord.Forbidden):  # no Move Members yet
+        await member.move_to(guild.get_channel(stage.id))  # type: ignore[arg-type]
+    mover = emu.create_role(world.guild, "mover", P.MOVE_MEMBERS | P.MUTE_MEMBERS)
+    emu.set_member_roles(world.guild, world.bot_user, [mover])
+    await emu.wait_until(lambda: mover.id in [r.id for r in guild.me.roles])
+
+    await member.move_to(guild.get_channel(stage.id))  # type: ignore[arg-type]
+    assert emu.voice.members_in(stage) == [alice.id]
+    await member.edit(mute=True)
+    assert emu.member(world.guild, alice).mute  # type: ignore[union-attr]
+    await emu.wait_until(lambda: member.voice is not None and member.voice.mute)
+    await member.move_to(None)
+    assert emu.voice.voice_state(world.guild, alice) is None
+    with pytest.raises(discord.HTTPException) as raised:
+        await guild.get_member(bob.id).move_to(guild.get_channel(stage.id))  # type: ignore[union-attr,arg-type]
+    assert raised.value.code == 40032  # Target user is not connected to voice
+
+
+async def test_deleting_the_voice_channel_or_kicking_empties_voice(
+        emu: Emulator, world: World, bots: BotRunner) -> None:
+    lounge = emu.create_channel(world.guild, "Lounge", GUILD_VOICE)
+    alice = emu.create_user("alice")
+    emu.add_member(world.guild, alice)
+    emu.voice.join(world.guild, alice, lounge)
+    bot = await bots.start(world.token)
+    await connect(bot, lounge.id)
+    await emu.voice.wait_connected(world.guild, world.bot_user)
+
+    emu.delete_channel(lounge)
+    await emu.wait_until(lambda: bot.get_guild(world.guild.id).voice_client is None)  # type: ignore[union-attr]
+    assert emu.voice.voice_state(world.guild, alice) is None
+    assert emu.voice.voice_state(world.guild, world.bot_user) is None
+
+    stage = emu.create_channel(world.guild, "Stage", GUILD_VOICE)
+    emu.voice.join(world.guild, alice, stage)
+    emu.remove_member(world.guild, alice)
+    assert emu.voice.members_in(stage) == []
