@@ -162,3 +162,31 @@ async def test_two_bots_in_two_guilds_hear_only_their_own(harness_factory: Any, 
     assert not set(rec_a.audio_payloads) & set(rec_b.audio_payloads)
     assert a.emu.voice.recording(a.guild, b.bot_user).audio_count == 0
     assert a.emu.voice.recording(b.guild, a.bot_user).audio_count == 0
+
+
+async def test_playlist_queue_view_and_the_hundred_song_limit(harness_factory: Any,
+                                                              audio_server: AudioServer) -> None:
+    h, alice, _lounge = await in_voice(harness_factory)
+    queued = await h.say_message(alice, f"!playlist {audio_server.feed(105)}")  # a feed of 105: capped at 100
+    embed = queued.embeds[0]
+    assert (embed["title"], embed["description"]) == ("Playlist Queued", "Added **100** tracks to the queue.")
+    assert embed["fields"] == [{"name": "Now Playing", "value": "Tone 1", "inline": False}]
+    assert queued.components  # the playlist's first song plays: the message carries the controls
+    view = (await h.say_message(alice, "!queue")).embeds[0]
+    assert view["description"].startswith("**Now Playing:** [Tone 1](")
+    (up_next,) = view["fields"]
+    assert up_next["name"] == "Up Next (99 songs) — Total: 1:40"
+    lines = up_next["value"].splitlines()
+    assert len(lines) == 16 and lines[0].startswith("**1.** ") and "Tone 2" in lines[0]
+    assert lines[0].endswith("`0:01` — alice") and lines[14].startswith("**15.** ")
+    assert lines[-1] == "... and 84 more"
+    added = await h.say_message(alice, f"!play {audio_server.tone(440, 1)}")
+    assert added.embeds[0]["title"] == "Added to Queue"
+    assert added.embeds[0]["fields"][1]["value"] == "#100"
+    assert await h.say(alice, f"!play {audio_server.tone(450, 1)}") == "Queue is full (max 100 songs)."
+    assert await h.say(alice, "!remove 1") == "Removed **Tone 2** from the queue."
+    assert await h.say(alice, "!shuffle") == "Shuffled **99** songs in the queue."
+    assert await h.say(alice, "!skip") == "Skipped **Tone 1**."  # the next entry is resolved when it comes up
+    recording = h.emu.voice.recording(h.guild, h.bot_user)
+    mark = recording.audio_count
+    await recording.wait_for(lambda r: r.audio_count >= mark + 25, timeout=15)

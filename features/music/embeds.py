@@ -13,9 +13,9 @@ QUEUE_SHOWN = 15
 BUTTONS = ("music_pauseresume", "music_skip", "music_stop", "music_shuffle", "music_loop", "music_queue")
 
 
-def _link(track: Track) -> str:
+def _link(track: Track, linked: bool = True) -> str:
     title = discord.utils.escape_markdown(truncate(track.title, 200)).replace("]", "\\]")
-    return f"[{title}]({track.url})" if track.url.startswith(("http://", "https://")) else title
+    return f"[{title}]({track.url})" if linked and track.url.startswith(("http://", "https://")) else title
 
 
 def _card(title: str, colour: int, track: Track) -> discord.Embed:
@@ -58,11 +58,17 @@ def queue_view(current: Track | None, queue: Sequence[Track]) -> discord.Embed:
         embed.description = truncate(f"**Now Playing:** {_link(current)} `{track_duration(current.duration)}`",
                                      DESCRIPTION_LIMIT)
     if queue:
-        lines = [f"**{n}.** {_link(t)} `{track_duration(t.duration)}` — {truncate(t.requested_by, 40)}"
-                 for n, t in enumerate(queue[:QUEUE_SHOWN], 1)]
         more = len(queue) - QUEUE_SHOWN
         tail = f"... and {more} more" if more > 0 else ""
-        value = fit_lines(lines, FIELD_VALUE_LIMIT - len(tail) - 1)
+        room = FIELD_VALUE_LIMIT - len(tail) - 1
+
+        def lines(linked: bool) -> list[str]:
+            return [f"**{n}.** {_link(t, linked)} `{track_duration(t.duration)}` — {truncate(t.requested_by, 40)}"
+                    for n, t in enumerate(queue[:QUEUE_SHOWN], 1)]
+
+        # A field holds 1024 characters: when 15 links do not fit, the titles alone do (the original overflowed).
+        linked = lines(True)
+        value = fit_lines(linked if len("\n".join(linked)) <= room else lines(False), room)
         total = sum(t.duration for t in queue) + (current.duration if current else 0)
         plural = "" if len(queue) == 1 else "s"
         embed.add_field(name=f"Up Next ({len(queue)} song{plural}) — Total: {track_duration(total)}",

@@ -43,12 +43,18 @@ class Track:
     @classmethod
     def from_info(cls, info: dict[str, Any], requested_by: str, *, resolved: bool) -> Track:
         """`resolved`: yt-dlp picked a format and `url` is the stream; else a flat playlist entry (a page)."""
-        page = info.get("webpage_url") or info.get("original_url") or info.get("url") or ""
+        page = _unsmuggled(str(info.get("webpage_url") or info.get("original_url") or info.get("url") or ""))
         title = info.get("title") or info.get("id") or page
         return cls(title=str(title), url=str(page), duration=int(info.get("duration") or 0),
                    requested_by=requested_by, thumbnail=str(info.get("thumbnail") or ""),
                    stream_url=str(info["url"]) if resolved and info.get("url") else None,
                    headers={str(k): str(v) for k, v in (info.get("http_headers") or {}).items()} if resolved else {})
+
+
+def _unsmuggled(url: str) -> str:
+    """Without the `#__youtubedl_smuggle=...` yt-dlp adds to playlist entries (hints it does not need back)."""
+    base, _, fragment = url.partition("#")
+    return base if fragment.startswith("__youtubedl_smuggle") else url
 
 
 def track_duration(seconds: int) -> str:

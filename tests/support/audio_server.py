@@ -49,6 +49,19 @@ class AudioServer:
     async def _page(self, request: web.Request) -> web.Response:
         return web.Response(text="<html><body>no music here</body></html>", content_type="text/html")
 
+    def feed(self, count: int) -> str:
+        return self.url(f"feed-{count}.xml")
+
+    async def _feed(self, request: web.Request) -> web.Response:
+        """A podcast feed of `count` one-second tones: yt-dlp reads it as a playlist."""
+        items = "".join(
+            f"<item><title>Tone {n}</title><enclosure url=\"{self.tone(200 + n, 1)}\" type=\"audio/wav\" "
+            f"length=\"96044\"/><itunes:duration>1</itunes:duration><guid>tone-{n}</guid></item>"
+            for n in range(1, int(request.match_info["count"]) + 1))
+        body = ('<?xml version="1.0"?><rss version="2.0" xmlns:itunes="http://www.itunes.com/dtds/podcast-1.0.dtd">'
+                f"<channel><title>Tones</title><link>{self.base}</link>{items}</channel></rss>")
+        return web.Response(text=body, content_type="application/rss+xml")
+
     async def _slow(self, request: web.Request) -> web.Response:
         await asyncio.sleep(30)
         return web.Response(body=b"", content_type="audio/wav")
@@ -57,6 +70,7 @@ class AudioServer:
         app = web.Application()
         app.router.add_get("/tone-{freq}-{secs}.wav", self._tone)
         app.router.add_get("/page.html", self._page)
+        app.router.add_get("/feed-{count}.xml", self._feed)
         app.router.add_get("/slow.wav", self._slow)
         self._runner = web.AppRunner(app, shutdown_timeout=0.1)
         await self._runner.setup()
