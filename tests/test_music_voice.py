@@ -20,6 +20,11 @@ CONFIG = 'command_root = ""\n'
 NOT_FOUND = "Couldn't find that song. Try a different search."
 
 
+async def ask(h: FeatureHarness, member: Any, text: str) -> Any:
+    """The bot's reply to a command that resolves a song and may join voice: generous under load."""
+    return await h.reply_to(await h.send(member, text), timeout=30)
+
+
 async def in_voice(harness_factory: Any, config: str = CONFIG) -> tuple[FeatureHarness, Any, Any]:
     h = await harness_factory(config_extra=config)
     lounge = h.emu.create_channel(h.guild, "Lounge", GUILD_VOICE)
@@ -32,7 +37,7 @@ async def in_voice(harness_factory: Any, config: str = CONFIG) -> tuple[FeatureH
 async def test_play_joins_and_streams_the_track_at_fifty_packets_a_second(
         harness_factory: Any, audio_server: AudioServer) -> None:
     h, alice, lounge = await in_voice(harness_factory)
-    reply = await h.say_message(alice, f"!play {audio_server.tone(440, 2)}")
+    reply = await ask(h, alice, f"!play {audio_server.tone(440, 2)}")
     assert reply.embeds[0]["title"] == "Now Playing"
     assert "tone-440-2" in reply.embeds[0]["description"]
     assert [f["value"] for f in reply.embeds[0]["fields"]] == ["0:02", "alice"]
@@ -48,10 +53,10 @@ async def test_play_joins_and_streams_the_track_at_fifty_packets_a_second(
 
 async def test_pause_resume_skip_stop(harness_factory: Any, audio_server: AudioServer) -> None:
     h, alice, _lounge = await in_voice(harness_factory)
-    first = await h.say_message(alice, f"!play {audio_server.tone(440, 20)}")
+    first = await ask(h, alice, f"!play {audio_server.tone(440, 20)}")
     recording = h.emu.voice.recording(h.guild, h.bot_user)
     await recording.wait_for(lambda r: r.audio_count >= 10, timeout=15)
-    queued = await h.say_message(alice, f"!play {audio_server.tone(660, 20)}")
+    queued = await ask(h, alice, f"!play {audio_server.tone(660, 20)}")
     assert queued.embeds[0]["title"] == "Added to Queue"
     assert queued.embeds[0]["fields"][1] == {"name": "Position", "value": "#1", "inline": True}
 
@@ -80,7 +85,7 @@ async def test_pause_resume_skip_stop(harness_factory: Any, audio_server: AudioS
 async def test_loop_track_replays(harness_factory: Any, audio_server: AudioServer) -> None:
     h, alice, _lounge = await in_voice(harness_factory)
     assert await h.say(alice, "!loop track") == "Looping **current track**."
-    await h.say_message(alice, f"!play {audio_server.tone(440, 1)}")
+    await ask(h, alice, f"!play {audio_server.tone(440, 1)}")
     recording = h.emu.voice.recording(h.guild, h.bot_user)
     await recording.wait_for(lambda r: r.audio_count >= 120, timeout=15)  # more than the 1 s track holds
     assert audio_server.hits.count("/tone-440-1.wav") >= 2
@@ -89,7 +94,7 @@ async def test_loop_track_replays(harness_factory: Any, audio_server: AudioServe
 
 async def test_bot_leaves_when_the_last_human_leaves(harness_factory: Any, audio_server: AudioServer) -> None:
     h, alice, _lounge = await in_voice(harness_factory)
-    await h.say_message(alice, f"!play {audio_server.tone(440, 20)}")
+    await ask(h, alice, f"!play {audio_server.tone(440, 20)}")
     await h.emu.voice.wait_connected(h.guild, h.bot_user)
     h.emu.voice.leave(h.guild, alice)
     await h.emu.voice.wait_left(h.guild, h.bot_user)
@@ -100,7 +105,7 @@ async def test_idle_leave_after_the_queue_ends_moves_the_clock(harness_factory: 
     h, alice, _lounge = await in_voice(harness_factory)
     clock = ManualClock()
     h.ctx.services["clock"] = clock  # the music feature's idle timer looks it up when it starts
-    await h.say_message(alice, f"!play {audio_server.tone(440, 0.5)}")
+    await ask(h, alice, f"!play {audio_server.tone(440, 0.5)}")
     await h.emu.voice.wait_connected(h.guild, h.bot_user)
     await h.wait_log(lambda e: e.get("event") == "music_track_started")
     deadline = asyncio.get_running_loop().time() + 15
@@ -121,8 +126,8 @@ async def test_unplayable_songs_say_not_found_and_other_bots_answer(harness_fact
     slow = await h.send(alice, f"!play {audio_server.url('slow.wav')}")
     assert (await other.say(other.owner, "!ping")).startswith("Pong")  # while the resolve hangs
     assert (await h.reply_to(slow, timeout=15)).content == NOT_FOUND
-    assert await h.say(alice, f"!play {audio_server.url('page.html')}") == NOT_FOUND
-    assert await h.say(alice, f"!play {audio_server.url('missing.mp3')}") == NOT_FOUND
+    assert (await ask(h, alice, f"!play {audio_server.url('page.html')}")).content == NOT_FOUND
+    assert (await ask(h, alice, f"!play {audio_server.url('missing.mp3')}")).content == NOT_FOUND
     assert not h.emu.voice.connected(h.guild, h.bot_user)
 
 
@@ -132,7 +137,7 @@ async def test_dj_mode_refuses_a_button_ephemerally(harness_factory: Any, audio_
     bob = h.add_member("bob")
     h.emu.voice.join(h.guild, bob, lounge)
     assert await h.say(h.owner, f"!djrole <@&{dj.id}>") == "DJ role set to **dj**."
-    playing = await h.say_message(alice, f"!play {audio_server.tone(440, 20)}")  # before DJ mode
+    playing = await ask(h, alice, f"!play {audio_server.tone(440, 20)}")  # before DJ mode
     assert (await h.say(h.owner, "!djmode")).startswith("DJ mode **enabled**.")
     pressed = await h.press(playing, bob, "music_skip")
     assert [m.content for m in pressed.ephemeral_replies] == [
@@ -152,8 +157,8 @@ async def test_dj_mode_refuses_a_button_ephemerally(harness_factory: Any, audio_
 async def test_two_bots_in_two_guilds_hear_only_their_own(harness_factory: Any, audio_server: AudioServer) -> None:
     a, alice, _ = await in_voice(harness_factory)
     b, bob, _ = await in_voice(harness_factory)
-    await a.say_message(alice, f"!play {audio_server.tone(440, 1)}")
-    await b.say_message(bob, f"!play {audio_server.tone(880, 2)}")
+    await ask(a, alice, f"!play {audio_server.tone(440, 1)}")
+    await ask(b, bob, f"!play {audio_server.tone(880, 2)}")
     rec_a = a.emu.voice.recording(a.guild, a.bot_user)
     rec_b = b.emu.voice.recording(b.guild, b.bot_user)
     await rec_b.wait_for(lambda r: r.audio_count >= 100, timeout=20)
@@ -167,7 +172,7 @@ async def test_two_bots_in_two_guilds_hear_only_their_own(harness_factory: Any, 
 async def test_playlist_queue_view_and_the_hundred_song_limit(harness_factory: Any,
                                                               audio_server: AudioServer) -> None:
     h, alice, _lounge = await in_voice(harness_factory)
-    queued = await h.say_message(alice, f"!playlist {audio_server.feed(105)}")  # a feed of 105: capped at 100
+    queued = await ask(h, alice, f"!playlist {audio_server.feed(105)}")  # a feed of 105: capped at 100
     embed = queued.embeds[0]
     assert (embed["title"], embed["description"]) == ("Playlist Queued", "Added **100** tracks to the queue.")
     assert embed["fields"] == [{"name": "Now Playing", "value": "Tone 1", "inline": False}]
@@ -175,18 +180,51 @@ async def test_playlist_queue_view_and_the_hundred_song_limit(harness_factory: A
     view = (await h.say_message(alice, "!queue")).embeds[0]
     assert view["description"].startswith("**Now Playing:** [Tone 1](")
     (up_next,) = view["fields"]
-    assert up_next["name"] == "Up Next (99 songs) — Total: 1:40"
+    assert up_next["name"] == "Up Next (99 songs) — Total: 50:00"  # 100 tones of 30 s
     lines = up_next["value"].splitlines()
     assert len(lines) == 16 and lines[0].startswith("**1.** ") and "Tone 2" in lines[0]
-    assert lines[0].endswith("`0:01` — alice") and lines[14].startswith("**15.** ")
+    assert lines[0].endswith("`0:30` — alice") and lines[14].startswith("**15.** ")
     assert lines[-1] == "... and 84 more"
-    added = await h.say_message(alice, f"!play {audio_server.tone(440, 1)}")
+    added = await ask(h, alice, f"!play {audio_server.tone(440, 1)}")
     assert added.embeds[0]["title"] == "Added to Queue"
     assert added.embeds[0]["fields"][1]["value"] == "#100"
-    assert await h.say(alice, f"!play {audio_server.tone(450, 1)}") == "Queue is full (max 100 songs)."
+    assert (await ask(h, alice, f"!play {audio_server.tone(450, 1)}")).content == "Queue is full (max 100 songs)."
     assert await h.say(alice, "!remove 1") == "Removed **Tone 2** from the queue."
     assert await h.say(alice, "!shuffle") == "Shuffled **99** songs in the queue."
     assert await h.say(alice, "!skip") == "Skipped **Tone 1**."  # the next entry is resolved when it comes up
     recording = h.emu.voice.recording(h.guild, h.bot_user)
     mark = recording.audio_count
     await recording.wait_for(lambda r: r.audio_count >= mark + 25, timeout=15)
+
+
+async def test_player_buttons_act_and_redraw_the_controls(harness_factory: Any, audio_server: AudioServer) -> None:
+    h, alice, _lounge = await in_voice(harness_factory)
+    playing = await ask(h, alice, f"!play {audio_server.tone(440, 20)}")
+    await ask(h, alice, f"!play {audio_server.tone(660, 20)}")
+    recording = h.emu.voice.recording(h.guild, h.bot_user)
+    await recording.wait_for(lambda r: r.audio_count >= 10, timeout=15)
+    pressed = await h.press(playing, alice, "music_pauseresume")
+    assert [m.content for m in pressed.public_replies] == ["Paused."]
+    now = h.emu.current_message(playing)
+    assert now.components[0]["components"][0]["emoji"]["name"] == "▶️" and now.embeds[0]["footer"]["text"] == "Paused"
+    pressed = await h.press(playing, alice, "music_loop")
+    assert [m.content for m in pressed.public_replies] == ["Looping **current track**."]
+    assert h.emu.current_message(playing).embeds[0]["footer"]["text"] == "Paused • Looping Track"
+    pressed = await h.press(playing, alice, "music_pauseresume")
+    assert [m.content for m in pressed.public_replies] == ["Resumed."]
+    pressed = await h.press(playing, alice, "music_skip")
+    assert [m.content for m in pressed.public_replies] == ["Skipped **tone-440-20**."]
+    await h.emu.wait_for_bot_message(lambda m: bool(m.embeds) and m.embeds[0].get("title") == "Now Playing"
+                                     and "tone-660-20" in m.embeds[0]["description"], bot=h.bot_user, timeout=10)
+
+
+async def test_switching_music_off_live_leaves_voice(harness_factory: Any, audio_server: AudioServer) -> None:
+    h, alice, _lounge = await in_voice(harness_factory)
+    await ask(h, alice, f"!play {audio_server.tone(440, 20)}")
+    await h.emu.voice.wait_connected(h.guild, h.bot_user)
+    config = (h.folder / "config.toml").read_text()
+    outcome = await h.edit_config(config + "\n[features]\nmusic = false\n" if "[features]" not in config
+                                  else config.replace("[features]", "[features]\nmusic = false"))
+    assert "rejected" not in outcome, outcome
+    await h.emu.voice.wait_left(h.guild, h.bot_user)
+    assert (await h.say(alice, "!ping")).startswith("Pong")

@@ -138,6 +138,6 @@ class MusicCog(commands.Cog, name="Music"):
         channel = player.voice_channel
         if channel is None or before.channel is None or before.channel.id != channel.id:
             return
-        if not any(not m.bot for m in channel.members):
+        if not any(not m.bot for m in getattr(channel, "members", ())):
             async with player.lock:
                 await player.leave("alone")

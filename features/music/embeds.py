@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
+from typing import Any
 
 import discord
 from supervisor.sdk import BLURPLE, DESCRIPTION_LIMIT, FIELD_VALUE_LIMIT, GREEN, fit_lines, truncate
@@ -102,10 +103,10 @@ class Controls(discord.ui.View):
         for custom_id, emoji, style, label, row in specs:
             button: discord.ui.Button[Controls] = discord.ui.Button(custom_id=custom_id, emoji=emoji, style=style,
                                                                      label=label, row=row)
-            button.callback = self._callback(custom_id)  # type: ignore[method-assign]
+            button.callback = self._callback(custom_id)  # type: ignore[method-assign,assignment]
             self.add_item(button)
 
-    def _callback(self, custom_id: str) -> Callable[[discord.Interaction], Awaitable[None]]:
+    def _callback(self, custom_id: str) -> Callable[[discord.Interaction], Coroutine[Any, Any, None]]:
         async def pressed(interaction: discord.Interaction) -> None:
             await self._on_press(interaction, custom_id)
         return pressed

@@ -122,9 +122,10 @@ class Resolver:
         self._cookie_warning = self._cookie_warning or expired
         entries = info.get("entries")
         if entries is not None:  # a search answers with a one-entry playlist
-            info = next((e for e in entries if isinstance(e, dict)), None)  # type: ignore[assignment]
-            if info is None:
+            found: dict[str, Any] | None = next((e for e in entries if isinstance(e, dict)), None)
+            if found is None:
                 raise ResolveFailed("no search result")
+            info = found
         if not info.get("url"):
             raise ResolveFailed("no stream")
         return Track.from_info(info, requested_by, resolved=True)

@@ -63,7 +63,7 @@ class OpusSource(discord.AudioSource):
 
     def __init__(self, container: Any, stream: Any, bitrate: int, complexity: int):
         self._lock = threading.Lock()  # read() (player thread) vs cleanup() (any thread)
-        self._container = container
+        self._container: Any = container
         self._stream = stream
         self._graph: Any = None  # built from the first decoded frame
         # libopus through discord.py's own binding, not PyAV's encoder: PyAV feeds its encoder through a filter
@@ -82,7 +82,7 @@ class OpusSource(discord.AudioSource):
         self.duration = int(container.duration / 1_000_000) if container.duration else 0
 
     @staticmethod
-    def _container(url: str, headers: dict[str, str] | None) -> tuple[Any, Any]:
+    def _open_input(url: str, headers: dict[str, str] | None) -> tuple[Any, Any]:
         options = dict(HTTP_OPTIONS) if url.startswith(("http://", "https://")) else {}
         if headers:
             options["headers"] = "".join(f"{k}: {v}\r\n" for k, v in headers.items())
@@ -104,7 +104,7 @@ class OpusSource(discord.AudioSource):
 
         Opus in 20 ms packets (YouTube's usual bestaudio, Ogg Opus) is sent as it is: no decoding, no encoding.
         """
-        container, stream = cls._container(url, headers)
+        container, stream = cls._open_input(url, headers)
         ensure_opus()
         try:
             source = cls(container, stream, bitrate, complexity)
@@ -117,7 +117,7 @@ class OpusSource(discord.AudioSource):
                     source._done = probe[-1] is None
                     return source
                 source.cleanup()  # frames of another length: decode and encode from the start instead
-                container, stream = cls._container(url, headers)
+                container, stream = cls._open_input(url, headers)
                 source = cls(container, stream, bitrate, complexity)
             source._fill()  # a file that is not audio fails here, before it is queued as playing
         except NotAudio:

@@ -21,8 +21,10 @@ def tone_wav(frequency: float, seconds: float, rate: int = 48000) -> bytes:
         out.setsampwidth(2)
         out.setframerate(rate)
         step = 2 * math.pi * frequency / rate
-        out.writeframes(b"".join(struct.pack("<hh", v, v) for v in
-                                 (int(9000 * math.sin(step * i)) for i in range(int(seconds * rate)))))
+        # One second of a whole-hertz tone is a whole number of periods: render it once, repeat it.
+        second = b"".join(struct.pack("<hh", v, v) for v in (int(9000 * math.sin(step * i)) for i in range(rate)))
+        total = int(seconds * rate) * 4
+        out.writeframes((second * (total // len(second) + 1))[:total])
     return buffer.getvalue()
 
 
@@ -49,15 +51,16 @@ class AudioServer:
     async def _page(self, request: web.Request) -> web.Response:
         return web.Response(text="<html><body>no music here</body></html>", content_type="text/html")
 
-    def feed(self, count: int) -> str:
-        return self.url(f"feed-{count}.xml")
+    def feed(self, count: int, seconds: int = 30) -> str:
+        return self.url(f"feed-{count}-{seconds}.xml")
 
     async def _feed(self, request: web.Request) -> web.Response:
-        """A podcast feed of `count` one-second tones: yt-dlp reads it as a playlist."""
+        """A podcast feed of `count` tones of `seconds` each: yt-dlp reads it as a playlist."""
+        seconds = int(request.match_info["secs"])
         items = "".join(
-            f"<item><title>Tone {n}</title><enclosure url=\"{self.tone(200 + n, 1)}\" type=\"audio/wav\" "
-            f"length=\"96044\"/><itunes:duration>1</itunes:duration><guid>tone-{n}</guid></item>"
-            for n in range(1, int(request.match_info["count"]) + 1))
+            f"<item><title>Tone {n}</title><enclosure url=\"{self.tone(200 + n, seconds)}\" type=\"audio/wav\" "
+            f"length=\"{seconds * 192000 + 44}\"/><itunes:duration>{seconds}</itunes:duration>"
+            f"<guid>tone-{n}</guid></item>" for n in range(1, int(request.match_info["count"]) + 1))
         body = ('<?xml version="1.0"?><rss version="2.0" xmlns:itunes="http://www.itunes.com/dtds/podcast-1.0.dtd">'
                 f"<channel><title>Tones</title><link>{self.base}</link>{items}</channel></rss>")
         return web.Response(text=body, content_type="application/rss+xml")
@@ -70,7 +73,7 @@ class AudioServer:
         app = web.Application()
         app.router.add_get("/tone-{freq}-{secs}.wav", self._tone)
         app.router.add_get("/page.html", self._page)
-        app.router.add_get("/feed-{count}.xml", self._feed)
+        app.router.add_get("/feed-{count}-{secs}.xml", self._feed)
         app.router.add_get("/slow.wav", self._slow)
         self._runner = web.AppRunner(app, shutdown_timeout=0.1)
         await self._runner.setup()
