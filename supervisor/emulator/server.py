@@ -127,8 +127,8 @@ class Emulator:
 
     @property
     def internal_errors(self) -> list[str]:
-        """Exceptions inside emulator handlers (answered 501); should stay empty."""
-        return self.rest.internal_errors
+        """Exceptions inside emulator handlers (REST answered 501, voice closed); should stay empty."""
+        return self.rest.internal_errors + self.voice.internal_errors
 
     @property
     def requests(self) -> list[RequestRecord]:

@@ -135,6 +135,10 @@ class EmulatorVoice:
         return self.server.drop(id_of(guild), id_of(bot), code)
 
     @property
+    def internal_errors(self) -> list[str]:
+        return [] if self._server is None else self._server.internal_errors
+
+    @property
     def stray_packets(self) -> int:
         return self.server.stray_packets
 

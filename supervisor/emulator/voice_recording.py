@@ -23,7 +23,7 @@ OGG_HEADERS = (b"OpusHead", b"OpusTags")
 
 @dataclass(frozen=True, slots=True)
 class VoicePacket:
-    arrived: float  # time.monotonic() when the datagram was read
+    arrived: float  # on time.monotonic(): when the kernel received the datagram (voice_udp.py)
     sequence: int  # RTP sequence number
     timestamp: int  # RTP timestamp (48 kHz samples)
     ssrc: int
@@ -85,7 +85,22 @@ class VoiceRecording:
         return self.packets[mark:]
 
     def rate(self, packets: list[VoicePacket] | None = None) -> float:
-        """Packets per second over `packets` (default: every audio frame), from first to last arrival."""
+        """Packets per second over `packets` (default: every audio frame): the slope of the least-squares line
+        through (arrival time, packet number). It is the sender's steady pace; unlike `span_rate()` one late
+        first or last packet barely moves it (discord.py's player catches up after a late wakeup)."""
+        chosen = self.audio if packets is None else packets
+        if len(chosen) < 2:
+            return 0.0
+        times = [p.arrived for p in chosen]
+        mean_t = statistics.fmean(times)
+        mean_i = (len(times) - 1) / 2
+        spread = sum((t - mean_t) ** 2 for t in times)
+        if spread == 0:
+            return float("inf")
+        return sum((t - mean_t) * (i - mean_i) for i, t in enumerate(times)) / spread
+
+    def span_rate(self, packets: list[VoicePacket] | None = None) -> float:
+        """Packets per second from the first to the last arrival: (count - 1) / span."""
         chosen = self.audio if packets is None else packets
         if len(chosen) < 2:
             return 0.0
