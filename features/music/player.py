@@ -65,6 +65,11 @@ class GuildPlayer:
 
     # -- voice -------------------------------------------------------------------------------------
     async def join(self, channel: discord.VoiceChannel | discord.StageChannel) -> None:
+        """Raises discord.ClientException when the bot may not connect and speak there (no wait for a timeout)."""
+        me = self.guild.me
+        allowed = channel.permissions_for(me) if me is not None else None
+        if allowed is None or not (allowed.connect and allowed.speak):
+            raise discord.ClientException("missing Connect or Speak in that channel")
         voice = self.voice
         if voice is not None and voice.is_connected():
             if voice.channel.id != channel.id:
