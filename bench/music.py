@@ -5,16 +5,22 @@ generated track (a chord, 48 kHz stereo WAV), each paced by its own thread every
 AudioPlayer paces a VoiceClient, and sends each Opus packet over loopback UDP to a receiver in the same process
 that records arrival times. Voice encryption and the gateway are left out: they cost the same in both designs.
 
+With --daemon, the real thing instead: the daemon as a process with N music bots against the emulator (voice over
+wss and UDP, decrypted by the emulator), each asked `!play` by a member in its voice channel for a track served
+by a local HTTP server; figures come from the emulator's arrival times and the daemon's /proc.
+
 Printed per run: packets/s per bot, inter-packet gap p50/p99 (ms), the worker's CPU % of one core (children
 included), RSS of the worker plus its children beyond the idle worker (MB, total and per bot), threads, child
 processes. Usage:
 
-    python bench/music.py [--bots 1,10,50] [--seconds 10] [--designs pyav,ffmpeg]
+    python bench/music.py [--bots 1,10,50] [--seconds 10] [--designs pyav-ahead,pyav,ffmpeg] [--inputs wav,opus]
+    python bench/music.py --daemon [--bots 1,10,50] [--seconds 10] [--inputs wav,opus]
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import itertools
 import json
 import math
@@ -197,6 +203,74 @@ def worker(design: str, bots: int, seconds: float, track: str) -> dict[str, floa
     }
 
 
+async def daemon_run(bots: int, seconds: float, track: Path, db: str) -> dict[str, float]:
+    """N music bots in the daemon, each playing `track` to a member in voice; measured from the emulator."""
+    from _harness import cpu_seconds, drop_schemas, make_bots, rss_mb, start_daemon
+    from aiohttp import web
+
+    from supervisor.emulator import GUILD_VOICE, Emulator
+
+    run_id = os.urandom(2).hex()
+    emu = Emulator()
+    await emu.start()
+    app = web.Application()
+    app.router.add_get("/" + track.name, lambda _request: web.FileResponse(track))
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    url = f"http://127.0.0.1:{site._server.sockets[0].getsockname()[1]}/{track.name}"  # type: ignore[union-attr]
+    work = Path(tempfile.mkdtemp(prefix="bench-music-"))
+    config = 'command_root = ""\n[features]\nmoderation = false\nstocks = false\nai_chat = false\n'
+    daemon = None
+    try:
+        fleet = make_bots(emu, work / "instances", bots, db, run_id, members=3, config_extra=config)
+        for bot in fleet:
+            emu.voice.join(bot.guild, bot.speaker, emu.create_channel(bot.guild, "Lounge", GUILD_VOICE))
+        daemon, _ready = await start_daemon(emu, work / "instances", work, "--ca-file", str(emu.voice.ca_file))
+        pid = daemon.pid
+        idle_rss, idle_threads = rss_mb(pid), _threads_of(pid)
+        for bot in fleet:
+            await emu.send_message(bot.channel, bot.speaker, f"!play {url}")
+        recordings = [emu.voice.recording(bot.guild, bot.user) for bot in fleet]
+        for recording in recordings:
+            await recording.wait_for(lambda r: r.audio_count >= 25, timeout=120)
+        marks = [len(r.packets) for r in recordings]
+        cpu0, wall0 = cpu_seconds(pid), time.monotonic()
+        await asyncio.sleep(seconds / 2)
+        rss, threads_now, kids = rss_mb(pid), _threads_of(pid), len(_children_of(pid))
+        await asyncio.sleep(seconds / 2)
+        cpu, wall = cpu_seconds(pid) - cpu0, time.monotonic() - wall0
+        windows = [[p for p in r.packets[m:] if p.audio] for r, m in zip(recordings, marks, strict=True)]
+    finally:
+        if daemon is not None:
+            await daemon.stop()
+        await runner.cleanup()
+        await emu.stop()
+        await drop_schemas(db, f"bench_b{run_id}")
+    gaps = sorted((b.arrived - a.arrived) * 1000 for w in windows for a, b in itertools.pairwise(w))
+    return {
+        "packets_per_s": statistics.mean(len(w) / wall for w in windows),
+        "gap_p50_ms": gaps[len(gaps) // 2] if gaps else float("nan"),
+        "gap_p99_ms": gaps[int(len(gaps) * 0.99)] if gaps else float("nan"), "cpu_pct": 100 * cpu / wall,
+        "rss_mb": rss - idle_rss, "rss_per_bot_mb": (rss - idle_rss) / bots, "threads": threads_now - idle_threads,
+        "children": kids,
+    }
+
+
+def _threads_of(pid: int) -> int:
+    with open(f"/proc/{pid}/status") as f:
+        return next(int(line.split()[1]) for line in f if line.startswith("Threads:"))
+
+
+def _children_of(pid: int) -> list[int]:
+    try:
+        with open(f"/proc/{pid}/task/{pid}/children") as f:
+            return [int(p) for p in f.read().split()]
+    except OSError:
+        return []
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--bots", default="1,10,50")
@@ -205,6 +279,7 @@ def main() -> None:
                         help="pyav-ahead: PyAV + the shared encoder threads (the feature); pyav: each player's "
                              "thread encodes on its own; ffmpeg: a bundled ffmpeg process per player")
     parser.add_argument("--inputs", default="wav,opus", help="wav: decode and encode; opus: Ogg Opus, copied")
+    parser.add_argument("--daemon", action="store_true", help="the daemon with N music bots against the emulator")
     parser.add_argument("--worker", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
@@ -218,20 +293,34 @@ def main() -> None:
         print("| design | input | bots | packets/s per bot | gap p50 ms | gap p99 ms | CPU % of a core | "
               "RSS MB beyond idle | MB per bot | threads | child processes |")
         print("|---|---|---|---|---|---|---|---|---|---|---|")
-        runs = [(b, i, d) for b in args.bots.split(",") for i in args.inputs.split(",")
-                for d in args.designs.split(",")]
+        designs = ["daemon"] if args.daemon else args.designs.split(",")
+        runs = [(b, i, d) for b in args.bots.split(",") for i in args.inputs.split(",") for d in designs]
+        if args.daemon:
+            from _harness import raise_fd_limit
+            raise_fd_limit()
+            # A private PostgreSQL: N instances' pools must not eat the shared server's connections.
+            import pgserver
+            server = pgserver.get_server(Path(scratch) / "pg", cleanup_mode="stop")
+            db = server.get_uri()
         for bots_text, kind, design in runs:
             bots, track = int(bots_text), Path(scratch) / f"chord.{kind}"
+            if design == "daemon":
+                r = asyncio.run(daemon_run(bots, args.seconds, track, db))
+                _row(design, kind, bots, r)
+                continue
             run = subprocess.run([sys.executable, __file__, "--seconds", str(args.seconds), "--worker", design,
                                   str(bots), str(track)], capture_output=True, text=True,
                                  timeout=args.seconds * 4 + 120, check=False)
             if run.returncode != 0:
                 print(f"| {design} | {kind} | {bots} | failed: {run.stderr.strip().splitlines()[-1:]} |")
                 continue
-            r = json.loads(run.stdout.strip().splitlines()[-1])
-            print(f"| {design} | {kind} | {bots} | {r['packets_per_s']:.1f} | {r['gap_p50_ms']:.1f} | "
-                  f"{r['gap_p99_ms']:.1f} | {r['cpu_pct']:.0f} | {r['rss_mb']:.0f} | {r['rss_per_bot_mb']:.1f} | "
-                  f"{r['threads']:.0f} | {r['children']:.0f} |", flush=True)
+            _row(design, kind, bots, json.loads(run.stdout.strip().splitlines()[-1]))
+
+
+def _row(design: str, kind: str, bots: int, r: dict[str, float]) -> None:
+    print(f"| {design} | {kind} | {bots} | {r['packets_per_s']:.1f} | {r['gap_p50_ms']:.1f} | "
+          f"{r['gap_p99_ms']:.1f} | {r['cpu_pct']:.0f} | {r['rss_mb']:.0f} | {r['rss_per_bot_mb']:.1f} | "
+          f"{r['threads']:.0f} | {r['children']:.0f} |", flush=True)
 
 if __name__ == "__main__":
     main()

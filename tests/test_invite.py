@@ -60,8 +60,8 @@ def test_check_lists_privileged_intents(instances: InstanceFolders) -> None:
     instances.make("plain", config='bot_name = "P"\ncommand_prefix = "!"\n[features]\nmoderation = false\n')
     rows = run_cli("check", "--instances", str(instances.root)).stdout.splitlines()
     assert rows[0].endswith("PRIVILEGED INTENTS")
-    assert rows[1].startswith("mod") and rows[1].endswith("members, message_content")
-    assert rows[2].startswith("plain") and rows[2].endswith("  message_content")
+    assert rows[1].startswith("mod") and rows[1].endswith("members, message_content (+ moderation, voice_states)")
+    assert rows[2].startswith("plain") and rows[2].endswith("  message_content (+ voice_states)")  # music is on
 
 
 async def test_refused_intents_name_the_features_and_the_portal(harness_factory, emu: Emulator) -> None:

@@ -24,6 +24,9 @@ def render_table(reports: list[InstanceReport], out: TextIO) -> None:
     print(f"{'INSTANCE':<{width}}  {'STATUS':<14}  {'SCHEMA':<{schema_width}}  PRIVILEGED INTENTS", file=out)
     for report in reports:
         intents = ", ".join(intents_of(report)) or "-"
+        others = list(other_intents(report.config)) if report.config else []
+        if others:  # used too, but no portal switch: shown so a reader knows the bot asks for them
+            intents += f" (+ {', '.join(others)})"
         print(f"{report.name:<{width}}  {report.status!s:<14}  {report.schema or '-':<{schema_width}}  {intents}",
               file=out)
         for problem in report.problems:
