@@ -21,12 +21,14 @@ CORE_PACKAGE = "features.core"
 FEATURE_PACKAGES = (
     "features.moderation",
     "features.stocks",
+    "features.games",
     "features.music",
     "features.auto_role",
     "features.join_role",
     "features.welcome",
     "features.ai_chat",
     "features.mcp",
+    "features.minecraft",
 )
 
 

@@ -45,7 +45,7 @@ async def test_invite_core_only_asks_discord_for_the_client_id(instances: Instan
     token = fake_token("plain")
     bot = emu.add_application(token, "plain-bot")
     instances.make("plain", config='bot_name = "P"\ncommand_prefix = "!"\n[features]\nmoderation = false\n'
-                                   'music = false\n', env={"DISCORD_TOKEN": token})
+                   'games = false\nmusic = false\n', env={"DISCORD_TOKEN": token})
     result = await asyncio.to_thread(run_cli, "invite", "plain", "--instances", str(instances.root),
                                      env={"DISCORD_API_BASE_URL": emu.api_base})
     assert result.returncode == 0, result.stderr

@@ -18,12 +18,14 @@ from supervisor.ai.config import SANDBOX_MODEL_OPTION
 from supervisor.daemon.main import Daemon, DaemonOptions
 from supervisor.daemon.runner import RuntimeOptions
 from supervisor.daemon.status import State
+from supervisor.database import quote_ident
 from supervisor.dburl import redact_url
 from supervisor.emulator import Emulator
 from supervisor.pg.scratch import give_to_nobody_if_root
 from supervisor.sandbox.chat import Chat
 from supervisor.sandbox.market import SimulatedMarket
 from supervisor.sandbox.model import SandboxModel
+from supervisor.sandbox.nyt import NytStandIn
 from supervisor.sandbox.tracks import SEARCH_OPTION, TrackServer
 from supervisor.sandbox.voice import playing_lines
 from supervisor.sandbox.world import SandboxWorld
@@ -83,7 +85,7 @@ async def drop_schemas(specs: list) -> None:
         try:
             connection = await asyncpg.connect(spec.database_url, timeout=10)
             try:
-                await connection.execute(f'DROP SCHEMA IF EXISTS "{spec.schema}" CASCADE')
+                await connection.execute(f"DROP SCHEMA IF EXISTS {quote_ident(spec.schema)} CASCADE")
             finally:
                 await connection.close()
         except (OSError, asyncpg.PostgresError, TimeoutError):
@@ -109,9 +111,13 @@ async def sandbox(settings: SupervisorSettings, state_dir: Path, source: TextIO,
     upstreams = settings.upstreams()
     if market is not None:
         # Instances without a FINNHUB_API_KEY borrow this one: only the local market ever sees it.
-        upstreams = {"finnhub_url": await market.start(), "finnhub_fallback_key": "sandbox"}
+        upstreams = {**upstreams, "finnhub_url": await market.start(), "finnhub_fallback_key": "sandbox"}
     tracks = TrackServer()  # `!m play chord`: the music feature's search term goes to the sandbox's own tracks
     upstreams = {**upstreams, SANDBOX_MODEL_OPTION: model_url, SEARCH_OPTION: await tracks.start()}
+    # Wordle and Connections: the sandbox's own puzzles, unless --nyt-url points elsewhere.
+    puzzles = None if settings.nyt_url else NytStandIn()
+    if puzzles is not None:
+        upstreams["nyt_url"] = await puzzles.start()
     postgres_home = bundled_postgres_home(state_dir, keep)
     options = DaemonOptions(
         runtime=RuntimeOptions(guild_ready_timeout=0.2, upstreams=upstreams),
@@ -147,6 +153,8 @@ async def sandbox(settings: SupervisorSettings, state_dir: Path, source: TextIO,
         await emu.stop()
         if market is not None:
             await market.stop()
+        if puzzles is not None:
+            await puzzles.stop()
         if not keep:
             await drop_schemas(specs)
             shutil.rmtree(postgres_home, ignore_errors=True)
