@@ -18,6 +18,7 @@ from collections.abc import Callable
 
 # Linux's values (asm-generic/socket.h; Python does not export them). The control message is a struct timespec.
 _SO_TIMESTAMPNS = 35
+_SO_RCVBUFFORCE = 33
 _SO_RXQ_OVFL = 40  # each datagram then carries the socket's running count of datagrams the kernel dropped
 _TIMESPEC = struct.Struct("@qq")
 _COUNTER = struct.Struct("@I")
@@ -35,8 +36,11 @@ class StampedUdp:
         self.sock.setblocking(False)
         self.sock.bind((host, 0))
         self.port: int = self.sock.getsockname()[1]
-        with contextlib.suppress(OSError):  # capped by net.core.rmem_max; more is a nicety, not a need
-            self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, _RECEIVE_BUFFER)
+        try:  # beyond net.core.rmem_max when allowed (root, CAP_NET_ADMIN); else up to it: a nicety, not a need
+            self.sock.setsockopt(socket.SOL_SOCKET, _SO_RCVBUFFORCE, _RECEIVE_BUFFER)
+        except OSError:
+            with contextlib.suppress(OSError):
+                self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, _RECEIVE_BUFFER)
         self.stamped = False
         self.dropped = 0  # datagrams the kernel dropped for a full receive buffer (Linux), as of the last read
         if sys.platform.startswith("linux"):
