@@ -36,13 +36,9 @@ class StampedUdp:
         self.sock.setblocking(False)
         self.sock.bind((host, 0))
         self.port: int = self.sock.getsockname()[1]
-        try:  # beyond net.core.rmem_max when allowed (root, CAP_NET_ADMIN); else up to it: a nicety, not a need
-            self.sock.setsockopt(socket.SOL_SOCKET, _SO_RCVBUFFORCE, _RECEIVE_BUFFER)
-        except OSError:
-            with contextlib.suppress(OSError):
-                self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, _RECEIVE_BUFFER)
         self.stamped = False
         self.dropped = 0  # datagrams the kernel dropped for a full receive buffer (Linux), as of the last read
+        self._grow_buffer()
         if sys.platform.startswith("linux"):
             with contextlib.suppress(OSError):
                 self.sock.setsockopt(socket.SOL_SOCKET, _SO_TIMESTAMPNS, 1)
@@ -52,6 +48,17 @@ class StampedUdp:
         self._receiver = receiver
         self._loop = asyncio.get_running_loop()
         self._loop.add_reader(self.sock.fileno(), self._drain)
+
+    def _grow_buffer(self) -> None:
+        """Beyond net.core.rmem_max where allowed (Linux, root or CAP_NET_ADMIN), else up to it: a nicety."""
+        if sys.platform.startswith("linux"):
+            try:
+                self.sock.setsockopt(socket.SOL_SOCKET, _SO_RCVBUFFORCE, _RECEIVE_BUFFER)
+                return
+            except OSError:
+                pass
+        with contextlib.suppress(OSError):
+            self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, _RECEIVE_BUFFER)
 
     def _drain(self) -> None:
         # Kernel stamps are CLOCK_REALTIME; recordings use time.monotonic(). One offset per wakeup.
