@@ -139,6 +139,11 @@ class EmulatorVoice:
         return [] if self._server is None else self._server.internal_errors
 
     @property
+    def kernel_drops(self) -> int:
+        """Bots' datagrams lost in the voice server's full socket buffer: not the bots' fault (0 is healthy)."""
+        return self.server.kernel_drops
+
+    @property
     def stray_packets(self) -> int:
         return self.server.stray_packets
 
