@@ -47,6 +47,7 @@ async def test_play_song_tool_plays_in_the_members_channel(harness_factory: Any,
     assert "tone-440-3" in playing.embeds[0]["description"] and playing.components
     offered = {t["function"]["name"] for t in model.answered()[0].body["tools"]}
     assert offered >= MUSIC_TOOLS
+    assert "## Music\nYou can play music" in model.answered()[0].system
     recording = h.emu.voice.recording(h.guild, h.bot_user)
     await recording.wait_for(lambda r: r.audio_count >= 50, timeout=15)
     assert message_text(await h.reply_to(sent, timeout=30)) == "On it!"
