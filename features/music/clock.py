@@ -1,7 +1,9 @@
-"""The idle timer's clock: the event loop's, unless the instance was given another (tests move time).
+"""The idle timer's clock: a `clock` service installed on the instance (`ctx.lookup("clock")`, what the music
+tests use), else the kit's `ctx.clock` once it has one, else the event loop's.
 
-Interim seam until the kit's own clock lands: a `clock` service (`ctx.lookup("clock")`) with
-`async sleep(seconds)`, looked up each time a timer starts, so a test can install one on a running instance.
+Each is asked for `async sleep(seconds)` only, and looked up each time a timer starts, so a test can install one
+on a running instance. Interim: with the kit's clock seam (`ctx.clock`, `FeatureHarness.advance`) merged, the
+service lookup can go and the tests can move the harness's clock instead.
 """
 
 from __future__ import annotations
@@ -23,5 +25,5 @@ LOOP_CLOCK = LoopClock()
 
 
 def clock_of(ctx: Any) -> Clock:
-    found = getattr(ctx, "clock", None) or ctx.lookup("clock")
+    found = ctx.lookup("clock") or getattr(ctx, "clock", None)
     return found if found is not None and hasattr(found, "sleep") else LOOP_CLOCK
