@@ -228,3 +228,19 @@ async def test_switching_music_off_live_leaves_voice(harness_factory: Any, audio
     assert "rejected" not in outcome, outcome
     await h.emu.voice.wait_left(h.guild, h.bot_user)
     assert (await h.say(alice, "!ping")).startswith("Pong")
+
+
+async def test_bot_dragged_into_an_empty_channel_or_disconnected_leaves(harness_factory: Any,
+                                                                        audio_server: AudioServer) -> None:
+    h, alice, _lounge = await in_voice(harness_factory)
+    empty = h.emu.create_channel(h.guild, "Empty", GUILD_VOICE)
+    await ask(h, alice, f"!play {audio_server.tone(440, 20)}")
+    await h.emu.voice.wait_connected(h.guild, h.bot_user)
+    h.emu.voice.move(h.guild, h.bot_user, empty)  # a moderator drags the bot away from its listeners
+    await h.emu.voice.wait_left(h.guild, h.bot_user)
+    assert (await h.say(alice, "!np")) == "Nothing is playing right now."
+    await ask(h, alice, f"!play {audio_server.tone(440, 20)}")
+    await h.emu.voice.wait_connected(h.guild, h.bot_user)
+    h.emu.voice.disconnect(h.guild, h.bot_user)  # a moderator disconnects it: the player is cleared
+    await h.emu.voice.wait_left(h.guild, h.bot_user)
+    assert (await h.say(alice, "!queue")) == "Music Queue\nNothing is playing right now."

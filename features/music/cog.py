@@ -131,13 +131,20 @@ class MusicCog(commands.Cog, name="Music"):
             return
         me = member.guild.me
         if me is not None and member.id == me.id:
-            if after.channel is None and player.voice_channel is None:
-                async with player.lock:  # disconnected by someone else (or the voice server)
+            if after.channel is None:
+                async with player.lock:  # disconnected by someone else: no reconnect attempts, the queue goes
                     await player.leave("disconnected")
+            elif after.channel is not None and not _humans_in(after.channel):
+                async with player.lock:  # dragged into a channel nobody listens in
+                    await player.leave("alone")
             return
         channel = player.voice_channel
         if channel is None or before.channel is None or before.channel.id != channel.id:
             return
-        if not any(not m.bot for m in getattr(channel, "members", ())):
+        if not _humans_in(channel):
             async with player.lock:
                 await player.leave("alone")
+
+
+def _humans_in(channel: object) -> bool:
+    return any(not m.bot for m in getattr(channel, "members", ()))
