@@ -86,9 +86,11 @@ async def test_verify_switched_off_is_silent_and_the_root_shows_in_usage(harness
     await h.send(alice, "!m verify ABC123")
     assert await h.say(alice, "!m ping")  # answered after the verify: the verify was seen and ignored
     assert mc_plugin.received == []
+    assert "verify" not in str((await h.say_message(alice, "!m help")).embeds[0]["fields"])
     await h.edit_config('bot_name = "Bot Bot"\ncommand_prefix = "!"\ncommand_root = "m"\n' + minecraft_config())
     assert await h.say(alice, "!m verify") == \
         "Usage: `!m verify <code>` — get your code by running `/verify` in Minecraft."
+    assert "`!m verify <code>`" in str((await h.say_message(alice, "!m help")).embeds[0]["fields"])
 
 
 # -- chargeback ------------------------------------------------------------------------------------------------
