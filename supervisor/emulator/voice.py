@@ -131,7 +131,8 @@ class EmulatorVoice:
                          f"user {id_of(bot)} out of voice")
 
     def drop(self, guild: GuildRef, bot: UserRef, code: int = 4015) -> bool:
-        """Close the bot's voice websocket with `code` (4015, "voice server crashed": discord.py RESUMEs)."""
+        """Close the bot's voice websocket with `code` (4015: "voice server crashed"). discord.py 2.7 then sends
+        op 4 again and waits for both voice events before RESUME; here that resume times out and it leaves."""
         return self.server.drop(id_of(guild), id_of(bot), code)
 
     @property
