@@ -86,6 +86,13 @@ def _with_cookies(cookies: str | None, work: Callable[[Path | None], T]) -> tupl
     return work(None), True
 
 
+def _discard(future: asyncio.Future[Any]) -> None:
+    if not future.cancelled() and future.exception() is None:
+        cleanup = getattr(future.result(), "cleanup", None)
+        if cleanup is not None:
+            cleanup()
+
+
 class Resolver:
     """One instance's view of the shared pool: its timeout and its cookies file."""
 
@@ -108,8 +115,9 @@ class Resolver:
         future = asyncio.get_running_loop().run_in_executor(self._pool, work)
         try:
             async with asyncio.timeout(timeout or self._timeout()):
-                return await future
+                return await asyncio.shield(future)
         except TimeoutError:
+            future.add_done_callback(_discard)  # a source opened after we gave up is closed, not leaked
             raise ResolveFailed("timed out") from None
 
     async def track(self, query: str, requested_by: str) -> Track:
