@@ -69,6 +69,8 @@ class LeaseSession:
         self._unshared: set[str] = set()  # no other daemon has these any more: not fenced once our row says so
         self.lock = asyncio.Lock()  # one query at a time on the session
         self.confirmed_at = -math.inf  # loop time the last confirmed heartbeat was sent
+        self.last_confirmed = -math.inf  # the same, kept across lost sessions: the lone holder's bound
+        self._lone_timer: asyncio.TimerHandle | None = None
         self.tables_ok = False
         self.view = FleetView()
         self.handoff: tuple[str, str, float] | None = None  # (schema, to daemon id, loop time started)
@@ -85,7 +87,7 @@ class LeaseSession:
         if self.held.get(schema) is not user:
             return False
         if not self._fences(schema):
-            return True
+            return asyncio.get_running_loop().time() - self.last_confirmed < timing.LONE_FENCE_AFTER
         return (self.connection is not None
                 and asyncio.get_running_loop().time() - self.confirmed_at < timing.FENCE_AFTER)
 
@@ -211,6 +213,10 @@ class LeaseSession:
 
     def _confirm(self, sent: float) -> None:
         self.confirmed_at = max(self.confirmed_at, sent)
+        self.last_confirmed = max(self.last_confirmed, sent)
+        if self._lone_timer is not None:
+            self._lone_timer.cancel()
+        self._lone_timer = asyncio.get_running_loop().call_at(sent + timing.LONE_FENCE_AFTER, self._lone_fence_due)
         if self._fence_timer is not None:
             self._fence_timer.cancel()
         self._fence_timer = asyncio.get_running_loop().call_at(sent + timing.FENCE_AFTER, self._fence_due)
@@ -219,6 +225,20 @@ class LeaseSession:
         late = asyncio.get_running_loop().time() - self.confirmed_at >= timing.FENCE_AFTER
         if late and any(self._fences(schema) for schema in self.held):
             self.fence(f"lease not confirmed within {timing.FENCE_AFTER:g} s")
+
+    def _lone_fence_due(self) -> None:
+        """The outage has lasted as long as a lone holder may keep its bots: a newcomer may take them soon."""
+        self._lone_timer = None
+        if asyncio.get_running_loop().time() - self.last_confirmed < timing.LONE_FENCE_AFTER or not self.held:
+            return
+        held, self.held = self.held, {}
+        for user in held.values():
+            try:
+                user.lease_lost()
+            except Exception as error:
+                self.log.error("lease_fence_failed", instance=user.instance_name, error=repr(error))
+        self.log.warning("lease_lone_fenced", seconds=timing.LONE_FENCE_AFTER,
+                         instances=sorted(u.instance_name for u in held.values()))
 
     # -- the session -----------------------------------------------------------------------------------
     async def _ensure(self) -> asyncpg.Connection:
@@ -477,8 +497,9 @@ class LeaseSession:
         if self._keeper is not None:
             self._keeper.cancel()
             await asyncio.gather(self._keeper, return_exceptions=True)
-        if self._fence_timer is not None:
-            self._fence_timer.cancel()
+        for timer in (self._fence_timer, self._lone_timer):
+            if timer is not None:
+                timer.cancel()
         connection, self.connection = self.connection, None
         if connection is None or connection.is_closed():
             return

@@ -21,6 +21,10 @@ TAKE_AFTER = FENCE_AFTER + STOP_SLACK  # a taker waits until the old holder's la
 # such an instance only once that holder's heartbeat is this old, or when the holder was an earlier process of
 # its own node (the control socket's lock file proves that one is gone).
 LONE_TAKE_AFTER = 60.0
+# ...and the lone holder keeps its bots up through an outage only this long after its last confirmed heartbeat:
+# then it cuts them off too, so it has stopped (within STOP_SLACK) before any newcomer may start them. An outage
+# shorter than this is answered "database unavailable"; a longer one takes the bots offline until it ends.
+LONE_FENCE_AFTER = LONE_TAKE_AFTER - STOP_SLACK - 8.0
 
 # The server ends a lease session that has been silent this long (a frozen or partitioned holder), so the
 # others may take its leases: longer than a heartbeat plus a loaded event loop's stalls.
