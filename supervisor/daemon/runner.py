@@ -28,6 +28,7 @@ from supervisor.migrator import Migration, MigrationError, migrate
 from supervisor.needs import intents_refused
 from supervisor.pg.bundled import BundledError, BundledRefused
 from supervisor.pg.service import Databases
+from supervisor.runtime import containment
 from supervisor.runtime.bot_factory import FeatureLoadError, InstanceBot
 from supervisor.runtime.context import InstanceContext
 from supervisor.sdk.shared import SharedServices
@@ -85,12 +86,14 @@ class InstanceRunner:
         self._stopping = False
         self._reached_discord = False  # the last run got as far as a working connection
         self._lease: tuple[str, str] | None = None  # (url, schema) whose lease this runner holds
+        self._last_crash: str | None = None  # stays in `last_error` once the restart runs: what to look into
 
     # -- control ---------------------------------------------------------------------------------
     def start(self) -> None:
         # Every log line of this instance's tasks, discord.py's own included, carries instance=<name>.
         context = contextvars.copy_context()
         context.run(structlog.contextvars.bind_contextvars, instance=self.spec.name)
+        containment.install(asyncio.get_running_loop())
         self._task = asyncio.get_running_loop().create_task(
             self._main(), name=f"instance:{self.spec.name}", context=context
         )
@@ -166,7 +169,7 @@ class InstanceRunner:
                 crashes.append(now)
                 while crashes and now - crashes[0] > CRASH_LOOP_WINDOW:
                     crashes.popleft()
-                reason = f"{type(error).__name__}: {error}"
+                reason = self._last_crash = f"{type(error).__name__}: {error}"
                 if len(crashes) > CRASH_LOOP_COUNT:
                     self.status.enter(State.FAILED, f"crash loop ({len(crashes)} crashes in 60 s); last: {reason}")
                     self.log.error("instance crash loop; failed until restarted or its files change", reason=reason)
@@ -198,6 +201,7 @@ class InstanceRunner:
                 return  # stop or restart asked for while the database was being prepared
             ctx = InstanceContext(spec=spec, pool=pool, log=self.log, shared=self.shared)
             self.ctx = ctx
+            containment.owner.set(ctx.crash)  # every task started from here on (the bot's included) is this run's
             bot = InstanceBot(ctx, guild_ready_timeout=self.options.guild_ready_timeout,
                               discord_defaults=self.options.discord_defaults)
             ctx.bot = bot
@@ -221,7 +225,7 @@ class InstanceRunner:
                 if wake.done():
                     return
                 self.status.enter(State.RUNNING)
-                self.status.last_error = None
+                self.status.last_error = self._last_crash  # a wait for Discord or the database is over; a crash
                 self._reached_discord = True
                 self.log.info("instance running", guilds=len(bot.guilds))
                 await asyncio.wait({bot_task, ctx.crashed, wake}, return_when=asyncio.FIRST_COMPLETED)
