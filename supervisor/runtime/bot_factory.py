@@ -13,6 +13,7 @@ from supervisor.config import InstanceConfig
 from supervisor.database import describe_database_error
 from supervisor.instances import InstanceSpec
 from supervisor.runtime.activity import current_activity, mark
+from supervisor.runtime.containment import culprit
 from supervisor.runtime.context import InstanceContext
 from supervisor.runtime.errors import DATABASE_DOWN, is_internal, user_message
 from supervisor.sdk.context import FeatureContext
@@ -73,7 +74,8 @@ class InstanceBot(commands.Bot):
         except asyncio.CancelledError:
             raise
         except BaseException as error:
-            self.instance.crash(f"{current_activity.get() or event_name} raised {error!r}", error)
+            self.instance.crash(f"{current_activity.get() or event_name} ({culprit(error.__traceback__)[1]}) "
+                                f"raised {error!r}", error)
 
     async def invoke(self, ctx: commands.Context) -> None:  # type: ignore[override]
         mark(self.instance.name, f"command {ctx.command.qualified_name}" if ctx.command else "command")

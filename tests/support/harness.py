@@ -239,7 +239,7 @@ async def harness_factory(emu: Emulator, database_url: str, tmp_path: Path, uniq
         discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = old_gateway
 
 
-TEST_FEATURE_PACKAGES = ("tests.fixture_features.faulty",)
+TEST_FEATURE_PACKAGES = ("tests.fixture_features.faulty", "tests.fixture_features.saboteur")
 
 
 @pytest.fixture
