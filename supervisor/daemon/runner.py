@@ -41,6 +41,9 @@ BACKOFF_RESET_AFTER = 300.0  # up this long: the next crash starts the backoff f
 CRASH_LOOP_COUNT = 5
 CRASH_LOOP_WINDOW = 60.0
 CLOSE_TIMEOUT = 5.0
+# A frozen database must not hold up a stop (the daemon's SIGTERM has 10 s for everything): closing the pool and
+# releasing the lease get this long each; after that the connections are cut, which frees the lease as well.
+DATABASE_CLOSE_SECONDS = 2.0
 
 
 @dataclass(frozen=True)
@@ -246,7 +249,8 @@ class InstanceRunner:
                 await asyncio.gather(bot_task, return_exceptions=True)
             if pool is not None:
                 try:
-                    await asyncio.wait_for(pool.close(), CLOSE_TIMEOUT)
+                    async with asyncio.timeout(DATABASE_CLOSE_SECONDS):
+                        await pool.close()
                 except Exception:
                     pool.terminate()
             self.ctx = None
@@ -303,7 +307,11 @@ class InstanceRunner:
         """After the bot is closed: only then may another daemon start this instance."""
         if self._lease is not None:
             lease, self._lease = self._lease, None
-            await self.databases.leases.release(*lease)
+            try:
+                async with asyncio.timeout(DATABASE_CLOSE_SECONDS):
+                    await self.databases.leases.release(*lease)
+            except TimeoutError:  # the daemon's close of its lease connection frees it, or the session's end
+                self.log.warning("lease_release_timed_out", seconds=DATABASE_CLOSE_SECONDS)
 
     @staticmethod
     def _where_to_fix_database(spec: InstanceSpec) -> str:
