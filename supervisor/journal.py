@@ -18,10 +18,12 @@ PRIORITY = {logging.DEBUG: 7, logging.INFO: 6, logging.WARNING: 4, logging.ERROR
 
 def is_journal(stream: TextIO) -> bool:
     """Whether `stream` is the journald stream systemd connected us to (JOURNAL_STREAM is `device:inode`)."""
-    expected = os.environ.get("JOURNAL_STREAM", "")
+    expected = os.environ.get("JOURNAL_STREAM")
+    if not expected:
+        return False
     try:
         found = os.fstat(stream.fileno())
-    except (OSError, ValueError):  # no file descriptor (a StringIO in a test)
+    except (AttributeError, OSError, ValueError):  # no file descriptor (a StringIO, a test's sink)
         return False
     return expected == f"{found.st_dev}:{found.st_ino}"
 
