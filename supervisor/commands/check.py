@@ -48,6 +48,7 @@ def run(settings: SupervisorSettings, as_json: bool, out: TextIO = sys.stdout) -
         print(f"no instances in {directory} (an instance is a folder with a config.toml)", file=out)
     else:
         render_table(reports, out)
-    for hint in near:
-        print(f"hint: {hint}", file=out)
+    if not as_json:  # with --json the hints are in the document: stdout must stay one JSON value
+        for hint in near:
+            print(f"hint: {hint}", file=out)
     return 1 if failed else 0
