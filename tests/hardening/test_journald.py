@@ -13,6 +13,7 @@ from supervisor.emulator import Emulator
 from tests.support import DaemonProcess, InstanceFolders, add_bot
 
 WARNING = 4  # syslog priorities: 3 error, 4 warning, 6 info, 7 debug
+STALL = '"event": "event loop stalled"'
 
 
 @pytest.mark.e2e
@@ -28,8 +29,10 @@ async def test_each_line_carries_its_priority_and_a_clean_start_has_no_warning(
     try:
         await daemon.wait_log(lambda e: e.get("event") == "daemon ready")
         assert daemon.priorities and len(daemon.priorities) == len(daemon.book.raw)  # every line has one
-        assert [line for priority, line in daemon.priorities if priority <= WARNING] == []  # -p warning: quiet
-        assert {priority for priority, _ in daemon.priorities} == {6}
+        # -p warning: quiet. A loop stall is the one warning a clean start may give, on a machine loaded by others.
+        loud = [line for priority, line in daemon.priorities if priority <= WARNING and STALL not in line]
+        assert loud == [], loud
+        assert {priority for priority, line in daemon.priorities if STALL not in line} == {6}
         # A bot whose token Discord refuses: an error, which journald must file as one.
         bad = add_bot(emu, instances, "refused", prefix="!", schema=unique("refused"), database_url=database_url,
                       register_token=False)
@@ -39,7 +42,8 @@ async def test_each_line_carries_its_priority_and_a_clean_start_has_no_warning(
         assert failed["level"] == "error" and priority == 3
     finally:
         assert await daemon.stop() == 0
-    assert not [line for priority, line in daemon.priorities if priority <= WARNING and "refused" not in line]
+    assert not [line for priority, line in daemon.priorities
+                if priority <= WARNING and "refused" not in line and STALL not in line]
 
 
 RECONNECT = """
