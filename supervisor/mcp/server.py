@@ -25,6 +25,7 @@ from mcp.server.transport_security import TransportSecuritySettings
 from supervisor import __version__
 from supervisor.logs import get_logger
 from supervisor.mcp.http_limits import HEADER_TIMEOUT, uvicorn_limits
+from supervisor.mcp.webhook_routes import Resolver, WebhookRoutes
 
 MAX_BODY_BYTES = 64 * 1024
 PATH = "/mcp"
@@ -112,7 +113,7 @@ class McpHttpService:
     """Serve the MCP endpoint until `stop()`."""
 
     def __init__(self, listen: McpListen, list_tools: ListTools, call_tool: CallTool,
-                 header_timeout: float = HEADER_TIMEOUT):
+                 webhooks: Resolver | None = None, header_timeout: float = HEADER_TIMEOUT):
         self.listen = listen
         server = build_server(list_tools, call_tool)
         hosts = [f"{listen.host}:{listen.port}"]
@@ -124,7 +125,10 @@ class McpHttpService:
         )
         app = server.streamable_http_app(streamable_http_path=PATH, max_request_body_size=MAX_BODY_BYTES,
                                          transport_security=security, host=listen.host)
-        config = uvicorn.Config(BearerGuard(app, listen.token), host=listen.host, port=listen.port,
+        guarded: Any = BearerGuard(app, listen.token)
+        if webhooks is not None:  # the webhooks' handlers check their own secret
+            guarded = WebhookRoutes(guarded, webhooks)
+        config = uvicorn.Config(guarded, host=listen.host, port=listen.port,
                                 log_config=None, access_log=False, lifespan="on", server_header=False,
                                 **uvicorn_limits(header_timeout))  # idle and slow clients are closed
         self._server = _EmbeddedUvicorn(config)
