@@ -20,8 +20,9 @@ STALL = '"event": "event loop stalled"'
 async def test_each_line_carries_its_priority_and_a_clean_start_has_no_warning(
         emu: Emulator, tmp_path: Path, database_url: str, schemas: list[str], unique) -> None:
     instances = InstanceFolders(tmp_path / "instances")
+    # Stocks off: on by default, it warns (rightly) when its FINNHUB_API_KEY is missing.
     good = add_bot(emu, instances, "clean", prefix="!", schema=unique("clean"), database_url=database_url,
-                   config_extra='command_root = ""\n')
+                   config_extra='command_root = ""\n[features]\nstocks = false\n')
     schemas.append(good.schema)
     daemon = DaemonProcess(instances.root, tmp_path, api_base=emu.api_base, gateway_url=emu.gateway_url,
                            journal=True)
