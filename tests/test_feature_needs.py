@@ -13,11 +13,12 @@ MISSING = "FINNHUB_API_KEY: is not set: stock commands answer that trading is no
 
 
 def test_check_warns_about_a_feature_whose_key_is_missing(instances: InstanceFolders) -> None:
-    instances.make("nokey", env={**GOOD_ENV, "DB_SCHEMA": "nokey"})
-    instances.make("withkey", env={**GOOD_ENV, "DISCORD_TOKEN": "t2", "DB_SCHEMA": "withkey",
+    without_key = {key: value for key, value in GOOD_ENV.items() if key != "FINNHUB_API_KEY"}
+    instances.make("nokey", env={**without_key, "DB_SCHEMA": "nokey"})
+    instances.make("withkey", env={**without_key, "DISCORD_TOKEN": "t2", "DB_SCHEMA": "withkey",
                                     "FINNHUB_API_KEY": "k"})
     instances.make("off", config=config_text("off", extra='command_root = ""\n[features]\nstocks = false\n'),
-                   env={**GOOD_ENV, "DISCORD_TOKEN": "t3", "DB_SCHEMA": "off"})
+                   env={**without_key, "DISCORD_TOKEN": "t3", "DB_SCHEMA": "off"})
     code, output = run_check(instances.root)
     assert code == 0, output  # a warning: the instance still runs
     assert f"warning: nokey/.env: {MISSING}" in output, output
