@@ -14,6 +14,7 @@ import asyncio
 import contextvars
 import inspect
 import os
+import weakref
 from collections.abc import Callable, Coroutine
 from types import TracebackType
 from typing import Any
@@ -27,6 +28,10 @@ owner: contextvars.ContextVar[Crash | None] = contextvars.ContextVar("instance_o
 
 _LIBRARY_DIRS = tuple(os.path.dirname(module.__file__ or "") + os.sep for module in (asyncio, discord))
 _SUPERVISOR_DIR = os.path.dirname(os.path.dirname(__file__)) + os.sep
+
+
+# Tasks that ended in a ContainedCrash (weak: an entry goes with its task).
+_contained: weakref.WeakSet[asyncio.Task[Any]] = weakref.WeakSet()
 
 
 class ContainedCrash(Exception):
@@ -72,6 +77,8 @@ async def _guarded(coro: Coroutine[Any, Any, Any], crash: Crash) -> Any:
             raise
         task = asyncio.current_task()
         crash(describe(error, task.get_name() if task is not None else None), error)
+        if task is not None:
+            _contained.add(task)
         raise ContainedCrash(repr(error)) from None
 
 
@@ -80,8 +87,9 @@ def _settle(inner: Coroutine[Any, Any, Any], task: asyncio.Task[Any]) -> None:
         if inspect.getcoroutinestate(inner) == inspect.CORO_CREATED:
             inner.close()  # cancelled before its first step: no "never awaited" warning for the feature's coroutine
         return
-    if isinstance(task.exception(), ContainedCrash):
-        pass  # retrieved: the crash is logged and handled, asyncio need not report it again
+    if task in _contained:
+        task.exception()  # retrieved: the crash is logged and handled, asyncio need not report it again
+    # Any other exception stays the business of whoever awaits the task (asyncio reports it if nobody does).
 
 
 def install(loop: asyncio.AbstractEventLoop) -> None:
