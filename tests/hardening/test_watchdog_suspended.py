@@ -1,5 +1,5 @@
 """A suspended daemon (SIGSTOP then SIGCONT, as a VM pause) is not a stalled loop: one `process_suspended` line, and
-no stall blamed on an instance."""
+no stall blamed on an instance; and an instance is blamed only for the part of a stall that was its own."""
 
 from __future__ import annotations
 
@@ -8,15 +8,16 @@ import signal
 from pathlib import Path
 
 import pytest
+from structlog.testing import capture_logs
 
+from supervisor.daemon.watchdog import LoopWatchdog
 from supervisor.emulator import Emulator
 from tests.support import DaemonProcess, InstanceFolders, add_bot, reply_to
-
-pytestmark = pytest.mark.e2e  # signals to a daemon process
 
 SUSPENDED_SECONDS = 2.0  # stands for the 30 s of a VM pause: well over the 250 ms stall threshold
 
 
+@pytest.mark.e2e  # signals to a daemon process
 async def test_a_suspended_process_is_reported_as_such_and_blames_no_instance(
         emu: Emulator, tmp_path: Path, database_url: str, schemas: list[str], unique) -> None:
     instances = InstanceFolders(tmp_path / "instances")
@@ -42,3 +43,23 @@ async def test_a_suspended_process_is_reported_as_such_and_blames_no_instance(
         assert not [e for e in stalls if e.get("stalled_ms", 0) >= SUSPENDED_SECONDS * 1000 * 0.8], stalls
     finally:
         assert await daemon.stop() == 0
+
+
+@pytest.mark.parametrize(("late", "gc_seconds", "suspended", "blamed", "activity"), [
+    (0.60, 0.10, 0.0, "bot", "command ping"),  # 500 ms of its own beyond the collection: the command's
+    (0.35, 0.15, 0.0, None, "garbage collection"),  # under half collection, yet only 200 ms of its own
+    (0.45, 0.0, 0.40, None, None),  # the process did not run: no stall at all
+])
+def test_an_instance_is_blamed_only_for_its_own_time(late: float, gc_seconds: float, suspended: float,
+                                                     blamed: str | None, activity: str | None) -> None:
+    watchdog = LoopWatchdog()
+    with capture_logs() as logs:
+        watchdog._report(late, ("bot", "command ping"), gc_seconds, suspended)
+    stalls = [e for e in logs if e["event"] == "event loop stalled"]
+    if activity is None:
+        assert stalls == [] and watchdog.count_for("bot") == 0
+        assert [e["event"] for e in logs] == ["process_suspended"]
+    else:
+        [stall] = stalls
+        assert stall["instance"] == blamed and stall["activity"] == activity
+        assert watchdog.count_for("bot") == (1 if blamed else 0)
