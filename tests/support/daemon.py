@@ -23,7 +23,10 @@ from tests.support.logbook import LogBook, LogPredicate
 class DaemonProcess:
     def __init__(self, instances_dir: Path, work_dir: Path, *, api_base: str, gateway_url: str,
                  database_url: str | None = None, extra_args: tuple[str, ...] = (),
-                 env: dict[str, str] | None = None, journal: bool = False):
+                 env: dict[str, str] | None = None, ca_file: str | None = None,
+                 program: tuple[str, ...] = ("-m", "supervisor"), journal: bool = False):
+        """`program`: what the interpreter runs, `-m supervisor` (the CLI) unless a test wraps it."""
+        self.program = program
         self.journal = journal  # stderr as systemd gives it: JOURNAL_STREAM names it; lines carry `<N>` priorities
         self.priorities: list[tuple[int, str]] = []  # (priority, line) of each line, with `journal`
         self.instances_dir = instances_dir
@@ -32,7 +35,7 @@ class DaemonProcess:
         self.args = [
             "run", "--instances", str(instances_dir), "--api-base-url", api_base, "--gateway-url", gateway_url,
             "--control-socket", str(self.control_socket), "--guild-ready-timeout", "0.1", "--log-format", "json",
-            *extra_args,
+            *(("--ca-file", ca_file) if ca_file else ()), *extra_args,
         ]
         self.env = {k: v for k, v in os.environ.items()
                     if k not in ("DATABASE_URL", "SUPERVISOR_INSTANCES", "NOTIFY_SOCKET", "WATCHDOG_USEC")}
@@ -55,7 +58,7 @@ class DaemonProcess:
             found = os.fstat(stderr)
             env = {**env, "JOURNAL_STREAM": f"{found.st_dev}:{found.st_ino}"}
         self.process = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "supervisor", *self.args, cwd=self.work_dir, env=env,
+            sys.executable, *self.program, *self.args, cwd=self.work_dir, env=env,
             stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE, stderr=stderr,
         )
         if self.journal:
