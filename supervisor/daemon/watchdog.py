@@ -29,6 +29,8 @@ from supervisor.runtime.activity import activity_of
 STALL_THRESHOLD = 0.25  # seconds the loop may be held before it counts as a stall
 TICK = 0.1  # the heartbeat; the thread looks twice as often
 STILL_STALLED = 10.0  # a stall this long is reported while it lasts
+NOTABLE_SUSPENSION = 1.0  # a suspension this long (SIGSTOP, a VM pause) is a warning; a shorter one (a machine too
+# loaded to run us for a moment) is info: nothing in this process can be done about either
 
 
 class LoopWatchdog:
@@ -100,8 +102,8 @@ class LoopWatchdog:
     def _report(self, late: float, suspect: tuple[str | None, str | None] | None, collecting: float,
                 suspended: float) -> None:
         if suspended > 0:
-            self.log.warning("process_suspended", suspended_ms=round(suspended * 1000),
-                             stalled_ms=round(late * 1000))
+            say = self.log.warning if suspended >= NOTABLE_SUSPENSION else self.log.info
+            say("process_suspended", suspended_ms=round(suspended * 1000), stalled_ms=round(late * 1000))
         held = late - suspended - collecting  # what the code running on the loop is answerable for
         if held <= self.threshold and suspended >= collecting:
             return  # the process did not run: no stall of anyone's
