@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from supervisor.emulator import Channel, Emulator, Guild, P, Role, User
+from supervisor.emulator.models import GUILD_VOICE
 from supervisor.emulator.snowflake import SnowflakeGenerator
 from supervisor.instances import InstanceSpec
 
@@ -29,6 +30,7 @@ class InstanceGuild:
     channels: dict[str, Channel]
     roles: dict[str, Role]
     members: dict[str, User] = field(default_factory=dict)
+    voice_channels: dict[str, Channel] = field(default_factory=dict)
 
 
 class _StableIds:
@@ -83,6 +85,7 @@ class SandboxWorld:
         channels = {name: emu.create_channel(guild, name) for name in ("general", "mod-log")}
         roles = {name: emu.create_role(guild, name, int(perms), position=pos) for name, (perms, pos) in ROLES.items()}
         world = InstanceGuild(name, bot_user, guild, channels, roles, {"you": self.you})
+        world.voice_channels = {n: emu.create_channel(guild, n, GUILD_VOICE) for n in ("General", "Music")}
         emu.add_bot_to_guild(guild, bot_user, roles=[roles["Bot"]])
         for member_name, role_name in MEMBERS:
             user = emu.create_user(member_name)
