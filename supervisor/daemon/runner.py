@@ -29,6 +29,7 @@ from supervisor.migrator import Migration, MigrationError, migrate
 from supervisor.needs import intents_refused
 from supervisor.pg.bundled import BundledError, BundledRefused
 from supervisor.pg.service import Databases
+from supervisor.runtime import containment
 from supervisor.runtime.bot_factory import FeatureLoadError, InstanceBot
 from supervisor.runtime.context import InstanceContext
 from supervisor.sdk.shared import SharedServices
@@ -41,6 +42,9 @@ BACKOFF_RESET_AFTER = 300.0  # up this long: the next crash starts the backoff f
 CRASH_LOOP_COUNT = 5
 CRASH_LOOP_WINDOW = 60.0
 CLOSE_TIMEOUT = 5.0
+# A frozen database must not hold up a stop (the daemon's SIGTERM has 10 s for everything): closing the pool and
+# releasing the lease get this long each; after that the connections are cut, which frees the lease as well.
+DATABASE_CLOSE_SECONDS = 2.0
 
 
 @dataclass(frozen=True)
@@ -89,6 +93,7 @@ class InstanceRunner:
         self._offered: tuple[str, str] | None = None  # (url, schema) this runner has a row for in the fleet table
         self._fenced = False  # the lease was lost: this run ends without counting as a crash
         self._handing_off = False  # placed on another daemon: stop the bot and release the lease
+        self._last_crash: str | None = None  # stays in `last_error` once the restart runs: what to look into
 
     # -- the lease (supervisor/hosts: fencing and placement) -------------------------------------------
     @property
@@ -116,6 +121,7 @@ class InstanceRunner:
         # Every log line of this instance's tasks, discord.py's own included, carries instance=<name>.
         context = contextvars.copy_context()
         context.run(structlog.contextvars.bind_contextvars, instance=self.spec.name)
+        containment.install(asyncio.get_running_loop())
         self._task = asyncio.get_running_loop().create_task(
             self._main(), name=f"instance:{self.spec.name}", context=context
         )
@@ -194,7 +200,7 @@ class InstanceRunner:
                 crashes.append(now)
                 while crashes and now - crashes[0] > CRASH_LOOP_WINDOW:
                     crashes.popleft()
-                reason = f"{type(error).__name__}: {error}"
+                reason = self._last_crash = f"{type(error).__name__}: {error}"
                 if len(crashes) > CRASH_LOOP_COUNT:
                     self.status.enter(State.FAILED, f"crash loop ({len(crashes)} crashes in 60 s); last: {reason}")
                     self.log.error("instance crash loop; failed until restarted or its files change", reason=reason)
@@ -231,6 +237,7 @@ class InstanceRunner:
             ctx = InstanceContext(spec=spec, pool=pool, log=self.log, shared=self.shared,
                                   lease_valid=self._lease_guard())
             self.ctx = ctx
+            containment.owner.set(ctx.crash)  # every task started from here on (the bot's included) is this run's
             bot = InstanceBot(ctx, guild_ready_timeout=self.options.guild_ready_timeout,
                               discord_defaults=self.options.discord_defaults)
             ctx.bot = bot
@@ -261,7 +268,7 @@ class InstanceRunner:
                     from supervisor.mcp.instance_endpoint import open_instance_listener
                     listener = await open_instance_listener(self)  # listening before it counts as running
                 self.status.enter(State.RUNNING)
-                self.status.last_error = None
+                self.status.last_error = self._last_crash  # a wait for Discord or the database is over; a crash
                 self._reached_discord = True
                 self.log.info("instance running", guilds=len(bot.guilds))
                 await asyncio.wait({bot_task, ctx.crashed, wake}, return_when=asyncio.FIRST_COMPLETED)
@@ -286,7 +293,8 @@ class InstanceRunner:
                 await asyncio.gather(bot_task, return_exceptions=True)
             if pool is not None:
                 try:
-                    await asyncio.wait_for(pool.close(), CLOSE_TIMEOUT)
+                    async with asyncio.timeout(DATABASE_CLOSE_SECONDS):
+                        await pool.close()
                 except Exception:
                     pool.terminate()
             self.ctx = None
@@ -366,7 +374,11 @@ class InstanceRunner:
         """After the bot is closed: only then may another daemon start this instance."""
         if self._lease is not None:
             lease, self._lease = self._lease, None
-            await self.databases.leases.release(*lease)
+            try:
+                async with asyncio.timeout(DATABASE_CLOSE_SECONDS):
+                    await self.databases.leases.release(*lease)
+            except TimeoutError:  # the daemon's close of its lease connection frees it, or the session's end
+                self.log.warning("lease_release_timed_out", seconds=DATABASE_CLOSE_SECONDS)
 
     @staticmethod
     def _where_to_fix_database(spec: InstanceSpec) -> str:

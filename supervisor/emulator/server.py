@@ -12,6 +12,7 @@ from aiohttp import web
 
 from . import (
     errors,
+    modals,
     routes_channels,
     routes_guilds,
     routes_interactions,
@@ -348,6 +349,17 @@ class Emulator:
         """
         current = self.current_message(message)
         interaction = self.ops.interactions.press(current, id_of(user), button)
+        if wait:
+            try:
+                await asyncio.wait_for(interaction.answered.wait(), timeout)
+            except TimeoutError:
+                self.give_up(interaction)
+        return interaction
+
+    async def submit_modal(self, shown: Interaction, values: dict[str, str], *, wait: bool = True,
+                           timeout: float = 5.0) -> Interaction:
+        """The presser submits the form the bot answered `shown` with (text input custom_id -> text)."""
+        interaction = modals.submit(self.ops.interactions, shown, values)
         if wait:
             try:
                 await asyncio.wait_for(interaction.answered.wait(), timeout)
