@@ -25,6 +25,8 @@ environment:
   SUPERVISOR_LOG_LEVEL   default for run --log-level
   STATE_DIRECTORY        default for --state-dir (set by systemd's StateDirectory=; else ./var)
   RUNTIME_DIRECTORY      where the control socket goes (set by systemd's RuntimeDirectory=)
+  SUPERVISOR_HTTP_LISTEN default for run --http-listen (the web console and /metrics)
+  SUPERVISOR_HTTP_TOKEN  the token the console and /metrics ask for (needed off loopback)
 
 exit status: 0 success, 1 a problem was found or an action failed, 2 bad usage."""
 
@@ -96,7 +98,11 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--mcp-listen", metavar="HOST:PORT", default=os.environ.get("MCP_LISTEN") or None,
                      help="serve one MCP endpoint for the whole fleet at http://HOST:PORT/mcp (default: off, or "
                      "$MCP_LISTEN); a non-loopback HOST needs $MCP_AUTH_TOKEN. Each instance opts in with its "
-                     "`mcp` feature and `[mcp] tools` allow-list")
+                     "`mcp` feature and `[mcp] tools` allow-list. The same listener serves the console and /metrics")
+    run.add_argument("--http-listen", metavar="HOST:PORT", default=os.environ.get("SUPERVISOR_HTTP_LISTEN") or None,
+                     help="serve the web console at http://HOST:PORT/ and Prometheus metrics at /metrics (default: "
+                     "off, or $SUPERVISOR_HTTP_LISTEN; port 0 picks a free one); a non-loopback HOST needs "
+                     "$SUPERVISOR_HTTP_TOKEN; with --mcp-listen set to the same address it serves /mcp too")
 
     mcp = commands.add_parser(
         "mcp", help="serve the running daemon's MCP tools over stdio (for MCP clients that launch a command)",
@@ -284,15 +290,13 @@ def main(argv: list[str] | None = None) -> int:
         from supervisor.daemon.runner import RuntimeOptions
 
         logs.configure(args.log_level, json={"auto": None, "json": True, "console": False}[args.log_format])
-        mcp_listen = None
-        if args.mcp_listen:
-            from supervisor.mcp.server import McpConfigError, McpListen
+        from supervisor.web.listen import HttpConfigError, from_flags
 
-            try:
-                mcp_listen = McpListen.parse(args.mcp_listen, os.environ.get("MCP_AUTH_TOKEN"))
-            except McpConfigError as error:
-                print(f"discord-supervisor: {error}", file=sys.stderr)
-                return 2
+        try:
+            http_listen = from_flags(args.http_listen, args.mcp_listen, dict(os.environ))
+        except HttpConfigError as error:
+            print(f"discord-supervisor: {error}", file=sys.stderr)
+            return 2
         options = daemon.DaemonOptions(
             runtime=RuntimeOptions(guild_ready_timeout=args.guild_ready_timeout, backoff_first=args.backoff_first,
                                    upstreams=settings.upstreams(), discord_defaults=args.discord_defaults),
@@ -300,7 +304,7 @@ def main(argv: list[str] | None = None) -> int:
             state_dir=_state_dir(args),
             shutdown_timeout=args.shutdown_timeout,
             watch=not args.no_watch,
-            mcp_listen=mcp_listen,
+            http_listen=http_listen,
         )
         return daemon.run(settings, options)
     if args.command == "mcp":

@@ -30,6 +30,7 @@ from supervisor.pg.bundled import BundledError, BundledRefused
 from supervisor.pg.service import Databases
 from supervisor.runtime.bot_factory import FeatureLoadError, InstanceBot
 from supervisor.runtime.context import InstanceContext
+from supervisor.runtime.counters import InstanceCounters, current_counters
 from supervisor.sdk.shared import SharedServices
 
 BACKOFF_FIRST = 1.0
@@ -76,6 +77,7 @@ class InstanceRunner:
         self.migrations = migrations
         self.options = options
         self.status = InstanceStatus(spec.name)
+        self.counters = InstanceCounters()  # kept across restarts: /metrics shows counters that only increase
         self.log = get_logger("supervisor.instance", instance=spec.name)
         self.ctx: InstanceContext | None = None
         self._task: asyncio.Task[None] | None = None
@@ -91,6 +93,7 @@ class InstanceRunner:
         # Every log line of this instance's tasks, discord.py's own included, carries instance=<name>.
         context = contextvars.copy_context()
         context.run(structlog.contextvars.bind_contextvars, instance=self.spec.name)
+        context.run(current_counters.set, self.counters)  # shared services count for the instance that asks
         self._task = asyncio.get_running_loop().create_task(
             self._main(), name=f"instance:{self.spec.name}", context=context
         )
@@ -196,7 +199,7 @@ class InstanceRunner:
             pool = await self._interruptible(self._open_database(spec))
             if pool is None:
                 return  # stop or restart asked for while the database was being prepared
-            ctx = InstanceContext(spec=spec, pool=pool, log=self.log, shared=self.shared)
+            ctx = InstanceContext(spec=spec, pool=pool, log=self.log, shared=self.shared, counters=self.counters)
             self.ctx = ctx
             bot = InstanceBot(ctx, guild_ready_timeout=self.options.guild_ready_timeout,
                               discord_defaults=self.options.discord_defaults)

@@ -15,6 +15,7 @@ from supervisor.instances import InstanceSpec
 from supervisor.runtime.activity import current_activity, mark
 from supervisor.runtime.context import InstanceContext
 from supervisor.runtime.errors import DATABASE_DOWN, is_internal, user_message
+from supervisor.runtime.rest_counting import rest_trace
 from supervisor.sdk.context import FeatureContext
 from supervisor.sdk.feature import Feature
 
@@ -62,7 +63,12 @@ class InstanceBot(commands.Bot):
             chunk_guilds_at_startup=False,
             guild_ready_timeout=guild_ready_timeout,
             allowed_mentions=discord.AllowedMentions(everyone=False, roles=False, users=True, replied_user=False),
+            http_trace=rest_trace(ctx.counters),
         )
+
+    def dispatch(self, event_name: str, /, *args: Any, **kwargs: Any) -> None:
+        self.instance.counters.events[event_name] += 1  # discord.py's event names: a small, fixed set
+        super().dispatch(event_name, *args, **kwargs)
 
     async def _run_event(self, coro: Any, event_name: str, *args: Any, **kwargs: Any) -> None:
         """discord.py stops only Exception here: KeyboardInterrupt or SystemExit from a command or listener would
@@ -77,6 +83,8 @@ class InstanceBot(commands.Bot):
 
     async def invoke(self, ctx: commands.Context) -> None:  # type: ignore[override]
         mark(self.instance.name, f"command {ctx.command.qualified_name}" if ctx.command else "command")
+        if ctx.command is not None:
+            self.instance.counters.commands += 1
         await super().invoke(ctx)
 
     async def setup_hook(self) -> None:
@@ -130,6 +138,8 @@ class InstanceBot(commands.Bot):
         return cog, feature_ctx
 
     async def on_command_error(self, context: commands.Context, error: commands.CommandError) -> None:  # type: ignore[override]
+        if context.command is not None:
+            self.instance.counters.command_failures += 1
         message = user_message(error, context, self.instance.config.command_start())
         if message is None:
             return

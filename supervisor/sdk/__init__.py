@@ -33,6 +33,7 @@ _EXPORTS = {
     "Duration": "supervisor.sdk.converters",
     "http_session": "supervisor.sdk.http",
     "Confirm": "supervisor.sdk.confirm",
+    "count": "supervisor.runtime.counters",  # a feature's own counter of this instance, shown on /metrics
     # helpers
     "KeyedLocks": "supervisor.keyed_locks",
     "SlidingWindowLimiter": "supervisor.ratelimit",
@@ -79,6 +80,7 @@ __all__ = [
     "SlidingWindowLimiter",
     "UserError",
     "complete",
+    "count",
     "duration",
     "fit_lines",
     "float_range",
@@ -120,6 +122,7 @@ if TYPE_CHECKING:
     )
     from supervisor.keyed_locks import KeyedLocks
     from supervisor.ratelimit import SlidingWindowLimiter
+    from supervisor.runtime.counters import count
     from supervisor.runtime.errors import DATABASE_DOWN, UserError
     from supervisor.sdk.ai import AIUnavailable, complete
     from supervisor.sdk.confirm import Confirm

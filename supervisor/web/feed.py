@@ -1,0 +1,133 @@
+"""The console's live updates: one task turns the fleet's change notices into Server-Sent Events.
+
+It waits on the fleet's change event (a state change reaches open pages at once, nothing polls for it) and, every
+REFRESH seconds, also samples each running bot's gateway latency (the instance page's sparkline) and sends the
+rows whose latency or guilds moved. Each open page has a bounded queue; one that falls that far behind is dropped
+(its browser reconnects and gets the page afresh).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import time
+from collections import deque
+from collections.abc import AsyncIterator
+from typing import TYPE_CHECKING, Any
+
+from supervisor.web.rows import problems, rows
+
+if TYPE_CHECKING:
+    from supervisor.daemon.fleet import Fleet
+
+REFRESH = 5.0
+SPARKLINE = 60  # latency samples kept per instance (5 minutes)
+QUEUE = 64
+KEEPALIVE = 15.0
+
+
+class Feed:
+    def __init__(self, fleet: Fleet):
+        self.fleet = fleet
+        self.latency: dict[str, deque[tuple[float, float]]] = {}
+        self._queues: set[asyncio.Queue[str | None]] = set()
+        self._last: dict[str, dict[str, Any]] = {}
+        self._problems: list[str] = []
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self._task = asyncio.get_running_loop().create_task(self._run(), name="console-feed")
+
+    async def stop(self) -> None:
+        for queue in self._queues:
+            with contextlib.suppress(asyncio.QueueFull):
+                queue.put_nowait(None)  # each open stream ends: the server can close
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+
+    async def _run(self) -> None:
+        fleet = self.fleet
+        next_refresh = 0.0
+        while True:
+            now = time.monotonic()
+            if now >= next_refresh:
+                next_refresh = now + REFRESH
+                self._refresh()
+                continue
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(next_refresh - now):
+                    await fleet.change_event.wait()
+            if fleet.change_event.is_set():
+                fleet.change_event.clear()
+                changed, fleet.changed = fleet.changed, set()
+                self._send_rows(rows(fleet, changed), changed)
+                self._send_problems()
+
+    def _refresh(self) -> None:
+        """Every row: sample latencies; send the rows that differ from what pages have."""
+        current = rows(self.fleet)
+        now = time.time()
+        for row in current:
+            if row["latency_ms"] is not None:
+                samples = self.latency.get(row["name"])
+                if samples is None:
+                    samples = self.latency[row["name"]] = deque(maxlen=SPARKLINE)
+                samples.append((now, float(row["latency_ms"])))
+        names = {row["name"] for row in current}
+        for gone in [name for name in self.latency if name not in names]:
+            del self.latency[gone]
+        self._send_rows([row for row in current if self._last.get(row["name"]) != row],
+                        set(self._last) - names)
+        self._send_problems()
+
+    def _send_rows(self, changed: list[dict[str, Any]], asked: set[str]) -> None:
+        present = {row["name"] for row in changed}
+        removed = sorted(name for name in asked if name not in present and name in self._last)
+        for row in changed:
+            self._last[row["name"]] = row
+        for name in removed:
+            self._last.pop(name, None)
+        if changed or removed:
+            self._publish("rows", {"rows": changed, "removed": removed})
+
+    def _send_problems(self) -> None:
+        found = problems(self.fleet)
+        if found != self._problems:
+            self._problems = found
+            self._publish("problems", {"problems": found})
+
+    def _publish(self, kind: str, data: dict[str, Any]) -> None:
+        if not self._queues:
+            return
+        message = f"event: {kind}\ndata: {json.dumps(data, separators=(',', ':'))}\n\n"
+        for queue in list(self._queues):
+            try:
+                queue.put_nowait(message)
+            except asyncio.QueueFull:
+                self._queues.discard(queue)
+                with contextlib.suppress(asyncio.QueueEmpty):
+                    queue.get_nowait()
+                queue.put_nowait(None)
+
+    async def stream(self) -> AsyncIterator[str]:
+        """One page's events until it goes away (or the daemon stops)."""
+        queue: asyncio.Queue[str | None] = asyncio.Queue(QUEUE)
+        self._queues.add(queue)
+        try:
+            yield "retry: 1000\n\n"
+            # What the page may have missed between its rendering and this subscription: every row, once.
+            yield f"event: rows\ndata: {json.dumps({'rows': list(self._last.values()), 'removed': []})}\n\n"
+            while True:
+                try:
+                    async with asyncio.timeout(KEEPALIVE):
+                        message = await queue.get()
+                except TimeoutError:
+                    yield ": keepalive\n\n"
+                    continue
+                if message is None:
+                    return
+                yield message
+        finally:
+            self._queues.discard(queue)
