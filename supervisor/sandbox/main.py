@@ -20,6 +20,7 @@ from supervisor.daemon.runner import RuntimeOptions
 from supervisor.daemon.status import State
 from supervisor.dburl import redact_url
 from supervisor.emulator import Emulator
+from supervisor.web.listen import HttpListen
 from supervisor.pg.scratch import give_to_nobody_if_root
 from supervisor.sandbox.chat import Chat
 from supervisor.sandbox.market import SimulatedMarket
@@ -108,6 +109,7 @@ async def sandbox(settings: SupervisorSettings, state_dir: Path, source: TextIO,
         runtime=RuntimeOptions(guild_ready_timeout=0.2, upstreams=upstreams),
         control_socket=state_dir / "run" / "sandbox.sock",
         state_dir=postgres_home,
+        http_listen=HttpListen("127.0.0.1", 0),  # the web console on a free loopback port
     )
     daemon = Daemon(settings, options, before_start=world.ensure)
     chat = Chat(emu, world, daemon.fleet.statuses, out, history=state_dir / "sandbox_history")
@@ -122,6 +124,8 @@ async def sandbox(settings: SupervisorSettings, state_dir: Path, source: TextIO,
         chat.say(f"discord-supervisor sandbox: {len(running)} instance(s) running ({', '.join(running) or 'none'}) "
                  f"against a local Discord emulator; nothing leaves this machine.")
         chat.say(describe_database(specs, postgres_home, keep))
+        if daemon.http is not None:
+            chat.say(f"The web console: {daemon.http.url} (metrics: {daemon.http.url}metrics)")
         for status in daemon.fleet.statuses():
             if status["state"] != State.RUNNING:
                 chat.say(f"  {status['name']}: {status['state']}: {status['last_error'] or ''}")
