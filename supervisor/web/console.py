@@ -79,14 +79,17 @@ class Console:
         return hmac.new(self._csrf_key, b"csrf " + cookie_of(dict(request.scope["headers"])).encode(),
                         hashlib.sha256).hexdigest()
 
-    async def _page(self, template: str, **values: Any) -> HTMLResponse:
+    async def _page(self, template: str, started: float | None = None, **values: Any) -> HTMLResponse:
+        """Render off the loop; Server-Timing says how long the loop was held (`loop`) and the render took."""
         values.setdefault("version", __version__)
+        on_loop = time.perf_counter() - started if started is not None else 0.0
+        rendering = time.perf_counter()
         html = await asyncio.to_thread(self.templates.get_template(template).render, **values)
-        return HTMLResponse(html, headers=PAGE_HEADERS)
+        return HTMLResponse(html, headers={**PAGE_HEADERS, "server-timing": _timing(on_loop, rendering)})
 
     async def fleet_page(self, request: Request) -> Response:
-        fleet = self.daemon.fleet
-        return await self._page("fleet.html", rows=rows(fleet), problems=problems(fleet), csrf=self.csrf(request),
+        fleet, started = self.daemon.fleet, time.perf_counter()
+        return await self._page("fleet.html", started, rows=rows(fleet), problems=problems(fleet), csrf=self.csrf(request),
                                 counts=fleet.counts(), signed_in=bool(self.token))
 
     async def instance_page(self, request: Request) -> Response:
@@ -132,9 +135,12 @@ class Console:
                                  headers={"cache-control": "no-store", "x-accel-buffering": "no"})
 
     async def metrics(self, request: Request) -> Response:
+        started = time.perf_counter()
         snapshot = take_snapshot(self.daemon)  # on the loop: consistent and quick
+        on_loop, rendering = time.perf_counter() - started, time.perf_counter()
         body = await asyncio.to_thread(render, snapshot)  # the formatting: off the loop
-        return Response(body, media_type="text/plain; version=0.0.4; charset=utf-8")
+        return Response(body, media_type="text/plain; version=0.0.4; charset=utf-8",
+                        headers={"server-timing": _timing(on_loop, rendering)})
 
     async def signin(self, request: Request) -> Response:
         if request.method == "GET":
@@ -149,6 +155,10 @@ class Console:
         response.set_cookie(COOKIE, session_value(self.token), max_age=COOKIE_DAYS * 86400, httponly=True,
                             samesite="strict", path="/")
         return response
+
+
+def _timing(on_loop: float, rendering_since: float) -> str:
+    return f"loop;dur={on_loop * 1000:.1f}, render;dur={(time.perf_counter() - rendering_since) * 1000:.1f}"
 
 
 def _sparkline(values: list[float], width: int = 240, height: int = 40) -> str:

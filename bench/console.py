@@ -1,0 +1,141 @@
+"""The fleet console and /metrics at scale, against the real daemon and the emulator.
+
+Starts N instances with --http-listen, then for --seconds: one /metrics scrape per second and 5 open consoles
+(each loads the fleet page, then holds its live feed open; every 10 s each reloads the page). Prints the scrape
+and page times (wall clock, and the daemon's own Server-Timing: how long its event loop was held, how long the
+off-loop rendering took), the fleet page's size, and the daemon loop's worst lateness during the run (its
+watchdog's heartbeat histogram, read from /metrics, and any stall it logged). Goals: /metrics under 100 ms, the
+loop never held over 50 ms by a scrape or a page, the fleet page under 1 MB. Usage:
+
+    python bench/console.py [--instances 1000] [--seconds 60] [--consoles 5]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import re
+import secrets
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+import aiohttp
+from _harness import database_url, drop_schemas, freeze_heap, make_bots, raise_fd_limit, start_daemon
+from prometheus_client.parser import text_string_to_metric_families
+
+from supervisor.emulator import Emulator
+
+LAG = "discord_supervisor_loop_lag_seconds_bucket"
+
+
+def server_timing(header: str, name: str) -> float:
+    found = re.search(rf"{name};dur=([\d.]+)", header)
+    return float(found.group(1)) if found else float("nan")
+
+
+def lag_buckets(text: str) -> dict[str, float]:
+    for family in text_string_to_metric_families(text):
+        if family.name == "discord_supervisor_loop_lag_seconds":
+            return {s.labels["le"]: s.value for s in family.samples if s.name == LAG}
+    return {}
+
+
+async def timed_get(http: aiohttp.ClientSession, url: str) -> tuple[float, str, str]:
+    started = time.perf_counter()
+    async with http.get(url) as answer:
+        body = await answer.text()
+        assert answer.status == 200, (answer.status, body[:200])
+        return (time.perf_counter() - started) * 1000, answer.headers.get("server-timing", ""), body
+
+
+async def console(http: aiohttp.ClientSession, base: str, stop: asyncio.Event, pages: list[tuple[float, float]],
+                  events: list[int]) -> None:
+    """One open console: the page, then its live feed, reloaded every 10 s."""
+    while not stop.is_set():
+        wall, timing, _body = await timed_get(http, f"{base}/")
+        pages.append((wall, server_timing(timing, "loop")))
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(10), http.get(f"{base}/events") as feed:
+                async for _line in feed.content:
+                    events[0] += 1
+                    if stop.is_set():
+                        return
+
+
+async def run(db: str, instances: int, seconds: float, consoles: int, run_id: str) -> None:
+    emu = Emulator()
+    await emu.start()
+    work = Path(tempfile.mkdtemp(prefix="bench-console-"))
+    root = work / "instances"
+    try:
+        make_bots(emu, root, instances, db, run_id, members=10)
+        daemon, start = await start_daemon(emu, root, work, "--http-listen", "127.0.0.1:0")
+        base = str((await daemon.wait_log(lambda e: e.get("event") == "http_listening"))["url"]).rstrip("/")
+        await daemon.wait_log(lambda e: e.get("event") == "daemon ready")
+        freeze_heap()
+        async with aiohttp.ClientSession() as http:
+            _wall, _timing, text = await timed_get(http, f"{base}/metrics")
+            before = lag_buckets(text)
+            _wall, _timing, page = await timed_get(http, f"{base}/")
+            stop, pages, events = asyncio.Event(), [], [0]
+            stalls_before = daemon.count(lambda e: e.get("event") == "event loop stalled")
+            tasks = [asyncio.create_task(console(http, base, stop, pages, events)) for _ in range(consoles)]
+            scrapes: list[tuple[float, float, float]] = []
+            deadline = time.monotonic() + seconds
+            while time.monotonic() < deadline:
+                tick = time.monotonic()
+                wall, timing, text = await timed_get(http, f"{base}/metrics")
+                scrapes.append((wall, server_timing(timing, "loop"), server_timing(timing, "render")))
+                await asyncio.sleep(max(0.0, 1.0 - (time.monotonic() - tick)))
+            stop.set()
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            after = lag_buckets(text)
+        stalls = daemon.count(lambda e: e.get("event") == "event loop stalled") - stalls_before
+        await daemon.stop()
+    finally:
+        await emu.stop()
+    window = {le: after.get(le, 0) - before.get(le, 0) for le in after}
+    worst = "none"
+    previous = 0.0
+    bounds = sorted(window, key=lambda le: float(le))
+    for index, le in enumerate(bounds):
+        if window[le] > previous:
+            low = f"{float(bounds[index - 1]) * 1000:g}" if index else "0"
+            worst = f"{low}-{float(le) * 1000:g} ms"
+        previous = window[le]
+    walls, loops, renders = zip(*scrapes, strict=True)
+    print(f"console bench: {instances} instances (all running after {start:.0f} s), {seconds:.0f} s, one scrape "
+          f"per second, {consoles} open consoles")
+    print(f"  /metrics: {len(scrapes)} scrapes, wall median {statistics.median(walls):.0f} ms, max {max(walls):.0f} "
+          f"ms; daemon loop held median {statistics.median(loops):.1f} ms, max {max(loops):.1f} ms; rendering "
+          f"(off the loop) median {statistics.median(renders):.0f} ms; {len(text) / 1024:.0f} KiB")
+    if pages:
+        print(f"  fleet page: {len(pages)} loads, wall median {statistics.median(p[0] for p in pages):.0f} ms, max "
+              f"{max(p[0] for p in pages):.0f} ms; loop held max {max(p[1] for p in pages):.1f} ms; "
+              f"{len(page.encode()) / 1024:.0f} KiB of HTML")
+    print(f"  live feed: {events[0]} lines received")
+    print(f"  daemon loop lateness during the run (watchdog heartbeat): worst {worst}, "
+          f"{int(window.get('+Inf', 0))} beats; stalls logged (> 250 ms): {stalls}")
+
+
+async def main(args: argparse.Namespace, db: str) -> None:
+    run_id = secrets.token_hex(2)
+    try:
+        await run(db, args.instances, args.seconds, args.consoles, run_id)
+    finally:
+        await drop_schemas(db, f"bench_b{run_id}")
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--instances", type=int, default=1000)
+    parser.add_argument("--seconds", type=float, default=60.0)
+    parser.add_argument("--consoles", type=int, default=5)
+    raise_fd_limit()
+    url, _server = database_url()  # the handle keeps a private server alive while needed
+    asyncio.run(main(parser.parse_args(), url))
