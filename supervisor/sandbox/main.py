@@ -20,13 +20,13 @@ from supervisor.daemon.runner import RuntimeOptions
 from supervisor.daemon.status import State
 from supervisor.dburl import redact_url
 from supervisor.emulator import Emulator
-from supervisor.web.listen import HttpListen
 from supervisor.pg.scratch import give_to_nobody_if_root
 from supervisor.sandbox.chat import Chat
 from supervisor.sandbox.market import SimulatedMarket
 from supervisor.sandbox.model import SandboxModel
 from supervisor.sandbox.world import SandboxWorld
 from supervisor.settings import SupervisorSettings
+from supervisor.web.listen import HttpListen
 
 START_WAIT_SECONDS = 120.0
 NOTICES = {"config reloaded": "config reloaded", "config rejected; still running on the last good config":

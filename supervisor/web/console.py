@@ -89,8 +89,8 @@ class Console:
 
     async def fleet_page(self, request: Request) -> Response:
         fleet, started = self.daemon.fleet, time.perf_counter()
-        return await self._page("fleet.html", started, rows=rows(fleet), problems=problems(fleet), csrf=self.csrf(request),
-                                counts=fleet.counts(), signed_in=bool(self.token))
+        return await self._page("fleet.html", started, rows=rows(fleet), problems=problems(fleet),
+                                csrf=self.csrf(request))
 
     async def instance_page(self, request: Request) -> Response:
         name = request.path_params["name"]

@@ -62,6 +62,16 @@
     });
     shown.textContent = visible + " of " + body.rows.length + " shown";
   }
+  function count() {
+    var byState = {};
+    Array.prototype.forEach.call(body.rows, function (tr) {
+      var state = tr.cells[1].textContent;
+      byState[state] = (byState[state] || 0) + 1;
+    });
+    document.getElementById("counts").textContent = Object.keys(byState).sort().map(function (state) {
+      return byState[state] + " " + state;
+    }).join(" · ");
+  }
   function sortBy(key, type) {
     var index = Array.prototype.indexOf.call(table.tHead.rows[0].cells,
       table.tHead.querySelector('th[data-key="' + key + '"]'));
@@ -91,6 +101,7 @@
   });
   filter.addEventListener("input", filterAll);
   filterAll();
+  count();
 
   var live = document.getElementById("live");
   var source = new EventSource("/events");
@@ -112,6 +123,7 @@
     });
     if (data.removed.length || data.rows.length) {
       shown.textContent = body.querySelectorAll("tr:not(.hidden)").length + " of " + body.rows.length + " shown";
+      count();
     }
     document.body.dataset.updates = String(Number(document.body.dataset.updates || 0) + 1);
   });
