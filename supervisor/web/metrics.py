@@ -85,12 +85,13 @@ def take_snapshot(daemon: Daemon) -> Snapshot:
     here = socket.gethostname()
     leases: dict[str, int] = {}
     rows = []
-    for status in fleet.statuses():
+    for found in fleet.statuses():
+        status: dict[str, Any] = found
         name = str(status["name"])
         runner = fleet.runners.get(name)
         latency = status.get("latency_ms")
-        row = InstanceRow(name, str(status["state"]), float(status["since"]), int(status["restarts"]),  # type: ignore[arg-type]
-                          None if latency is None else float(latency) / 1000, status.get("guilds"))  # type: ignore[arg-type]
+        row = InstanceRow(name, str(status["state"]), float(status["since"]), int(status["restarts"]),
+                          None if latency is None else float(latency) / 1000, status.get("guilds"))
         counters = fleet.counters.get(name)
         if counters is not None:
             row.counters = tuple(getattr(counters, attribute) for _m, _h, attribute in COUNTERS)
