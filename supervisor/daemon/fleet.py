@@ -186,22 +186,27 @@ class Fleet:
 
     def statuses(self) -> list[dict[str, object]]:
         """Every instance's status as `status` shows it, running or not."""
-        result = []
-        for name in sorted(set(self.reports) | set(self.runners) | self.paused):
-            runner = self.runners.get(name)
-            if runner is not None:
-                result.append(runner.report())
-                continue
-            report = self.reports.get(name)
-            status = InstanceStatus(name)
-            if name in self.paused:
-                status.enter(State.STOPPED, "paused through the control socket")
-            elif report is not None and report.status is Status.INVALID:
-                status.enter(State.INVALID, "; ".join(str(p) for p in report.problems))
-            else:
-                status.enter(State.NOT_CONFIGURED)
-            result.append(status.as_dict())
-        return result
+        return [status for name in self.names() if (status := self.status_of(name)) is not None]
+
+    def names(self) -> list[str]:
+        return sorted(set(self.reports) | set(self.runners) | self.paused)
+
+    def status_of(self, name: str) -> dict[str, object] | None:
+        """One instance's status (None: no such instance now)."""
+        runner = self.runners.get(name)
+        if runner is not None:
+            return runner.report()
+        report = self.reports.get(name)
+        if report is None and name not in self.paused:
+            return None
+        status = InstanceStatus(name)
+        if name in self.paused:
+            status.enter(State.STOPPED, "paused through the control socket")
+        elif report is not None and report.status is Status.INVALID:
+            status.enter(State.INVALID, "; ".join(str(p) for p in report.problems))
+        else:
+            status.enter(State.NOT_CONFIGURED)
+        return status.as_dict()
 
     async def wait_settled(self, timeout: float) -> None:
         """Until every instance is running, backing off, failed or stopped (or `timeout` seconds passed)."""

@@ -27,7 +27,7 @@ from supervisor.logring import RINGS
 from supervisor.web.feed import Feed
 from supervisor.web.guard import COOKIE, cookie_of, session_value
 from supervisor.web.metrics import render, take_snapshot
-from supervisor.web.rows import config_view, problems, rows
+from supervisor.web.rows import Slices, config_view, problems, rows
 
 if TYPE_CHECKING:
     from supervisor.daemon.main import Daemon
@@ -79,23 +79,23 @@ class Console:
         return hmac.new(self._csrf_key, b"csrf " + cookie_of(dict(request.scope["headers"])).encode(),
                         hashlib.sha256).hexdigest()
 
-    async def _page(self, template: str, started: float | None = None, **values: Any) -> HTMLResponse:
-        """Render off the loop; Server-Timing says how long the loop was held (`loop`) and the render took."""
+    async def _page(self, template: str, slices: Slices | None = None, **values: Any) -> HTMLResponse:
+        """Render off the loop; Server-Timing says the longest the loop was held (`loop`) and the render took."""
         values.setdefault("version", __version__)
-        on_loop = time.perf_counter() - started if started is not None else 0.0
+        on_loop = slices.end() if slices is not None else 0.0
         rendering = time.perf_counter()
         html = await asyncio.to_thread(self.templates.get_template(template).render, **values)
         return HTMLResponse(html, headers={**PAGE_HEADERS, "server-timing": _timing(on_loop, rendering)})
 
     async def fleet_page(self, request: Request) -> Response:
-        fleet, started = self.daemon.fleet, time.perf_counter()
-        return await self._page("fleet.html", started, rows=rows(fleet), problems=problems(fleet),
+        fleet, slices = self.daemon.fleet, Slices()
+        return await self._page("fleet.html", slices, rows=await rows(fleet, slices=slices), problems=problems(fleet),
                                 csrf=self.csrf(request))
 
     async def instance_page(self, request: Request) -> Response:
         name = request.path_params["name"]
         fleet = self.daemon.fleet
-        found = rows(fleet, {name})
+        found = await rows(fleet, {name})
         if not found:
             return await self._page("missing.html", name=name)
         runner = fleet.runners.get(name)
@@ -135,9 +135,9 @@ class Console:
                                  headers={"cache-control": "no-store", "x-accel-buffering": "no"})
 
     async def metrics(self, request: Request) -> Response:
-        started = time.perf_counter()
-        snapshot = take_snapshot(self.daemon)  # on the loop: consistent and quick
-        on_loop, rendering = time.perf_counter() - started, time.perf_counter()
+        slices = Slices()
+        snapshot = await take_snapshot(self.daemon, slices)  # on the loop, a slice of the fleet at a time
+        on_loop, rendering = slices.end(), time.perf_counter()
         body = await asyncio.to_thread(render, snapshot)  # the formatting: off the loop
         return Response(body, media_type="text/plain; version=0.0.4; charset=utf-8",
                         headers={"server-timing": _timing(on_loop, rendering)})

@@ -21,6 +21,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Histo
 
 from supervisor.daemon.status import State
 from supervisor.daemon.watchdog import LAG_BUCKETS
+from supervisor.web.rows import Slices, statuses
 
 if TYPE_CHECKING:
     from supervisor.daemon.main import Daemon
@@ -79,14 +80,13 @@ def _pool_numbers(pool: Any) -> tuple[int, int, int] | None:
     return size - idle, idle, waiting
 
 
-def take_snapshot(daemon: Daemon) -> Snapshot:
-    """On the loop: copy what the families need (no formatting here)."""
+async def take_snapshot(daemon: Daemon, slices: Slices | None = None) -> Snapshot:
+    """On the loop, a slice of the fleet at a time: copy what the families need (no formatting here)."""
     fleet, watchdog = daemon.fleet, daemon.watchdog
     here = socket.gethostname()
     leases: dict[str, int] = {}
     rows = []
-    for found in fleet.statuses():
-        status: dict[str, Any] = found
+    async for status in statuses(fleet, slices=slices):
         name = str(status["name"])
         runner = fleet.runners.get(name)
         latency = status.get("latency_ms")

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 import socket
+import time
+from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any
 
 from supervisor.daemon.status import State
@@ -15,21 +18,50 @@ if TYPE_CHECKING:
 
 HIDDEN = "***"
 _SECRET_KEY = re.compile(r"token|secret|key|password|passwd|webhook|auth", re.IGNORECASE)
-ROW_FIELDS = ("name", "state", "since", "guilds", "latency_ms", "restarts", "last_error", "features", "host")
+CHUNK = 100  # instances read between two yields to the event loop
+
+
+class Slices:
+    """The longest stretch a request held the event loop without yielding (its Server-Timing `loop`)."""
+
+    def __init__(self) -> None:
+        self.longest = 0.0
+        self._since = time.perf_counter()
+
+    async def pause(self) -> None:
+        self.end()
+        await asyncio.sleep(0)
+        self._since = time.perf_counter()
+
+    def end(self) -> float:
+        self.longest = max(self.longest, time.perf_counter() - self._since)
+        return self.longest
+
+
+async def statuses(fleet: Fleet, names: set[str] | None = None,
+                   slices: Slices | None = None) -> AsyncIterator[dict[str, Any]]:
+    """Each instance's status, yielding to the event loop every CHUNK instances: a page or a scrape of 1,000
+    instances never holds the loop (and every bot on it) for the whole fleet at once."""
+    wanted = fleet.names() if names is None else sorted(names)
+    slices = slices or Slices()
+    for index, name in enumerate(wanted):
+        if index and index % CHUNK == 0:
+            await slices.pause()
+        status = fleet.status_of(name)
+        if status is not None:
+            yield status
 
 
 def _features(spec: InstanceSpec | None) -> str:
     return " ".join(spec.config.enabled_features()) if spec is not None else ""
 
 
-def rows(fleet: Fleet, names: set[str] | None = None) -> list[dict[str, Any]]:
+async def rows(fleet: Fleet, names: set[str] | None = None, slices: Slices | None = None) -> list[dict[str, Any]]:
     """The fleet table's rows (every instance, or those of `names` that still exist)."""
     here = socket.gethostname()
     result = []
-    for status in fleet.statuses():
+    async for status in statuses(fleet, names, slices):
         name = str(status["name"])
-        if names is not None and name not in names:
-            continue
         runner = fleet.runners.get(name)
         report = fleet.reports.get(name)
         spec = runner.spec if runner is not None else (report.spec if report is not None else None)
