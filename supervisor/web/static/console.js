@@ -29,7 +29,9 @@
             text(row.last_error), text(row.features), text(row.host)];
   }
   function fill(tr, row) {
-    tr.className = "s-" + row.state.replace(/ /g, "-");
+    var state = "s-" + row.state.replace(/ /g, "-");
+    if (!tr.classList.contains(state)) tr.dataset.changedAt = String(Date.now());  // when this page learnt it
+    tr.className = state;
     tr.dataset.since = text(row.since);
     tr.dataset.latency_ms = text(row.latency_ms);
     tr.dataset.guilds = text(row.guilds);
