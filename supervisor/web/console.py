@@ -14,7 +14,7 @@ import secrets
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 import jinja2
 from starlette.requests import Request
@@ -128,7 +128,7 @@ class Console:
         answer = await self.daemon.handle_control(payload)
         said = f"{action}: done" if answer.get("ok") else f"{action}: {answer.get('error', 'failed')}"
         self.daemon.log.info("console_action", instance=name, action=action, ok=bool(answer.get("ok")))
-        return RedirectResponse(f"/instance/{name}?{urlencode({'said': said})}", status_code=303)
+        return RedirectResponse(f"/instance/{quote(name)}?{urlencode({'said': said})}", status_code=303)
 
     async def events(self, request: Request) -> Response:
         return StreamingResponse(self.feed.stream(), media_type="text/event-stream",

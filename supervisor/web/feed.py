@@ -16,6 +16,7 @@ from collections import deque
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any
 
+from supervisor.logs import get_logger
 from supervisor.web.rows import problems, rows
 
 if TYPE_CHECKING:
@@ -25,6 +26,7 @@ REFRESH = 5.0
 SPARKLINE = 60  # latency samples kept per instance (5 minutes)
 QUEUE = 64
 KEEPALIVE = 15.0
+log = get_logger("supervisor.http")
 
 
 class Feed:
@@ -48,6 +50,14 @@ class Feed:
             await asyncio.gather(self._task, return_exceptions=True)
 
     async def _run(self) -> None:
+        while True:
+            try:
+                await self._follow()
+            except Exception as error:  # the pages go stale, never the daemon: log it and follow again
+                log.error("console_feed_failed", error=repr(error), exc_info=error)
+                await asyncio.sleep(1.0)
+
+    async def _follow(self) -> None:
         fleet = self.fleet
         next_refresh = 0.0
         while True:
