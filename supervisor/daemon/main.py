@@ -11,6 +11,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from supervisor.daemon.control import ControlServer
+from supervisor.daemon.control_handlers import ControlHandlers
+from supervisor.daemon.control_table import ControlCommand, dispatch
 from supervisor.daemon.fleet import Fleet
 from supervisor.daemon.heap import HeapFreezer
 from supervisor.daemon.lockfile import DaemonAlreadyRunning, DaemonLock
@@ -18,7 +20,6 @@ from supervisor.daemon.notify import Notifier
 from supervisor.daemon.runner import RuntimeOptions
 from supervisor.daemon.watchdog import LoopWatchdog
 from supervisor.daemon.watcher import watch
-from supervisor.dburl import database_identity
 from supervisor.instances import InstanceSpec
 from supervisor.logs import get_logger
 from supervisor.mcp.router import McpRouter, tool_listing
@@ -65,6 +66,7 @@ class Daemon:
         self._review: asyncio.Task[None] | None = None
         self.notifier = Notifier()
         self.control = ControlServer(options.control_socket, self.handle_control)
+        self.control_commands: dict[str, ControlCommand] = ControlHandlers(self).table()  # others may add theirs
         self.watchdog = LoopWatchdog()
         self.log = get_logger("supervisor.daemon")
         self._stop = asyncio.Event()
@@ -109,59 +111,10 @@ class Daemon:
 
     # -- control -----------------------------------------------------------------------------------
     async def handle_control(self, payload: dict[str, Any]) -> dict[str, Any]:
-        command = payload.get("command")
-        name = payload.get("name")
-        if command == "ping":
-            return {"ok": True}
-        if command == "mcp_tools":
-            return {"ok": True, "tools": tool_listing()}
-        if command == "mcp_call":
-            outcome = await self.mcp.call(str(payload.get("tool")), payload.get("arguments") or {})
-            return {"ok": True, "text": outcome.text, "is_error": outcome.is_error}
-        if command == "status":
-            instances = self.fleet.statuses()
-            for item in instances:  # event-loop stalls this instance's code caused (the watchdog's count)
-                item["loop_stalls"] = self.watchdog.count_for(str(item["name"]))
-            return {"ok": True, "instances": instances, "counts": self.fleet.counts()}
-        if command == "reload" and not payload.get("names"):
-            await self.rescan("reload")  # the same as SIGHUP, systemd notifications included
-            return {"ok": True}
-        if command == "reload":
-            names = set(payload["names"])
-            unheard = names - set(self.fleet.reports) - set(self.fleet.runners)
-            unknown = sorted(await asyncio.to_thread(lambda: {n for n in unheard if not self._is_folder(n)}))
-            if unknown:
-                return {"ok": False, "error": f"no such instance: {', '.join(unknown)}"}
-            await self.fleet.reconcile(names)
-            return {"ok": True}
-        if command in ("restart", "pause", "resume", "database") and not isinstance(name, str):
-            return {"ok": False, "error": f"{command} needs an instance name"}
-        if command == "database":  # which database and schema the daemon keeps this instance in (restore checks)
-            report = self.fleet.reports.get(name)
-            runner = self.fleet.runners.get(name)
-            spec = runner.spec if runner else (report.spec if report else None)
-            if spec is None:
-                return {"ok": False, "error": f"no valid instance {name!r}"}
-            return {"ok": True, "database": list(database_identity(spec.database_url)), "schema": spec.schema}
-        if command == "restart":
-            if await self.fleet.restart(name):
-                return {"ok": True}
-            report = self.fleet.reports.get(name)
-            if report is None:
-                known = ", ".join(sorted(self.fleet.reports)) or "none"
-                return {"ok": False, "error": f"no instance {name!r} in {self.settings.instances_dir} "
-                        f"(instances: {known})"}
-            why = "; ".join(str(p) for p in report.problems) or "it has no .env"
-            return {"ok": False, "error": f"instance {name!r} is not running: {report.status}: {why}"}
-        if command == "pause":
-            ok = await self.fleet.pause(name)
-            return {"ok": ok} if ok else {"ok": False, "error": f"no such instance: {name}"}
-        if command == "resume":
-            await self.fleet.resume(name)
-            return {"ok": True}
-        return {"ok": False, "error": f"unknown command {command!r}"}
+        """One control-socket request, through the table of commands (each validates its arguments)."""
+        return await dispatch(self.control_commands, payload)
 
-    def _is_folder(self, name: str) -> bool:
+    def is_folder(self, name: str) -> bool:
         """Whether `name` is a folder right inside the instances directory (never `..` or a path)."""
         folder = self.settings.instances_dir / name
         return not name.startswith(".") and folder.parent == self.settings.instances_dir and folder.is_dir()

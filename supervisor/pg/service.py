@@ -7,12 +7,12 @@ import asyncio
 from collections.abc import Iterable
 from pathlib import Path
 
-from supervisor.daemon.lease import Leases
 from supervisor.database import DatabaseError, connect, redact_url
 from supervisor.instances import InstanceSpec
 from supervisor.logs import get_logger
 from supervisor.pg.budget import ConnectionBudget, ServerLimits, fit_message, read_limits, server_key
 from supervisor.pg.bundled import BundledError, BundledPostgres
+from supervisor.pg.lease import Leases
 from supervisor.pg.probe import url_warnings
 
 BUNDLED_RETRY_SECONDS = 30.0

@@ -49,11 +49,10 @@ class HttpListen:
         return self.host in ("0.0.0.0", "::")
 
 
-def from_flags(http_listen: str | None, mcp_listen: str | None, env: dict[str, str]) -> HttpListen | None:
-    """The one listener from `run`'s flags: --http-listen (console, /metrics, and /mcp when --mcp-listen names the
-    same address), or --mcp-listen alone (the same listener, with /mcp). None: no HTTP at all."""
-    token = env.get("SUPERVISOR_HTTP_TOKEN") or None
-    mcp_token = env.get("MCP_AUTH_TOKEN") or None
+def from_flags(http_listen: str | None, mcp_listen: str | None, token: str | None,
+               mcp_token: str | None) -> HttpListen | None:
+    """The one listener from `run`'s settings: --http-listen (console, /metrics, and /mcp when --mcp-listen names
+    the same address), or --mcp-listen alone (the same listener, with /mcp). None: no HTTP at all."""
     if http_listen and mcp_listen and http_listen != mcp_listen:
         raise HttpConfigError(f"--mcp-listen {mcp_listen} and --http-listen {http_listen} differ: the fleet has one "
                               "HTTP listener, which serves /mcp too; give --http-listen alone with --mcp-listen "

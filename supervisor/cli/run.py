@@ -1,0 +1,76 @@
+"""`run`: the daemon."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+from supervisor.cli.options import add_control_socket, add_finnhub_url, add_instances, add_state_dir
+from supervisor.settings import LOG_FORMATS, LOG_LEVELS, SupervisorSettings
+
+
+def add_parser(subparsers: Any) -> None:
+    run = subparsers.add_parser(
+        "run", help="run every configured instance (the daemon)",
+        description="Validate, migrate and start every configured, valid instance, each as its own bot in this "
+        "process. Invalid instances are logged and skipped; a bot whose token or intents Discord refuses is "
+        "marked failed while the others keep running. SIGTERM or Ctrl-C stops all bots and exits 0.",
+    )
+    add_instances(run)
+    run.add_argument("--api-base-url", metavar="URL", help="Discord REST base URL (default: $DISCORD_API_BASE_URL "
+                     "or Discord's); point it at an emulator or an HTTP rate-limit proxy")
+    run.add_argument("--gateway-url", metavar="URL", help="Discord gateway URL (default: $DISCORD_GATEWAY_URL)")
+    add_finnhub_url(run)
+    add_control_socket(run)
+    add_state_dir(run)
+    run.add_argument("--no-watch", action="store_true",
+                     help="do not watch the instances directory (SIGHUP and `reload` still rescan)")
+    # Defaults of None: SupervisorSettings.from_sources resolves flag, else $SUPERVISOR_<FLAG>, else the default.
+    run.add_argument("--shutdown-timeout", type=float, metavar="SECONDS",
+                     help="how long stopping may take before the daemon gives up (default 10)")
+    run.add_argument("--guild-ready-timeout", type=float, metavar="SECONDS",
+                     help=argparse.SUPPRESS)  # tests and the sandbox: how long discord.py waits for guilds
+    run.add_argument("--backoff-first", type=float, metavar="SECONDS",
+                     help=argparse.SUPPRESS)  # tests: the first restart delay (it doubles up to 60 s)
+    run.add_argument("--discord-defaults", action="store_true",
+                     help=argparse.SUPPRESS)  # bench/chatter.py: discord.py's default caches, compression and reads
+    run.add_argument("--log-level", choices=list(LOG_LEVELS), type=str.upper,
+                     help="DEBUG, INFO, WARNING or ERROR (default INFO or $SUPERVISOR_LOG_LEVEL)")
+    run.add_argument("--log-format", choices=list(LOG_FORMATS),
+                     help="auto: console on a terminal, JSON lines otherwise")
+    run.add_argument("--mcp-listen", metavar="HOST:PORT",
+                     help="serve one MCP endpoint for the whole fleet at http://HOST:PORT/mcp (default: off, or "
+                     "$MCP_LISTEN); a non-loopback HOST needs $MCP_AUTH_TOKEN. Each instance opts in with its "
+                     "`mcp` feature and `[mcp] tools` allow-list. The same listener serves the console and /metrics")
+    run.add_argument("--http-listen", metavar="HOST:PORT",
+                     help="serve the web console at http://HOST:PORT/ and Prometheus metrics at /metrics (default: "
+                     "off, or $SUPERVISOR_HTTP_LISTEN; port 0 picks a free one); a non-loopback HOST needs "
+                     "$SUPERVISOR_HTTP_TOKEN; with --mcp-listen set to the same address it serves /mcp too")
+
+
+def run(args: argparse.Namespace, settings: SupervisorSettings) -> int:
+    from supervisor import logs
+    from supervisor.daemon import main as daemon
+    from supervisor.daemon.runner import RuntimeOptions
+
+    logs.configure(settings.log_level, json={"auto": None, "json": True, "console": False}[settings.log_format])
+    from supervisor.web.listen import HttpConfigError, from_flags
+
+    try:
+        http_listen = from_flags(settings.http_listen, settings.mcp_listen, settings.http_token,
+                                 settings.mcp_auth_token)
+    except HttpConfigError as error:
+        print(f"discord-supervisor: {error}", file=sys.stderr)
+        return 2
+    options = daemon.DaemonOptions(
+        runtime=RuntimeOptions(guild_ready_timeout=settings.guild_ready_timeout,
+                               backoff_first=settings.backoff_first, upstreams=settings.upstreams(),
+                               discord_defaults=settings.discord_defaults),
+        control_socket=settings.socket_path(),
+        state_dir=settings.state_dir,
+        shutdown_timeout=settings.shutdown_timeout,
+        watch=settings.watch,
+        http_listen=http_listen,
+    )
+    return daemon.run(settings, options)
