@@ -1,6 +1,7 @@
 """The fleet console and /metrics at scale, against the real daemon and the emulator.
 
-Starts N instances with --http-listen, then for --seconds: one /metrics scrape per second and 5 open consoles
+Starts N instances with --http-listen, waits --seconds with nothing asked of it (the fleet's own loop lateness,
+for comparison), then for --seconds: one /metrics scrape per second and 5 open consoles
 (each loads the fleet page, then holds its live feed open; every 10 s each reloads the page). Prints the scrape
 and page times (wall clock, and the daemon's own Server-Timing: how long its event loop was held, how long the
 off-loop rendering took), the fleet page's size, and the daemon loop's worst lateness during the run (its
@@ -43,6 +44,22 @@ def lag_buckets(text: str) -> dict[str, float]:
     return {}
 
 
+def window_of(before: dict[str, float], after: dict[str, float]) -> dict[str, float]:
+    return {le: after.get(le, 0) - before.get(le, 0) for le in after}
+
+
+def worst_of(window: dict[str, float]) -> str:
+    """The histogram bucket the worst beat fell in, e.g. '25-50 ms'."""
+    worst, previous = "none", 0.0
+    bounds = sorted(window, key=float)
+    for index, le in enumerate(bounds):
+        if window[le] > previous:
+            low = f"{float(bounds[index - 1]) * 1000:g}" if index else "0"
+            worst = f"{low}-{float(le) * 1000:g} ms"
+        previous = window[le]
+    return worst
+
+
 async def timed_get(http: aiohttp.ClientSession, url: str) -> tuple[float, str, str]:
     started = time.perf_counter()
     async with http.get(url) as answer:
@@ -77,7 +94,14 @@ async def run(db: str, instances: int, seconds: float, consoles: int, run_id: st
         await daemon.wait_log(lambda e: e.get("event") == "daemon ready")
         freeze_heap()
         async with aiohttp.ClientSession() as http:
+            # First the same time with no console and no scrape: the fleet's own lateness, to compare.
             _wall, _timing, text = await timed_get(http, f"{base}/metrics")
+            quiet_stalls = daemon.count(lambda e: e.get("event") == "event loop stalled")
+            quiet_before = lag_buckets(text)
+            await asyncio.sleep(seconds)
+            _wall, _timing, text = await timed_get(http, f"{base}/metrics")
+            quiet = window_of(quiet_before, lag_buckets(text))
+            quiet_stalls = daemon.count(lambda e: e.get("event") == "event loop stalled") - quiet_stalls
             before = lag_buckets(text)
             _wall, _timing, page = await timed_get(http, f"{base}/")
             stop, pages, events = asyncio.Event(), [], [0]
@@ -99,15 +123,7 @@ async def run(db: str, instances: int, seconds: float, consoles: int, run_id: st
         await daemon.stop()
     finally:
         await emu.stop()
-    window = {le: after.get(le, 0) - before.get(le, 0) for le in after}
-    worst = "none"
-    previous = 0.0
-    bounds = sorted(window, key=lambda le: float(le))
-    for index, le in enumerate(bounds):
-        if window[le] > previous:
-            low = f"{float(bounds[index - 1]) * 1000:g}" if index else "0"
-            worst = f"{low}-{float(le) * 1000:g} ms"
-        previous = window[le]
+    window = window_of(before, after)
     walls, loops, renders = zip(*scrapes, strict=True)
     print(f"console bench: {instances} instances (all running after {start:.0f} s), {seconds:.0f} s, one scrape "
           f"per second, {consoles} open consoles")
@@ -119,8 +135,8 @@ async def run(db: str, instances: int, seconds: float, consoles: int, run_id: st
               f"{max(p[0] for p in pages):.0f} ms; loop held max {max(p[1] for p in pages):.1f} ms; "
               f"{len(page.encode()) / 1024:.0f} KiB of HTML")
     print(f"  live feed: {events[0]} lines received")
-    print(f"  daemon loop lateness during the run (watchdog heartbeat): worst {worst}, "
-          f"{int(window.get('+Inf', 0))} beats; stalls logged (> 250 ms): {stalls}")
+    print(f"  daemon loop lateness (watchdog heartbeat), worst: {worst_of(window)} with the scrapes and consoles "
+          f"({stalls} stalls over 250 ms logged); {worst_of(quiet)} in the same time without them ({quiet_stalls})")
 
 
 async def main(args: argparse.Namespace, db: str) -> None:
