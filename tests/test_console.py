@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import os
 import signal
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import aiohttp
 import pytest
+from aiohttp import web
 
 from supervisor.emulator import Emulator
 from tests.support import DaemonProcess, InstanceFolders, add_bot, fake_token
@@ -31,6 +34,26 @@ async def start_daemon(emu: Emulator, instances: InstanceFolders, tmp_path: Path
     await daemon.start()
     listening = await daemon.wait_log(lambda e: e.get("event") == "http_listening")
     return daemon, listening["url"]
+
+
+@contextlib.asynccontextmanager
+async def attacker_page(host: str, target: str) -> AsyncIterator[str]:
+    """A page on another origin (another port) whose form posts itself to `target` with a guessed CSRF token."""
+    html = (f'<form id="f" method="post" action="{target}"><input name="csrf" value="guess"></form>'
+            '<script>document.getElementById("f").submit()</script>')
+    async def serve(_request: web.Request) -> web.Response:
+        return web.Response(text=html, content_type="text/html")
+
+    app = web.Application()
+    app.router.add_get("/", serve)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    try:
+        yield f"http://{host}:{runner.addresses[0][1]}/"
+    finally:
+        await runner.cleanup()
 
 
 async def test_sign_in_live_fleet_table_red_on_failure_restart_and_no_secrets(
@@ -88,6 +111,19 @@ async def test_sign_in_live_fleet_table_red_on_failure_restart_and_no_secrets(
             assert await page.text_content(".said") == "restart: done"
             await emu.wait_until(lambda: emu.identify_count(alpha.token) > identifies, timeout=20)
             assert "***" in html and "instance running" in html  # masked config; its own log lines
+
+            # Another site the signed-in browser visits posts the same form: its request changes nothing. From
+            # another host the SameSite cookie stays home (401); from another port of this host it goes along,
+            # and the Origin check and the CSRF token refuse it (403).
+            identifies, logged = emu.identify_count(alpha.token), len(browser.console)
+            for host, answer in (("localhost", "Unauthorized"), ("127.0.0.1", "Forbidden")):
+                async with attacker_page(host, f"{url}instance/alpha/restart") as attacker:
+                    await page.goto(attacker)
+                    await page.wait_for_url(f"{url}instance/alpha/restart")
+                    assert answer in await page.content()
+            del browser.console[logged:]  # the browser's notes of those two refusals: not the console's errors
+            assert emu.identify_count(alpha.token) == identifies
+            assert daemon.count(lambda e: e.get("event") == "console_action") == 1  # only the real restart
 
             pages = [html, await page.content()]
             for path in ("/", "/instance/beta", "/signin", "/metrics"):
