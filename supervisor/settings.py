@@ -65,6 +65,7 @@ class SupervisorSettings:
     gateway_url: str | None = None
     sandbox: bool = False  # every folder runs, with an invented token, against the in-process emulator
     finnhub_url: str | None = None  # stock quotes' base URL (a local stand-in in tests and the sandbox)
+    ca_file: str | None = None  # extra CA certificate(s) every bot trusts (the emulator's, for its wss voice)
     state_dir: Path = Path("var")
     control_socket: Path | None = None  # None: the default path (see supervisor.daemon.control)
     log_level: str = "INFO"
@@ -131,6 +132,7 @@ SOURCES: dict[str, Source] = {
     "api_base_url": Source(env=("DISCORD_API_BASE_URL",)),
     "gateway_url": Source(env=("DISCORD_GATEWAY_URL",)),
     "finnhub_url": Source(env=("FINNHUB_BASE_URL",)),
+    "ca_file": Source(env=("DISCORD_CA_FILE",)),
     "state_dir": Source(env=("STATE_DIRECTORY",), default="var", parse=lambda _name, text: _first_path(text)),
     "control_socket": Source(),  # its default depends on RUNTIME_DIRECTORY / XDG_RUNTIME_DIR: _control_socket
     "log_level": Source(default="INFO", parse=_choice(LOG_LEVELS, str.upper)),

@@ -142,7 +142,7 @@ class Daemon:
 
     async def start(self) -> None:
         """Open the control socket, start every valid instance, and begin watching. Raises on a busy socket."""
-        apply_endpoints(self.settings.api_base_url, self.settings.gateway_url)
+        apply_endpoints(self.settings.api_base_url, self.settings.gateway_url, self.settings.ca_file)
         if not self.options.runtime.discord_defaults:
             use_bounded_compression()
             use_yielding_reads()
@@ -157,9 +157,11 @@ class Daemon:
             mcp = self.options.mcp_listen
             listen = HttpListen(mcp.host, mcp.port, mcp.token, mcp.token, mcp=True, flag="--mcp-listen")
         if listen is not None:
+            from supervisor.mcp.webhook_routes import fleet_resolver
             from supervisor.web.server import WebService
 
-            self.http = WebService(listen, self, _mcp_tools, self._mcp_call)
+            self.http = WebService(listen, self, _mcp_tools, self._mcp_call,
+                                   webhooks=fleet_resolver(lambda: self.fleet.runners))
             await self.http.start()
         await self.fleet.reconcile()
         self.review_databases()

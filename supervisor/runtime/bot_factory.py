@@ -16,6 +16,7 @@ from supervisor.runtime.activity import current_activity, mark
 from supervisor.runtime.context import InstanceContext
 from supervisor.runtime.errors import DATABASE_DOWN, is_internal, user_message
 from supervisor.runtime.rest_counting import rest_trace
+from supervisor.runtime.tls import bot_connector
 from supervisor.sdk.context import FeatureContext
 from supervisor.sdk.feature import Feature
 
@@ -64,6 +65,7 @@ class InstanceBot(commands.Bot):
             guild_ready_timeout=guild_ready_timeout,
             allowed_mentions=discord.AllowedMentions(everyone=False, roles=False, users=True, replied_user=False),
             http_trace=rest_trace(ctx.counters),
+            connector=bot_connector(),  # None (discord.py's own) unless an extra CA is trusted (--ca-file)
         )
 
     def dispatch(self, event_name: str, /, *args: Any, **kwargs: Any) -> None:

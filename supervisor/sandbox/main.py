@@ -18,6 +18,7 @@ from supervisor.ai.config import SANDBOX_MODEL_OPTION
 from supervisor.daemon.main import Daemon, DaemonOptions
 from supervisor.daemon.runner import RuntimeOptions
 from supervisor.daemon.status import State
+from supervisor.database import quote_ident
 from supervisor.dburl import redact_url
 from supervisor.emulator import Emulator
 from supervisor.pg.scratch import give_to_nobody_if_root
@@ -82,7 +83,7 @@ async def drop_schemas(specs: list) -> None:
         try:
             connection = await asyncpg.connect(spec.database_url, timeout=10)
             try:
-                await connection.execute(f'DROP SCHEMA IF EXISTS "{spec.schema}" CASCADE')
+                await connection.execute(f"DROP SCHEMA IF EXISTS {quote_ident(spec.schema)} CASCADE")
             finally:
                 await connection.close()
         except (OSError, asyncpg.PostgresError, TimeoutError):
@@ -95,7 +96,8 @@ async def sandbox(settings: SupervisorSettings, state_dir: Path, source: TextIO,
     await emu.start()
     model = SandboxModel()  # instances without a configured AI provider chat with this stand-in
     model_url = await model.start()
-    settings = dataclasses.replace(settings, api_base_url=emu.api_base, gateway_url=emu.gateway_url, sandbox=True)
+    settings = dataclasses.replace(settings, api_base_url=emu.api_base, gateway_url=emu.gateway_url,
+                                   ca_file=str(emu.voice.ca_file), sandbox=True)
     world = SandboxWorld(emu)
     # Stock prices: the simulated market, unless --finnhub-url points at a real (or other) Finnhub.
     market = None if settings.finnhub_url else SimulatedMarket()

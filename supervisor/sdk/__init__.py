@@ -22,6 +22,7 @@ _EXPORTS = {
     "snowflake": "supervisor.settings_schema",
     "duration": "supervisor.settings_schema",
     "relative_file": "supervisor.settings_schema",
+    "validate_table": "supervisor.settings_schema",
     # runtime
     "FeatureContext": "supervisor.sdk.context",
     "InstanceFileError": "supervisor.sdk.context",
@@ -34,6 +35,9 @@ _EXPORTS = {
     "http_session": "supervisor.sdk.http",
     "Confirm": "supervisor.sdk.confirm",
     "count": "supervisor.runtime.counters",  # a feature's own counter of this instance, shown on /metrics
+    "WebhookRequest": "supervisor.sdk.webhooks",
+    "WebhookResponse": "supervisor.sdk.webhooks",
+    "webhook_key": "supervisor.sdk.webhooks",
     # helpers
     "KeyedLocks": "supervisor.keyed_locks",
     "SlidingWindowLimiter": "supervisor.ratelimit",
@@ -79,6 +83,8 @@ __all__ = [
     "SharedServices",
     "SlidingWindowLimiter",
     "UserError",
+    "WebhookRequest",
+    "WebhookResponse",
     "complete",
     "count",
     "duration",
@@ -95,6 +101,8 @@ __all__ = [
     "relative_file",
     "snowflake",
     "truncate",
+    "validate_table",
+    "webhook_key",
 ]
 
 
@@ -135,6 +143,7 @@ if TYPE_CHECKING:
     from supervisor.sdk.periodic import Periodic
     from supervisor.sdk.shared import SharedServices
     from supervisor.sdk.version import VERSION
+    from supervisor.sdk.webhooks import WebhookRequest, WebhookResponse, webhook_key
     from supervisor.settings_schema import (
         Setting,
         duration,
@@ -144,5 +153,6 @@ if TYPE_CHECKING:
         one_of,
         relative_file,
         snowflake,
+        validate_table,
     )
     from supervisor.text import format_duration, parse_duration, truncate

@@ -21,6 +21,7 @@ from starlette.routing import Mount
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from supervisor.logs import get_logger
+from supervisor.mcp.webhook_routes import Resolver, WebhookRoutes
 from supervisor.web.console import Console
 from supervisor.web.guard import Guard
 from supervisor.web.listen import HttpConfigError, HttpListen
@@ -70,8 +71,10 @@ def bind(listen: HttpListen) -> socket.socket:
 class WebService:
     """Serve the console, /metrics and /mcp until `stop()`."""
 
-    def __init__(self, listen: HttpListen, daemon: Daemon, list_tools: ListTools, call_tool: CallTool):
+    def __init__(self, listen: HttpListen, daemon: Daemon, list_tools: ListTools, call_tool: CallTool,
+                 webhooks: Resolver | None = None):
         self.listen = listen
+        self.webhooks = webhooks  # /instances/<name>/webhook/<hook>: their handlers check their own secrets
         self.daemon = daemon
         self.console = Console(daemon, listen.token)
         self._tools = (list_tools, call_tool)
@@ -96,7 +99,8 @@ class WebService:
             async with mcp_app.router.lifespan_context(mcp_app):  # the MCP session manager's task group
                 yield
 
-        return Guard(Starlette(routes=routes, lifespan=lifespan), self.listen, port)
+        guarded: Any = Guard(Starlette(routes=routes, lifespan=lifespan), self.listen, port)
+        return WebhookRoutes(guarded, self.webhooks) if self.webhooks is not None else guarded
 
     async def start(self) -> None:
         sock = bind(self.listen)
