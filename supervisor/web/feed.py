@@ -11,13 +11,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import math
 import time
 from collections import deque
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any
 
+from supervisor.daemon.status import State
 from supervisor.logs import get_logger
-from supervisor.web.rows import problems, rows
+from supervisor.web.rows import CHUNK, problems, rows
 
 if TYPE_CHECKING:
     from supervisor.daemon.fleet import Fleet
@@ -76,21 +78,39 @@ class Feed:
                 self._send_problems()
 
     async def _refresh(self) -> None:
-        """Every row: sample latencies; send the rows that differ from what pages have."""
+        """Sample latencies; with pages open, send them the rows that differ from what they have."""
+        if not self._queues:
+            await self._sample_latencies()
+            return
         current = await rows(self.fleet)
         now = time.time()
         for row in current:
             if row["latency_ms"] is not None:
-                samples = self.latency.get(row["name"])
-                if samples is None:
-                    samples = self.latency[row["name"]] = deque(maxlen=SPARKLINE)
-                samples.append((now, float(row["latency_ms"])))
+                self._sample(row["name"], now, float(row["latency_ms"]))
         names = {row["name"] for row in current}
         for gone in [name for name in self.latency if name not in names]:
             del self.latency[gone]
         self._send_rows([row for row in current if self._last.get(row["name"]) != row],
                         set(self._last) - names)
         self._send_problems()
+
+    async def _sample_latencies(self) -> None:
+        """No page open: only the sparklines' samples, straight from the running bots."""
+        now = time.time()
+        for index, (name, runner) in enumerate(list(self.fleet.runners.items())):
+            if index and index % CHUNK == 0:
+                await asyncio.sleep(0)
+            bot = runner.ctx.bot if runner.ctx is not None else None
+            if bot is not None and runner.status.state is State.RUNNING and math.isfinite(bot.latency):
+                self._sample(name, now, round(bot.latency * 1000, 1))
+        for gone in [name for name in self.latency if name not in self.fleet.runners]:
+            del self.latency[gone]
+
+    def _sample(self, name: str, now: float, latency_ms: float) -> None:
+        samples = self.latency.get(name)
+        if samples is None:
+            samples = self.latency[name] = deque(maxlen=SPARKLINE)
+        samples.append((now, latency_ms))
 
     def _send_rows(self, changed: list[dict[str, Any]], asked: set[str]) -> None:
         present = {row["name"] for row in changed}
@@ -127,8 +147,11 @@ class Feed:
         self._queues.add(queue)
         try:
             yield "retry: 1000\n\n"
-            # What the page may have missed between its rendering and this subscription: every row, once.
-            every = {"rows": list(self._last.values()), "removed": []}
+            # What the page may have missed between its rendering and this subscription: every row, once, fresh
+            # (with no page open the feed keeps no rows).
+            fresh = await rows(self.fleet)
+            self._last = {row["name"]: row for row in fresh}
+            every = {"rows": fresh, "removed": []}
             yield f"event: rows\ndata: {await asyncio.to_thread(json.dumps, every)}\n\n"  # 1,000 rows: off the loop
             while True:
                 try:
