@@ -1,8 +1,8 @@
 """The fleet console and /metrics at scale, against the real daemon and the emulator.
 
 Starts N instances with --http-listen, waits --seconds with nothing asked of it (the fleet's own loop lateness,
-for comparison), then for --seconds: one /metrics scrape per second and 5 open consoles
-(each loads the fleet page, then holds its live feed open; every 10 s each reloads the page). Prints the scrape
+for comparison), then for --seconds: one /metrics scrape per second and 5 open consoles (each loads the fleet
+page, then holds its live feed open), and one more page load every 10 s. Prints the scrape
 and page times (wall clock, and the daemon's own Server-Timing: how long its event loop was held, how long the
 off-loop rendering took), the fleet page's size, and the daemon loop's worst lateness during the run (its
 watchdog's heartbeat histogram, read from /metrics, and any stall it logged). Goals: /metrics under 100 ms, the
@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import re
 import secrets
 import statistics
@@ -68,18 +67,17 @@ async def timed_get(http: aiohttp.ClientSession, url: str) -> tuple[float, str, 
         return (time.perf_counter() - started) * 1000, answer.headers.get("server-timing", ""), body
 
 
-async def console(http: aiohttp.ClientSession, base: str, stop: asyncio.Event, pages: list[tuple[float, float]],
+async def console(http: aiohttp.ClientSession, base: str, stop: asyncio.Event,
+                  pages: list[tuple[float, float, float]],
                   events: list[int]) -> None:
-    """One open console: the page, then its live feed, reloaded every 10 s."""
-    while not stop.is_set():
-        wall, timing, _body = await timed_get(http, f"{base}/")
-        pages.append((wall, server_timing(timing, "loop")))
-        with contextlib.suppress(TimeoutError):
-            async with asyncio.timeout(10), http.get(f"{base}/events") as feed:
-                async for _line in feed.content:
-                    events[0] += 1
-                    if stop.is_set():
-                        return
+    """One open console: the page, then its live feed for the rest of the run (as a person leaves it open)."""
+    wall, timing, _body = await timed_get(http, f"{base}/")
+    pages.append((wall, server_timing(timing, "loop"), server_timing(timing, "render")))
+    async with http.get(f"{base}/events") as feed:
+        async for _line in feed.content:
+            events[0] += 1
+            if stop.is_set():
+                return
 
 
 async def run(db: str, instances: int, seconds: float, consoles: int, run_id: str) -> None:
@@ -104,7 +102,8 @@ async def run(db: str, instances: int, seconds: float, consoles: int, run_id: st
             quiet_stalls = daemon.count(lambda e: e.get("event") == "event loop stalled") - quiet_stalls
             before = lag_buckets(text)
             _wall, _timing, page = await timed_get(http, f"{base}/")
-            stop, pages, events = asyncio.Event(), [], [0]
+            stop, events = asyncio.Event(), [0]
+            pages: list[tuple[float, float, float]] = []
             stalls_before = daemon.count(lambda e: e.get("event") == "event loop stalled")
             tasks = [asyncio.create_task(console(http, base, stop, pages, events)) for _ in range(consoles)]
             scrapes: list[tuple[float, float, float]] = []
@@ -113,6 +112,9 @@ async def run(db: str, instances: int, seconds: float, consoles: int, run_id: st
                 tick = time.monotonic()
                 wall, timing, text = await timed_get(http, f"{base}/metrics")
                 scrapes.append((wall, server_timing(timing, "loop"), server_timing(timing, "render")))
+                if len(scrapes) % 10 == 0:  # and a fresh page every 10 s, beside the open ones
+                    wall, timing, _body = await timed_get(http, f"{base}/")
+                    pages.append((wall, server_timing(timing, "loop"), server_timing(timing, "render")))
                 await asyncio.sleep(max(0.0, 1.0 - (time.monotonic() - tick)))
             stop.set()
             for task in tasks:
@@ -120,6 +122,7 @@ async def run(db: str, instances: int, seconds: float, consoles: int, run_id: st
             await asyncio.gather(*tasks, return_exceptions=True)
             after = lag_buckets(text)
         stalls = daemon.count(lambda e: e.get("event") == "event loop stalled") - stalls_before
+        stalled = [e for e in daemon.logs if e.get("event") == "event loop stalled"][-stalls:] if stalls else []
         await daemon.stop()
     finally:
         await emu.stop()
@@ -132,11 +135,15 @@ async def run(db: str, instances: int, seconds: float, consoles: int, run_id: st
           f"(off the loop) median {statistics.median(renders):.0f} ms; {len(text) / 1024:.0f} KiB")
     if pages:
         print(f"  fleet page: {len(pages)} loads, wall median {statistics.median(p[0] for p in pages):.0f} ms, max "
-              f"{max(p[0] for p in pages):.0f} ms; loop held max {max(p[1] for p in pages):.1f} ms; "
+              f"{max(p[0] for p in pages):.0f} ms; loop held max {max(p[1] for p in pages):.1f} ms; rendering (off the "
+              f"loop) median {statistics.median(p[2] for p in pages):.0f} ms; "
               f"{len(page.encode()) / 1024:.0f} KiB of HTML")
     print(f"  live feed: {events[0]} lines received")
     print(f"  daemon loop lateness (watchdog heartbeat), worst: {worst_of(window)} with the scrapes and consoles "
           f"({stalls} stalls over 250 ms logged); {worst_of(quiet)} in the same time without them ({quiet_stalls})")
+    for entry in stalled:  # what held the loop, as the watchdog saw it
+        print(f"    stall {entry.get('stalled_ms')} ms: {entry.get('activity')} (instance {entry.get('instance')}, "
+              f"gc {entry.get('gc_ms')} ms)")
 
 
 async def main(args: argparse.Namespace, db: str) -> None:
