@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import re
 import signal
 from pathlib import Path
 from typing import Any
@@ -14,7 +15,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from supervisor.emulator import Emulator
 from supervisor.pg.budget import server_key
-from tests.support import DaemonProcess, InstanceFolders, add_bot
+from tests.support import REPO, DaemonProcess, InstanceFolders, add_bot
 
 pytestmark = pytest.mark.e2e
 
@@ -89,6 +90,12 @@ async def test_a_command_shows_in_its_instances_counters_and_counters_only_incre
             assert second.get(key, 0.0) >= first[key], key  # a counter never goes down between scrapes
         assert all(dict(labels).keys() <= {"instance", "state", "event", "database", "host", "le"}
                    for _name, labels in second)  # bounded label sets: no guild, channel or user
+        # Every metric the docs' alert rules, table and the Grafana dashboard name is one the daemon serves.
+        documented = set(re.findall(r"discord_supervisor_[a-z_]+", (REPO / "docs" / "observability.md").read_text()
+                                    + (REPO / "docs" / "grafana-dashboard.json").read_text()))
+        served = {name.removesuffix(end) for name, _labels in second for end in ("", "_bucket", "_count", "_sum")}
+        feature_counters = {"discord_supervisor_instance_quote_cache_hits_total"}  # only once a quote was cached
+        assert documented - served - feature_counters == set()
     finally:
         assert await daemon.stop(signal.SIGTERM) == 0
 
