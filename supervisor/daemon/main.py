@@ -20,6 +20,8 @@ from supervisor.daemon.notify import Notifier
 from supervisor.daemon.runner import RuntimeOptions
 from supervisor.daemon.watchdog import LoopWatchdog
 from supervisor.daemon.watcher import watch
+from supervisor.hosts import control as hosts_control
+from supervisor.hosts.leases import HostOptions
 from supervisor.instances import InstanceSpec
 from supervisor.logs import get_logger
 from supervisor.mcp.router import McpRouter, tool_listing
@@ -52,6 +54,7 @@ class DaemonOptions:
     watch: bool = True
     mcp_listen: McpListen | None = None  # the fleet's MCP endpoint alone (served by the HTTP listener); off: None
     http_listen: HttpListen | None = None  # the console, /metrics (and /mcp when MCP is on); off when None
+    hosts: HostOptions | None = None  # capacity, standby and the fleet tables' schema (docs/standby.md)
 
 
 class Daemon:
@@ -59,7 +62,7 @@ class Daemon:
                  before_start: Callable[[InstanceSpec], None] | None = None):
         self.settings = settings
         self.options = options
-        self.databases = Databases(options.state_dir)
+        self.databases = Databases(options.state_dir, options.hosts)
         self.heap = HeapFreezer()
         runtime = replace(options.runtime, on_bot_closed=self.heap.bot_closed)
         self.fleet = Fleet(settings, load_migrations(), runtime, self.databases, before_start)
@@ -67,6 +70,7 @@ class Daemon:
         self.notifier = Notifier()
         self.control = ControlServer(options.control_socket, self.handle_control)
         self.control_commands: dict[str, ControlCommand] = ControlHandlers(self).table()  # others may add theirs
+        self.control_commands.update(hosts_control.table(self.databases.leases))  # drain, undrain, fleet
         self.watchdog = LoopWatchdog()
         self.log = get_logger("supervisor.daemon")
         self._stop = asyncio.Event()

@@ -22,6 +22,7 @@ from supervisor.daemon.outcomes import permanent_reason, unreachable_reason
 from supervisor.daemon.restart_fields import restart_reasons
 from supervisor.daemon.status import InstanceStatus, State
 from supervisor.database import DatabaseError, is_database_unavailable, open_pool
+from supervisor.hosts.holder import LeaseInterrupted
 from supervisor.instances import InstanceSpec
 from supervisor.logs import get_logger
 from supervisor.migrator import Migration, MigrationError, migrate
@@ -36,7 +37,7 @@ from supervisor.sdk.shared import SharedServices
 BACKOFF_FIRST = 1.0
 BACKOFF_MAX = 60.0
 DISCORD_BACKOFF_MAX = 300.0  # Discord unreachable: keep trying, at least every 5 minutes, forever
-LEASE_POLL_SECONDS = 5.0  # a standby daemon asks this often whether the holder's lease is gone
+LEASE_POLL_SECONDS = 1.0  # a daemon asks this often whether an instance placed on it is free to take
 BACKOFF_RESET_AFTER = 300.0  # up this long: the next crash starts the backoff from the beginning again
 CRASH_LOOP_COUNT = 5
 CRASH_LOOP_WINDOW = 60.0
@@ -87,6 +88,30 @@ class InstanceRunner:
         self._stopping = False
         self._reached_discord = False  # the last run got as far as a working connection
         self._lease: tuple[str, str] | None = None  # (url, schema) whose lease this runner holds
+        self._offered: tuple[str, str] | None = None  # (url, schema) this runner has a row for in the fleet table
+        self._fenced = False  # the lease was lost: this run ends without counting as a crash
+        self._handing_off = False  # placed on another daemon: stop the bot and release the lease
+
+    # -- the lease (supervisor/hosts: fencing and placement) -------------------------------------------
+    @property
+    def instance_name(self) -> str:
+        return self.spec.name
+
+    def lease_lost(self) -> None:
+        """Synchronous: the bot sends nothing more from now on, and its gateway socket is cut."""
+        self._fenced = True
+        self._lease = None
+        bot = self.ctx.bot if self.ctx is not None else None
+        if isinstance(bot, InstanceBot):
+            bot.fence()
+        self._wake.set()
+
+    def hand_off(self) -> None:
+        self._handing_off = True
+        self._wake.set()
+
+    def fleet_state(self) -> tuple[str, float]:
+        return str(self.status.state), self.status.since
 
     # -- control ---------------------------------------------------------------------------------
     def start(self) -> None:
@@ -141,6 +166,9 @@ class InstanceRunner:
             delay, grow_backoff = backoff, True
             try:
                 await self._run_once()
+                if self._handing_off:  # the bot is closed: only now may the daemon it is placed on start it
+                    self._handing_off = False
+                    await self._release_lease()
                 continue  # stop or restart requested: the loop condition decides
             except PermanentFailure as error:
                 self.status.enter(State.FAILED, str(error))
@@ -186,10 +214,13 @@ class InstanceRunner:
                 backoff = min(backoff * 2, BACKOFF_MAX)
         await self._release_lease()
         self.status.enter(State.STOPPED)
+        if self._offered is not None:
+            self.databases.leases.forget(*self._offered, self)
         self.log.info("instance stopped")
 
     async def _run_once(self) -> None:
         self._reached_discord = False
+        self._fenced = False
         spec = self.spec
         pool = None
         bot: InstanceBot | None = None
@@ -200,7 +231,8 @@ class InstanceRunner:
             pool = await self._interruptible(self._open_database(spec))
             if pool is None:
                 return  # stop or restart asked for while the database was being prepared
-            ctx = InstanceContext(spec=spec, pool=pool, log=self.log, shared=self.shared, counters=self.counters)
+            ctx = InstanceContext(spec=spec, pool=pool, log=self.log, shared=self.shared, counters=self.counters,
+                                  lease_valid=self._lease_guard())
             self.ctx = ctx
             bot = InstanceBot(ctx, guild_ready_timeout=self.options.guild_ready_timeout,
                               discord_defaults=self.options.discord_defaults)
@@ -213,6 +245,8 @@ class InstanceRunner:
                 # Logged in and its Cogs loaded: it answers commands while it still waits for its guilds, so an
                 # edit made during the start applies now, not once the bot counts as running.
                 await asyncio.wait({bot_task, loaded, wake}, return_when=asyncio.FIRST_COMPLETED)
+                if self._fenced or self._handing_off:
+                    return
                 if bot_task.done():
                     self._raise_bot_outcome(bot_task)
                 if wake.done():
@@ -220,6 +254,8 @@ class InstanceRunner:
                 if self.spec is not ctx.spec:  # an edit that validated before the Cogs were loaded
                     await apply_live(self, self.spec)
                 await asyncio.wait({bot_task, ready, wake}, return_when=asyncio.FIRST_COMPLETED)
+                if self._fenced or self._handing_off:
+                    return
                 if bot_task.done():
                     self._raise_bot_outcome(bot_task)
                 if wake.done():
@@ -232,6 +268,8 @@ class InstanceRunner:
                 self._reached_discord = True
                 self.log.info("instance running", guilds=len(bot.guilds))
                 await asyncio.wait({bot_task, ctx.crashed, wake}, return_when=asyncio.FIRST_COMPLETED)
+                if self._fenced or self._handing_off:
+                    return
                 if bot_task.done():
                     self._raise_bot_outcome(bot_task)
                 if ctx.crashed.done():
@@ -285,24 +323,47 @@ class InstanceRunner:
             raise PermanentFailure(f"{error}; then restart the daemon") from error
         except BundledError as error:  # the bundled server did not start: worth retrying, with its reason shown
             raise TransientFailure(str(error)) from error
+        except LeaseInterrupted as error:
+            raise TransientFailure(str(error)) from error
         except DatabaseError as error:
             if error.__cause__ is not None and is_database_unavailable(error.__cause__):
                 raise TransientFailure(str(error)) from error
             raise PermanentFailure(f"{error}: {self._where_to_fix_database(spec)}") from error
 
     async def _take_lease(self, url: str, spec: InstanceSpec) -> None:
-        """Wait until no other daemon runs this instance (same database and schema), then hold its lease."""
+        """Wait until this instance is placed here and no other daemon runs it, then hold its lease."""
         if self._lease is not None and self._lease != (url, spec.schema):
             await self._release_lease()  # another database or schema now: that lease is not this instance's
+        if self._offered is not None and self._offered != (url, spec.schema):
+            self.databases.leases.forget(*self._offered, self)
+        self._offered = (url, spec.schema)
         while True:
-            holder = await self.databases.leases.try_acquire(url, spec.schema, self.restart)
+            try:
+                holder = await self.databases.leases.try_acquire(url, spec.schema, self)
+            except DatabaseError as error:
+                if not isinstance(error, LeaseInterrupted) and not (
+                        error.__cause__ is not None and is_database_unavailable(error.__cause__)):
+                    raise
+                # No bot runs meanwhile: ask again at the poll's pace rather than with a growing backoff, so a
+                # host cut off from the database rejoins as soon as it can reach it again.
+                if self.status.state is not State.BACKOFF:
+                    self.log.warning("instance waiting to retry", reason=str(error),
+                                     retry_in=2 * self.options.lease_poll)
+                self.status.enter(State.BACKOFF, str(error))
+                await asyncio.sleep(2 * self.options.lease_poll)
+                continue
             if holder is None:
-                self._lease = (url, spec.schema)  # kept across restarts: a standby takes over only when we stop
+                self._lease = (url, spec.schema)  # kept across restarts: another daemon takes over only when we stop
                 return
             if self.status.state is not State.ELSEWHERE:
                 self.log.info("instance running elsewhere; standing by", holder=holder)
             self.status.enter(State.ELSEWHERE, f"running elsewhere ({holder})")
-            await asyncio.sleep(self.options.lease_poll)
+            await self.databases.leases.wait_turn(url, spec.schema, self.options.lease_poll)
+
+    def _lease_guard(self) -> Callable[[], bool]:
+        if self._lease is None:
+            return lambda: False
+        return self.databases.leases.guard(*self._lease, self)
 
     async def _release_lease(self) -> None:
         """After the bot is closed: only then may another daemon start this instance."""

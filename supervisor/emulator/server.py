@@ -443,6 +443,22 @@ class Emulator:
     def connected(self, token: str) -> bool:
         return bool(self.gateway.live_connections(token))
 
+    def session_count(self, token: str) -> int:
+        """Live gateway sessions of `token` right now (two hosts running one bot make it 2)."""
+        return len(self.gateway.live_connections(token))
+
+    def most_sessions(self, token: str) -> int:
+        """The most live sessions `token` ever had at once, seen at every identify, resume and close."""
+        return self.gateway.watch.most(token)
+
+    def session_gap(self, token: str) -> float:
+        """The longest time `token` had no live session after its first one (e.g. during a handoff)."""
+        return self.gateway.watch.longest_gap(token)
+
+    def session_overlap(self, token: str) -> float:
+        """Seconds during which `token` had two or more live sessions at once."""
+        return self.gateway.watch.overlap(token)
+
     async def drop_gateway(self, token: str) -> int:
         """Cut the bot's socket(s) without a close frame; the session stays resumable."""
         dropped = self.gateway.drop(token)

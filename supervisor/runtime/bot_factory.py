@@ -15,6 +15,7 @@ from supervisor.instances import InstanceSpec
 from supervisor.runtime.activity import current_activity, mark
 from supervisor.runtime.context import InstanceContext
 from supervisor.runtime.errors import DATABASE_DOWN, is_internal, user_message
+from supervisor.runtime.fencing import cut_gateway, gate_rest
 from supervisor.runtime.rest_counting import rest_trace
 from supervisor.runtime.tls import bot_connector
 from supervisor.sdk.context import FeatureContext
@@ -67,10 +68,22 @@ class InstanceBot(commands.Bot):
             http_trace=rest_trace(ctx.counters),
             connector=bot_connector(),  # None (discord.py's own) unless an extra CA is trusted (--ca-file)
         )
+        self.fenced = False  # its lease is lost: it never connects again (docs/standby.md, fencing)
+        gate_rest(self.http, lambda: self.instance.lease_valid())
 
     def dispatch(self, event_name: str, /, *args: Any, **kwargs: Any) -> None:
+        """No event is handled while the lease is not confirmed (e.g. the first ones read after a SIGCONT)."""
         self.instance.counters.events[event_name] += 1  # discord.py's event names: a small, fixed set
-        super().dispatch(event_name, *args, **kwargs)
+        if self.instance.lease_valid():
+            super().dispatch(event_name, *args, **kwargs)
+
+    def fence(self) -> None:
+        """The lease is lost: cut the gateway socket now and never reconnect; the runner closes the rest."""
+        self.fenced = True
+        cut_gateway(self)
+
+    def is_closed(self) -> bool:
+        return self.fenced or super().is_closed()
 
     async def _run_event(self, coro: Any, event_name: str, *args: Any, **kwargs: Any) -> None:
         """discord.py stops only Exception here: KeyboardInterrupt or SystemExit from a command or listener would

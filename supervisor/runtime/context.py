@@ -40,6 +40,7 @@ class InstanceContext:
     services: dict[str, Any] = field(default_factory=dict)  # what one feature offers the others (ctx.provide)
     warnings: dict[str, str] = field(default_factory=dict)  # shown in status until a feature clears them
     config_listeners: list[Callable[[], None]] = field(default_factory=list)  # FeatureContext.on_config_change
+    lease_valid: Callable[[], bool] = lambda: True  # the fencing gate (supervisor/hosts): False = send nothing
     _limiters: dict[str, SlidingWindowLimiter] = field(default_factory=dict)
     _tasks: set[asyncio.Task[Any]] = field(default_factory=set)
 
