@@ -9,6 +9,7 @@ from typing import TextIO
 import structlog
 
 from supervisor import journal
+from supervisor.logring import ring_processor
 
 
 def configure(level: str = "INFO", json: bool | None = None, stream: TextIO | None = None) -> None:
@@ -34,6 +35,7 @@ def configure(level: str = "INFO", json: bool | None = None, stream: TextIO | No
     formatter = structlog.stdlib.ProcessorFormatter(
         foreign_pre_chain=shared,
         processors=[
+            ring_processor,  # each instance's last lines, for the console
             structlog.stdlib.ProcessorFormatter.remove_processors_meta,
             structlog.processors.format_exc_info,
             renderer,

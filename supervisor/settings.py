@@ -73,6 +73,8 @@ class SupervisorSettings:
     log_format: str = "auto"
     mcp_listen: str | None = None
     mcp_auth_token: str | None = field(default=None, repr=False)
+    http_listen: str | None = None  # the console and /metrics (and /mcp); SUPERVISOR_HTTP_LISTEN
+    http_token: str | None = field(default=None, repr=False)  # SUPERVISOR_HTTP_TOKEN (an environment value only)
     shutdown_timeout: float = 10.0
     guild_ready_timeout: float = 2.0
     backoff_first: float = 1.0
@@ -143,6 +145,8 @@ SOURCES: dict[str, Source] = {
     "log_format": Source(default="auto", parse=_choice(LOG_FORMATS, str.lower)),
     "mcp_listen": Source(env=("MCP_LISTEN",)),
     "mcp_auth_token": Source(env=("MCP_AUTH_TOKEN",)),
+    "http_listen": Source(),
+    "http_token": Source(),
     "shutdown_timeout": Source(default=10.0, parse=_number),
     "guild_ready_timeout": Source(default=2.0, parse=_number),
     "backoff_first": Source(default=1.0, parse=_number),

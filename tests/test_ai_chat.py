@@ -61,6 +61,8 @@ async def test_personality_verbatim_at_the_top_and_an_edit_applies_to_the_next_r
     assert first.system.startswith(PERSONALITY + "\n\n")
     assert first.last_user_text == "alice: hi there"
     assert first.headers["authorization"] == f"Bearer {KEY}"
+    counters = h.runner.counters  # what /metrics shows for this instance: one request, the tokens reported
+    assert (counters.ai_requests, counters.ai_tokens) == (1, 2)
     assert h.emu.count_requests("POST", "/channels/{channel_id}/typing") >= 1  # "is typing…" while it thinks
     identifies = h.emu.identify_count(h.token)
 

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import shutil
 import subprocess
 import sys
 from pathlib import Path
 
+import aiohttp
 import asyncpg
 import pytest
 
@@ -31,7 +33,11 @@ async def test_sandbox_through_piped_stdin(tmp_path: Path, database_url: str, un
     )
     session = SandboxSession(process)
     try:
-        await session.read_until("Type a message, or /help.")
+        opening = await session.read_until("Type a message, or /help.")
+        console = re.search(r"The web console: (http://127\.0\.0\.1:\d+/)", opening)
+        assert console, opening
+        async with aiohttp.ClientSession() as http, http.get(console.group(1)) as page:
+            assert page.status == 200 and name in await page.text()  # the fleet table lists the instance
         await session.type("!ping")
         await session.read_until("Example Bot: Pong!")
         await session.type("!help")

@@ -268,6 +268,9 @@ async def test_two_bots_share_one_cache(harness_factory, finnhub) -> None:
     assert (await first.say(a, "!stock price MSFT")).endswith("**$402.25**")
     assert (await second.say(b, "!stock price MSFT")).endswith("**$402.25**")
     assert finnhub.calls("MSFT") == 1
+    # /metrics' quote_cache_hits: the second bot's answer came from the cache, and it counts as that bot's.
+    assert first.runner.counters.extra["quote_cache_hits"] == 0
+    assert second.runner.counters.extra["quote_cache_hits"] == 1
     # Each instance's schema keeps the original's display cache for a discord-bot-rs sharing it.
     for h in (first, second):
         rows = await h.fetch("SELECT symbol, price FROM stock_price_cache")

@@ -31,6 +31,7 @@ environment:
   SUPERVISOR_LOG_LEVEL   default for run --log-level
   STATE_DIRECTORY        default for --state-dir (set by systemd's StateDirectory=; else ./var)
   RUNTIME_DIRECTORY      where the control socket goes (set by systemd's RuntimeDirectory=)
+  SUPERVISOR_HTTP_TOKEN  the token of the web console and /metrics (run --http-listen; needed off loopback)
   SUPERVISOR_<FLAG>      default for any daemon flag, e.g. SUPERVISOR_STATE_DIR, SUPERVISOR_SHUTDOWN_TIMEOUT
 
 exit status: 0 success, 1 a problem was found or an action failed, 2 bad usage."""

@@ -38,7 +38,9 @@ async def _mcp_tools() -> list[dict[str, Any]]:
 
 
 if TYPE_CHECKING:
-    from supervisor.mcp.server import McpHttpService, McpListen
+    from supervisor.mcp.server import McpListen
+    from supervisor.web.listen import HttpListen
+    from supervisor.web.server import WebService
 
 READY_WAIT_SECONDS = 60.0  # READY=1 goes out when every valid instance has started, or after this long
 
@@ -50,7 +52,8 @@ class DaemonOptions:
     state_dir: Path = Path("var")
     shutdown_timeout: float = 10.0
     watch: bool = True
-    mcp_listen: McpListen | None = None  # the fleet's MCP endpoint; off when None
+    mcp_listen: McpListen | None = None  # the fleet's MCP endpoint alone (served by the HTTP listener); off: None
+    http_listen: HttpListen | None = None  # the console, /metrics (and /mcp when MCP is on); off when None
     hosts: HostOptions | None = None  # capacity, standby and the fleet tables' schema (docs/standby.md)
 
 
@@ -74,7 +77,7 @@ class Daemon:
         self._signals = 0
         self._background: list[asyncio.Task[None]] = []
         self.mcp = McpRouter(self.fleet)  # also answers `discord-supervisor mcp` (stdio) over the control socket
-        self._mcp_http: McpHttpService | None = None
+        self.http: WebService | None = None
 
     # -- signals -----------------------------------------------------------------------------------
     def _on_stop_signal(self, signum: int) -> None:
@@ -151,13 +154,19 @@ class Daemon:
                       control_socket=str(self.options.control_socket))
         await self.control.start()
         self.watchdog.start()
-        if self.options.mcp_listen is not None:
-            from supervisor.mcp.server import McpHttpService
-            from supervisor.mcp.webhook_routes import fleet_resolver
+        listen = self.options.http_listen
+        if listen is None and self.options.mcp_listen is not None:
+            from supervisor.web.listen import HttpListen
 
-            self._mcp_http = McpHttpService(self.options.mcp_listen, _mcp_tools, self._mcp_call,
-                                            webhooks=fleet_resolver(lambda: self.fleet.runners))
-            await self._mcp_http.start()
+            mcp = self.options.mcp_listen
+            listen = HttpListen(mcp.host, mcp.port, mcp.token, mcp.token, mcp=True, flag="--mcp-listen")
+        if listen is not None:
+            from supervisor.mcp.webhook_routes import fleet_resolver
+            from supervisor.web.server import WebService
+
+            self.http = WebService(listen, self, _mcp_tools, self._mcp_call,
+                                   webhooks=fleet_resolver(lambda: self.fleet.runners))
+            await self.http.start()
         await self.fleet.reconcile()
         self.review_databases()
         self._keep("notify", self._announce_ready)
@@ -171,8 +180,8 @@ class Daemon:
         for task in self._background:  # first: no watcher or rescan may start an instance while we stop
             task.cancel()
         await asyncio.gather(*self._background, return_exceptions=True)
-        if self._mcp_http is not None:
-            await self._mcp_http.stop()
+        if self.http is not None:
+            await self.http.stop()
         try:
             return await self.shutdown()
         finally:

@@ -32,6 +32,7 @@ from supervisor.pg.service import Databases
 from supervisor.runtime import containment
 from supervisor.runtime.bot_factory import FeatureLoadError, InstanceBot
 from supervisor.runtime.context import InstanceContext
+from supervisor.runtime.counters import InstanceCounters, current_counters
 from supervisor.sdk.shared import SharedServices
 
 BACKOFF_FIRST = 1.0
@@ -81,6 +82,7 @@ class InstanceRunner:
         self.migrations = migrations
         self.options = options
         self.status = InstanceStatus(spec.name)
+        self.counters = InstanceCounters()  # kept across restarts: /metrics shows counters that only increase
         self.log = get_logger("supervisor.instance", instance=spec.name)
         self.ctx: InstanceContext | None = None
         self._task: asyncio.Task[None] | None = None
@@ -122,6 +124,7 @@ class InstanceRunner:
         context = contextvars.copy_context()
         context.run(structlog.contextvars.bind_contextvars, instance=self.spec.name)
         containment.install(asyncio.get_running_loop())
+        context.run(current_counters.set, self.counters)  # shared services count for the instance that asks
         self._task = asyncio.get_running_loop().create_task(
             self._main(), name=f"instance:{self.spec.name}", context=context
         )
@@ -234,7 +237,7 @@ class InstanceRunner:
             pool = await self._interruptible(self._open_database(spec))
             if pool is None:
                 return  # stop or restart asked for while the database was being prepared
-            ctx = InstanceContext(spec=spec, pool=pool, log=self.log, shared=self.shared,
+            ctx = InstanceContext(spec=spec, pool=pool, log=self.log, shared=self.shared, counters=self.counters,
                                   lease_valid=self._lease_guard())
             self.ctx = ctx
             containment.owner.set(ctx.crash)  # every task started from here on (the bot's included) is this run's

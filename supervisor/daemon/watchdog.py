@@ -31,6 +31,8 @@ TICK = 0.1  # the heartbeat; the thread looks twice as often
 STILL_STALLED = 10.0  # a stall this long is reported while it lasts
 NOTABLE_SUSPENSION = 1.0  # a suspension this long (SIGSTOP, a VM pause) is a warning; a shorter one (a machine too
 # loaded to run us for a moment) is info: nothing in this process can be done about either
+# Upper bounds (seconds) of the loop-lag histogram on /metrics: how late each heartbeat woke.
+LAG_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 
 
 class LoopWatchdog:
@@ -50,6 +52,16 @@ class LoopWatchdog:
         self._suspended = 0.0  # time the whole process did not run, since the heartbeat last woke
         self._seen = time.monotonic()  # when the watching thread last ran
         self._seen_cpu = time.process_time()  # the process's CPU time then
+        # For /metrics (plain numbers, read at scrape time): the heartbeat's lateness as a histogram, the time
+        # spent collecting garbage, and per instance the loop time its tasks held (sampled by the thread: each
+        # look that finds an instance's task running counts one look's worth of time for it).
+        self.lag_counts = [0] * (len(LAG_BUCKETS) + 1)  # the last: over every bound
+        self.lag_sum = 0.0
+        self.gc_total = 0.0
+        self.gc_collections = 0
+        self.busy: Counter[str] = Counter()  # instance name -> seconds of loop time (sampled)
+        self.stalled_seconds: Counter[str] = Counter()  # instance name -> seconds of stalls it caused
+        self._last_look = time.monotonic()
 
     def start(self) -> None:
         self._loop = asyncio.get_running_loop()
@@ -82,6 +94,7 @@ class LoopWatchdog:
             self._beat = time.monotonic()  # first: the thread must not take this task for the culprit
             suspect, self._suspect, self._said_still = self._suspect, None, False
             collecting, self._gc_seconds = self._gc_seconds, 0.0
+            self._record_lag(max(late, 0.0))
             suspended = self._take_suspension()
             if late > self.threshold:
                 self._report(late, suspect, collecting, suspended)
@@ -111,9 +124,17 @@ class LoopWatchdog:
         if held <= self.threshold:  # the collector, not the task it happened to interrupt
             instance, activity = None, "garbage collection"
         self.stalls[instance or ""] += 1
+        self.stalled_seconds[instance or ""] += late
         self.log.warning("event loop stalled", instance=instance, activity=activity,
                          stalled_ms=round(late * 1000), gc_ms=round(collecting * 1000),
                          suspended_ms=round(suspended * 1000))
+
+    def _record_lag(self, late: float) -> None:
+        index = 0
+        while index < len(LAG_BUCKETS) and late > LAG_BUCKETS[index]:
+            index += 1
+        self.lag_counts[index] += 1
+        self.lag_sum += late
 
     def _on_gc(self, phase: str, _info: dict[str, int]) -> None:
         """A collection holds the GIL throughout, so one started on another thread (discord.py's heartbeats, a
@@ -121,11 +142,24 @@ class LoopWatchdog:
         if phase == "start":
             self._gc_started = time.perf_counter()
         else:
-            self._gc_seconds += time.perf_counter() - self._gc_started
+            took = time.perf_counter() - self._gc_started
+            self._gc_seconds += took
+            self.gc_total += took
+            self.gc_collections += 1
+
+    def _sample(self) -> None:
+        """Which instance's task runs right now: it is charged the time since the last look."""
+        now = time.monotonic()
+        since, self._last_look = now - self._last_look, now
+        with contextlib.suppress(RuntimeError):
+            instance, _ = activity_of(asyncio.current_task(self._loop))
+            if instance is not None:
+                self.busy[instance] += since
 
     def _watch(self) -> None:
         while not self._stop.wait(TICK / 2):
             self._suspended += self._notice_suspension()
+            self._sample()
             held = time.monotonic() - self._beat - TICK - self._suspended
             if held <= self.threshold / 2:
                 continue

@@ -109,22 +109,30 @@ class _EmbeddedUvicorn(uvicorn.Server):
         yield
 
 
+def streamable_app(host: str, port: int, list_tools: ListTools, call_tool: CallTool) -> Any:
+    """The MCP endpoint at /mcp as a Starlette app (its lifespan runs the session manager). The fleet's HTTP
+    listener mounts it beside the console; McpHttpService serves it alone."""
+    server = build_server(list_tools, call_tool)
+    shown = f"[{host}]" if ":" in host else host
+    hosts = [f"{shown}:{port}"]
+    if McpListen(host, port, None).loopback:
+        hosts += [f"localhost:{port}", f"127.0.0.1:{port}", f"[::1]:{port}"]
+    security = TransportSecuritySettings(
+        # A wildcard bind has no name to check: the bearer token is mandatory there.
+        enable_dns_rebinding_protection=host not in ("0.0.0.0", "::"), allowed_hosts=hosts,
+        allowed_origins=[f"http://{name}" for name in hosts],
+    )
+    return server.streamable_http_app(streamable_http_path=PATH, max_request_body_size=MAX_BODY_BYTES,
+                                      transport_security=security, host=host)
+
+
 class McpHttpService:
     """Serve the MCP endpoint until `stop()`."""
 
     def __init__(self, listen: McpListen, list_tools: ListTools, call_tool: CallTool,
                  webhooks: Resolver | None = None, header_timeout: float = HEADER_TIMEOUT):
         self.listen = listen
-        server = build_server(list_tools, call_tool)
-        hosts = [f"{listen.host}:{listen.port}"]
-        if listen.loopback:
-            hosts += [f"localhost:{listen.port}", f"127.0.0.1:{listen.port}", f"[::1]:{listen.port}"]
-        security = TransportSecuritySettings(
-            enable_dns_rebinding_protection=True, allowed_hosts=hosts,
-            allowed_origins=[f"http://{host}" for host in hosts],
-        )
-        app = server.streamable_http_app(streamable_http_path=PATH, max_request_body_size=MAX_BODY_BYTES,
-                                         transport_security=security, host=listen.host)
+        app = streamable_app(listen.host, listen.port, list_tools, call_tool)
         guarded: Any = BearerGuard(app, listen.token)
         if webhooks is not None:  # the webhooks' handlers check their own secret
             guarded = WebhookRoutes(guarded, webhooks)

@@ -18,6 +18,7 @@ from supervisor.runtime.containment import culprit
 from supervisor.runtime.context import InstanceContext
 from supervisor.runtime.errors import DATABASE_DOWN, is_internal, user_message
 from supervisor.runtime.fencing import cut_gateway, gate_rest
+from supervisor.runtime.rest_counting import rest_trace
 from supervisor.runtime.tls import bot_connector
 from supervisor.sdk.context import FeatureContext
 from supervisor.sdk.feature import Feature
@@ -66,6 +67,7 @@ class InstanceBot(commands.Bot):
             chunk_guilds_at_startup=False,
             guild_ready_timeout=guild_ready_timeout,
             allowed_mentions=discord.AllowedMentions(everyone=False, roles=False, users=True, replied_user=False),
+            http_trace=rest_trace(ctx.counters),
             connector=bot_connector(),  # None (discord.py's own) unless an extra CA is trusted (--ca-file)
         )
         self.fenced = False  # its lease is lost: it never connects again (docs/standby.md, fencing)
@@ -73,6 +75,7 @@ class InstanceBot(commands.Bot):
 
     def dispatch(self, event_name: str, /, *args: Any, **kwargs: Any) -> None:
         """No event is handled while the lease is not confirmed (e.g. the first ones read after a SIGCONT)."""
+        self.instance.counters.events[event_name] += 1  # discord.py's event names: a small, fixed set
         if self.instance.lease_valid():
             super().dispatch(event_name, *args, **kwargs)
 
@@ -105,6 +108,8 @@ class InstanceBot(commands.Bot):
 
     async def invoke(self, ctx: commands.Context) -> None:  # type: ignore[override]
         mark(self.instance.name, f"command {ctx.command.qualified_name}" if ctx.command else "command")
+        if ctx.command is not None:
+            self.instance.counters.commands += 1
         await super().invoke(ctx)
 
     async def setup_hook(self) -> None:
@@ -168,6 +173,8 @@ class InstanceBot(commands.Bot):
             self.instance.log.error("listener_failed", listener=event_method, error=repr(error), exc_info=error)
 
     async def on_command_error(self, context: commands.Context, error: commands.CommandError) -> None:  # type: ignore[override]
+        if context.command is not None:
+            self.instance.counters.command_failures += 1
         message = user_message(error, context, self.instance.config.command_start())
         if message is None:
             return

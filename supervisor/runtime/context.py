@@ -16,6 +16,7 @@ from supervisor.instances import InstanceSpec
 from supervisor.ratelimit import SlidingWindowLimiter
 from supervisor.runtime.activity import mark
 from supervisor.runtime.containment import culprit, must_contain
+from supervisor.runtime.counters import InstanceCounters
 from supervisor.sdk.shared import SharedServices
 
 if TYPE_CHECKING:
@@ -34,6 +35,7 @@ class InstanceContext:
     shared: SharedServices  # the process's; not this instance's to close
     started_at: float = field(default_factory=time.time)
     bot: commands.Bot | None = None
+    counters: InstanceCounters = field(default_factory=InstanceCounters)  # the runner's, read by /metrics
     # Set when a feature's background task dies; the supervisor restarts the instance.
     crashed: asyncio.Future[BaseException] = field(default_factory=lambda: asyncio.get_running_loop().create_future())
     services: dict[str, Any] = field(default_factory=dict)  # what one feature offers the others (ctx.provide)
