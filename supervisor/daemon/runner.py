@@ -30,6 +30,7 @@ from supervisor.pg.bundled import BundledError, BundledRefused
 from supervisor.pg.service import Databases
 from supervisor.runtime.bot_factory import FeatureLoadError, InstanceBot
 from supervisor.runtime.context import InstanceContext
+from supervisor.sdk.clock import SystemClock
 from supervisor.sdk.shared import SharedServices
 
 BACKOFF_FIRST = 1.0
@@ -52,6 +53,7 @@ class RuntimeOptions:
     upstreams: Mapping[str, str] = field(default_factory=dict)
     discord_defaults: bool = False  # discord.py's own caches, compression, reads (bench/chatter.py compares)
     on_bot_closed: Callable[[], None] = lambda: None  # the daemon's heap freezer counts closed bots
+    clock: SystemClock = field(default_factory=SystemClock)  # features' time (ctx.clock); tests move theirs
 
 
 class PermanentFailure(Exception):
@@ -178,7 +180,8 @@ class InstanceRunner:
                 self.log.error("instance crashed; restarting", reason=reason, retry_in=backoff, exc_info=error)
             self.status.restarts += 1
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), delay)
+                async with asyncio.timeout(delay):  # never wait_for(event.wait()): it can swallow a cancel (3.11)
+                    await self._wake.wait()
             if grow_backoff:
                 backoff = min(backoff * 2, BACKOFF_MAX)
         await self._release_lease()
@@ -196,7 +199,7 @@ class InstanceRunner:
             pool = await self._interruptible(self._open_database(spec))
             if pool is None:
                 return  # stop or restart asked for while the database was being prepared
-            ctx = InstanceContext(spec=spec, pool=pool, log=self.log, shared=self.shared)
+            ctx = InstanceContext(spec=spec, pool=pool, log=self.log, shared=self.shared, clock=self.options.clock)
             self.ctx = ctx
             bot = InstanceBot(ctx, guild_ready_timeout=self.options.guild_ready_timeout,
                               discord_defaults=self.options.discord_defaults)

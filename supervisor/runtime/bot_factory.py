@@ -92,10 +92,11 @@ class InstanceBot(commands.Bot):
     async def switch_features(self, spec: InstanceSpec) -> None:
         """Switch this bot to `spec`, all or nothing.
 
-        The Cogs of newly enabled features are built and added first, each seeing `spec` already; only when
-        every one loaded does the instance switch to `spec` (its prefix, settings) and remove the Cogs of
-        features switched off. If one fails, those just added are removed again and the instance keeps its
-        old spec and Cogs; the error is raised as FeatureLoadError.
+        The Cogs of newly enabled features are built and added first, each seeing `spec` already. If one fails,
+        those just added are removed again and the instance keeps its old spec and Cogs; the error is raised as
+        FeatureLoadError. When every one loaded, the features switched off are removed and withdrawn (their
+        tasks cancelled and awaited) first; only then does the instance switch to `spec` (its prefix, settings)
+        and tell the remaining features: a switched-off feature's job is never woken by the edit that ends it.
         """
         async with self._switching:
             wanted = {feature.name: feature for feature in registry.enabled_features(spec.config)}
@@ -107,17 +108,22 @@ class InstanceBot(commands.Bot):
             except BaseException:
                 for _name, cog, feature_ctx in reversed(added):
                     await self.remove_cog(cog.qualified_name)
-                    feature_ctx.withdraw()
+                    await feature_ctx.withdraw()
                 raise
+            for name in [name for name in self._loaded if name not in wanted]:
+                cog, feature_ctx = self._loaded.pop(name)
+                await self.remove_cog(cog.qualified_name)  # its cog_unload stops its own work first
+                await feature_ctx.withdraw()
             self.instance.spec = spec  # prefix, root, bot_name, personality and feature settings are read here
-            self.instance.config_changed()  # periodic jobs re-read their intervals
             for name, cog, feature_ctx in added:
                 feature_ctx.follow_instance()
                 self._loaded[name] = (cog, feature_ctx)
-            for name in [name for name in self._loaded if name not in wanted]:
-                cog, feature_ctx = self._loaded.pop(name)
-                await self.remove_cog(cog.qualified_name)  # its cog_unload cancels its background tasks
-                feature_ctx.withdraw()
+            self.instance.config_changed()  # periodic jobs of the features still on re-read their intervals
+
+    def feature_context(self, name: str) -> FeatureContext | None:
+        """The context of feature `name` as loaded in this bot now (None when it is off)."""
+        loaded = self._loaded.get(name)
+        return loaded[1] if loaded else None
 
     async def _build(self, feature: Feature, spec: InstanceSpec) -> tuple[commands.Cog, FeatureContext]:
         feature_ctx = FeatureContext(self.instance, feature, spec=spec)
@@ -125,7 +131,7 @@ class InstanceBot(commands.Bot):
             cog = feature.load_cog_class()(feature_ctx)
             await self.add_cog(cog)
         except Exception as error:
-            feature_ctx.withdraw()
+            await feature_ctx.withdraw()
             raise FeatureLoadError(feature.name, error) from error
         return cog, feature_ctx
 

@@ -15,6 +15,7 @@ from supervisor.config import InstanceConfig
 from supervisor.instances import InstanceSpec
 from supervisor.ratelimit import SlidingWindowLimiter
 from supervisor.runtime.activity import mark
+from supervisor.sdk.clock import SystemClock
 from supervisor.sdk.shared import SharedServices
 
 if TYPE_CHECKING:
@@ -31,6 +32,7 @@ class InstanceContext:
     pool: asyncpg.Pool
     log: structlog.stdlib.BoundLogger
     shared: SharedServices  # the process's; not this instance's to close
+    clock: SystemClock = field(default_factory=SystemClock)  # the time features see (tests move it)
     started_at: float = field(default_factory=time.time)
     bot: commands.Bot | None = None
     # Set when a feature's background task dies; the supervisor restarts the instance.

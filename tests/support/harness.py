@@ -34,6 +34,7 @@ from supervisor.instances import InstanceSpec, Status, load_instance
 from supervisor.migrator import load_migrations
 from supervisor.pg.service import Databases
 from supervisor.runtime.endpoints import apply_endpoints
+from supervisor.sdk.clock import AdjustableClock
 from supervisor.sdk.shared import SharedServices
 from tests.support.folders import InstanceFolders, config_text, fake_token
 from tests.support.logbook import LogBook, LogPredicate, captured_logs
@@ -60,6 +61,11 @@ class FeatureHarness:
     new_runner: Callable[[InstanceSpec], InstanceRunner]
     logs: LogBook
     members: list[User] = field(default_factory=list)
+    clock: AdjustableClock = field(default_factory=AdjustableClock)  # the instance's ctx.clock
+
+    async def advance(self, seconds: float) -> None:
+        """Move the instance's clock forward: timers due by then (periodic jobs, expiries) run now."""
+        await self.clock.advance(seconds)
 
     # -- people ----------------------------------------------------------------------------------
     def add_member(self, name: str, *, permissions: int = 0, roles: list[Role] | None = None,
@@ -215,7 +221,8 @@ async def harness_factory(emu: Emulator, database_url: str, tmp_path: Path, uniq
         )
         report = await asyncio.to_thread(load_instance, folder, None)
         assert report.spec is not None, report.problems
-        options = RuntimeOptions(guild_ready_timeout=guild_ready_timeout, backoff_first=0.2)
+        clock = AdjustableClock()
+        options = RuntimeOptions(guild_ready_timeout=guild_ready_timeout, backoff_first=0.2, clock=clock)
 
         def new_runner(spec: InstanceSpec) -> InstanceRunner:
             return InstanceRunner(spec, migrations, options, gate, databases, shared)
@@ -223,7 +230,7 @@ async def harness_factory(emu: Emulator, database_url: str, tmp_path: Path, uniq
         runner = new_runner(report.spec)
         runner.start()
         harness = FeatureHarness(emu, name, folder, token, bot_user, guild, channel, owner, bot_role, schema,
-                                 database_url, runner, shared, new_runner, instance_logs)
+                                 database_url, runner, shared, new_runner, instance_logs, clock=clock)
         made.append(harness)
         if wait:
             await harness.wait_running()
@@ -239,7 +246,7 @@ async def harness_factory(emu: Emulator, database_url: str, tmp_path: Path, uniq
         discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = old_gateway
 
 
-TEST_FEATURE_PACKAGES = ("tests.fixture_features.faulty",)
+TEST_FEATURE_PACKAGES = ("tests.fixture_features.faulty", "tests.fixture_features.stubborn")
 
 
 @pytest.fixture
