@@ -27,7 +27,7 @@ async def ban(ctx: FeatureContext, locks: KeyedLocks, sweeper: TempbanSweeper, g
     async with locks.hold((guild.id, target.id)):  # the sweep must not lift an old row meanwhile
         # The row first: if the daemon dies right after the ban, the sweep still lifts it.
         tempban = None if seconds is None else await queries.create_tempban(
-            ctx.pool, guild.id, target.id, moderator.id, reason, seconds)
+            ctx.pool, guild.id, target.id, moderator.id, reason, seconds, ctx.clock.utcnow())
         # A tempban's Discord reason carries its row id: the sweep lifts only a ban that is still this one.
         head = "Ban" if tempban is None else ban_marker(tempban.id)
         audit_reason = f"{head} by {moderator}{via} ({shown})" + (f": {reason}" if reason else "")

@@ -13,7 +13,6 @@ expired while the daemon was down is lifted by the first sweep after the next st
 from __future__ import annotations
 
 import asyncio
-import time
 from dataclasses import dataclass
 
 import aiohttp
@@ -80,7 +79,7 @@ class TempbanSweeper:
         """Lift what is due; return the seconds until the next round (the kit's `every` sleeps that long)."""
         try:
             await self.sweep()
-            next_expiry = await queries.seconds_to_next_expiry(self.ctx.pool)
+            next_expiry = await queries.seconds_to_next_expiry(self.ctx.pool, self.ctx.clock.utcnow())
         except Exception as error:
             if not is_database_unavailable(error):
                 raise  # a bug: the instance restarts, and the pending rows are swept after the restart
@@ -90,13 +89,13 @@ class TempbanSweeper:
         if next_expiry is not None:
             delays.append(next_expiry + EXPIRY_SLACK_SECONDS)
         if self._retries:
-            delays.append(min(retry.not_before for retry in self._retries.values()) - time.monotonic())
+            delays.append(min(retry.not_before for retry in self._retries.values()) - self.ctx.clock.monotonic())
         return max(0.0, min(delays))
 
     async def sweep(self) -> int:
         lifted = 0
-        now = time.monotonic()
-        expired, unreadable = await queries.expired_tempbans(self.ctx.pool)
+        now = self.ctx.clock.monotonic()
+        expired, unreadable = await queries.expired_tempbans(self.ctx.pool, self.ctx.clock.utcnow())
         for row_id in set(unreadable) - self._reported_unreadable:  # said once per row, never a crash
             self.ctx.log.error("tempban row has a guild or user id that is not a Discord ID; skipped",
                                tempban_id=row_id)
@@ -147,7 +146,7 @@ class TempbanSweeper:
         retry.attempts += 1
         first = min(self.interval(), RETRY_FIRST_MAX_SECONDS)
         delay = min(first * 2 ** min(retry.attempts - 1, 20), RETRY_MAX_SECONDS)
-        retry.not_before = time.monotonic() + delay
+        retry.not_before = self.ctx.clock.monotonic() + delay
         self._retries[ban.id] = retry
         log.warning("unban failed; the tempban stays pending and is retried", attempt=retry.attempts,
                     retry_in=delay, status=getattr(error, "status", None),

@@ -26,6 +26,8 @@ _EXPORTS = {
     "FeatureContext": "supervisor.sdk.context",
     "InstanceFileError": "supervisor.sdk.context",
     "Periodic": "supervisor.sdk.periodic",
+    "SystemClock": "supervisor.sdk.clock",
+    "AdjustableClock": "supervisor.sdk.clock",
     "SharedServices": "supervisor.sdk.shared",
     "UserError": "supervisor.runtime.errors",
     "DATABASE_DOWN": "supervisor.runtime.errors",
@@ -66,6 +68,7 @@ __all__ = [
     "RED",
     "VERSION",
     "AIUnavailable",
+    "AdjustableClock",
     "Confirm",
     "Duration",
     "EnvKey",
@@ -77,6 +80,7 @@ __all__ = [
     "Setting",
     "SharedServices",
     "SlidingWindowLimiter",
+    "SystemClock",
     "UserError",
     "complete",
     "duration",
@@ -122,6 +126,7 @@ if TYPE_CHECKING:
     from supervisor.ratelimit import SlidingWindowLimiter
     from supervisor.runtime.errors import DATABASE_DOWN, UserError
     from supervisor.sdk.ai import AIUnavailable, complete
+    from supervisor.sdk.clock import AdjustableClock, SystemClock
     from supervisor.sdk.confirm import Confirm
     from supervisor.sdk.context import FeatureContext, InstanceFileError
     from supervisor.sdk.converters import Duration

@@ -64,7 +64,8 @@ class FeatureHarness:
     clock: AdjustableClock = field(default_factory=AdjustableClock)  # the instance's ctx.clock
 
     async def advance(self, seconds: float) -> None:
-        """Move the instance's clock forward: timers due by then (periodic jobs, expiries) run now."""
+        """Move the test's clock (every instance's ctx.clock) forward: timers due by then (periodic jobs, expiries,
+        cache ages) run or count now, instead of the test sleeping."""
         await self.clock.advance(seconds)
 
     # -- people ----------------------------------------------------------------------------------
@@ -195,6 +196,7 @@ async def harness_factory(emu: Emulator, database_url: str, tmp_path: Path, uniq
     migrations = load_migrations()
     gate = asyncio.Semaphore(8)
     shared = SharedServices()
+    clock = AdjustableClock()  # one time for every instance of the test (they share the quote cache, say)
     made: list[FeatureHarness] = []
 
     async def make(*, name: str = "bot", config_extra: str = "", config: str | None = None,
@@ -221,7 +223,6 @@ async def harness_factory(emu: Emulator, database_url: str, tmp_path: Path, uniq
         )
         report = await asyncio.to_thread(load_instance, folder, None)
         assert report.spec is not None, report.problems
-        clock = AdjustableClock()
         options = RuntimeOptions(guild_ready_timeout=guild_ready_timeout, backoff_first=0.2, clock=clock)
 
         def new_runner(spec: InstanceSpec) -> InstanceRunner:
