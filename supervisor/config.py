@@ -196,10 +196,15 @@ def _load_features(table: Any) -> tuple[dict[str, bool], list[tuple[str, str]]]:
         return {}, [("", "[features] must be a table of name = true/false")]
     shipped = registry.features()
     reserved = registry.reserved_names()
+    broken = registry.broken()
     features = {name: feature.default_enabled for name, feature in shipped.items()}
     problems: list[tuple[str, str]] = []
     for name, value in table.items():
-        if name not in shipped and name not in reserved:
+        if name in broken and name not in shipped:
+            if value is not False:  # switched off, a broken install harms nobody
+                problems.append((name, f"the installed feature cannot be loaded: {broken[name].error} "
+                                       f"(from {broken[name].source})"))
+        elif name not in shipped and name not in reserved:
             problems.append((name, f"unknown feature{did_you_mean(name, [*shipped, *reserved])}"))
         elif not isinstance(value, bool):
             problems.append((name, f"must be true or false, not {type(value).__name__} {value!r}"))

@@ -12,13 +12,19 @@ expired while the daemon was down is lifted by the first sweep after the next st
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass
 
-import aiohttp
 import discord
 import structlog
-from supervisor.sdk import FeatureContext, KeyedLocks, Periodic, is_database_unavailable
+from supervisor.sdk import (
+    CallResult,
+    DiscordCode,
+    FeatureContext,
+    KeyedLocks,
+    Outcome,
+    Periodic,
+    is_database_unavailable,
+)
 
 from . import queries
 from .audit import send_audit, user_field
@@ -32,11 +38,8 @@ MAX_ATTEMPT_SECONDS = 30.0
 RETRY_FIRST_MAX_SECONDS = 30.0  # the first retry of a failed unban waits one sweep interval, at most this long
 OUTAGE_RETRY_SECONDS = 30.0  # while the database is down, try again this often (not only at the safety sweep)
 EXPIRY_SLACK_SECONDS = 0.05  # wake just after an expiry, not a hair before it (clocks are read separately)
-UNKNOWN_BAN = 10026
 LEGACY_MARKER = "Tempban by "  # tempbans made before the reason carried the row id
 
-# Failures worth a later retry: Discord refused or erred, or could not be reached.
-_RETRYABLE = (discord.HTTPException, aiohttp.ClientError, OSError, TimeoutError)
 
 
 def ban_marker(tempban_id: int) -> str:
@@ -118,20 +121,21 @@ class TempbanSweeper:
             if not await queries.is_pending(self.ctx.pool, ban.id):
                 return False  # an unban command or a newer ban closed it while we waited for the lock
             attempt_seconds = self.attempt_seconds()
-            try:
-                # Is the ban in Discord still this row's? A person may have unbanned and banned again since.
-                current = await asyncio.wait_for(bot.http.get_ban(ban.user_id, ban.guild_id), attempt_seconds)
-                if is_our_ban(current.get("reason"), ban.id):
-                    await asyncio.wait_for(bot.http.unban(ban.user_id, ban.guild_id, reason="Tempban expired"),
-                                           attempt_seconds)
-                else:
-                    log.info("tempban expired; the ban in Discord is a newer one, left in place")
-            except discord.NotFound as error:
-                if error.code != UNKNOWN_BAN:  # Unknown Guild, Unknown User: not done, maybe later
-                    return self._postpone(ban, log, error)
+            guild = bot.get_guild(ban.guild_id)
+            if guild is None:  # not (yet) in this bot's guilds: not done, maybe later
+                return self._postpone(ban, log, None)
+            # Is the ban in Discord still this row's? A person may have unbanned and banned again since.
+            user = discord.Object(ban.user_id)
+            found = await self.ctx.discord(guild.fetch_ban(user), timeout=attempt_seconds)
+            current: CallResult[object] = found
+            if found.ok and found.value is not None and is_our_ban(found.value.reason, ban.id):
+                current = await self.ctx.discord(guild.unban(user, reason="Tempban expired"), timeout=attempt_seconds)
+            elif found.ok:
+                log.info("tempban expired; the ban in Discord is a newer one, left in place")
+            if current.outcome is Outcome.UNKNOWN_TARGET and current.code == DiscordCode.UNKNOWN_BAN:
                 log.info("tempban expired; the user was already unbanned")
-            except _RETRYABLE as error:
-                return self._postpone(ban, log, error)
+            elif not current.ok:  # Unknown Guild or User, refused, failed: not done, maybe later
+                return self._postpone(ban, log, current)
             self._retries.pop(ban.id, None)
             if not await queries.mark_lifted(self.ctx.pool, ban.id):
                 return False
@@ -141,7 +145,8 @@ class TempbanSweeper:
         })
         return True
 
-    def _postpone(self, ban: queries.Tempban, log: structlog.stdlib.BoundLogger, error: Exception) -> bool:
+    def _postpone(self, ban: queries.Tempban, log: structlog.stdlib.BoundLogger,
+                  result: CallResult[object] | None) -> bool:
         retry = self._retries.get(ban.id) or _Retry(0, 0.0)
         retry.attempts += 1
         first = min(self.interval(), RETRY_FIRST_MAX_SECONDS)
@@ -149,6 +154,7 @@ class TempbanSweeper:
         retry.not_before = self.ctx.clock.monotonic() + delay
         self._retries[ban.id] = retry
         log.warning("unban failed; the tempban stays pending and is retried", attempt=retry.attempts,
-                    retry_in=delay, status=getattr(error, "status", None),
-                    error=repr(error) if isinstance(error, TimeoutError) else str(error) or repr(error))
+                    retry_in=delay, outcome=result.outcome if result else "guild not available",
+                    status=result.status if result else None,
+                    error=result.describe() if result else f"guild {ban.guild_id} is not one of this bot's")
         return False

@@ -18,6 +18,8 @@ from typing import Any
 import asyncpg
 import structlog
 
+from supervisor import registry
+from supervisor.config import InstanceConfig
 from supervisor.daemon.outcomes import permanent_reason, unreachable_reason
 from supervisor.daemon.restart_fields import restart_reasons
 from supervisor.daemon.status import InstanceStatus, State
@@ -87,6 +89,7 @@ class InstanceRunner:
         self._stopping = False
         self._reached_discord = False  # the last run got as far as a working connection
         self._lease: tuple[str, str] | None = None  # (url, schema) whose lease this runner holds
+        self._database_url: str | None = None  # the URL the current run's pool was opened on
 
     # -- control ---------------------------------------------------------------------------------
     def start(self) -> None:
@@ -199,7 +202,8 @@ class InstanceRunner:
             pool = await self._interruptible(self._open_database(spec))
             if pool is None:
                 return  # stop or restart asked for while the database was being prepared
-            ctx = InstanceContext(spec=spec, pool=pool, log=self.log, shared=self.shared, clock=self.options.clock)
+            ctx = InstanceContext(spec=spec, pool=pool, log=self.log, shared=self.shared, clock=self.options.clock,
+                                  migrate_features=self._migrate_features)
             self.ctx = ctx
             bot = InstanceBot(ctx, guild_ready_timeout=self.options.guild_ready_timeout,
                               discord_defaults=self.options.discord_defaults)
@@ -269,8 +273,10 @@ class InstanceRunner:
             url = await self.databases.url_for(spec)  # no DATABASE_URL: the bundled server, started on first use
             await self._take_lease(url, spec)
             budget = await self.databases.budget_for(url)
+            migrations = await asyncio.to_thread(registry.migrations_for, spec.config, self.migrations)
             async with self.startup_gate, budget.slot():  # the migration's connection counts against the budget
-                await migrate(url, spec.schema, self.migrations)
+                await migrate(url, spec.schema, migrations)
+            self._database_url = url
             return await open_pool(url, spec.schema, spec.config.pool_max_size, budget=budget,
                                    command_timeout=spec.config.command_timeout)
         except MigrationError as error:
@@ -283,6 +289,11 @@ class InstanceRunner:
             if error.__cause__ is not None and is_database_unavailable(error.__cause__):
                 raise TransientFailure(str(error)) from error
             raise PermanentFailure(f"{error}: {self._where_to_fix_database(spec)}") from error
+
+    async def _migrate_features(self, config: InstanceConfig) -> None:
+        """A live edit switches features on: their tables first (the same ledger, the same locks as a start)."""
+        migrations = await asyncio.to_thread(registry.migrations_for, config, self.migrations)
+        await migrate(self._database_url, self.spec.schema, migrations)
 
     async def _take_lease(self, url: str, spec: InstanceSpec) -> None:
         """Wait until no other daemon runs this instance (same database and schema), then hold its lease."""

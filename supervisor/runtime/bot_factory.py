@@ -101,6 +101,7 @@ class InstanceBot(commands.Bot):
         async with self._switching:
             wanted = {feature.name: feature for feature in registry.enabled_features(spec.config)}
             added: list[tuple[str, commands.Cog, FeatureContext]] = []
+            await self._migrate_for([f for name, f in wanted.items() if name not in self._loaded], spec)
             try:
                 for name, feature in wanted.items():
                     if name not in self._loaded:
@@ -119,6 +120,16 @@ class InstanceBot(commands.Bot):
                 feature_ctx.follow_instance()
                 self._loaded[name] = (cog, feature_ctx)
             self.instance.config_changed()  # periodic jobs of the features still on re-read their intervals
+
+    async def _migrate_for(self, switched_on: list[Feature], spec: InstanceSpec) -> None:
+        """Tables of the features an edit switches on, before their Cogs are built; a failure rejects the edit."""
+        owning = [feature for feature in switched_on if feature.migrations]
+        if not owning or self.instance.migrate_features is None or not self.features_loaded.is_set():
+            return  # at start the runner migrated every enabled feature before the bot existed
+        try:
+            await self.instance.migrate_features(spec.config)
+        except Exception as error:
+            raise FeatureLoadError(owning[0].name, error) from error
 
     def feature_context(self, name: str) -> FeatureContext | None:
         """The context of feature `name` as loaded in this bot now (None when it is off)."""

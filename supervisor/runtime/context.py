@@ -40,6 +40,8 @@ class InstanceContext:
     services: dict[str, Any] = field(default_factory=dict)  # what one feature offers the others (ctx.provide)
     warnings: dict[str, str] = field(default_factory=dict)  # shown in status until a feature clears them
     config_listeners: list[Callable[[], None]] = field(default_factory=list)  # FeatureContext.on_config_change
+    # Applies the migrations of the features a config switches on (the runner's; None in a bare context).
+    migrate_features: Callable[[InstanceConfig], Coroutine[Any, Any, None]] | None = None
     _limiters: dict[str, SlidingWindowLimiter] = field(default_factory=dict)
     _tasks: set[asyncio.Task[Any]] = field(default_factory=set)
 

@@ -35,6 +35,11 @@ _EXPORTS = {
     "Duration": "supervisor.sdk.converters",
     "http_session": "supervisor.sdk.http",
     "Confirm": "supervisor.sdk.confirm",
+    "discord_call": "supervisor.sdk.discord_call",
+    "CallResult": "supervisor.sdk.discord_call",
+    "Outcome": "supervisor.sdk.discord_call",
+    "DiscordCode": "supervisor.sdk.discord_call",
+    "DISCORD_TIMEOUT": "supervisor.sdk.discord_call",
     # helpers
     "KeyedLocks": "supervisor.keyed_locks",
     "SlidingWindowLimiter": "supervisor.ratelimit",
@@ -60,6 +65,7 @@ __all__ = [
     "BLURPLE",
     "DATABASE_DOWN",
     "DESCRIPTION_LIMIT",
+    "DISCORD_TIMEOUT",
     "FIELD_VALUE_LIMIT",
     "GOLD",
     "GREEN",
@@ -69,13 +75,16 @@ __all__ = [
     "VERSION",
     "AIUnavailable",
     "AdjustableClock",
+    "CallResult",
     "Confirm",
+    "DiscordCode",
     "Duration",
     "EnvKey",
     "Feature",
     "FeatureContext",
     "InstanceFileError",
     "KeyedLocks",
+    "Outcome",
     "Periodic",
     "Setting",
     "SharedServices",
@@ -83,6 +92,7 @@ __all__ = [
     "SystemClock",
     "UserError",
     "complete",
+    "discord_call",
     "duration",
     "fit_lines",
     "float_range",
@@ -130,6 +140,7 @@ if TYPE_CHECKING:
     from supervisor.sdk.confirm import Confirm
     from supervisor.sdk.context import FeatureContext, InstanceFileError
     from supervisor.sdk.converters import Duration
+    from supervisor.sdk.discord_call import DISCORD_TIMEOUT, CallResult, DiscordCode, Outcome, discord_call
     from supervisor.sdk.feature import PRIVILEGED_INTENTS, EnvKey, Feature
     from supervisor.sdk.http import http_session
     from supervisor.sdk.mcp_tools import READ_ONLY_TOOLS as MCP_READ_ONLY_TOOLS

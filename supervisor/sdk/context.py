@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Coroutine, Mapping
+from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -13,6 +13,7 @@ import structlog
 from supervisor.ratelimit import SlidingWindowLimiter
 from supervisor.safe_read import UnreadableFile, read_regular_file
 from supervisor.sdk.clock import SystemClock
+from supervisor.sdk.discord_call import DISCORD_TIMEOUT, CallResult, discord_call
 from supervisor.sdk.feature import Feature
 from supervisor.sdk.periodic import Job, Periodic
 from supervisor.sdk.shared import Factory
@@ -235,6 +236,12 @@ class FeatureContext:
     def tasks(self) -> frozenset[asyncio.Task[None]]:
         """This feature's background tasks still running here (its `spawn`s and `every`s)."""
         return frozenset(self._tasks)
+
+    # -- Discord ---------------------------------------------------------------------------------
+    async def discord(self, call: Awaitable[T], *, timeout: float = DISCORD_TIMEOUT) -> CallResult[T]:
+        """One Discord REST call (e.g. `member.add_roles(role)`) within `timeout` seconds, its outcome
+        classified: done, unknown target, forbidden, refused, rate limited or transient (see discord_call)."""
+        return await discord_call(call, timeout=timeout)
 
     # -- status ----------------------------------------------------------------------------------
     def warn(self, key: str, message: str) -> None:
