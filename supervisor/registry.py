@@ -120,6 +120,12 @@ def features() -> Mapping[str, Feature]:
 features.cache_clear = _discovered.cache_clear  # type: ignore[attr-defined]  # tests re-read FEATURE_PACKAGES
 
 
+def from_other_distributions() -> tuple[str, ...]:
+    """Names of the working features found only through another distribution's entry point."""
+    ours = {package.rpartition(".")[2] for package in FEATURE_PACKAGES}
+    return tuple(name for name in features() if name not in ours)
+
+
 def broken() -> Mapping[str, BrokenFeature]:
     """Installed features that could not be read, by name."""
     return _discovered()[1]

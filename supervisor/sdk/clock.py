@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import time
+from typing import Any
 
 
 class SystemClock:
@@ -46,9 +47,12 @@ class SystemClock:
 class AdjustableClock(SystemClock):
     """The real time plus an offset that `advance` moves forward (tests; never in production)."""
 
+    SETTLE_SECONDS = 10.0  # how long `advance` waits (real time) for the sleepers it woke to sleep again
+
     def __init__(self) -> None:
         self.offset = 0.0
         self._moved = asyncio.Event()  # set and replaced by each advance: sleepers recompute their deadline
+        self._sleeping: dict[asyncio.Task[Any], float] = {}  # task -> the deadline it sleeps until
 
     def time(self) -> float:
         return time.time() + self.offset
@@ -57,17 +61,33 @@ class AdjustableClock(SystemClock):
         return time.monotonic() + self.offset
 
     async def advance(self, seconds: float) -> None:
-        """Move the clock forward; sleeps whose deadline is passed end, and their tasks get to run."""
+        """Move the clock forward. Sleeps whose deadline is passed end; this returns once each of their tasks
+        has finished or sleeps again (a periodic job's round done), at most SETTLE_SECONDS of real time later,
+        so the next advance is not lost on a job still busy with the last one."""
         if seconds < 0:
             raise ValueError("a clock only moves forward")
         self.offset += seconds
+        now = self.monotonic()
+        due = [task for task, deadline in self._sleeping.items() if deadline <= now]
         moved, self._moved = self._moved, asyncio.Event()
         moved.set()
-        for _ in range(5):  # let the woken tasks reach their next await
-            await asyncio.sleep(0)
+        loop = asyncio.get_running_loop()
+        give_up = loop.time() + self.SETTLE_SECONDS
+        while loop.time() < give_up and not all(task.done() or self._sleeping.get(task, now) > now for task in due):
+            await asyncio.sleep(0.01)
 
     async def sleep(self, seconds: float, wake: asyncio.Event | None = None) -> bool:
         deadline = self.monotonic() + seconds
+        task = asyncio.current_task()
+        if task is not None:
+            self._sleeping[task] = deadline
+        try:
+            return await self._sleep_until(deadline, wake)
+        finally:
+            if task is not None:
+                self._sleeping.pop(task, None)
+
+    async def _sleep_until(self, deadline: float, wake: asyncio.Event | None) -> bool:
         while (remaining := deadline - self.monotonic()) > 0:
             if wake is not None and wake.is_set():
                 return True

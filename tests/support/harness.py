@@ -12,6 +12,7 @@ so the harness and the fixture that builds it stay in one file.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -250,17 +251,24 @@ async def harness_factory(emu: Emulator, database_url: str, tmp_path: Path, uniq
 TEST_FEATURE_PACKAGES = ("tests.fixture_features.faulty", "tests.fixture_features.stubborn")
 
 
-@pytest.fixture
-def test_features() -> Iterator[None]:
-    """Registers the test-only feature packages of tests/fixture_features/ (e.g. `faulty`) for one test."""
+@contextlib.contextmanager
+def extra_features(*packages: str) -> Iterator[None]:
+    """Registers feature packages importable here but not installed (no entry point) for the block."""
     shipped = registry.FEATURE_PACKAGES
-    registry.FEATURE_PACKAGES = (*shipped, *TEST_FEATURE_PACKAGES)
+    registry.FEATURE_PACKAGES = (*shipped, *packages)
     registry.features.cache_clear()
     try:
         yield
     finally:
         registry.FEATURE_PACKAGES = shipped
         registry.features.cache_clear()
+
+
+@pytest.fixture
+def test_features() -> Iterator[None]:
+    """Registers the test-only feature packages of tests/fixture_features/ (e.g. `faulty`) for one test."""
+    with extra_features(*TEST_FEATURE_PACKAGES):
+        yield
 
 
 @pytest_asyncio.fixture
