@@ -35,11 +35,11 @@ _EXPORTS = {
     "Duration": "supervisor.sdk.converters",
     "http_session": "supervisor.sdk.http",
     "Confirm": "supervisor.sdk.confirm",
-    "discord_call": "supervisor.sdk.discord_call",
-    "CallResult": "supervisor.sdk.discord_call",
-    "Outcome": "supervisor.sdk.discord_call",
-    "DiscordCode": "supervisor.sdk.discord_call",
-    "DISCORD_TIMEOUT": "supervisor.sdk.discord_call",
+    "discord_call": "supervisor.sdk.rest",
+    "CallResult": "supervisor.sdk.rest",
+    "Outcome": "supervisor.sdk.rest",
+    "DiscordCode": "supervisor.sdk.rest",
+    "DISCORD_TIMEOUT": "supervisor.sdk.rest",
     # helpers
     "KeyedLocks": "supervisor.keyed_locks",
     "SlidingWindowLimiter": "supervisor.ratelimit",
@@ -140,12 +140,12 @@ if TYPE_CHECKING:
     from supervisor.sdk.confirm import Confirm
     from supervisor.sdk.context import FeatureContext, InstanceFileError
     from supervisor.sdk.converters import Duration
-    from supervisor.sdk.discord_call import DISCORD_TIMEOUT, CallResult, DiscordCode, Outcome, discord_call
     from supervisor.sdk.feature import PRIVILEGED_INTENTS, EnvKey, Feature
     from supervisor.sdk.http import http_session
     from supervisor.sdk.mcp_tools import READ_ONLY_TOOLS as MCP_READ_ONLY_TOOLS
     from supervisor.sdk.mcp_tools import unknown_tools as mcp_unknown_tools
     from supervisor.sdk.periodic import Periodic
+    from supervisor.sdk.rest import DISCORD_TIMEOUT, CallResult, DiscordCode, Outcome, discord_call
     from supervisor.sdk.shared import SharedServices
     from supervisor.sdk.version import VERSION
     from supervisor.settings_schema import (

@@ -13,9 +13,9 @@ import structlog
 from supervisor.ratelimit import SlidingWindowLimiter
 from supervisor.safe_read import UnreadableFile, read_regular_file
 from supervisor.sdk.clock import SystemClock
-from supervisor.sdk.discord_call import DISCORD_TIMEOUT, CallResult, discord_call
 from supervisor.sdk.feature import Feature
 from supervisor.sdk.periodic import Job, Periodic
+from supervisor.sdk.rest import DISCORD_TIMEOUT, CallResult, discord_call
 from supervisor.sdk.shared import Factory
 
 if TYPE_CHECKING:

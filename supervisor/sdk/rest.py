@@ -46,12 +46,15 @@ class DiscordCode(enum.IntEnum):
 
 @dataclass(frozen=True)
 class CallResult(Generic[T]):
+    """What one call did: its `outcome`, the call's `value` when done, the `error` otherwise."""
+
     outcome: Outcome
     value: T | None = None
     error: BaseException | None = None
 
     @property
     def ok(self) -> bool:
+        """The call was done."""
         return self.outcome is Outcome.DONE
 
     @property
