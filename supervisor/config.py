@@ -22,6 +22,8 @@ CONFIG_FILE = "config.toml"
 PERSONALITY_MAX_BYTES = 64 * 1024
 CONFIG_MAX_BYTES = 256 * 1024
 
+DEFAULT_COMMAND_ROOT = "m"  # discord-bot-rs's default: its users type `!m ban`
+_ENV_NAME = re.compile(r"^[A-Z_][A-Z0-9_]*$")
 _ROOT_WORD = re.compile(r"^[a-z0-9_-]{0,32}$")
 
 
@@ -50,7 +52,9 @@ def _prefix_rule(value: str) -> str | None:
 ROOT_SCHEMA: Mapping[str, Setting] = {
     "bot_name": Setting(str, required=True, rule=non_empty, doc="the bot's display name in help and about"),
     "command_prefix": Setting(str, required=True, rule=_prefix_rule, doc="prefix of every command, e.g. \"!\""),
-    "command_root": Setting(str, "", rule=_root_rule, doc="parent command: \"m\" gives `!m ping`"),
+    "command_root": Setting(str, DEFAULT_COMMAND_ROOT, rule=_root_rule,
+                            doc="parent command: \"m\" (the default, as in discord-bot-rs) gives `!m ping`; "
+                                "\"\" gives flat commands (`!ping`)"),
     "personality_file": Setting(str, "personality.txt", rule=non_empty, doc="relative to the instance folder"),
     "timezone": Setting(str, "UTC", rule=_timezone_rule, doc="IANA zone for dates the bot writes"),
 }
@@ -80,6 +84,7 @@ class InstanceConfig:
     settings: Mapping[str, Mapping[str, Any]]  # per feature table, defaults filled in
     personality: str
     warnings: tuple[Problem, ...] = ()  # shown by `check`; the instance runs
+    env_names: frozenset[str] = frozenset()  # .env keys config.toml names (api_key_env): used, not stray
 
     def enabled_features(self) -> list[str]:
         return [name for name, on in self.features.items() if on]
@@ -140,6 +145,8 @@ def load_config(folder: Path, label: str) -> tuple[InstanceConfig | None, list[P
             settings[name] = MappingProxyType(dict(values))
             for key, message in errors:
                 report(*nested_field(table_name, key), message)
+            if feature.table is None and not features.get(name):
+                continue  # its own table and it is off: its errors count, its warnings would be noise
             for key, message in table_warnings:
                 warnings.append(Problem(config_label, *_nested_warning(text, table_name, key, message)))
             continue
@@ -151,6 +158,8 @@ def load_config(folder: Path, label: str) -> tuple[InstanceConfig | None, list[P
             if name not in document and not features.get(name):
                 continue  # a feature that is off needs no table; its required keys matter once it is on
             report(name, key, message)
+
+    _switch_off_unconfigured(features, settings, warnings, config_label, text)
 
     personality = ""
     if "personality_file" in root:
@@ -177,7 +186,32 @@ def load_config(folder: Path, label: str) -> tuple[InstanceConfig | None, list[P
         settings=MappingProxyType(settings),
         personality=personality,
         warnings=tuple(warnings),
+        env_names=frozenset(_env_names(document)),
     ), []
+
+
+def _switch_off_unconfigured(features: dict[str, bool], settings: Mapping[str, Mapping[str, Any]],
+                             warnings: list[Problem], config_label: str, text: str) -> None:
+    """A feature switched on whose validator says its table is missing (`configured` False) stays off with a
+    warning, as discord-bot-rs's "loud warnings, soft fail" did for [minecraft]."""
+    for name, feature in registry.features().items():
+        values = settings.get(name)
+        if features.get(name) and values is not None and values.get("configured") is False:
+            features[name] = False
+            warnings.append(Problem(config_label, f"features.{name}",
+                                    f"is on but [{feature.table_name}] is missing: {name} stays off",
+                                    find_line(text, "features", name)))
+
+
+def _env_names(value: Any) -> set[str]:
+    """Every string in the document that reads like an environment variable's name (api_key_env = "X_KEY")."""
+    if isinstance(value, str):
+        return {value} if _ENV_NAME.match(value) else set()
+    if isinstance(value, dict):
+        return set().union(*(_env_names(item) for item in value.values()))
+    if isinstance(value, list):
+        return set().union(*(_env_names(item) for item in value))
+    return set()
 
 
 def nested_field(table: str, dotted_key: str) -> tuple[str, str | None]:

@@ -16,16 +16,17 @@ from types import MappingProxyType
 from dotenv import dotenv_values
 
 from supervisor.dburl import url_problem
+from supervisor.mcp.instance_env import MCP_KEYS, InstanceMcp, parse_mcp
 from supervisor.problems import Problem, shown
 from supervisor.safe_read import UnreadableFile, read_regular_file
 
 ENV_FILE = ".env"
 ENV_MAX_BYTES = 64 * 1024
 _SNOWFLAKE = re.compile(r"^[0-9]{15,21}$")
-_SCHEMA = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
-_RESERVED_SCHEMAS = ("public", "information_schema")
+DEFAULT_SCHEMA = "public"  # discord-bot-rs's default: a folder of its runs here unchanged
+_IDENTIFIER_BYTES = 63  # PostgreSQL's NAMEDATALEN - 1: a longer name would be cut silently
 # Keys with a meaning of their own; every other non-empty key is kept as an API key / extra secret.
-KNOWN_KEYS = ("DISCORD_TOKEN", "CLIENT_ID", "GUILD_ID", "DATABASE_URL", "DB_SCHEMA")
+KNOWN_KEYS = ("DISCORD_TOKEN", "CLIENT_ID", "GUILD_ID", "DATABASE_URL", "DB_SCHEMA", *MCP_KEYS)
 
 
 @dataclass(frozen=True)
@@ -36,15 +37,19 @@ class InstanceEnv:
     database_url: str | None = field(repr=False)  # None: the supervisor's database
     schema: str = ""
     secrets: Mapping[str, str] = field(default_factory=dict, repr=False)
+    mcp: InstanceMcp | None = None  # MCP_PORT / MCP_BIND_ADDR / MCP_AUTH_TOKEN: this instance's own listener
+    keys: frozenset[str] = frozenset()  # every key the file sets (non-empty), for the unused-key warnings
 
 
 def schema_problem(schema: str) -> str | None:
-    if not _SCHEMA.match(schema):
-        return (
-            f"{shown(schema)} is not a valid schema name: use 1-63 lowercase letters, digits or _, "
-            "not starting with a digit"
-        )
-    if schema in _RESERVED_SCHEMAS or schema.startswith("pg_"):
+    """Any name PostgreSQL takes when quoted (`My-Bot` too: every use quotes it), except its own."""
+    if not schema:
+        return "must not be empty"
+    if "\x00" in schema:
+        return "must not contain a NUL character"
+    if len(schema.encode("utf-8")) > _IDENTIFIER_BYTES:
+        return f"{shown(schema)} is longer than PostgreSQL's {_IDENTIFIER_BYTES} bytes for a name"
+    if schema == "information_schema" or schema.startswith("pg_"):
         return f"{schema!r} is reserved by PostgreSQL; choose a name of this instance's own"
     return None
 
@@ -99,12 +104,14 @@ def load_env(folder: Path, label: str, instance_name: str, *, sandbox: bool = Fa
         else:
             snowflakes[key] = int(value)
 
-    schema = values.get("DB_SCHEMA") or instance_name.replace("-", "_")
+    schema = values.get("DB_SCHEMA") or DEFAULT_SCHEMA
     message = schema_problem(schema)
     if message:
-        if "DB_SCHEMA" not in values or not values["DB_SCHEMA"]:
-            message += f" (derived from the folder name {instance_name!r}; set DB_SCHEMA)"
         report("DB_SCHEMA", message)
+
+    mcp, mcp_problems = parse_mcp(values)
+    for key, message in mcp_problems:
+        report(key, message)
 
     database_url = values.get("DATABASE_URL") or None
     url_message = url_problem(database_url) if database_url else None
@@ -121,6 +128,8 @@ def load_env(folder: Path, label: str, instance_name: str, *, sandbox: bool = Fa
         database_url=database_url,
         schema=schema,
         secrets=MappingProxyType(secrets),
+        mcp=mcp,
+        keys=frozenset(key for key, value in values.items() if value),
     ), []
 
 

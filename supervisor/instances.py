@@ -14,6 +14,7 @@ from supervisor.config import CONFIG_FILE, InstanceConfig, load_config
 from supervisor.dburl import database_identity
 from supervisor.envfile import ENV_FILE, InstanceEnv, load_env
 from supervisor.problems import Problem
+from supervisor.unused_keys import unused_key_warnings
 
 NAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
 _TEMP_SUFFIXES = ("~", ".swp", ".swx", ".tmp", ".bak", ".orig", ".part")
@@ -100,7 +101,9 @@ def load_instance(folder: Path, supervisor_database_url: str | None, *, sandbox:
     if problems or config is None or env is None:
         return InstanceReport(name, folder, Status.INVALID, schema, problems, config=config)
     spec = InstanceSpec(name, folder, config, env, env.database_url or supervisor_database_url)
-    warnings = [*config.warnings, *_env_warnings(label, config, env)]
+    warnings = [*config.warnings, *_env_warnings(label, config, env), *unused_key_warnings(label, config, env)]
+    if env.mcp is not None and env.mcp.refused:
+        warnings.append(Problem(f"{label}/{ENV_FILE}", "MCP_BIND_ADDR", env.mcp.refused))
     return InstanceReport(name, folder, Status.OK, schema, [], spec, warnings, config)
 
 
@@ -110,6 +113,8 @@ def _env_warnings(label: str, config: InstanceConfig, env: InstanceEnv) -> list[
     for name, feature in registry.features().items():
         if feature.env_warnings is None or name not in config.settings:
             continue
+        if feature.table is None and not config.features.get(name):
+            continue  # its own table, and it is off: nothing of it runs (a shared table like [ai] still counts)
         for key, message in feature.env_warnings(config.settings[name], env.secrets):
             warnings.append(Problem(f"{label}/{CONFIG_FILE}", f"{feature.table_name}.{key}", message))
     return warnings
@@ -119,13 +124,20 @@ RuleKey = tuple[str, Hashable]  # (the .env field at fault, the value no two ins
 
 
 def rule_keys(spec: InstanceSpec) -> tuple[RuleKey, ...]:
-    """What no other instance may share: a schema on one database, and the token."""
-    return (("DB_SCHEMA", (database_identity(spec.database_url), spec.schema)), ("DISCORD_TOKEN", spec.env.token))
+    """What no other instance may share: a schema on one database, the token, and an MCP_PORT."""
+    keys: tuple[RuleKey, ...] = (("DB_SCHEMA", (database_identity(spec.database_url), spec.schema)),
+                                 ("DISCORD_TOKEN", spec.env.token))
+    if spec.env.mcp is not None and spec.env.mcp.refused is None:
+        keys += (("MCP_PORT", spec.env.mcp.port),)
+    return keys
 
 
 def conflict_problem(name: str, spec: InstanceSpec, key_field: str, other: str) -> Problem:
     if key_field == "DB_SCHEMA":
-        text = f"schema {spec.schema!r} is also used by instance {other!r}"
+        text = (f"schema {spec.schema!r} is also used by instance {other!r}: give each its own, e.g. "
+                f"DB_SCHEMA={name} in this one's .env")
+    elif key_field == "MCP_PORT":
+        text = f"MCP_PORT {spec.env.mcp.port if spec.env.mcp else ''} is also used by instance {other!r}"
     else:
         text = f"the same token is also used by instance {other!r}"
     return Problem(f"{name}/{ENV_FILE}", key_field, text)

@@ -71,10 +71,14 @@ EQUIVALENT_FILE_CHECKSUMS: dict[int, bytes] = {
 }
 
 
+_SQLX_LOCK_FACTOR = 0x3D32AD9E
+
+
 def sqlx_lock_id(database_name: str) -> int:
-    """The advisory lock sqlx-postgres takes while migrating: a constant times the CRC-32 (IEEE) of the
-    database's name. It fits a bigint: both factors are below 2**32 and the constant below 2**30."""
-    return 0x20871D5F * zlib.crc32(database_name.encode("utf-8"))
+    """The advisory lock sqlx-postgres takes while migrating (`generate_lock_id` in its migrate.rs): 0x3d32ad9e
+    times the CRC-32/ISO-HDLC of the database's name, as an i64. The product never wraps: the constant is below
+    2**30 and the CRC below 2**32, so it stays below 2**62."""
+    return _SQLX_LOCK_FACTOR * zlib.crc32(database_name.encode("utf-8"))
 
 
 class MigrationError(Exception):

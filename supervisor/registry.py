@@ -40,6 +40,7 @@ FEATURE_PACKAGES = (
     "features.welcome",
     "features.ai_chat",
     "features.mcp",
+    "features.minecraft",
 )
 
 

@@ -13,13 +13,14 @@ import asyncpg
 import pytest
 import pytest_asyncio
 
+from supervisor.database import quote_ident
 from supervisor.emulator import Emulator
 from tests.support import postgres
 from tests.support.folders import InstanceFolders
 
 # Fixtures kept beside their helpers: the in-process harness (`harness`, `harness_factory`, `instance_logs`) and
-# the Finnhub stand-in (`finnhub`), for every test.
-pytest_plugins = ["tests.support.harness", "tests.support.finnhub"]
+# the Finnhub stand-in (`finnhub`) and the Minecraft plugin's (`mc_plugin`), for every test.
+pytest_plugins = ["tests.support.harness", "tests.support.finnhub", "tests.support.mc_plugin"]
 
 
 @pytest_asyncio.fixture
@@ -55,7 +56,7 @@ async def schemas(database_url: str) -> AsyncIterator[list[str]]:
         connection = await asyncpg.connect(database_url)
         try:
             for schema in created:
-                await connection.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+                await connection.execute(f"DROP SCHEMA IF EXISTS {quote_ident(schema)} CASCADE")
         finally:
             await connection.close()
 

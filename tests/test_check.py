@@ -102,14 +102,19 @@ BAD_INPUTS: list[tuple[str, Callable[[Path], None], str]] = [
     ("bad-guild-id", set_env("DISCORD_TOKEN=t\nGUILD_ID=my-guild\n"),
      ".env:2: GUILD_ID: must be a numeric Discord ID (15-21 digits)"),
     ("bad-client-id", set_env("DISCORD_TOKEN=t\nCLIENT_ID=12\n"), "CLIENT_ID: must be a numeric Discord ID"),
-    ("schema-uppercase", set_env("DISCORD_TOKEN=t\nDB_SCHEMA=Bad\n"), "DB_SCHEMA: 'Bad' is not a valid schema name"),
-    ("schema-dash", set_env("DISCORD_TOKEN=t\nDB_SCHEMA=a-b\n"), "DB_SCHEMA: 'a-b' is not a valid schema name"),
-    ("schema-public", set_env("DISCORD_TOKEN=t\nDB_SCHEMA=public\n"), "DB_SCHEMA: 'public' is reserved"),
     ("schema-pg", set_env("DISCORD_TOKEN=t\nDB_SCHEMA=pg_temp\n"), "DB_SCHEMA: 'pg_temp' is reserved"),
     ("schema-information", set_env("DISCORD_TOKEN=t\nDB_SCHEMA=information_schema\n"), "is reserved"),
-    ("schema-injection", set_env('DISCORD_TOKEN=t\nDB_SCHEMA=\'x"; drop schema y; --\'\n'),
-     "is not a valid schema name"),
-    ("schema-64-chars", set_env(f"DISCORD_TOKEN=t\nDB_SCHEMA={'a' * 64}\n"), "is not a valid schema name"),
+    ("schema-64-bytes", set_env(f"DISCORD_TOKEN=t\nDB_SCHEMA={'a' * 64}\n"),
+     "is longer than PostgreSQL's 63 bytes for a name"),
+    ("schema-64-bytes-utf8", set_env(f"DISCORD_TOKEN=t\nDB_SCHEMA={'é' * 32}\n"), "is longer than PostgreSQL's"),
+    ("mcp-port", set_env("DISCORD_TOKEN=t\nMCP_PORT=http\n"), ".env:2: MCP_PORT: must be a port number"),
+    ("mcp-port-zero", set_env("DISCORD_TOKEN=t\nMCP_PORT=0\n"), "MCP_PORT: must be a port number (1-65535)"),
+    ("mcp-bind", set_env("DISCORD_TOKEN=t\nMCP_BIND_ADDR=example.com\n"), "MCP_BIND_ADDR: must be an IP address"),
+    ("minecraft-role", set_config(BASE + '[minecraft]\n[minecraft.donator_sync_config]\nsupporter_role = "x"\n'
+                                         'premium_role = "123456789012345678"\n'),
+     "minecraft.donator_sync_config.supporter_role: must be a Discord ID"),
+    ("minecraft-unknown-key", set_config(BASE + "[minecraft]\nverfy = true\n"),
+     "minecraft.verfy: unknown key (did you mean 'verify'?)"),
     ("bad-database-url", set_env("DISCORD_TOKEN=t\nDATABASE_URL=mysql://x\n"),
      "DATABASE_URL: must be a postgresql:// URL"),
     ("env-not-utf8", lambda f: write(f, ".env", b"DISCORD_TOKEN=caf\xe9\n"), "bot/.env: is not UTF-8 text"),
@@ -144,11 +149,94 @@ def test_bad_folder_name(instances: InstanceFolders) -> None:
     assert "folder name 'My_Bot' is not a valid instance name" in output
 
 
-def test_schema_derived_from_name_with_dash(instances: InstanceFolders) -> None:
-    instances.make("my-bot", env=GOOD_ENV)
+def test_without_db_schema_the_schema_is_public_as_in_discord_bot_rs(instances: InstanceFolders) -> None:
+    instances.make("my-bot", env="DISCORD_TOKEN=t1\n")
     code, output = run_check(instances.root)
-    assert code == 0
-    assert "my_bot" in output
+    assert code == 0, output
+    assert output.splitlines()[1].split()[:3] == ["my-bot", "ok", "public"]
+
+
+@pytest.mark.parametrize("schema", ["public", "My-Bot", 'x"; drop schema y; --', "é" * 31, "PG_upper"])
+def test_any_name_postgres_takes_quoted_is_a_schema(instances: InstanceFolders, schema: str) -> None:
+    instances.make("bot", env=f"DISCORD_TOKEN=t1\nDB_SCHEMA='{schema}'\n")
+    code, output = run_check(instances.root)
+    assert code == 0, output
+    assert schema in output.splitlines()[1]
+
+
+def test_two_instances_without_db_schema_share_public_and_are_told_how_to_part(instances: InstanceFolders) -> None:
+    instances.make("alpha", env="DISCORD_TOKEN=a\n")
+    instances.make("beta", env="DISCORD_TOKEN=b\n")
+    code, output = run_check(instances.root)
+    assert code == 1
+    assert ("alpha/.env: DB_SCHEMA: schema 'public' is also used by instance 'beta': give each its own, e.g. "
+            "DB_SCHEMA=alpha in this one's .env") in output
+    assert "beta/.env: DB_SCHEMA: schema 'public' is also used by instance 'alpha'" in output
+    assert "DB_SCHEMA=beta" in output
+
+
+def test_two_instances_on_one_mcp_port_name_each_other(instances: InstanceFolders) -> None:
+    instances.make("alpha", env={"DISCORD_TOKEN": "a", "MCP_PORT": "9191"})
+    instances.make("beta", env={"DISCORD_TOKEN": "b", "MCP_AUTH_TOKEN": "s3cret", "MCP_PORT": "9191"})
+    code, output = run_check(instances.root)
+    assert code == 1
+    assert "alpha/.env: MCP_PORT: MCP_PORT 9191 is also used by instance 'beta'" in output
+    assert "s3cret" not in output
+
+
+def test_a_public_mcp_bind_without_a_token_is_a_warning_and_the_bot_still_runs(instances: InstanceFolders) -> None:
+    instances.make("alpha", env={"DISCORD_TOKEN": "a", "MCP_BIND_ADDR": "0.0.0.0"})
+    code, output = run_check(instances.root)
+    assert code == 0, output
+    assert ("warning: alpha/.env: MCP_BIND_ADDR: MCP_BIND_ADDR 0.0.0.0 is not a loopback address and "
+            "MCP_AUTH_TOKEN is empty: this instance's MCP listener does not start") in output
+
+
+def test_env_keys_nothing_reads_are_warnings_that_name_them(instances: InstanceFolders) -> None:
+    config = ('bot_name = "b"\ncommand_prefix = "!"\n[ai.providers.local]\nurl = "http://127.0.0.1:1/v1"\n'
+              'model = "m"\napi_key_env = "LOCAL_KEY"\nmax_tokens = 100\n')
+    instances.make("alpha", config=config, env={
+        "DISCORD_TOKEN": "a", "RUST_LOG": "info", "CONFIG_DIR": "/config", "DISCORD_TOKNE": "x",
+        "LOCAL_KEY": "k", "FINNHUB_API_KEY": "f", "MC_VERIFY_URL": "http://127.0.0.1:1", "MCP_PORT": "9191"})
+    code, output = run_check(instances.root)
+    assert code == 0, output
+    warnings = [line.strip() for line in output.splitlines() if "warning: alpha/.env" in line]
+    assert warnings == [
+        "warning: alpha/.env: CONFIG_DIR: not used: the instance's folder is its config directory",
+        "warning: alpha/.env: DISCORD_TOKNE: not used by any feature of discord-supervisor (a typo?); ignored",
+        "warning: alpha/.env: RUST_LOG: not used: the daemon's log level is `run --log-level` "
+        "(or SUPERVISOR_LOG_LEVEL)",
+    ]
+
+
+def test_minecraft_quirks_are_warnings(instances: InstanceFolders) -> None:
+    on = 'bot_name = "b"\ncommand_prefix = "!"\n[features]\nminecraft = true\n'
+    instances.make("bare", config=on, env={"DISCORD_TOKEN": "a"})
+    instances.make("nostaff", config=on + (
+        '[minecraft]\nchargeback = true\ndonator_sync = true\n[minecraft.chargeback_config]\n'
+        'staff_channel = "123456789012345678"\nrestricted_role = "223456789012345678"\n'), env={"DISCORD_TOKEN": "b"})
+    code, output = run_check(instances.root)
+    assert code == 0, output
+    assert "warning: bare/config.toml:4: features.minecraft: is on but [minecraft] is missing: minecraft stays off" \
+        in output
+    assert ("nostaff/config.toml: minecraft.chargeback_config.staff_roles: is empty: nobody can press Ban or "
+            "Dismiss") in output
+    assert "nostaff/config.toml:7: minecraft.donator_sync: is on but [minecraft.donator_sync_config] is missing" \
+        in output
+    assert "nostaff/config.toml: minecraft.verify: needs MC_VERIFY_URL and MC_VERIFY_SECRET in .env" in output
+    assert "minecraft.donator_sync: needs" not in output  # it stays off: nothing to configure for it
+
+
+def test_a_minecraft_table_of_a_feature_that_is_off_warns_nothing(instances: InstanceFolders) -> None:
+    config = ('bot_name = "b"\ncommand_prefix = "!"\n[features]\nminecraft = false\n[minecraft]\nchargeback = true\n'
+              '[minecraft.chargeback_config]\nstaff_channel = "123456789012345678"\n'
+              'restricted_role = "223456789012345678"\n')
+    instances.make("off", config=config, env={"DISCORD_TOKEN": "a"})
+    code, output = run_check(instances.root)
+    assert code == 0 and "warning" not in output, output
+    instances.make("off", config=config.replace('"223456789012345678"', '"two"'), env={"DISCORD_TOKEN": "a"})
+    code, output = run_check(instances.root)
+    assert code == 1 and "minecraft.chargeback_config.restricted_role: must be a Discord ID" in output, output
 
 
 def test_duplicate_schema_names_both(instances: InstanceFolders) -> None:
@@ -194,7 +282,7 @@ def test_json_output(instances: InstanceFolders) -> None:
     report = json.loads(out.getvalue())
     assert code == 1 and report["ok"] is False
     by_name = {i["name"]: i for i in report["instances"]}
-    assert by_name["good"]["status"] == "ok" and by_name["good"]["schema"] == "good"
+    assert by_name["good"]["status"] == "ok" and by_name["good"]["schema"] == "good"  # DB_SCHEMA=good
     assert by_name["bad"]["problems"][0]["field"] == "DISCORD_TOKEN"
     assert by_name["bad"]["problems"][0]["line"] == 1
 

@@ -379,8 +379,13 @@ async def test_schema_of_an_earlier_release_is_repaired_for_sqlx(database_url: s
 
 
 def sqlx_lock_id_of(database: str) -> int:
-    # sqlx-postgres migrate.rs, generate_lock_id: 0x20871d5f * CRC-32/ISO-HDLC(database name), as i64.
-    return 0x20871D5F * zlib.crc32(database.encode())
+    # Written from sqlx's source, not from ours: sqlx-postgres/src/migrate.rs, `generate_lock_id`:
+    #     const CRC_IEEE: crc::Crc<u32> = crc::Crc::<u32>::new(&crc::CRC_32_ISO_HDLC);
+    #     0x3d32ad9e * (CRC_IEEE.checksum(database_name.as_bytes()) as i64)
+    # zlib.crc32 is CRC-32/ISO-HDLC; the i64 product cannot wrap (0x3d32ad9e < 2**30, the CRC < 2**32).
+    value = 0x3D32AD9E * zlib.crc32(database.encode())
+    assert value < 2**63
+    return value
 
 
 async def test_migrating_waits_for_sqlx_lock_held_by_discord_bot_rs(database_url: str, schemas: list[str],

@@ -15,7 +15,7 @@ DOCUMENTS = [REPO / "README.md", *sorted((REPO / "docs").glob("*.md"))]
 LINK = re.compile(r"\[[^\]]*\]\(([^)\s]+)\)")
 # Programs other than our own that the documents may tell you to run.
 SYSTEM_PROGRAMS = {"python3", "systemctl", "useradd", "install", "cp", "mkdir", "nano", "printf", "bash",
-                   "journalctl", "psql", "chown"}
+                   "journalctl", "psql", "chown", "docker", "mv"}
 REPO_DIRS = ("systemd/", "bench/", "docs/", ".ci/")
 
 

@@ -26,9 +26,15 @@ async def test_two_bots_answer_under_their_own_prefix_only(emu: Emulator, instan
     question = add_bot(emu, instances, "question", prefix="?", schema=unique("e2e_q"), database_url=database_url,
                        bot_name="Question Bot", guild=bang.guild, owner=bang.owner)
     schemas += [bang.schema, question.schema]
+    with (instances.root / "bang" / ".env").open("a") as env:
+        env.write("RUST_LOG=info\n")  # discord-bot-rs's: read by nothing here, so a warning in the log
     daemon = await daemon_for(emu, instances, tmp_path).start()
     try:
         await daemon.wait_running("bang", "question")
+        warned = daemon.find(lambda e: e.get("event") == "instance_config_warnings" and e.get("instance") == "bang")
+        assert warned is not None and any("RUST_LOG: not used" in w for w in warned["warnings"]), warned
+        assert daemon.find(lambda e: e.get("event") == "instance_config_warnings"
+                           and e.get("instance") == "question") is None
         channel, user = bang.channel, bang.owner
 
         await emu.send_message(channel, user, "!ping")

@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 from typing import TextIO
 
-from supervisor.database import DatabaseError
+from supervisor.database import DatabaseError, quote_ident
 from supervisor.fleet_index import scan
 from supervisor.instances import InstanceSpec
 from supervisor.pg.probe import DatabaseFacts, probe
@@ -37,7 +37,7 @@ def describe(facts: DatabaseFacts, schema: str) -> list[str]:
         lines.append(f"schema {schema}: exists")
     else:
         lines.append(f"schema {schema}: exists, but role {facts.role} lacks USAGE or CREATE on it: "
-                     f"GRANT USAGE, CREATE ON SCHEMA \"{schema}\" TO \"{facts.role}\"")
+                     f"GRANT USAGE, CREATE ON SCHEMA {quote_ident(schema)} TO {quote_ident(facts.role)}")
     lines.append(f"connections: {limits.in_use} in use of max_connections {limits.max_connections} "
                  f"({limits.reserved} reserved for superusers)")
     return lines

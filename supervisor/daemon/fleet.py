@@ -119,6 +119,9 @@ class Fleet:
             return
         spec = report.spec
         assert spec is not None
+        if report.warnings and (runner is None or spec != runner.spec):
+            # What `check` shows as warnings (a key nothing reads, a feature left off): in the log too.
+            log.warning("instance_config_warnings", warnings=[str(w) for w in report.warnings])
         if runner is None:
             if self.before_start:
                 self.before_start(spec)

@@ -149,8 +149,10 @@ class Daemon:
         self.watchdog.start()
         if self.options.mcp_listen is not None:
             from supervisor.mcp.server import McpHttpService
+            from supervisor.mcp.webhook_routes import fleet_resolver
 
-            self._mcp_http = McpHttpService(self.options.mcp_listen, _mcp_tools, self._mcp_call)
+            self._mcp_http = McpHttpService(self.options.mcp_listen, _mcp_tools, self._mcp_call,
+                                            webhooks=fleet_resolver(lambda: self.fleet.runners))
             await self._mcp_http.start()
         await self.fleet.reconcile()
         self.review_databases()

@@ -12,6 +12,7 @@ RESTART_FIELDS: tuple[tuple[str, Callable[[InstanceSpec], object]], ...] = (
     ("DATABASE_URL", lambda spec: spec.database_url),
     ("DB_SCHEMA", lambda spec: spec.schema),
     ("[database] pool_max_size", lambda spec: spec.config.pool_max_size),
+    ("MCP_PORT, MCP_BIND_ADDR or MCP_AUTH_TOKEN", lambda spec: spec.env.mcp),  # its own listener, rebound
 )
 
 

@@ -198,6 +198,7 @@ class InstanceRunner:
         bot: InstanceBot | None = None
         bot_task: asyncio.Task[None] | None = None
         ctx: InstanceContext | None = None
+        listener = None  # its own MCP listener (MCP_PORT in its .env)
         try:
             pool = await self._interruptible(self._open_database(spec))
             if pool is None:
@@ -231,6 +232,9 @@ class InstanceRunner:
                 self.status.last_error = None
                 self._reached_discord = True
                 self.log.info("instance running", guilds=len(bot.guilds))
+                if spec.env.mcp is not None:  # the MCP SDK and uvicorn load only for an instance that asks
+                    from supervisor.mcp.instance_endpoint import open_instance_listener
+                    listener = await open_instance_listener(self)
                 await asyncio.wait({bot_task, ctx.crashed, wake}, return_when=asyncio.FIRST_COMPLETED)
                 if bot_task.done():
                     self._raise_bot_outcome(bot_task)
@@ -240,6 +244,8 @@ class InstanceRunner:
                 for task in (loaded, ready, wake):
                     task.cancel()
         finally:
+            if listener is not None:
+                await listener.stop()
             if ctx is not None:
                 await ctx.cancel_tasks()
             if bot is not None:

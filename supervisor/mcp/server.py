@@ -23,6 +23,7 @@ from mcp.server.transport_security import TransportSecuritySettings
 
 from supervisor import __version__
 from supervisor.logs import get_logger
+from supervisor.mcp.webhook_routes import Resolver, WebhookRoutes
 
 MAX_BODY_BYTES = 64 * 1024
 PATH = "/mcp"
@@ -109,7 +110,8 @@ class _EmbeddedUvicorn(uvicorn.Server):
 class McpHttpService:
     """Serve the MCP endpoint until `stop()`."""
 
-    def __init__(self, listen: McpListen, list_tools: ListTools, call_tool: CallTool):
+    def __init__(self, listen: McpListen, list_tools: ListTools, call_tool: CallTool,
+                 webhooks: Resolver | None = None):
         self.listen = listen
         server = build_server(list_tools, call_tool)
         hosts = [f"{listen.host}:{listen.port}"]
@@ -121,7 +123,10 @@ class McpHttpService:
         )
         app = server.streamable_http_app(streamable_http_path=PATH, max_request_body_size=MAX_BODY_BYTES,
                                          transport_security=security, host=listen.host)
-        config = uvicorn.Config(BearerGuard(app, listen.token), host=listen.host, port=listen.port,
+        guarded: Any = BearerGuard(app, listen.token)
+        if webhooks is not None:  # the webhooks' handlers check their own secret
+            guarded = WebhookRoutes(guarded, webhooks)
+        config = uvicorn.Config(guarded, host=listen.host, port=listen.port,
                                 log_config=None, access_log=False, lifespan="on", server_header=False)
         self._server = _EmbeddedUvicorn(config)
         self._task: asyncio.Task[None] | None = None

@@ -18,6 +18,7 @@ from supervisor.ai.config import SANDBOX_MODEL_OPTION
 from supervisor.daemon.main import Daemon, DaemonOptions
 from supervisor.daemon.runner import RuntimeOptions
 from supervisor.daemon.status import State
+from supervisor.database import quote_ident
 from supervisor.dburl import redact_url
 from supervisor.emulator import Emulator
 from supervisor.pg.scratch import give_to_nobody_if_root
@@ -81,7 +82,7 @@ async def drop_schemas(specs: list) -> None:
         try:
             connection = await asyncpg.connect(spec.database_url, timeout=10)
             try:
-                await connection.execute(f'DROP SCHEMA IF EXISTS "{spec.schema}" CASCADE')
+                await connection.execute(f"DROP SCHEMA IF EXISTS {quote_ident(spec.schema)} CASCADE")
             finally:
                 await connection.close()
         except (OSError, asyncpg.PostgresError, TimeoutError):

@@ -22,6 +22,7 @@ _EXPORTS = {
     "snowflake": "supervisor.settings_schema",
     "duration": "supervisor.settings_schema",
     "relative_file": "supervisor.settings_schema",
+    "validate_table": "supervisor.settings_schema",
     # runtime
     "FeatureContext": "supervisor.sdk.context",
     "InstanceFileError": "supervisor.sdk.context",
@@ -40,6 +41,9 @@ _EXPORTS = {
     "Outcome": "supervisor.sdk.rest",
     "DiscordCode": "supervisor.sdk.rest",
     "DISCORD_TIMEOUT": "supervisor.sdk.rest",
+    "WebhookRequest": "supervisor.sdk.webhooks",
+    "WebhookResponse": "supervisor.sdk.webhooks",
+    "webhook_key": "supervisor.sdk.webhooks",
     # helpers
     "KeyedLocks": "supervisor.keyed_locks",
     "SlidingWindowLimiter": "supervisor.ratelimit",
@@ -91,6 +95,8 @@ __all__ = [
     "SlidingWindowLimiter",
     "SystemClock",
     "UserError",
+    "WebhookRequest",
+    "WebhookResponse",
     "complete",
     "discord_call",
     "duration",
@@ -107,6 +113,8 @@ __all__ = [
     "relative_file",
     "snowflake",
     "truncate",
+    "validate_table",
+    "webhook_key",
 ]
 
 
@@ -148,6 +156,7 @@ if TYPE_CHECKING:
     from supervisor.sdk.rest import DISCORD_TIMEOUT, CallResult, DiscordCode, Outcome, discord_call
     from supervisor.sdk.shared import SharedServices
     from supervisor.sdk.version import VERSION
+    from supervisor.sdk.webhooks import WebhookRequest, WebhookResponse, webhook_key
     from supervisor.settings_schema import (
         Setting,
         duration,
@@ -157,5 +166,6 @@ if TYPE_CHECKING:
         one_of,
         relative_file,
         snowflake,
+        validate_table,
     )
     from supervisor.text import format_duration, parse_duration, truncate

@@ -23,6 +23,7 @@ from tests.support.harness import FeatureHarness, config_for, message_text
 from tests.support.llm_standins import Answer, Recorded, StandIn, error, text, tool
 from tests.support.logbook import LogBook, LogPredicate, captured_logs, event
 from tests.support.markdown import commands
+from tests.support.mc_plugin import McPluginStandIn, post_webhook
 from tests.support.pg import (
     SMALL_MAX_CONNECTIONS,
     execute,
@@ -35,7 +36,7 @@ from tests.support.pg import (
     tcp_ports_of,
 )
 from tests.support.pg_freeze import frozen
-from tests.support.postgres import as_role, server_major
+from tests.support.postgres import as_role, scratch_database, server_major
 from tests.support.sandbox import SandboxSession
 from tests.support.tcp_proxy import TcpProxy
 from tests.support.waiting import eventually
@@ -55,6 +56,7 @@ __all__ = [
     "InstanceFolders",
     "LogBook",
     "LogPredicate",
+    "McPluginStandIn",
     "Recorded",
     "SandboxSession",
     "StandIn",
@@ -81,6 +83,7 @@ __all__ = [
     "full_intents",
     "make_instance",
     "message_text",
+    "post_webhook",
     "postgres",
     "postmaster_pid",
     "reply_to",
@@ -89,6 +92,7 @@ __all__ = [
     "run_cli",
     "run_cli_async",
     "run_restore",
+    "scratch_database",
     "scratch_server",
     "scratch_state_dir",
     "server_major",

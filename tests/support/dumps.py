@@ -10,6 +10,7 @@ from pathlib import Path
 import asyncpg
 
 from supervisor.commands import backup, restore
+from supervisor.database import quote_ident
 from supervisor.settings import SupervisorSettings
 
 TRICKY = "tab\there, newline\nthere, back\\slash, quote ' \" and ünïcode ✓"
@@ -17,7 +18,7 @@ TRICKY = "tab\there, newline\nthere, back\\slash, quote ' \" and ünïcode ✓"
 
 async def fill(url: str, schema: str, marker: str) -> None:
     """A row or two in every table the migrations create, with text COPY has to escape."""
-    connection = await asyncpg.connect(url, server_settings={"search_path": f'"{schema}"'})
+    connection = await asyncpg.connect(url, server_settings={"search_path": quote_ident(schema)})
     try:
         await connection.execute(f"""
             INSERT INTO tempbans (guild_id, user_id, moderator_id, reason, expires_at)
@@ -40,7 +41,8 @@ async def add_ban(url: str, schema: str, reason: str) -> None:
     connection = await asyncpg.connect(url)
     try:
         await connection.execute(
-            f'INSERT INTO "{schema}".tempbans (guild_id, user_id, moderator_id, reason, expires_at) '
+            f"INSERT INTO {quote_ident(schema)}.tempbans "
+            "(guild_id, user_id, moderator_id, reason, expires_at) "
             "VALUES ('1', '9', '3', $1, now() + interval '1 day')", reason)
     finally:
         await connection.close()
@@ -54,7 +56,7 @@ async def contents(url: str, schema: str) -> dict[str, list[tuple[str, ...]]]:
             "SELECT tablename FROM pg_tables WHERE schemaname = $1 ORDER BY 1", schema)]
         result = {}
         for table in tables:
-            rows = await connection.fetch(f'SELECT t::text AS row FROM "{schema}"."{table}" t')
+            rows = await connection.fetch(f"SELECT t::text AS row FROM {quote_ident(schema)}.{quote_ident(table)} t")
             result[table] = sorted((row["row"],) for row in rows)
         return result
     finally:

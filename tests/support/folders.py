@@ -13,8 +13,10 @@ def fake_token(name: str) -> str:
 
 
 def config_text(name: str, prefix: str = "!", extra: str = "", bot_name: str | None = None) -> str:
-    """A minimal config.toml: the bot's name and prefix, then `extra` (tables such as `[features]`)."""
-    return f'bot_name = "{bot_name or name.title() + " Bot"}"\ncommand_prefix = "{prefix}"\n{extra}'
+    """A minimal config.toml: the bot's name and prefix, flat commands (`command_root = ""`, unless `extra` sets
+    it: unset it means "m", discord-bot-rs's default), then `extra` (tables such as `[features]`)."""
+    root = "" if "command_root" in extra else 'command_root = ""\n'
+    return f'bot_name = "{bot_name or name.title() + " Bot"}"\ncommand_prefix = "{prefix}"\n{root}{extra}'
 
 
 class InstanceFolders:
@@ -31,16 +33,21 @@ class InstanceFolders:
         env: dict[str, str] | str | None = None,
         personality: str | bytes | None = "You are a helpful test bot.",
         prefix: str = "!",
+        explicit_schema: bool = True,
     ) -> Path:
         folder = self.root / name
         folder.mkdir(parents=True, exist_ok=True)
         if config is None:
-            config = f'bot_name = "{name} bot"\ncommand_prefix = "{prefix}"\n'
+            config = f'bot_name = "{name} bot"\ncommand_prefix = "{prefix}"\ncommand_root = ""\n'
         (folder / "config.toml").write_text(config, encoding="utf-8")
         if personality is not None:
             data = personality.encode() if isinstance(personality, str) else personality
             (folder / "personality.txt").write_bytes(data)
         if env is not None:
+            if isinstance(env, dict) and explicit_schema:
+                # DB_SCHEMA explicit (unset it means `public`, as in discord-bot-rs): the folder's name, as the
+                # tests were written for. A test about the default passes explicit_schema=False.
+                env = {**env, "DB_SCHEMA": env.get("DB_SCHEMA", name.replace("-", "_"))}
             if isinstance(env, dict):
                 env = "".join(f"{key}={value}\n" for key, value in env.items())
             (folder / ".env").write_text(env, encoding="utf-8")

@@ -188,7 +188,8 @@ def instance_logs() -> Iterator[LogBook]:
 @pytest_asyncio.fixture
 async def harness_factory(emu: Emulator, database_url: str, tmp_path: Path, unique: Any, instance_logs: LogBook,
                           schemas: list[str]) -> AsyncIterator[Any]:
-    """`await harness_factory(config_extra=..., env=..., personality=...)` -> a running FeatureHarness."""
+    """`await harness_factory(config_extra=..., env=..., personality=...)` -> a running FeatureHarness. Its .env
+    names its own schema unless `explicit_schema=False` (then `public`: give it a DATABASE_URL of its own)."""
     old_base = discord.http.Route.BASE
     old_gateway = discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY
     apply_endpoints(emu.api_base, emu.gateway_url)
@@ -203,7 +204,8 @@ async def harness_factory(emu: Emulator, database_url: str, tmp_path: Path, uniq
     async def make(*, name: str = "bot", config_extra: str = "", config: str | None = None,
                    env: Mapping[str, str] | None = None, personality: str = "You are a helpful test bot.",
                    prefix: str = "!", upstreams: Mapping[str, str] | None = None,
-                   wait: bool = True, guild_ready_timeout: float = 0.2) -> FeatureHarness:
+                   wait: bool = True, guild_ready_timeout: float = 0.2,
+                   explicit_schema: bool = True) -> FeatureHarness:
         nonlocal shared
         if upstreams:
             shared.options = {**shared.options, **upstreams}
@@ -219,8 +221,9 @@ async def harness_factory(emu: Emulator, database_url: str, tmp_path: Path, uniq
         emu.add_bot_to_guild(guild, bot_user, roles=[bot_role])
         folder = folders.make(
             name, config=config if config is not None else config_for(name, prefix, config_extra),
-            env={"DISCORD_TOKEN": token, "DB_SCHEMA": schema, "DATABASE_URL": database_url, **(env or {})},
-            personality=personality,
+            env={"DISCORD_TOKEN": token, **({"DB_SCHEMA": schema} if explicit_schema else {}),
+                 "DATABASE_URL": database_url, **(env or {})},
+            personality=personality, explicit_schema=explicit_schema,  # without: `public`, the original's default
         )
         report = await asyncio.to_thread(load_instance, folder, None)
         assert report.spec is not None, report.problems
