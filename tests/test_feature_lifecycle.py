@@ -27,7 +27,9 @@ def _table(h: FeatureHarness, feature: Feature) -> str:
         value = _value(h, key, setting)
         if value is not None:
             lines.append(f"{key} = {value}")
-    return f"[{feature.table_name}]\n" + "\n".join(lines) + "\n" if lines else ""
+    if not lines and feature.validate is None:
+        return ""
+    return f"[{feature.table_name}]\n" + "\n".join(lines) + "\n"  # a nested table's defaults (e.g. minecraft)
 
 
 def _value(h: FeatureHarness, key: str, setting: Setting) -> str | None:
