@@ -12,11 +12,11 @@ from supervisor.sdk import BLURPLE, FIELD_VALUE_LIMIT, VERSION, FeatureContext, 
 
 class CoreCog(commands.Cog, name="Core"):
     def __init__(self, ctx: FeatureContext):
-        self.instance = ctx
+        self.ctx = ctx
 
     @commands.command(name="help", aliases=["h"], brief="this list")
     async def help_command(self, context: commands.Context) -> None:
-        config = self.instance.config
+        config = self.ctx.config
         start = config.command_start()
         embed = discord.Embed(title=f"{config.bot_name} Commands", colour=BLURPLE)
         for cog in context.bot.cogs.values():
@@ -30,7 +30,7 @@ class CoreCog(commands.Cog, name="Core"):
             if lines:
                 value = fit_lines(lines, FIELD_VALUE_LIMIT)
                 embed.add_field(name=cog.qualified_name, value=value, inline=False)
-        embed.set_footer(text=f"{config.bot_name} · instance {self.instance.name}")
+        embed.set_footer(text=f"{config.bot_name} · instance {self.ctx.name}")
         await context.reply(embed=embed, mention_author=False)
 
     @commands.command(name="ping", brief="check that I answer, with the gateway latency")
@@ -41,10 +41,10 @@ class CoreCog(commands.Cog, name="Core"):
 
     @commands.command(name="about", brief="who I am and how long I have been up")
     async def about(self, context: commands.Context) -> None:
-        config = self.instance.config
+        config = self.ctx.config
         embed = discord.Embed(title=config.bot_name, colour=BLURPLE)
-        embed.add_field(name="Instance", value=self.instance.name)
+        embed.add_field(name="Instance", value=self.ctx.name)
         embed.add_field(name="Version", value=f"discord-supervisor {VERSION}")
-        embed.add_field(name="Uptime", value=format_duration(time.time() - self.instance.started_at))
+        embed.add_field(name="Uptime", value=format_duration(time.time() - self.ctx.started_at))
         embed.add_field(name="Servers", value=str(len(context.bot.guilds)))
         await context.reply(embed=embed, mention_author=False)

@@ -17,7 +17,7 @@ SUBCOMMANDS = "buy, sell, portfolio, price, leaderboard, history, reset"
 
 class StocksCog(commands.Cog, name="Stocks"):
     def __init__(self, ctx: FeatureContext):
-        self.instance = ctx
+        self.ctx = ctx
         self.game = StockGame(ctx)
         ctx.provide("stocks.tools", StockTools(self.game))
 
@@ -25,11 +25,11 @@ class StocksCog(commands.Cog, name="Stocks"):
         try:
             self.game.api_key()
         except UserError:
-            self.instance.warn("api_key", "FINNHUB_API_KEY is not set in .env: stock commands say trading is not "
-                                          "configured (set the key, or switch stocks off)")
+            self.ctx.warn("api_key", "FINNHUB_API_KEY is not set in .env: stock commands say trading is not "
+                                     "configured (set the key, or switch stocks off)")
 
     async def cog_unload(self) -> None:
-        self.instance.clear_warning("api_key")
+        self.ctx.clear_warning("api_key")
 
     async def cog_check(self, context: commands.Context) -> bool:  # type: ignore[override]
         if context.guild is None:
@@ -38,7 +38,7 @@ class StocksCog(commands.Cog, name="Stocks"):
             self.game.api_key()
         except UserError:
             raise commands.CheckFailure(NOT_CONFIGURED) from None
-        self.instance.clear_warning("api_key")  # a key added to .env since start-up
+        self.ctx.clear_warning("api_key")  # a key added to .env since start-up
         try:
             self.game.rate_limit(context.author.id)
         except UserError as error:
@@ -58,7 +58,7 @@ class StocksCog(commands.Cog, name="Stocks"):
                     brief=f"the stock-trading game: {SUBCOMMANDS}", usage="[subcommand]")
     async def stock(self, context: commands.Context, *, rest: str | None = None) -> None:
         if rest:
-            start = self.instance.command_start()
+            start = self.ctx.command_start()
             raise UserError(f"Unknown stock command `{discord.utils.escape_markdown(rest.split()[0][:30])}`. "
                             f"Try `{start}stock` with one of: {SUBCOMMANDS}.")
         await self._show_portfolio(context, context.author)
@@ -84,9 +84,9 @@ class StocksCog(commands.Cog, name="Stocks"):
     async def _show_portfolio(self, context: commands.Context, member: discord.Member | discord.User) -> None:
         guild_id = self._guild_id(context)
         if member.id == context.author.id:  # your own first look opens your account, as in the original
-            await queries.ensure_portfolio(self.instance.pool, guild_id, member.id)
+            await queries.ensure_portfolio(self.ctx.pool, guild_id, member.id)
         # Someone else's is only read: looking creates no row for them (the original did).
-        found = await queries.portfolio(self.instance.pool, guild_id, member.id)
+        found = await queries.portfolio(self.ctx.pool, guild_id, member.id)
         if found is None:
             raise UserError(f"**{member.display_name}** has not played the stock game yet.")
         await self._reply(context, embeds.portfolio(member.display_name, await self.game.valued(found)))
@@ -98,11 +98,11 @@ class StocksCog(commands.Cog, name="Stocks"):
     @stock.command(name="leaderboard", aliases=["lb", "top"], brief="the top 10 by total value")
     async def leaderboard(self, context: commands.Context) -> None:
         ranked = await self.game.leaderboard(self._guild_id(context))
-        await self._reply(context, embeds.leaderboard(ranked, self.instance.command_start()))
+        await self._reply(context, embeds.leaderboard(ranked, self.ctx.command_start()))
 
     @stock.command(name="history", aliases=["hist", "h"], brief="your last 10 trades")
     async def history(self, context: commands.Context) -> None:
-        trades = await queries.history(self.instance.pool, self._guild_id(context), context.author.id)
+        trades = await queries.history(self.ctx.pool, self._guild_id(context), context.author.id)
         await self._reply(context, embeds.history(context.author.display_name, trades))
 
     @stock.command(name="reset", brief="start over with $1,000 (asks first)")
