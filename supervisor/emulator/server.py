@@ -344,7 +344,8 @@ class Emulator:
         interaction = self.ops.interactions.press(current, id_of(user), button)
         if wait:
             try:
-                await asyncio.wait_for(interaction.answered.wait(), timeout)
+                async with asyncio.timeout(timeout):  # a cancel scope: never wait_for(event.wait())
+                    await interaction.answered.wait()
             except TimeoutError:
                 self.give_up(interaction)
         return interaction
