@@ -50,7 +50,7 @@ class ModerationCog(commands.Cog, name="Moderation"):
         if self.sweeper.periodic:
             self.sweeper.periodic.cancel()
 
-    async def cog_check(self, context: commands.Context) -> bool:  # type: ignore[override]
+    async def cog_check(self, context: commands.Context) -> bool:
         if context.guild is None:
             raise commands.NoPrivateMessage()
         return True

@@ -13,6 +13,7 @@ expired while the daemon was down is lifted by the first sweep after the next st
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import discord
 import structlog
@@ -127,7 +128,7 @@ class TempbanSweeper:
             # Is the ban in Discord still this row's? A person may have unbanned and banned again since.
             user = discord.Object(ban.user_id)
             found = await self.ctx.discord(guild.fetch_ban(user), timeout=attempt_seconds)
-            current: CallResult[object] = found
+            current: CallResult[Any] = found
             if found.ok and found.value is not None and is_our_ban(found.value.reason, ban.id):
                 current = await self.ctx.discord(guild.unban(user, reason="Tempban expired"), timeout=attempt_seconds)
             elif found.ok:
@@ -146,7 +147,7 @@ class TempbanSweeper:
         return True
 
     def _postpone(self, ban: queries.Tempban, log: structlog.stdlib.BoundLogger,
-                  result: CallResult[object] | None) -> bool:
+                  result: CallResult[Any] | None) -> bool:
         retry = self._retries.get(ban.id) or _Retry(0, 0.0)
         retry.attempts += 1
         first = min(self.interval(), RETRY_FIRST_MAX_SECONDS)

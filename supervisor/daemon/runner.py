@@ -235,7 +235,8 @@ class InstanceRunner:
                 if spec.env.mcp is not None:  # the MCP SDK and uvicorn load only for an instance that asks
                     from supervisor.mcp.instance_endpoint import open_instance_listener
                     listener = await open_instance_listener(self)
-                await asyncio.wait({bot_task, ctx.crashed, wake}, return_when=asyncio.FIRST_COMPLETED)
+                ending: set[asyncio.Future[Any]] = {bot_task, ctx.crashed, wake}
+                await asyncio.wait(ending, return_when=asyncio.FIRST_COMPLETED)
                 if bot_task.done():
                     self._raise_bot_outcome(bot_task)
                 if ctx.crashed.done():

@@ -344,8 +344,7 @@ class Emulator:
         interaction = self.ops.interactions.press(current, id_of(user), button)
         if wait:
             try:
-                async with asyncio.timeout(timeout):  # a cancel scope: never wait_for(event.wait())
-                    await interaction.answered.wait()
+                await asyncio.wait_for(interaction.answered.wait(), timeout)
             except TimeoutError:
                 self.give_up(interaction)
         return interaction

@@ -38,6 +38,11 @@ def bounded_caches() -> dict[str, Any]:
     return {"max_messages": MAX_CACHED_MESSAGES}
 
 
+def _prefix_of(ctx: InstanceContext) -> Any:
+    """The prefix, read on every message: a live edit changes it at once."""
+    return lambda _bot, _message: ctx.config.command_start()
+
+
 class FeatureLoadError(Exception):
     """A feature's Cog failed to build or load; nothing of the edit that switched it on was kept."""
 
@@ -55,7 +60,7 @@ class InstanceBot(commands.Bot):
         self._switching = asyncio.Lock()  # one feature switch at a time (setup_hook and live edits)
         self.features_loaded = asyncio.Event()  # set once setup_hook built the first Cogs: edits apply from here
         super().__init__(
-            command_prefix=lambda _bot, _message: ctx.config.command_start(),
+            command_prefix=_prefix_of(ctx),
             help_command=None,
             intents=intents_for(registry.enabled_features(ctx.config)),
             **({} if discord_defaults else bounded_caches()),
@@ -75,7 +80,7 @@ class InstanceBot(commands.Bot):
         except BaseException as error:
             self.instance.crash(f"{current_activity.get() or event_name} raised {error!r}", error)
 
-    async def invoke(self, ctx: commands.Context) -> None:  # type: ignore[override]
+    async def invoke(self, ctx: commands.Context) -> None:
         mark(self.instance.name, f"command {ctx.command.qualified_name}" if ctx.command else "command")
         await super().invoke(ctx)
 
@@ -146,7 +151,7 @@ class InstanceBot(commands.Bot):
             raise FeatureLoadError(feature.name, error) from error
         return cog, feature_ctx
 
-    async def on_command_error(self, context: commands.Context, error: commands.CommandError) -> None:  # type: ignore[override]
+    async def on_command_error(self, context: commands.Context, error: commands.CommandError) -> None:
         message = user_message(error, context, self.instance.config.command_start())
         if message is None:
             return
