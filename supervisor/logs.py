@@ -34,7 +34,8 @@ def configure(level: str = "INFO", json: bool | None = None, stream: TextIO | No
             foreign_pre_chain=shared,
             processors=[
                 structlog.stdlib.ProcessorFormatter.remove_processors_meta,
-                structlog.processors.format_exc_info,
+                # JSON lines carry a traceback as data (exc_type, exc_value, frames), not one escaped string
+                structlog.processors.dict_tracebacks if json else structlog.processors.format_exc_info,
                 renderer,
             ],
         )

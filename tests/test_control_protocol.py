@@ -46,7 +46,7 @@ async def test_status_of_5000_instances_while_500_idle_connections_are_closed(tm
                            gateway_url="ws://127.0.0.1:9", extra_args=("--no-watch",))
     await daemon.start()
     try:
-        await daemon.wait_log(lambda e: e.get("event") == "daemon ready", timeout=120)
+        await daemon.wait_log(lambda e: e.get("event") == "daemon_ready", timeout=120)
         idle = [await _idle_connection(daemon.control_socket) for _ in range(500)]
         socket_args = ("--control-socket", str(daemon.control_socket))
 

@@ -132,11 +132,11 @@ class ModerationCog(commands.Cog, name="Moderation"):
                 if not is_database_unavailable(error):
                     raise
                 # The sweep's ban check covers it: an unbanned user's row is closed without a second unban.
-                self.ctx.log.warning("unban event not recorded: database unavailable", guild_id=guild.id,
+                self.ctx.log.warning("unban_event_not_recorded", guild_id=guild.id,
                                      user_id=user.id, error=repr(error))
                 return
         if closed:
-            self.ctx.log.info("tempban closed: unbanned in Discord", guild_id=guild.id, user_id=user.id)
+            self.ctx.log.info("tempban_closed_unbanned_in_discord", guild_id=guild.id, user_id=user.id)
 
     @commands.command(name="banlist", aliases=["bans"], brief="active tempbans")
     @commands.has_guild_permissions(ban_members=True)

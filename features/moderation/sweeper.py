@@ -87,7 +87,7 @@ class TempbanSweeper:
         except Exception as error:
             if not is_database_unavailable(error):
                 raise  # a bug: the instance restarts, and the pending rows are swept after the restart
-            self.ctx.log.warning("tempban sweep skipped: database unavailable", error=repr(error))
+            self.ctx.log.warning("tempban_sweep_skipped", error=repr(error))
             return min(self.interval(), OUTAGE_RETRY_SECONDS)
         delays = [self.interval()]  # read every round: a live config edit applies at once
         if next_expiry is not None:
@@ -101,7 +101,7 @@ class TempbanSweeper:
         now = self.ctx.clock.monotonic()
         expired, unreadable = await queries.expired_tempbans(self.ctx.pool, self.ctx.clock.utcnow())
         for row_id in set(unreadable) - self._reported_unreadable:  # said once per row, never a crash
-            self.ctx.log.error("tempban row has a guild or user id that is not a Discord ID; skipped",
+            self.ctx.log.error("tempban_row_unreadable",
                                tempban_id=row_id)
         self._reported_unreadable = set(unreadable)
         for stale in self._retries.keys() - {ban.id for ban in expired}:
@@ -132,15 +132,15 @@ class TempbanSweeper:
             if found.ok and found.value is not None and is_our_ban(found.value.reason, ban.id):
                 current = await self.ctx.discord(guild.unban(user, reason="Tempban expired"), timeout=attempt_seconds)
             elif found.ok:
-                log.info("tempban expired; the ban in Discord is a newer one, left in place")
+                log.info("tempban_left_newer_ban")
             if current.outcome is Outcome.UNKNOWN_TARGET and current.code == DiscordCode.UNKNOWN_BAN:
-                log.info("tempban expired; the user was already unbanned")
+                log.info("tempban_already_unbanned")
             elif not current.ok:  # Unknown Guild or User, refused, failed: not done, maybe later
                 return self._postpone(ban, log, current)
             self._retries.pop(ban.id, None)
             if not await queries.mark_lifted(self.ctx.pool, ban.id):
                 return False
-        log.info("tempban expired and lifted")
+        log.info("tempban_lifted")
         await send_audit(self.ctx, ban.guild_id, "Tempban expired", {
             "User": user_field(ban.user_id), "Moderator": f"<@{ban.moderator_id}>", "Reason": ban.reason or "",
         })
@@ -154,7 +154,7 @@ class TempbanSweeper:
         delay = min(first * 2 ** min(retry.attempts - 1, 20), RETRY_MAX_SECONDS)
         retry.not_before = self.ctx.clock.monotonic() + delay
         self._retries[ban.id] = retry
-        log.warning("unban failed; the tempban stays pending and is retried", attempt=retry.attempts,
+        log.warning("tempban_unban_failed", attempt=retry.attempts,
                     retry_in=delay, outcome=result.outcome if result else "guild not available",
                     status=result.status if result else None,
                     error=result.describe() if result else f"guild {ban.guild_id} is not one of this bot's")

@@ -146,7 +146,7 @@ class InstanceRunner:
                 continue  # stop or restart requested: the loop condition decides
             except PermanentFailure as error:
                 self.status.enter(State.FAILED, str(error))
-                self.log.error("instance failed", reason=str(error))
+                self.log.error("instance_failed", reason=str(error))
                 await self._release_lease()  # a standby whose setup differs may do better
                 await self._wake.wait()
                 backoff = discord_backoff = self.options.backoff_first
@@ -158,11 +158,11 @@ class InstanceRunner:
                 delay, grow_backoff = discord_backoff, False
                 retry_at = time.strftime("%H:%M:%S UTC", time.gmtime(time.time() + delay))
                 self.status.enter(State.BACKOFF, f"waiting for Discord: {error}; next try at {retry_at}")
-                self.log.warning("waiting for discord", reason=str(error), retry_in=delay)
+                self.log.warning("discord_unreachable", reason=str(error), retry_in=delay)
                 discord_backoff = min(discord_backoff * 2, self.options.discord_backoff_max)
             except TransientFailure as error:
                 self.status.enter(State.BACKOFF, str(error))
-                self.log.warning("instance waiting to retry", reason=str(error), retry_in=backoff)
+                self.log.warning("instance_retry_waiting", reason=str(error), retry_in=backoff)
             except Exception as error:
                 now = time.monotonic()
                 if now - started > BACKOFF_RESET_AFTER:
@@ -174,13 +174,13 @@ class InstanceRunner:
                 reason = f"{type(error).__name__}: {error}"
                 if len(crashes) > CRASH_LOOP_COUNT:
                     self.status.enter(State.FAILED, f"crash loop ({len(crashes)} crashes in 60 s); last: {reason}")
-                    self.log.error("instance crash loop; failed until restarted or its files change", reason=reason)
+                    self.log.error("instance_crash_loop", reason=reason)
                     await self._wake.wait()
                     crashes.clear()
                     backoff = self.options.backoff_first
                     continue
                 self.status.enter(State.BACKOFF, reason)
-                self.log.error("instance crashed; restarting", reason=reason, retry_in=backoff, exc_info=error)
+                self.log.error("instance_crashed_restarting", reason=reason, retry_in=backoff, exc_info=error)
             self.status.restarts += 1
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(delay):  # never wait_for(event.wait()): it can swallow a cancel (3.11)
@@ -189,7 +189,7 @@ class InstanceRunner:
                 backoff = min(backoff * 2, BACKOFF_MAX)
         await self._release_lease()
         self.status.enter(State.STOPPED)
-        self.log.info("instance stopped")
+        self.log.info("instance_stopped")
 
     async def _run_once(self) -> None:
         self._reached_discord = False
@@ -231,7 +231,7 @@ class InstanceRunner:
                 self.status.enter(State.RUNNING)
                 self.status.last_error = None
                 self._reached_discord = True
-                self.log.info("instance running", guilds=len(bot.guilds))
+                self.log.info("instance_running", guilds=len(bot.guilds))
                 if spec.env.mcp is not None:  # the MCP SDK and uvicorn load only for an instance that asks
                     from supervisor.mcp.instance_endpoint import open_instance_listener
                     listener = await open_instance_listener(self)
@@ -312,7 +312,7 @@ class InstanceRunner:
                 self._lease = (url, spec.schema)  # kept across restarts: a standby takes over only when we stop
                 return
             if self.status.state is not State.ELSEWHERE:
-                self.log.info("instance running elsewhere; standing by", holder=holder)
+                self.log.info("instance_running_elsewhere", holder=holder)
             self.status.enter(State.ELSEWHERE, f"running elsewhere ({holder})")
             await asyncio.sleep(self.options.lease_poll)
 
@@ -346,7 +346,7 @@ class InstanceRunner:
         try:
             await asyncio.wait_for(bot.close(), CLOSE_TIMEOUT)
         except Exception as error:
-            self.log.warning("bot did not close cleanly", error=repr(error))
+            self.log.warning("bot_close_failed", error=repr(error))
 
 
 async def _connect(bot: InstanceBot, token: str) -> None:
@@ -366,9 +366,9 @@ async def apply_live(runner: InstanceRunner, spec: InstanceSpec) -> str:
         outcome, rejected = await _apply(runner, spec)
     runner.status.last_reload = outcome
     if rejected:
-        runner.log.error("config rejected; still running on the last good config", problems=rejected)
+        runner.log.error("config_rejected", problems=rejected)
     else:
-        runner.log.info("config reloaded", outcome=outcome)
+        runner.log.info("config_reloaded", outcome=outcome)
     return outcome
 
 

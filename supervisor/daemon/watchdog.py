@@ -75,7 +75,7 @@ class LoopWatchdog:
                 if collecting > late / 2:  # the collector, not the task it happened to interrupt
                     instance, activity = None, "garbage collection"
                 self.stalls[instance or ""] += 1
-                self.log.warning("event loop stalled", instance=instance, activity=activity,
+                self.log.warning("event_loop_stalled", instance=instance, activity=activity,
                                  stalled_ms=round(late * 1000), gc_ms=round(collecting * 1000))
 
     def _on_gc(self, phase: str, _info: dict[str, int]) -> None:
@@ -99,5 +99,5 @@ class LoopWatchdog:
             if held > STILL_STALLED and not self._said_still:
                 self._said_still = True
                 instance, activity = self._suspect or (None, None)
-                self.log.error("event loop still stalled", instance=instance, activity=activity,
+                self.log.error("event_loop_still_stalled", instance=instance, activity=activity,
                                stalled_ms=round(held * 1000))

@@ -102,7 +102,7 @@ class Leases:
                 try:
                     await db.connection.fetchval(_UNLOCK, LEASE_CLASS, schema, timeout=QUERY_TIMEOUT)
                 except Exception as error:  # the session is going anyway: its locks go with it
-                    self.log.warning("lease not released; dropping its connection", schema=schema, error=repr(error))
+                    self.log.warning("lease_not_released", schema=schema, error=repr(error))
                     await self._drop_connection(db)
 
     async def close(self) -> None:
@@ -141,7 +141,7 @@ class Leases:
                         await db.connection.fetchval("SELECT 1", timeout=QUERY_TIMEOUT)
                         continue
                 except Exception as error:
-                    self.log.warning("lease connection lost", error=repr(error))
+                    self.log.warning("lease_connection_lost", error=repr(error))
                 await self._drop_connection(db)
                 await self._retake(db)
 
@@ -149,15 +149,15 @@ class Leases:
         try:
             connection = await connect(db.url, timeout=QUERY_TIMEOUT, application_name=holder_name())
         except Exception as error:
-            self.log.warning("leases not taken again yet: database unavailable", error=str(error))
+            self.log.warning("leases_not_retaken_database_unavailable", error=str(error))
             return  # the next round tries again; the instances are failing on that database meanwhile anyway
         db.connection = connection
         try:
             for schema, on_lost in list(db.held.items()):
                 if not await connection.fetchval(_TRY, LEASE_CLASS, schema, timeout=QUERY_TIMEOUT):
-                    self.log.warning("lease taken by another daemon while ours was lost; restarting", schema=schema)
+                    self.log.warning("lease_taken_by_another_daemon", schema=schema)
                     del db.held[schema]
                     on_lost()
         except Exception as error:
-            self.log.warning("leases not taken again yet", error=repr(error))
+            self.log.warning("leases_not_retaken", error=repr(error))
             await self._drop_connection(db)

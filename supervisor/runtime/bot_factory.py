@@ -158,11 +158,11 @@ class InstanceBot(commands.Bot):
         command = context.command.qualified_name if context.command else None
         original = getattr(error, "original", error)
         if message == DATABASE_DOWN:  # an outage, not a bug: one line, no traceback
-            self.instance.log.warning("command failed: database unavailable", command=command,
+            self.instance.log.warning("command_failed_database_unavailable", command=command,
                                       reason=describe_database_error(original))
         elif is_internal(message):
-            self.instance.log.error("command failed", command=command, error=repr(original), exc_info=original)
+            self.instance.log.error("command_failed", command=command, error=repr(original), exc_info=original)
         try:
             await context.reply(message, mention_author=False)
         except discord.HTTPException as reply_error:
-            self.instance.log.warning("could not send the error reply", error=repr(reply_error))
+            self.instance.log.warning("error_reply_failed", error=repr(reply_error))

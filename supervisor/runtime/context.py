@@ -75,7 +75,7 @@ class InstanceContext:
     def crash(self, reason: str, error: BaseException | None = None) -> None:
         """Restart this instance (and only it): feature code raised what must never reach the event loop."""
         if not self.crashed.done():
-            self.log.error("instance crashed", reason=reason, exc_info=error)  # a bug: its traceback helps
+            self.log.error("instance_crashed", reason=reason, exc_info=error)  # a bug: its traceback helps
             self.crashed.set_result(FeatureTaskCrashed(reason))
 
     def spawn(self, name: str, factory: Callable[[], Coroutine[Any, Any, None]]) -> asyncio.Task[None]:
@@ -98,7 +98,7 @@ class InstanceContext:
             return
         error = task.exception()
         if error is not None and not self.crashed.done():
-            self.log.error("feature task crashed", task=name, error=repr(error))
+            self.log.error("feature_task_crashed", task=name, error=repr(error))
             self.crashed.set_result(FeatureTaskCrashed(f"background task {name!r} crashed: {error!r}"))
 
     async def cancel_tasks(self) -> None:

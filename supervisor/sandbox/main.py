@@ -29,7 +29,7 @@ from supervisor.sandbox.world import SandboxWorld
 from supervisor.settings import SupervisorSettings
 
 START_WAIT_SECONDS = 120.0
-NOTICES = {"config reloaded": "config reloaded", "config rejected; still running on the last good config":
+NOTICES = {"config_reloaded": "config_reloaded", "config_rejected":
            "config rejected, still on the last good one"}
 
 
