@@ -75,8 +75,8 @@ async def test_pools_that_cannot_fit_are_reported_with_numbers(instances: Instan
     assert warning["event"] == "pools_exceed_connection_budget"
     assert warning["detail"].startswith("10 instances on ")
     assert "may open up to 40 connections together" in warning["detail"]
-    assert f"the server allows {SMALL_MAX_CONNECTIONS} (max_connections) - 3 reserved" in warning["event"]
-    assert "ALTER SYSTEM SET max_connections = N as a superuser, then restart PostgreSQL" in warning["event"]
+    assert f"the server allows {SMALL_MAX_CONNECTIONS} (max_connections) - 3 reserved" in warning["detail"]
+    assert "ALTER SYSTEM SET max_connections = N as a superuser, then restart PostgreSQL" in warning["detail"]
     budget = await databases.budget_for(small_server)
     assert budget is await databases.budget_for(small_server.replace("postgres@", "someone_else@"))
     assert budget.limit < 40
