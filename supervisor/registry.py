@@ -35,6 +35,7 @@ CORE_PACKAGE = "features.core"
 FEATURE_PACKAGES = (
     "features.moderation",
     "features.stocks",
+    "features.games",
     "features.auto_role",
     "features.join_role",
     "features.welcome",

@@ -65,6 +65,8 @@ class SupervisorSettings:
     gateway_url: str | None = None
     sandbox: bool = False  # every folder runs, with an invented token, against the in-process emulator
     finnhub_url: str | None = None  # stock quotes' base URL (a local stand-in in tests and the sandbox)
+    ca_file: str | None = None  # extra CA certificate(s) every bot trusts (the emulator's, for its wss voice)
+    nyt_url: str | None = None  # Wordle and Connections puzzles' base URL (likewise)
     state_dir: Path = Path("var")
     control_socket: Path | None = None  # None: the default path (see supervisor.daemon.control)
     log_level: str = "INFO"
@@ -109,7 +111,8 @@ class SupervisorSettings:
 
     def upstreams(self) -> dict[str, str]:
         """Supervisor-wide settings features read with `ctx.supervisor_setting(key)`."""
-        return {"finnhub_url": self.finnhub_url} if self.finnhub_url else {}
+        found = {"finnhub_url": self.finnhub_url, "nyt_url": self.nyt_url}
+        return {key: value for key, value in found.items() if value}
 
     def socket_path(self) -> Path:
         """The control socket: the one chosen, else the default for this environment."""
@@ -129,6 +132,8 @@ SOURCES: dict[str, Source] = {
     "api_base_url": Source(env=("DISCORD_API_BASE_URL",)),
     "gateway_url": Source(env=("DISCORD_GATEWAY_URL",)),
     "finnhub_url": Source(env=("FINNHUB_BASE_URL",)),
+    "ca_file": Source(env=("DISCORD_CA_FILE",)),
+    "nyt_url": Source(env=("NYT_BASE_URL",)),
     "state_dir": Source(env=("STATE_DIRECTORY",), default="var", parse=lambda _name, text: _first_path(text)),
     "control_socket": Source(),  # its default depends on RUNTIME_DIRECTORY / XDG_RUNTIME_DIR: _control_socket
     "log_level": Source(default="INFO", parse=_choice(LOG_LEVELS, str.upper)),

@@ -19,8 +19,8 @@ from tests.support import postgres
 from tests.support.folders import InstanceFolders
 
 # Fixtures kept beside their helpers: the in-process harness (`harness`, `harness_factory`, `instance_logs`) and
-# the Finnhub stand-in (`finnhub`) and the Minecraft plugin's (`mc_plugin`), for every test.
-pytest_plugins = ["tests.support.harness", "tests.support.finnhub", "tests.support.mc_plugin"]
+# the Finnhub stand-in (`finnhub`), the Minecraft plugin's (`mc_plugin`) and the NYT's (`nyt`), for every test.
+pytest_plugins = ["tests.support.harness", "tests.support.finnhub", "tests.support.mc_plugin", "tests.support.nyt"]
 
 
 @pytest_asyncio.fixture

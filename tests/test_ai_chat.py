@@ -432,7 +432,8 @@ async def test_stock_tool_call_trades_through_the_stocks_feature(harness_factory
 
 async def test_tools_of_features_that_are_off_are_not_offered(harness_factory: Any, model: StandIn) -> None:
     model.reply = lambda r: text("ok")
-    h = await start(harness_factory, "[features]\nmoderation = false\nstocks = false\n" + ai_config(model))
+    off = "[features]\nmoderation = false\nstocks = false\ngames = false\n"
+    h = await start(harness_factory, off + ai_config(model))
     member = h.add_member("quiet")
     assert await ask(h, member, f"{mention(h)} hi") == "ok"
     request = model.answered()[-1]

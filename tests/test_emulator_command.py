@@ -35,8 +35,10 @@ async def test_run_pointed_at_the_emulator_command_comes_up(instances: InstanceF
         command = shlex.split(printed.splitlines()[-1])
         assert command[:2] == ["discord-supervisor", "run"]
         api_base, gateway = command[command.index("--api-base-url") + 1], command[command.index("--gateway-url") + 1]
+        ca_file = command[command.index("--ca-file") + 1]  # the emulator's throwaway CA, for wss voice
+        assert Path(ca_file).read_text().startswith("-----BEGIN CERTIFICATE-----")
         daemon = DaemonProcess(instances.root, tmp_path, api_base=api_base, gateway_url=gateway,
-                               database_url=database_url)
+                               database_url=database_url, ca_file=ca_file)
         await daemon.start()
         await daemon.wait_running("emubot", timeout=60)
         code, out, _ = await run_cli_async("status", "--control-socket", str(daemon.control_socket))

@@ -42,8 +42,8 @@ def test_invite_with_moderation_uses_client_id_from_env(instances: InstanceFolde
 async def test_invite_core_only_asks_discord_for_the_client_id(instances: InstanceFolders, emu: Emulator) -> None:
     token = fake_token("plain")
     bot = emu.add_application(token, "plain-bot")
-    instances.make("plain", config='bot_name = "P"\ncommand_prefix = "!"\n[features]\nmoderation = false\n',
-                   env={"DISCORD_TOKEN": token})
+    instances.make("plain", config='bot_name = "P"\ncommand_prefix = "!"\n[features]\nmoderation = false\n'
+                   'games = false\n', env={"DISCORD_TOKEN": token})
     result = await asyncio.to_thread(run_cli, "invite", "plain", "--instances", str(instances.root),
                                      env={"DISCORD_API_BASE_URL": emu.api_base})
     assert result.returncode == 0, result.stderr

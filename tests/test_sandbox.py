@@ -12,6 +12,7 @@ from pathlib import Path
 import asyncpg
 import pytest
 
+from supervisor.sdk import VERSION
 from tests.support import REPO, SandboxSession, run_cli
 
 pytestmark = pytest.mark.e2e  # the sandbox and `new` as the command line
@@ -34,7 +35,7 @@ async def test_sandbox_through_piped_stdin(tmp_path: Path, database_url: str, un
         await session.type("!ping")
         await session.read_until("Example Bot: Pong!")
         await session.type("!help")
-        shown = await session.read_until(f"— Example Bot · instance {name}")
+        shown = await session.read_until(f"— Example Bot v{VERSION}")  # the original's help footer
         assert "Example Bot Commands" in shown and "!ping" in shown and "!ban <member>" in shown
         assert "`" not in shown.partition("!help")[2]  # markdown rendered, not printed raw
         await session.type("/status")

@@ -45,6 +45,7 @@ TOOL_FAILED = "That didn't work. Please try again."
 
 MODERATION_TOOLS = "moderation.tools"
 STOCK_TOOLS = "stocks.tools"
+GAME_TOOLS = "games.tools"  # wordle_start, connections_start: the games feature's own tool object
 
 
 class Toolbox:
@@ -54,9 +55,10 @@ class Toolbox:
         self.moderation = ctx.lookup(MODERATION_TOOLS)
         game = ctx.lookup(STOCK_TOOLS)
         self.stocks = StockToolbox(game) if game is not None else None
+        self.games = ctx.lookup(GAME_TOOLS)
         self.schemas: list[Mapping[str, Any]] = [search.TOOL]
         self.owner: dict[str, Any] = {}
-        for provider in (self.moderation, self.stocks):
+        for provider in (self.moderation, self.stocks, self.games):
             for schema in getattr(provider, "tools", None) or ():
                 self.schemas.append(schema)
                 self.owner[schema["function"]["name"]] = provider

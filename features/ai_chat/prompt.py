@@ -24,6 +24,10 @@ STOCKS = """## Stocks
 Members play a paper-trading game. Use the stock tools to quote prices, buy, sell and show portfolios or the
 leaderboard when asked; never invent prices."""
 
+GAMES = """## Games
+You can start NYT Wordle (wordle_start) or Connections (connections_start) in this channel, today's puzzle or a
+random day's, when a member asks to play. The board appears by itself; one game of each kind runs per channel."""
+
 TECHNICAL = """## Technical
 - The conversation history above the current message is your memory; you remember nothing else.
 - Discord markdown is allowed.
@@ -52,6 +56,8 @@ def system_prompt(personality: str, timezone: str, tools: Collection[str], now: 
         sections.append(MODERATION)
     if any(name.startswith("stock_") for name in tools):
         sections.append(STOCKS)
+    if "wordle_start" in tools or "connections_start" in tools:
+        sections.append(GAMES)
     sections += [TECHNICAL, SECURITY]
     return "\n\n".join(sections)
 

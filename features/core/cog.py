@@ -7,7 +7,9 @@ import time
 
 import discord
 from discord.ext import commands
-from supervisor.sdk import BLURPLE, FIELD_VALUE_LIMIT, VERSION, FeatureContext, fit_lines, format_duration
+from supervisor.sdk import BLURPLE, VERSION, FeatureContext, format_duration
+
+from .help import help_embed
 
 
 class CoreCog(commands.Cog, name="Core"):
@@ -17,20 +19,7 @@ class CoreCog(commands.Cog, name="Core"):
     @commands.command(name="help", aliases=["h"], brief="this list")
     async def help_command(self, context: commands.Context) -> None:
         config = self.ctx.config
-        start = config.command_start()
-        embed = discord.Embed(title=f"{config.bot_name} Commands", colour=BLURPLE)
-        for cog in context.bot.cogs.values():
-            lines = []
-            for command in sorted(cog.get_commands(), key=lambda c: c.name):
-                if command.hidden:
-                    continue
-                signature = f" {command.signature}" if command.signature else ""
-                brief = f" — {command.brief}" if command.brief else ""
-                lines.append(f"`{start}{command.name}{signature}`{brief}")
-            if lines:
-                value = fit_lines(lines, FIELD_VALUE_LIMIT)
-                embed.add_field(name=cog.qualified_name, value=value, inline=False)
-        embed.set_footer(text=f"{config.bot_name} · instance {self.ctx.name}")
+        embed = await help_embed(context, config.bot_name, config.command_start())
         await context.reply(embed=embed, mention_author=False)
 
     @commands.command(name="ping", brief="check that I answer, with the gateway latency")

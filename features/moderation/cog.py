@@ -33,6 +33,9 @@ NUKE_NOTICE_SECONDS = 3.0
 DURATION_HELP = f"Invalid duration. {actions.DURATION_FORMATS}"
 
 
+ADMIN = {"help_section": "Admin"}  # listed under Admin in help, as the original
+
+
 class ModerationCog(commands.Cog, name="Moderation"):
     def __init__(self, ctx: FeatureContext):
         self.ctx = ctx
@@ -244,21 +247,22 @@ class ModerationCog(commands.Cog, name="Moderation"):
         await channel.send(text, delete_after=NUKE_NOTICE_SECONDS)  # a plain message: its command is gone
 
     # -- guild settings ----------------------------------------------------------------------------
-    @commands.command(name="setlog", brief="send the audit log to a channel", usage="<channel>")
+    @commands.command(name="setlog", brief="send the audit log to a channel", usage="<channel>", extras=ADMIN)
     @commands.has_guild_permissions(administrator=True)
     async def setlog(self, context: commands.Context, channel: discord.TextChannel) -> None:
         assert context.guild is not None
         await queries.set_guild_setting(self.ctx.pool, context.guild.id, "audit_log_channel_id", str(channel.id))
         await context.reply(f"Audit log channel set to <#{channel.id}>.", mention_author=False)
 
-    @commands.command(name="djrole", brief="the role that may use music commands in DJ mode", usage="<role>")
+    @commands.command(name="djrole", brief="the role that may use music commands in DJ mode", usage="<role>",
+                      extras=ADMIN)
     @commands.has_guild_permissions(administrator=True)
     async def djrole(self, context: commands.Context, role: discord.Role) -> None:
         assert context.guild is not None
         await queries.set_guild_setting(self.ctx.pool, context.guild.id, "dj_role_id", str(role.id))
         await context.reply(f"DJ role set to **{role.name}**.", mention_author=False)
 
-    @commands.command(name="djmode", brief="toggle DJ mode")
+    @commands.command(name="djmode", brief="toggle DJ mode", extras=ADMIN)
     @commands.has_guild_permissions(administrator=True)
     async def djmode(self, context: commands.Context) -> None:
         assert context.guild is not None
@@ -273,7 +277,7 @@ class ModerationCog(commands.Cog, name="Moderation"):
             text = "DJ mode **disabled**. Everyone can use music commands."
         await context.reply(text, mention_author=False)
 
-    @commands.command(name="settings", brief="this server's moderation settings")
+    @commands.command(name="settings", brief="this server's moderation settings", extras=ADMIN)
     @commands.has_guild_permissions(administrator=True)
     async def settings(self, context: commands.Context) -> None:
         guild = context.guild

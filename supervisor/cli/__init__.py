@@ -25,7 +25,9 @@ environment:
   DATABASE_URL           Postgres for instances whose .env sets none (else the bundled PostgreSQL)
   DISCORD_API_BASE_URL   REST base URL for every bot (an emulator or a rate-limit proxy)
   DISCORD_GATEWAY_URL    gateway WebSocket URL for every bot
+  DISCORD_CA_FILE        extra CA certificate(s) (PEM) every bot trusts, e.g. the emulator's for wss voice
   FINNHUB_BASE_URL       stock quotes' base URL for every bot (default https://finnhub.io)
+  NYT_BASE_URL           Wordle and Connections puzzles' base URL for every bot (default https://www.nytimes.com)
   SUPERVISOR_LOG_LEVEL   default for run --log-level
   STATE_DIRECTORY        default for --state-dir (set by systemd's StateDirectory=; else ./var)
   RUNTIME_DIRECTORY      where the control socket goes (set by systemd's RuntimeDirectory=)

@@ -31,3 +31,9 @@ def add_control_socket(parser: argparse.ArgumentParser) -> None:
 def add_finnhub_url(parser: argparse.ArgumentParser, default: str = " or https://finnhub.io") -> None:
     parser.add_argument("--finnhub-url", metavar="URL",
                         help=f"base URL of the Finnhub API for stock quotes (default: $FINNHUB_BASE_URL{default})")
+
+
+def add_nyt_url(parser: argparse.ArgumentParser, default: str = " or https://www.nytimes.com") -> None:
+    parser.add_argument("--nyt-url", metavar="URL",
+                        help=f"base URL of the NYT puzzle endpoints for Wordle and Connections (default: "
+                        f"$NYT_BASE_URL{default})")

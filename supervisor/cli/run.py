@@ -6,7 +6,7 @@ import argparse
 import sys
 from typing import Any
 
-from supervisor.cli.options import add_control_socket, add_finnhub_url, add_instances, add_state_dir
+from supervisor.cli.options import add_control_socket, add_finnhub_url, add_instances, add_nyt_url, add_state_dir
 from supervisor.settings import LOG_FORMATS, LOG_LEVELS, SupervisorSettings
 
 
@@ -21,7 +21,10 @@ def add_parser(subparsers: Any) -> None:
     run.add_argument("--api-base-url", metavar="URL", help="Discord REST base URL (default: $DISCORD_API_BASE_URL "
                      "or Discord's); point it at an emulator or an HTTP rate-limit proxy")
     run.add_argument("--gateway-url", metavar="URL", help="Discord gateway URL (default: $DISCORD_GATEWAY_URL)")
+    run.add_argument("--ca-file", metavar="PEM", help="extra CA certificate(s) every bot trusts besides the "
+                     "system's (default: $DISCORD_CA_FILE); the emulator's, for its wss:// voice server")
     add_finnhub_url(run)
+    add_nyt_url(run)
     add_control_socket(run)
     add_state_dir(run)
     run.add_argument("--no-watch", action="store_true",

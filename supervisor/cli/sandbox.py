@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from supervisor.cli.options import add_finnhub_url, add_instances, add_state_dir
+from supervisor.cli.options import add_finnhub_url, add_instances, add_nyt_url, add_state_dir
 from supervisor.settings import SupervisorSettings
 
 
@@ -23,6 +23,7 @@ def add_parser(subparsers: Any) -> None:
                          help="keep the sandbox's data (its PostgreSQL in <state-dir>/sandbox, or its schemas on "
                          "DATABASE_URL) for the next run; by default it goes at exit")
     add_finnhub_url(sandbox, " or the sandbox's simulated market")
+    add_nyt_url(sandbox, " or the sandbox's own puzzles")
 
 
 def run(args: argparse.Namespace, settings: SupervisorSettings) -> int:

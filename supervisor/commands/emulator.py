@@ -55,8 +55,8 @@ async def serve(settings: SupervisorSettings, port: int, tokens: list[str], out:
         print(f"  no configured instance in {settings.instances_dir}; pass --token TOKEN for a bot of your own",
               file=out)
     print("Point the daemon at it, in another terminal:", file=out)
-    print(f"  discord-supervisor run --api-base-url {emu.api_base} --gateway-url {emu.gateway_url}", file=out,
-          flush=True)
+    print(f"  discord-supervisor run --api-base-url {emu.api_base} --gateway-url {emu.gateway_url} "
+          f"--ca-file {emu.voice.ca_file}", file=out, flush=True)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):

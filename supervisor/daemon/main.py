@@ -139,7 +139,7 @@ class Daemon:
 
     async def start(self) -> None:
         """Open the control socket, start every valid instance, and begin watching. Raises on a busy socket."""
-        apply_endpoints(self.settings.api_base_url, self.settings.gateway_url)
+        apply_endpoints(self.settings.api_base_url, self.settings.gateway_url, self.settings.ca_file)
         if not self.options.runtime.discord_defaults:
             use_bounded_compression()
             use_yielding_reads()

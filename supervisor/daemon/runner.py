@@ -228,13 +228,13 @@ class InstanceRunner:
                     self._raise_bot_outcome(bot_task)
                 if wake.done():
                     return
+                if spec.env.mcp is not None:  # the MCP SDK and uvicorn load only for an instance that asks
+                    from supervisor.mcp.instance_endpoint import open_instance_listener
+                    listener = await open_instance_listener(self)  # listening before it counts as running
                 self.status.enter(State.RUNNING)
                 self.status.last_error = None
                 self._reached_discord = True
                 self.log.info("instance_running", guilds=len(bot.guilds))
-                if spec.env.mcp is not None:  # the MCP SDK and uvicorn load only for an instance that asks
-                    from supervisor.mcp.instance_endpoint import open_instance_listener
-                    listener = await open_instance_listener(self)
                 ending: set[asyncio.Future[Any]] = {bot_task, ctx.crashed, wake}
                 await asyncio.wait(ending, return_when=asyncio.FIRST_COMPLETED)
                 if bot_task.done():

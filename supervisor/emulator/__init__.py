@@ -2,11 +2,27 @@
 
 from .intents import PRIVILEGED, Intent
 from .interactions import Interaction
-from .models import Application, AuditEntry, Channel, Guild, Member, Message, Overwrite, Role, User
+from .models import (
+    GUILD_STAGE_VOICE,
+    GUILD_VOICE,
+    Application,
+    AuditEntry,
+    Channel,
+    Guild,
+    Member,
+    Message,
+    Overwrite,
+    Role,
+    User,
+    VoiceState,
+)
 from .permissions import P
 from .server import Emulator
+from .voice_recording import VoicePacket, VoiceRecording
 
 __all__ = [
+    "GUILD_STAGE_VOICE",
+    "GUILD_VOICE",
     "PRIVILEGED",
     "Application",
     "AuditEntry",
@@ -21,4 +37,7 @@ __all__ = [
     "P",
     "Role",
     "User",
+    "VoicePacket",
+    "VoiceRecording",
+    "VoiceState",
 ]

@@ -8,7 +8,7 @@ import json
 import logging
 import zlib
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -183,6 +183,8 @@ class Gateway:
         # Guilds listed as unavailable in READY whose GUILD_CREATE is held back (a Discord outage of one guild):
         # a client waits its guild-ready timeout for them.
         self.withheld_guilds: set[int] = set()
+        # Op 4 (a bot joining, moving or leaving voice) goes to the voice model (voice_states.py).
+        self.on_voice_state: Callable[[Session, dict[str, Any]], None] | None = None
 
     # --- test-facing views ------------------------------------------------------------------------
 
@@ -275,7 +277,8 @@ class Gateway:
 
     def guild_create_for(self, session: Session, guild: Guild) -> dict[str, Any]:
         all_members = bool(session.intents & Intent.GUILD_MEMBERS)
-        return payloads.guild_create(self.state, guild, session.app.user.id, all_members=all_members)
+        voice = bool(session.intents & Intent.GUILD_VOICE_STATES)
+        return payloads.guild_create(self.state, guild, session.app.user.id, all_members=all_members, voice=voice)
 
     # --- control ----------------------------------------------------------------------------------
 
@@ -374,8 +377,11 @@ class Gateway:
             conn.close(4003, "Not authenticated.")
         elif op == OP_REQUEST_GUILD_MEMBERS:
             self._request_members(conn.session, data)
-        elif op in (OP_PRESENCE_UPDATE, OP_VOICE_STATE_UPDATE):
-            pass  # accepted and ignored: no presence or voice model here
+        elif op == OP_VOICE_STATE_UPDATE:
+            if self.on_voice_state is not None:
+                self.on_voice_state(conn.session, data)
+        elif op == OP_PRESENCE_UPDATE:
+            pass  # accepted and ignored: no presence model here
         else:
             conn.close(4001, "Unknown opcode.")
 

@@ -14,6 +14,7 @@ DM = 1
 GUILD_VOICE = 2
 GUILD_CATEGORY = 4
 GUILD_NEWS = 5
+GUILD_STAGE_VOICE = 13
 
 OVERWRITE_ROLE = 0
 OVERWRITE_MEMBER = 1
@@ -120,6 +121,21 @@ class Member:
 
 
 @dataclass
+class VoiceState:
+    """A user in a voice channel. `session_id` is the gateway session that joined (a bot's) or an invented one."""
+
+    user_id: int
+    guild_id: int
+    channel_id: int
+    session_id: str
+    self_mute: bool = False
+    self_deaf: bool = False
+    self_video: bool = False
+    self_stream: bool = False
+    suppress: bool = False
+
+
+@dataclass
 class Attachment:
     id: int
     filename: str
@@ -215,6 +231,7 @@ class Guild:
     bans: dict[int, Ban] = field(default_factory=dict)
     kicked: list[int] = field(default_factory=list)
     audit_log: list[AuditEntry] = field(default_factory=list)
+    voice_states: dict[int, VoiceState] = field(default_factory=dict)  # user id -> where they are in voice
 
     @property
     def everyone(self) -> Role:

@@ -28,6 +28,7 @@ from .models import (
 from .permissions import P, guild_permissions
 from .snowflake import utcnow
 from .state import State
+from .voice_states import VoiceStates
 
 _USER_MENTION = re.compile(r"<@!?(\d+)>")
 _ROLE_MENTION = re.compile(r"<@&(\d+)>")
@@ -44,6 +45,7 @@ class Operations:
         self.message_listeners: list[MessageListener] = []
         self.edit_listeners: list[MessageListener] = []
         self.interactions = Interactions(state, self)
+        self.voice: VoiceStates | None = None  # the Emulator's voice model, for member edits that move or mute
 
     # --- payload helpers --------------------------------------------------------------------------
 
@@ -84,6 +86,8 @@ class Operations:
         )
 
     def remove_member(self, guild: Guild, user_id: int) -> Member | None:
+        if self.voice is not None and user_id in guild.voice_states:
+            self.voice.leave(guild, user_id, forced=True)  # out of the guild is out of its voice channels
         member = guild.members.pop(user_id, None)
         if member is None:
             return None
@@ -161,6 +165,9 @@ class Operations:
         if channel.guild_id is None:
             return
         guild = self.state.guilds[channel.guild_id]
+        if self.voice is not None:
+            for voice in [v for v in guild.voice_states.values() if v.channel_id == channel.id]:
+                self.voice.leave(guild, voice.user_id, forced=True)  # a deleted voice channel empties (4014)
         data = payloads.channel(self.state, channel)
         self.gateway.dispatch_guild(guild, "CHANNEL_DELETE", data)
         del guild.channels[channel.id]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from .models import GUILD_VOICE, Attachment, Channel, Guild, Member, Message, Role, User
+from .models import GUILD_STAGE_VOICE, GUILD_VOICE, Attachment, Channel, Guild, Member, Message, Role, User, VoiceState
 from .snowflake import iso
 from .state import State
 
@@ -89,7 +89,7 @@ def channel(state: State, c: Channel) -> dict[str, Any]:
             {"id": str(o.id), "type": o.type, "allow": str(o.allow), "deny": str(o.deny)} for o in c.overwrites
         ],
     )
-    if c.type == GUILD_VOICE:
+    if c.type in (GUILD_VOICE, GUILD_STAGE_VOICE):
         data.update(bitrate=64000, user_limit=0, rtc_region=None)
     return data
 
@@ -133,9 +133,34 @@ def guild(g: Guild, *, with_counts: bool = False) -> dict[str, Any]:
     return data
 
 
-def guild_create(state: State, g: Guild, bot_id: int, *, all_members: bool) -> dict[str, Any]:
-    """GUILD_CREATE for one bot: with the members intent every member (so the guild counts as chunked)."""
+def voice_state(state: State, v: VoiceState | None, guild_id: int, user_id: int) -> dict[str, Any]:
+    """A VOICE_STATE_UPDATE (and GUILD_CREATE.voice_states entry); `v` None is the user having left voice."""
+    m = state.guilds[guild_id].members.get(user_id)
+    data: dict[str, Any] = {
+        "guild_id": str(guild_id),
+        "channel_id": None if v is None else str(v.channel_id),
+        "user_id": str(user_id),
+        "session_id": "" if v is None else v.session_id,
+        "deaf": bool(m and m.deaf),
+        "mute": bool(m and m.mute),
+        "self_deaf": bool(v and v.self_deaf),
+        "self_mute": bool(v and v.self_mute),
+        "self_video": bool(v and v.self_video),
+        "self_stream": bool(v and v.self_stream),
+        "suppress": bool(v and v.suppress),
+        "request_to_speak_timestamp": None,
+    }
+    if m is not None:
+        data["member"] = member(state, m)
+    return data
+
+
+def guild_create(state: State, g: Guild, bot_id: int, *, all_members: bool, voice: bool = False) -> dict[str, Any]:
+    """GUILD_CREATE for one bot: with the members intent every member (so the guild counts as chunked); with the
+    voice-states intent who is in which voice channel (and those members, as Discord does)."""
     members = list(g.members.values()) if all_members else [g.members[bot_id]]
+    if voice and not all_members:
+        members += [g.members[u] for u in g.voice_states if u != bot_id and u in g.members]
     return {
         **guild(g),
         "joined_at": iso(g.members[bot_id].joined_at),
@@ -146,7 +171,7 @@ def guild_create(state: State, g: Guild, bot_id: int, *, all_members: bool) -> d
         "channels": [channel(state, c) for c in g.channels.values()],
         "threads": [],
         "presences": [],
-        "voice_states": [],
+        "voice_states": [voice_state(state, v, g.id, v.user_id) for v in g.voice_states.values()] if voice else [],
         "stage_instances": [],
         "guild_scheduled_events": [],
         "soundboard_sounds": [],

@@ -30,6 +30,9 @@ class P(IntFlag):
     USE_EXTERNAL_EMOJIS = 1 << 18
     CONNECT = 1 << 20
     SPEAK = 1 << 21
+    MUTE_MEMBERS = 1 << 22
+    DEAFEN_MEMBERS = 1 << 23
+    MOVE_MEMBERS = 1 << 24
     USE_VAD = 1 << 25
     CHANGE_NICKNAME = 1 << 26
     MANAGE_NICKNAMES = 1 << 27

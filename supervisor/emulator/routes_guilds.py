@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from typing import Any
 
 from . import errors, payloads
 from .errors import APIError, FormErrors
 from .intents import Intent
-from .models import Guild, Member, Role
-from .permissions import ALL, P, base_permissions, can_manage_role, outranks, top_role_key
+from .models import GUILD_VOICE, Guild, Member, Role
+from .permissions import ALL, P, base_permissions, can_manage_role, channel_permissions, outranks, top_role_key
 from .rest import NO_CONTENT, Ctx, Reply, RouteSpec
 from .snowflake import utcnow
+from .voice_states import STAGE_VOICE
 
 MAX_TIMEOUT = dt.timedelta(days=28)
 
@@ -104,15 +106,53 @@ async def edit_member(ctx: Ctx) -> Reply:
                     "Cannot time out a member for more than 28 days.",
                 )
         changes["communication_disabled_until"] = until
-    for flag in ("mute", "deaf"):
+    for flag, bit in (("mute", P.MUTE_MEMBERS), ("deaf", P.DEAFEN_MEMBERS)):
         if flag in body:
+            need(bit)
             changes[flag] = bool(body[flag])
+    move = _voice_move(ctx, guild, target, body, need)
     form.raise_if_any()
     for key, value in changes.items():
         setattr(target, key, value)
     ctx.ops.audit(guild, "member_update", actor.user_id, target.user_id, ctx.reason, **changes)
     ctx.ops.member_updated(guild, target)
+    _apply_voice(ctx, guild, target, move, voice_changed="mute" in changes or "deaf" in changes)
     return 200, payloads.member(ctx.state, target)
+
+
+_NO_MOVE = -1
+
+
+def _voice_move(ctx: Ctx, guild: Guild, target: Member, body: dict[str, Any],
+                need: Callable[[int], None]) -> int | None:
+    """`channel_id` in a member edit: the voice channel to move them to, None to disconnect, _NO_MOVE if absent."""
+    if "channel_id" not in body:
+        return _NO_MOVE
+    need(P.MOVE_MEMBERS)
+    if target.user_id not in guild.voice_states:
+        raise errors.APIError(400, 40032, "Target user is not connected to voice.")
+    if body["channel_id"] is None:
+        return None
+    channel = ctx.state.channel(int(body["channel_id"]))
+    if channel.guild_id != guild.id or channel.type not in (GUILD_VOICE, STAGE_VOICE):
+        raise errors.APIError(400, 50024, "Cannot execute action on this channel type")
+    if not channel_permissions(guild, channel, ctx.me(guild), utcnow()) & P.CONNECT:
+        raise errors.missing_permissions()
+    return channel.id
+
+
+def _apply_voice(ctx: Ctx, guild: Guild, target: Member, move: int | None, *, voice_changed: bool) -> None:
+    voice = ctx.ops.voice
+    if voice is None:
+        return
+    current = guild.voice_states.get(target.user_id)
+    if move is None:
+        voice.leave(guild, target.user_id, forced=True)
+    elif move != _NO_MOVE:
+        voice.move(guild, target.user_id, move)
+    elif voice_changed and current is not None:
+        voice.set(guild, target.user_id, current.channel_id, current.session_id, self_mute=current.self_mute,
+                  self_deaf=current.self_deaf)
 
 
 async def kick(ctx: Ctx) -> Reply:

@@ -27,6 +27,7 @@ from .models import GUILD_TEXT, Application, AuditEntry, Channel, Guild, Member,
 from .operations import Operations
 from .rest import API_PREFIX, RequestRecord, Rest, json_response
 from .state import ChannelRef, GuildRef, RoleRef, State, UserRef, id_of
+from .voice import EmulatorVoice
 
 MessagePredicate = Callable[[Message], bool]
 
@@ -54,6 +55,9 @@ class Emulator:
                                              heartbeat_ack_delay_ms=heartbeat_ack_delay_ms)
         self.gateway = Gateway(self.state, self._gateway_config)
         self.ops = Operations(self.state, self.gateway, lambda: self.base_url)
+        # Voice channels' members, the wss voice gateway and the UDP media endpoint: see voice.py.
+        self.voice = EmulatorVoice(self.state, self.gateway)
+        self.ops.voice = self.voice.states
         self.rest = Rest(
             self.state,
             self.ops,
@@ -88,12 +92,14 @@ class Emulator:
         bound_host, bound_port = self._runner.addresses[0][:2]
         self.base_url = f"http://{bound_host}:{bound_port}"
         self._gateway_config.url = self.gateway_url
+        await self.voice.start()
 
     async def stop(self) -> None:
         for _, future in self._waiters:
             future.cancel()
         self._waiters.clear()
         await self.gateway.close_all()
+        await self.voice.stop()
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
@@ -121,8 +127,8 @@ class Emulator:
 
     @property
     def internal_errors(self) -> list[str]:
-        """Exceptions inside emulator handlers (answered 501); should stay empty."""
-        return self.rest.internal_errors
+        """Exceptions inside emulator handlers (REST answered 501, voice closed); should stay empty."""
+        return self.rest.internal_errors + self.voice.internal_errors
 
     @property
     def requests(self) -> list[RequestRecord]:

@@ -15,6 +15,7 @@ from supervisor.instances import InstanceSpec
 from supervisor.runtime.activity import current_activity, mark
 from supervisor.runtime.context import InstanceContext
 from supervisor.runtime.errors import DATABASE_DOWN, is_internal, user_message
+from supervisor.runtime.tls import bot_connector
 from supervisor.sdk.context import FeatureContext
 from supervisor.sdk.feature import Feature
 
@@ -67,6 +68,7 @@ class InstanceBot(commands.Bot):
             chunk_guilds_at_startup=False,
             guild_ready_timeout=guild_ready_timeout,
             allowed_mentions=discord.AllowedMentions(everyone=False, roles=False, users=True, replied_user=False),
+            connector=bot_connector(),  # None (discord.py's own) unless an extra CA is trusted (--ca-file)
         )
 
     async def _run_event(self, coro: Any, event_name: str, *args: Any, **kwargs: Any) -> None:

@@ -25,6 +25,7 @@ from supervisor.pg.scratch import give_to_nobody_if_root
 from supervisor.sandbox.chat import Chat
 from supervisor.sandbox.market import SimulatedMarket
 from supervisor.sandbox.model import SandboxModel
+from supervisor.sandbox.nyt import NytStandIn
 from supervisor.sandbox.world import SandboxWorld
 from supervisor.settings import SupervisorSettings
 
@@ -95,15 +96,20 @@ async def sandbox(settings: SupervisorSettings, state_dir: Path, source: TextIO,
     await emu.start()
     model = SandboxModel()  # instances without a configured AI provider chat with this stand-in
     model_url = await model.start()
-    settings = dataclasses.replace(settings, api_base_url=emu.api_base, gateway_url=emu.gateway_url, sandbox=True)
+    settings = dataclasses.replace(settings, api_base_url=emu.api_base, gateway_url=emu.gateway_url,
+                                   ca_file=str(emu.voice.ca_file), sandbox=True)
     world = SandboxWorld(emu)
     # Stock prices: the simulated market, unless --finnhub-url points at a real (or other) Finnhub.
     market = None if settings.finnhub_url else SimulatedMarket()
     upstreams = settings.upstreams()
     if market is not None:
         # Instances without a FINNHUB_API_KEY borrow this one: only the local market ever sees it.
-        upstreams = {"finnhub_url": await market.start(), "finnhub_fallback_key": "sandbox"}
+        upstreams = {**upstreams, "finnhub_url": await market.start(), "finnhub_fallback_key": "sandbox"}
     upstreams = {**upstreams, SANDBOX_MODEL_OPTION: model_url}
+    # Wordle and Connections: the sandbox's own puzzles, unless --nyt-url points elsewhere.
+    puzzles = None if settings.nyt_url else NytStandIn()
+    if puzzles is not None:
+        upstreams["nyt_url"] = await puzzles.start()
     postgres_home = bundled_postgres_home(state_dir, keep)
     options = DaemonOptions(
         runtime=RuntimeOptions(guild_ready_timeout=0.2, upstreams=upstreams),
@@ -137,6 +143,8 @@ async def sandbox(settings: SupervisorSettings, state_dir: Path, source: TextIO,
         await emu.stop()
         if market is not None:
             await market.stop()
+        if puzzles is not None:
+            await puzzles.stop()
         if not keep:
             await drop_schemas(specs)
             shutil.rmtree(postgres_home, ignore_errors=True)

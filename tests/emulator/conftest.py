@@ -9,6 +9,7 @@ import pytest_asyncio
 import yarl
 
 from supervisor.emulator import Emulator
+from supervisor.runtime.tls import trust_extra_ca
 from tests.support import BotRunner, World
 
 TOKEN = "bot-token-1"
@@ -23,12 +24,14 @@ async def emu() -> AsyncIterator[Emulator]:
     old_gateway = discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY
     discord.http.Route.BASE = emulator.api_base
     discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(emulator.gateway_url)
+    trust_extra_ca(emulator.voice.ca_file)  # bots built from now on reach its wss voice server
     try:
         yield emulator
         assert emulator.internal_errors == []
     finally:
         discord.http.Route.BASE = old_base
         discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = old_gateway
+        trust_extra_ca(None)
         await emulator.stop()
 
 

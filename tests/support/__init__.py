@@ -24,6 +24,7 @@ from tests.support.llm_standins import Answer, Recorded, StandIn, error, text, t
 from tests.support.logbook import LogBook, LogPredicate, captured_logs, event
 from tests.support.markdown import commands
 from tests.support.mc_plugin import McPluginStandIn, post_webhook
+from tests.support.nyt import ManualClock
 from tests.support.pg import (
     SMALL_MAX_CONNECTIONS,
     execute,
@@ -56,6 +57,7 @@ __all__ = [
     "InstanceFolders",
     "LogBook",
     "LogPredicate",
+    "ManualClock",
     "McPluginStandIn",
     "Recorded",
     "SandboxSession",

@@ -11,6 +11,7 @@ import discord
 from discord.ext import commands
 
 from supervisor.emulator import Channel, Guild, User
+from supervisor.runtime.tls import bot_connector
 
 
 @dataclass
@@ -42,6 +43,7 @@ class BotRunner:
             guild_ready_timeout=0.1,
             max_messages=100,
             help_command=None,
+            connector=bot_connector(),  # trusts the emulator's CA (wss voice) when the test set one
         )
 
     async def start(

@@ -22,14 +22,17 @@ from tests.support.logbook import LogBook, LogPredicate
 class DaemonProcess:
     def __init__(self, instances_dir: Path, work_dir: Path, *, api_base: str, gateway_url: str,
                  database_url: str | None = None, extra_args: tuple[str, ...] = (),
-                 env: dict[str, str] | None = None):
+                 env: dict[str, str] | None = None, ca_file: str | None = None,
+                 program: tuple[str, ...] = ("-m", "supervisor")):
+        """`program`: what the interpreter runs, `-m supervisor` (the CLI) unless a test wraps it."""
+        self.program = program
         self.instances_dir = instances_dir
         self.control_socket = work_dir / "control.sock"
         self.work_dir = work_dir
         self.args = [
             "run", "--instances", str(instances_dir), "--api-base-url", api_base, "--gateway-url", gateway_url,
             "--control-socket", str(self.control_socket), "--guild-ready-timeout", "0.1", "--log-format", "json",
-            *extra_args,
+            *(("--ca-file", ca_file) if ca_file else ()), *extra_args,
         ]
         self.env = {k: v for k, v in os.environ.items()
                     if k not in ("DATABASE_URL", "SUPERVISOR_INSTANCES", "NOTIFY_SOCKET", "WATCHDOG_USEC")}
@@ -46,7 +49,7 @@ class DaemonProcess:
 
     async def start(self) -> DaemonProcess:
         self.process = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "supervisor", *self.args, cwd=self.work_dir, env=self.env,
+            sys.executable, *self.program, *self.args, cwd=self.work_dir, env=self.env,
             stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
         )
         self._reader = asyncio.create_task(self._read())

@@ -35,6 +35,7 @@ from supervisor.instances import InstanceSpec, Status, load_instance
 from supervisor.migrator import load_migrations
 from supervisor.pg.service import Databases
 from supervisor.runtime.endpoints import apply_endpoints
+from supervisor.runtime.tls import trust_extra_ca
 from supervisor.sdk.clock import AdjustableClock
 from supervisor.sdk.shared import SharedServices
 from tests.support.folders import InstanceFolders, config_text, fake_token
@@ -192,7 +193,7 @@ async def harness_factory(emu: Emulator, database_url: str, tmp_path: Path, uniq
     names its own schema unless `explicit_schema=False` (then `public`: give it a DATABASE_URL of its own)."""
     old_base = discord.http.Route.BASE
     old_gateway = discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY
-    apply_endpoints(emu.api_base, emu.gateway_url)
+    apply_endpoints(emu.api_base, emu.gateway_url, str(emu.voice.ca_file))
     folders = InstanceFolders(tmp_path / "instances")
     databases = Databases(tmp_path / "state")
     migrations = load_migrations()
@@ -249,9 +250,11 @@ async def harness_factory(emu: Emulator, database_url: str, tmp_path: Path, uniq
         await databases.close()
         discord.http.Route.BASE = old_base
         discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = old_gateway
+        trust_extra_ca(None)
 
 
-TEST_FEATURE_PACKAGES = ("tests.fixture_features.faulty", "tests.fixture_features.stubborn")
+TEST_FEATURE_PACKAGES = ("tests.fixture_features.faulty", "tests.fixture_features.stubborn",
+                         "tests.fixture_features.voiceprobe")
 
 
 @contextlib.contextmanager
