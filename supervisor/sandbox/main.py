@@ -30,7 +30,7 @@ from supervisor.sandbox.world import SandboxWorld
 from supervisor.settings import SupervisorSettings
 
 START_WAIT_SECONDS = 120.0
-NOTICES = {"config_reloaded": "config_reloaded", "config_rejected":
+NOTICES = {"config_reloaded": "config reloaded", "config_rejected":
            "config rejected, still on the last good one"}
 
 
