@@ -36,6 +36,7 @@ FEATURE_PACKAGES = (
     "features.moderation",
     "features.stocks",
     "features.games",
+    "features.music",
     "features.auto_role",
     "features.join_role",
     "features.welcome",

@@ -432,13 +432,14 @@ async def test_stock_tool_call_trades_through_the_stocks_feature(harness_factory
 
 async def test_tools_of_features_that_are_off_are_not_offered(harness_factory: Any, model: StandIn) -> None:
     model.reply = lambda r: text("ok")
-    off = "[features]\nmoderation = false\nstocks = false\ngames = false\n"
+    off = "[features]\nmoderation = false\nstocks = false\ngames = false\nmusic = false\n"
     h = await start(harness_factory, off + ai_config(model))
     member = h.add_member("quiet")
     assert await ask(h, member, f"{mention(h)} hi") == "ok"
     request = model.answered()[-1]
     assert [t["function"]["name"] for t in request.body["tools"]] == ["web_search"]
     assert "## Moderation" not in request.system and "## Stocks" not in request.system
+    assert "## Music" not in request.system
 
 
 async def test_a_routed_provider_without_its_key_stays_silent_and_says_why_in_status(harness_factory: Any,

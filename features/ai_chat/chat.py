@@ -46,6 +46,7 @@ TOOL_FAILED = "That didn't work. Please try again."
 MODERATION_TOOLS = "moderation.tools"
 STOCK_TOOLS = "stocks.tools"
 GAME_TOOLS = "games.tools"  # wordle_start, connections_start: the games feature's own tool object
+MUSIC_TOOLS = "music.tools"  # the music feature's own tool object: schemas (`tools`) and `run`
 
 
 class Toolbox:
@@ -56,9 +57,10 @@ class Toolbox:
         game = ctx.lookup(STOCK_TOOLS)
         self.stocks = StockToolbox(game) if game is not None else None
         self.games = ctx.lookup(GAME_TOOLS)
+        self.music = ctx.lookup(MUSIC_TOOLS)
         self.schemas: list[Mapping[str, Any]] = [search.TOOL]
         self.owner: dict[str, Any] = {}
-        for provider in (self.moderation, self.stocks, self.games):
+        for provider in (self.moderation, self.stocks, self.games, self.music):
             for schema in getattr(provider, "tools", None) or ():
                 self.schemas.append(schema)
                 self.owner[schema["function"]["name"]] = provider

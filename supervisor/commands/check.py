@@ -9,7 +9,7 @@ from typing import TextIO
 from supervisor.fleet_index import scan
 from supervisor.instances import InstanceReport, Status
 from supervisor.near_misses import hints
-from supervisor.needs import privileged_intents
+from supervisor.needs import other_intents, privileged_intents
 from supervisor.settings import SupervisorSettings
 
 
@@ -24,6 +24,9 @@ def render_table(reports: list[InstanceReport], out: TextIO) -> None:
     print(f"{'INSTANCE':<{width}}  {'STATUS':<14}  {'SCHEMA':<{schema_width}}  PRIVILEGED INTENTS", file=out)
     for report in reports:
         intents = ", ".join(intents_of(report)) or "-"
+        others = list(other_intents(report.config)) if report.config else []
+        if others:  # used too, but no portal switch: shown so a reader knows the bot asks for them
+            intents += f" (+ {', '.join(others)})"
         print(f"{report.name:<{width}}  {report.status!s:<14}  {report.schema or '-':<{schema_width}}  {intents}",
               file=out)
         for problem in report.problems:
@@ -42,7 +45,9 @@ def run(settings: SupervisorSettings, as_json: bool, out: TextIO = sys.stdout) -
     near = hints(directory)
     if as_json:
         json.dump({"instances_dir": str(directory), "ok": not failed, "hints": near,
-                   "instances": [{**r.as_dict(), "privileged_intents": intents_of(r)} for r in reports]}, out, indent=2)
+                   "instances": [{**r.as_dict(), "privileged_intents": intents_of(r),
+                                  "other_intents": list(other_intents(r.config)) if r.config else []}
+                                 for r in reports]}, out, indent=2)
         out.write("\n")
     elif not reports:
         print(f"no instances in {directory} (an instance is a folder with a config.toml)", file=out)

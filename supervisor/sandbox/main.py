@@ -26,6 +26,8 @@ from supervisor.sandbox.chat import Chat
 from supervisor.sandbox.market import SimulatedMarket
 from supervisor.sandbox.model import SandboxModel
 from supervisor.sandbox.nyt import NytStandIn
+from supervisor.sandbox.tracks import SEARCH_OPTION, TrackServer
+from supervisor.sandbox.voice import playing_lines
 from supervisor.sandbox.world import SandboxWorld
 from supervisor.settings import SupervisorSettings
 
@@ -90,6 +92,11 @@ async def drop_schemas(specs: list) -> None:
             pass  # the server went away: nothing more to tidy
 
 
+def _services(daemon: Daemon, name: str) -> dict | None:
+    runner = daemon.fleet.runners.get(name)
+    return runner.ctx.services if runner is not None and runner.ctx is not None else None
+
+
 async def sandbox(settings: SupervisorSettings, state_dir: Path, source: TextIO, out: TextIO | None,
                   keep: bool = False) -> int:
     emu = Emulator()
@@ -105,7 +112,8 @@ async def sandbox(settings: SupervisorSettings, state_dir: Path, source: TextIO,
     if market is not None:
         # Instances without a FINNHUB_API_KEY borrow this one: only the local market ever sees it.
         upstreams = {**upstreams, "finnhub_url": await market.start(), "finnhub_fallback_key": "sandbox"}
-    upstreams = {**upstreams, SANDBOX_MODEL_OPTION: model_url}
+    tracks = TrackServer()  # `!m play chord`: the music feature's search term goes to the sandbox's own tracks
+    upstreams = {**upstreams, SANDBOX_MODEL_OPTION: model_url, SEARCH_OPTION: await tracks.start()}
     # Wordle and Connections: the sandbox's own puzzles, unless --nyt-url points elsewhere.
     puzzles = None if settings.nyt_url else NytStandIn()
     if puzzles is not None:
@@ -119,6 +127,7 @@ async def sandbox(settings: SupervisorSettings, state_dir: Path, source: TextIO,
     daemon = Daemon(settings, options, before_start=world.ensure)
     chat = Chat(emu, world, daemon.fleet.statuses, out, history=state_dir / "sandbox_history")
     chat.market = market
+    chat.playing = lambda: playing_lines(emu, world, lambda name: _services(daemon, name))
     notices = Notices(chat, asyncio.get_running_loop())
     logging.getLogger().addHandler(notices)
     try:
@@ -140,6 +149,7 @@ async def sandbox(settings: SupervisorSettings, state_dir: Path, source: TextIO,
         specs = [runner.spec for runner in daemon.fleet.runners.values()]
         await daemon.stop()
         await model.stop()
+        await tracks.stop()
         await emu.stop()
         if market is not None:
             await market.stop()

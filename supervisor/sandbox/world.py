@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from supervisor.emulator import Channel, Emulator, Guild, P, Role, User
+from supervisor.emulator.models import GUILD_VOICE
 from supervisor.instances import InstanceSpec
 
 MODERATOR = P.BAN_MEMBERS | P.KICK_MEMBERS | P.MODERATE_MEMBERS | P.MANAGE_MESSAGES
@@ -24,6 +25,7 @@ class InstanceGuild:
     channels: dict[str, Channel]
     roles: dict[str, Role]
     members: dict[str, User] = field(default_factory=dict)
+    voice_channels: dict[str, Channel] = field(default_factory=dict)
 
 
 class SandboxWorld:
@@ -45,6 +47,7 @@ class SandboxWorld:
         channels = {name: emu.create_channel(guild, name) for name in ("general", "mod-log")}
         roles = {name: emu.create_role(guild, name, int(perms), position=pos) for name, (perms, pos) in ROLES.items()}
         world = InstanceGuild(name, bot_user, guild, channels, roles, {"you": self.you})
+        world.voice_channels = {n: emu.create_channel(guild, n, GUILD_VOICE) for n in ("General", "Music")}
         emu.add_bot_to_guild(guild, bot_user, roles=[roles["Bot"]])
         for member_name, role_name in MEMBERS:
             user = emu.create_user(member_name)
