@@ -12,6 +12,7 @@ expired while the daemon was down is lifted by the first sweep after the next st
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
@@ -81,9 +82,12 @@ class TempbanSweeper:
 
     async def round(self) -> float:
         """Lift what is due; return the seconds until the next round (the kit's `every` sleeps that long)."""
+        # One `now` for the sweep and the next expiry: a row expiring while the sweep runs is the next one due,
+        # not one the sweep missed and nothing wakes for until the safety sweep.
+        now = self.ctx.clock.utcnow()
         try:
-            await self.sweep()
-            next_expiry = await queries.seconds_to_next_expiry(self.ctx.pool, self.ctx.clock.utcnow())
+            await self.sweep(now)
+            next_expiry = await queries.seconds_to_next_expiry(self.ctx.pool, now)
         except Exception as error:
             if not is_database_unavailable(error):
                 raise  # a bug: the instance restarts, and the pending rows are swept after the restart
@@ -91,18 +95,19 @@ class TempbanSweeper:
             return min(self.interval(), OUTAGE_RETRY_SECONDS)
         delays = [self.interval()]  # read every round: a live config edit applies at once
         if next_expiry is not None:
-            delays.append(next_expiry + EXPIRY_SLACK_SECONDS)
+            elapsed = (self.ctx.clock.utcnow() - now).total_seconds()  # the round's own time
+            delays.append(next_expiry - elapsed + EXPIRY_SLACK_SECONDS)
         if self._retries:
             delays.append(min(retry.not_before for retry in self._retries.values()) - self.ctx.clock.monotonic())
         return max(0.0, min(delays))
 
-    async def sweep(self) -> int:
+    async def sweep(self, at: dt.datetime | None = None) -> int:
+        """Lift every tempban expired at `at` (default: now); the number lifted."""
         lifted = 0
         now = self.ctx.clock.monotonic()
-        expired, unreadable = await queries.expired_tempbans(self.ctx.pool, self.ctx.clock.utcnow())
+        expired, unreadable = await queries.expired_tempbans(self.ctx.pool, at or self.ctx.clock.utcnow())
         for row_id in set(unreadable) - self._reported_unreadable:  # said once per row, never a crash
-            self.ctx.log.error("tempban_row_unreadable",
-                               tempban_id=row_id)
+            self.ctx.log.error("tempban_row_unreadable", tempban_id=row_id)
         self._reported_unreadable = set(unreadable)
         for stale in self._retries.keys() - {ban.id for ban in expired}:
             del self._retries[stale]  # closed meanwhile (an unban command, a newer ban)
