@@ -78,6 +78,9 @@ class SupervisorSettings:
     backoff_first: float = 1.0
     discord_defaults: bool = False
     watch: bool = True
+    capacity: float = 1.0  # this daemon's share of the instances among the daemons on the same databases
+    standby: bool = False  # take an instance only when no daemon without --standby has it
+    fleet_schema: str = "discord_supervisor"  # the schema of the fleet tables in each database
 
     @classmethod
     def from_sources(cls, args: argparse.Namespace | None = None, environ: Mapping[str, str] | None = None,
@@ -145,4 +148,7 @@ SOURCES: dict[str, Source] = {
     "backoff_first": Source(default=1.0, parse=_number),
     "discord_defaults": Source(default=False, parse=_flag),
     "no_watch": Source(default=False, parse=_flag),
+    "capacity": Source(default=1.0, parse=_number),
+    "standby": Source(default=False, parse=_flag),
+    "fleet_schema": Source(default="discord_supervisor"),
 }

@@ -337,6 +337,9 @@ NOT_A_SYMBOL = "That is not a stock symbol: use a ticker of letters and digits s
     ("!stock buy AAPL 1e9", INVALID),
     ("!stock buy AAPL NaN", INVALID),
     ("!stock buy AAPL inf", INVALID),
+    ("!stock buy AAPL １０", INVALID),  # full-width digits
+    ("!stock buy AAPL $１０", "Invalid dollar amount."),
+    ("!stock sell AAPL ٣", INVALID),  # Arabic-Indic three
     ("!stock buy AAPL 10000000000", "That is more shares than one trade may move (at most 1,000,000,000)."),
     ("!stock sell AAPL 0.00001", "The smallest trade is 0.0001 shares."),
     ("!stock sell AAPL 1", "You don't own any **AAPL** shares."),

@@ -134,17 +134,22 @@ class TempbanSweeper:
             user = discord.Object(ban.user_id)
             found = await self.ctx.discord(guild.fetch_ban(user), timeout=attempt_seconds)
             current: CallResult[Any] = found
-            if found.ok and found.value is not None and is_our_ban(found.value.reason, ban.id):
+            lifted = found.ok and found.value is not None and is_our_ban(found.value.reason, ban.id)
+            if lifted:
                 current = await self.ctx.discord(guild.unban(user, reason="Tempban expired"), timeout=attempt_seconds)
-            elif found.ok:
-                log.info("tempban_left_newer_ban")
-            if current.outcome is Outcome.UNKNOWN_TARGET and current.code == DiscordCode.UNKNOWN_BAN:
-                log.info("tempban_already_unbanned")
-            elif not current.ok:  # Unknown Guild or User, refused, failed: not done, maybe later
+            already = current.outcome is Outcome.UNKNOWN_TARGET and current.code == DiscordCode.UNKNOWN_BAN
+            if not current.ok and not already:  # Unknown Guild or User, refused, failed: not done, maybe later
                 return self._postpone(ban, log, current)
             self._retries.pop(ban.id, None)
             if not await queries.mark_lifted(self.ctx.pool, ban.id):
                 return False
+        # One line per tempban, saying what happened to it; only a lift goes to the audit log.
+        if already:
+            log.info("tempban_already_unbanned")
+            return False
+        if not lifted:
+            log.info("tempban_left_newer_ban")
+            return False
         log.info("tempban_lifted")
         await send_audit(self.ctx, ban.guild_id, "Tempban expired", {
             "User": user_field(ban.user_id), "Moderator": f"<@{ban.moderator_id}>", "Reason": ban.reason or "",

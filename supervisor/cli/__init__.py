@@ -36,8 +36,8 @@ environment:
 exit status: 0 success, 1 a problem was found or an action failed, 2 bad usage."""
 
 # In the order `--help` lists them.
-COMMANDS = ("check", "migrate", "run", "mcp", "backup", "restore", "status", "reload", "restart", "sandbox",
-            "emulator", "invite", "features", "new")
+COMMANDS = ("check", "migrate", "run", "mcp", "backup", "restore", "status", "reload", "restart", "drain",
+            "undrain", "sandbox", "emulator", "invite", "features", "new")
 
 
 def command_module(name: str) -> ModuleType:

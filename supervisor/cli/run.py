@@ -6,6 +6,7 @@ import argparse
 import sys
 from typing import Any
 
+from supervisor.cli.hosts import add_host_options, host_options
 from supervisor.cli.options import add_control_socket, add_finnhub_url, add_instances, add_nyt_url, add_state_dir
 from supervisor.settings import LOG_FORMATS, LOG_LEVELS, SupervisorSettings
 
@@ -42,6 +43,7 @@ def add_parser(subparsers: Any) -> None:
                      help="DEBUG, INFO, WARNING or ERROR (default INFO or $SUPERVISOR_LOG_LEVEL)")
     run.add_argument("--log-format", choices=list(LOG_FORMATS),
                      help="auto: console on a terminal, JSON lines otherwise")
+    add_host_options(run)
     run.add_argument("--mcp-listen", metavar="HOST:PORT",
                      help="serve one MCP endpoint for the whole fleet at http://HOST:PORT/mcp (default: off, or "
                      "$MCP_LISTEN); a non-loopback HOST needs $MCP_AUTH_TOKEN. Each instance opts in with its "
@@ -72,5 +74,6 @@ def run(args: argparse.Namespace, settings: SupervisorSettings) -> int:
         shutdown_timeout=settings.shutdown_timeout,
         watch=settings.watch,
         mcp_listen=mcp_listen,
+        hosts=host_options(settings),
     )
     return daemon.run(settings, options)

@@ -20,6 +20,8 @@ from supervisor.daemon.notify import Notifier
 from supervisor.daemon.runner import RuntimeOptions
 from supervisor.daemon.watchdog import LoopWatchdog
 from supervisor.daemon.watcher import watch
+from supervisor.hosts import control as hosts_control
+from supervisor.hosts.leases import HostOptions
 from supervisor.instances import InstanceSpec
 from supervisor.logs import get_logger
 from supervisor.mcp.router import McpRouter, tool_listing
@@ -49,6 +51,7 @@ class DaemonOptions:
     shutdown_timeout: float = 10.0
     watch: bool = True
     mcp_listen: McpListen | None = None  # the fleet's MCP endpoint; off when None
+    hosts: HostOptions | None = None  # capacity, standby and the fleet tables' schema (docs/standby.md)
 
 
 class Daemon:
@@ -56,7 +59,7 @@ class Daemon:
                  before_start: Callable[[InstanceSpec], None] | None = None):
         self.settings = settings
         self.options = options
-        self.databases = Databases(options.state_dir)
+        self.databases = Databases(options.state_dir, options.hosts)
         self.heap = HeapFreezer()
         runtime = replace(options.runtime, on_bot_closed=self.heap.bot_closed)
         self.fleet = Fleet(settings, load_migrations(), runtime, self.databases, before_start)
@@ -64,6 +67,7 @@ class Daemon:
         self.notifier = Notifier()
         self.control = ControlServer(options.control_socket, self.handle_control)
         self.control_commands: dict[str, ControlCommand] = ControlHandlers(self).table()  # others may add theirs
+        self.control_commands.update(hosts_control.table(self.databases.leases))  # drain, undrain, fleet
         self.watchdog = LoopWatchdog()
         self.log = get_logger("supervisor.daemon")
         self._stop = asyncio.Event()

@@ -15,6 +15,7 @@ from supervisor.config import InstanceConfig
 from supervisor.instances import InstanceSpec
 from supervisor.ratelimit import SlidingWindowLimiter
 from supervisor.runtime.activity import mark
+from supervisor.runtime.containment import culprit, must_contain
 from supervisor.sdk.clock import SystemClock
 from supervisor.sdk.shared import SharedServices
 
@@ -42,6 +43,7 @@ class InstanceContext:
     config_listeners: list[Callable[[], None]] = field(default_factory=list)  # FeatureContext.on_config_change
     # Applies the migrations of the features a config switches on (the runner's; None in a bare context).
     migrate_features: Callable[[InstanceConfig], Coroutine[Any, Any, None]] | None = None
+    lease_valid: Callable[[], bool] = lambda: True  # the fencing gate (supervisor/hosts): False = send nothing
     _limiters: dict[str, SlidingWindowLimiter] = field(default_factory=dict)
     _tasks: set[asyncio.Task[Any]] = field(default_factory=set)
 
@@ -84,8 +86,11 @@ class InstanceContext:
             mark(self.name, f"task {name}")
             try:
                 await factory()
-            except (KeyboardInterrupt, SystemExit) as error:  # would end the loop, and every bot with it
-                raise FeatureTaskCrashed(f"background task {name!r} raised {error!r}") from None
+            except BaseException as error:  # KeyboardInterrupt, SystemExit... would end the loop and every bot
+                if not must_contain(error):
+                    raise
+                raise FeatureTaskCrashed(f"background task {name!r} ({culprit(error.__traceback__)[1]}) "
+                                         f"raised {error!r}") from None
 
         task = asyncio.get_running_loop().create_task(guarded(), name=f"{self.name}:{name}")
         self._tasks.add(task)

@@ -105,7 +105,7 @@ async def sandbox(settings: SupervisorSettings, state_dir: Path, source: TextIO,
     model_url = await model.start()
     settings = dataclasses.replace(settings, api_base_url=emu.api_base, gateway_url=emu.gateway_url,
                                    ca_file=str(emu.voice.ca_file), sandbox=True)
-    world = SandboxWorld(emu)
+    world = SandboxWorld(emu, stable_ids=keep)
     # Stock prices: the simulated market, unless --finnhub-url points at a real (or other) Finnhub.
     market = None if settings.finnhub_url else SimulatedMarket()
     upstreams = settings.upstreams()

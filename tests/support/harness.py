@@ -254,6 +254,7 @@ async def harness_factory(emu: Emulator, database_url: str, tmp_path: Path, uniq
 
 
 TEST_FEATURE_PACKAGES = ("tests.fixture_features.faulty", "tests.fixture_features.stubborn",
+                         "tests.fixture_features.saboteur",
                          "tests.fixture_features.voiceprobe")
 
 
