@@ -37,7 +37,8 @@ def configure(level: str = "INFO", json: bool | None = None, stream: TextIO | No
         processors=[
             ring_processor,  # each instance's last lines, for the console
             structlog.stdlib.ProcessorFormatter.remove_processors_meta,
-            structlog.processors.format_exc_info,
+            # JSON lines carry a traceback as data (exc_type, exc_value, frames), not one escaped string
+            structlog.processors.dict_tracebacks if json else structlog.processors.format_exc_info,
             renderer,
         ],
     )

@@ -81,7 +81,7 @@ async def test_bad_token_fails_alone_with_a_clear_reason(emu: Emulator, instance
     schemas += [good.schema, bad.schema]
     daemon = await daemon_for(emu, instances, tmp_path).start()
     try:
-        failure = await daemon.wait_log(lambda e: e.get("event", "").startswith("instance failed")
+        failure = await daemon.wait_log(lambda e: e.get("event", "").startswith("instance_failed")
                                         and e.get("instance") == "bad")
         assert "Discord refused the token (401)" in failure["reason"]
         await daemon.wait_running("good")

@@ -102,7 +102,7 @@ def test_quick_start_sandbox_needs_no_database_setup(tmp_path: Path) -> None:
     assert "Example Bot: Pong!" in result.stdout
     assert "example   running" in result.stdout
     log = (tmp_path / "var" / "sandbox.log").read_text()
-    assert "the bundled PostgreSQL" in log
+    assert '"event": "database_bundled"' in log  # the bundled PostgreSQL serves it
 
 
 async def test_sandbox_state_goes_at_exit_unless_keep(tmp_path: Path, database_url: str, unique,

@@ -68,7 +68,7 @@ async def test_buy_by_shares_and_dollars_sell_part_and_all_history_exact(harness
     assert await holdings(h, alice) == {"AAPL": (Decimal("2.5333"), Decimal("187.5000"))}
 
     finnhub.prices["AAPL"] = "200"
-    await asyncio.sleep(1.1)  # older than trade_quote_max_age = 1: the sale must ask for a fresh price
+    await h.advance(1.1)  # older than trade_quote_max_age = 1: the sale must ask for a fresh price
     sold = await h.say_message(alice, "!stocks sell AAPL 1")
     assert message_text(sold) == "Stock Sold\nSold **1** shares of **AAPL** at $200.00"
     assert fields(sold) == {"Total Sale": "$200.00", "Realized P/L": "+$12.50", "Cash Balance": "$725.01"}
@@ -107,7 +107,7 @@ async def test_leaderboard_orders_by_total_value_and_asks_each_symbol_once(harne
     await h.say(loser, "!stock buy NVDA 0.5")  # 440.04
     await h.say(idle, "!stock")  # opens a portfolio: $1,000 cash
     finnhub.prices.update({"NVDA": "1000", "TSLA": "100"})
-    await asyncio.sleep(1.1)  # the display cache (quote_ttl = 1) is out of date now
+    await h.advance(1.1)  # the display cache (quote_ttl = 1) is out of date now
     before = finnhub.calls()
     board = await h.say(idle, "!stock lb")
     # winner: 119.92 + 1000 = 1119.92; idle: 1000; loser: 57.76 + 200 + 500 = 757.76
@@ -309,7 +309,7 @@ async def test_a_failing_finnhub_shows_a_stale_price_and_trades_refuse_it(harnes
     alice = h.add_member("alice")
     assert (await h.say(alice, "!stock price AAPL")).endswith("**$187.50**")
     finnhub.mode = "500"
-    await asyncio.sleep(1.1)
+    await h.advance(1.1)
     stale = await h.say(alice, "!stock price AAPL")
     assert stale.startswith("AAPL Stock Price\n**$187.50**\n⚠️ Stale: Finnhub is not answering")
     refused = await h.say(alice, "!stock buy AAPL 1")

@@ -93,9 +93,10 @@ class ProviderClients:
             omit = {"Authorization": openai.Omit()}
             if key:
                 headers[provider.auth_header] = f"{provider.auth_scheme}{key}"
-        client = openai.AsyncOpenAI(api_key=key or "none", base_url=_openai_base(provider.url), http_client=self.http,
-                                    max_retries=0, timeout=timeout, default_headers=headers)
-        return client, omit
+        openai_client = openai.AsyncOpenAI(api_key=key or "none", base_url=_openai_base(provider.url),
+                                           http_client=self.http, max_retries=0, timeout=timeout,
+                                           default_headers=headers)
+        return openai_client, omit
 
     async def complete(self, provider: Provider, key: str, messages: Sequence[Message], *,
                        tools: Sequence[Mapping[str, Any]] | None = None, max_tokens: int | None = None) -> Completion:
@@ -143,8 +144,9 @@ async def _openai_call(client: openai.AsyncOpenAI, provider: Provider, messages:
     if not response.choices:
         raise ValueError("no choices")
     message = response.choices[0].message
-    calls = [ToolCall(call.id, call.function.name, _arguments(call.function.arguments))
-             for call in message.tool_calls or () if getattr(call, "function", None) is not None]
+    functions = [(call.id, getattr(call, "function", None)) for call in message.tool_calls or ()]
+    calls = [ToolCall(call_id, function.name, _arguments(function.arguments))
+             for call_id, function in functions if function is not None]  # custom (non-function) calls: none
     raw_calls = tuple({"id": call.id, "type": "function",
                        "function": {"name": call.name, "arguments": json.dumps(dict(call.arguments))}}
                       for call in calls)
@@ -175,6 +177,7 @@ def to_anthropic(messages: Sequence[Message]) -> tuple[str, list[dict[str, Any]]
     turns: list[dict[str, Any]] = []
     for index, message in enumerate(messages):
         role = message["role"]
+        blocks: list[dict[str, Any]]
         if role == "system" and not turns and all(m["role"] == "system" for m in messages[:index]):
             system_parts.append(message["content"])
             continue
@@ -207,7 +210,8 @@ async def _anthropic_call(client: anthropic.AsyncAnthropic, provider: Provider, 
     if tools:
         extra["tools"] = [{"name": t["function"]["name"], "description": t["function"].get("description", ""),
                            "input_schema": t["function"].get("parameters", {"type": "object"})} for t in tools]
-    response = await client.messages.create(model=provider.model, max_tokens=max_tokens, messages=turns, **extra)
+    response = await client.messages.create(model=provider.model, max_tokens=max_tokens,
+                                            messages=turns, **extra)  # type: ignore[arg-type]  # plain dicts
     texts: list[str] = []
     calls: list[ToolCall] = []
     for block in response.content:

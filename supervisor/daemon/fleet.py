@@ -80,7 +80,7 @@ class Fleet:
                 try:
                     await self._reconcile_one(name, self.reports.get(name))
                 except Exception as error:  # one instance's trouble must never stop the others' reloads
-                    self.log.error("reload of this instance failed", instance=name, error=repr(error), exc_info=error)
+                    self.log.error("instance_reload_failed", instance=name, error=repr(error), exc_info=error)
                     runner = self.runners.get(name)
                     if runner is not None:
                         runner.status.rejected = f"reload failed: {error!r}"
@@ -89,7 +89,7 @@ class Fleet:
         """Log each near miss once when it appears; `among`: only these folders were looked at."""
         for name, hint in found.items():
             if self._hints.get(name) != hint:
-                self.log.warning("instance folder name near miss", hint=hint)
+                self.log.warning("instance_folder_near_miss", hint=hint)
         if among is None:
             self._hints = found
         else:
@@ -113,18 +113,18 @@ class Fleet:
             return
         if report is None or report.status is Status.NOT_CONFIGURED:
             if runner is not None:
-                log.info("instance folder or its files removed; stopping")
+                log.info("instance_removed")
                 await self._stop(name)
             elif report is not None:
-                log.info("instance not configured (no .env); skipped")
+                log.info("instance_not_configured")
             return
         if report.status is Status.INVALID:
             problems = "; ".join(str(p) for p in report.problems)
             if runner is None:
-                log.error("instance invalid; not started", problems=[str(p) for p in report.problems])
+                log.error("instance_invalid", problems=[str(p) for p in report.problems])
             else:
                 runner.status.rejected = problems
-                log.error("config rejected; still running on the last good config", problems=problems)
+                log.error("config_rejected", problems=problems)
             return
         spec = report.spec
         assert spec is not None
@@ -140,7 +140,7 @@ class Fleet:
             runner.status.on_change = self.note_change
             runner.counters = self.counters.setdefault(name, runner.counters)
             runner.start()
-            log.info("instance starting", schema=spec.schema)
+            log.info("instance_starting", schema=spec.schema)
             return
         if spec == runner.spec and runner.status.rejected is None and runner.status.state is not State.FAILED:
             return

@@ -39,7 +39,7 @@ class HeapFreezer:
         freed = gc.collect()
         gc.freeze()
         self.closed_since = 0
-        self.log.info("heap frozen", objects=gc.get_freeze_count(), freed=freed,
+        self.log.info("heap_frozen", objects=gc.get_freeze_count(), freed=freed,
                       ms=round((time.perf_counter() - started) * 1000))
 
     def bot_closed(self) -> None:

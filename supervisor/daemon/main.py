@@ -83,19 +83,19 @@ class Daemon:
     def _on_stop_signal(self, signum: int) -> None:
         self._signals += 1
         if self._signals > 1:
-            self.log.warning("second signal: forcing exit", signal=signal.Signals(signum).name)
+            self.log.warning("second_signal_forcing_exit", signal=signal.Signals(signum).name)
             os._exit(1)
-        self.log.info("stopping every instance", signal=signal.Signals(signum).name)
+        self.log.info("daemon_stopping", signal=signal.Signals(signum).name)
         self._stop.set()
 
     async def rescan(self, reason: str = "SIGHUP") -> None:
-        self.log.info(f"{reason}: rescanning every instance")
+        self.log.info("rescan_started", reason=reason)
         self.notifier.reloading()
         try:
             await self.fleet.reconcile()
             self.review_databases()
         except Exception as error:
-            self.log.error("rescan failed", error=repr(error), exc_info=error)
+            self.log.error("rescan_failed", error=repr(error), exc_info=error)
         finally:
             self.notifier.ready(self.status_line())  # systemd must never be left "reloading"
 
@@ -107,7 +107,7 @@ class Daemon:
                     await factory()
                     return
                 except Exception as error:
-                    self.log.error("background task failed; restarting it", task=name, error=repr(error),
+                    self.log.error("background_task_failed", task=name, error=repr(error),
                                    exc_info=error)
                     await asyncio.sleep(1.0)
 
@@ -137,7 +137,7 @@ class Daemon:
         await self.fleet.wait_settled(READY_WAIT_SECONDS)
         self.heap.freeze()  # the start wave's survivors are long-lived: later full collections skip them
         self.notifier.ready(self.status_line())
-        self.log.info("daemon ready", status=self.status_line())
+        self.log.info("daemon_ready", status=self.status_line())
         while True:  # keep STATUS= current, and feed the watchdog when systemd asks for one
             await asyncio.sleep(self.notifier.watchdog_interval or 5.0)
             self.notifier.status(self.status_line())
@@ -150,7 +150,7 @@ class Daemon:
         if not self.options.runtime.discord_defaults:
             use_bounded_compression()
             use_yielding_reads()
-        self.log.info("daemon starting", instances_dir=str(self.settings.instances_dir),
+        self.log.info("daemon_starting", instances_dir=str(self.settings.instances_dir),
                       control_socket=str(self.options.control_socket))
         await self.control.start()
         self.watchdog.start()
@@ -196,7 +196,7 @@ class Daemon:
         try:
             await self.start()
         except Exception as error:
-            self.log.error("daemon could not start", error=str(error), exc_info=error)
+            self.log.error("daemon_start_failed", error=str(error), exc_info=error)
             await self.stop()
             return 1
         await self._stop.wait()
@@ -212,7 +212,7 @@ class Daemon:
         try:
             await asyncio.wait_for(self.fleet.stop_all(), self.options.shutdown_timeout)
         except TimeoutError:
-            self.log.error("instances did not stop within the deadline", seconds=self.options.shutdown_timeout)
+            self.log.error("shutdown_deadline_passed", seconds=self.options.shutdown_timeout)
             await self.fleet.cancel_all()
             return 1
         finally:
@@ -221,26 +221,26 @@ class Daemon:
                 await asyncio.gather(self._review, return_exceptions=True)
             await self.fleet.shared.close()  # after every instance stopped using them
             await self.databases.close()  # after every pool is closed: stops the bundled server
-        self.log.info("daemon stopped")
+        self.log.info("daemon_stopped")
         return 0
 
 
 def run(settings: SupervisorSettings, options: DaemonOptions) -> int:
     log = get_logger("supervisor.daemon")
     if not settings.instances_dir.is_dir():
-        log.error("instances directory does not exist", instances_dir=str(settings.instances_dir))
+        log.error("instances_dir_missing", instances_dir=str(settings.instances_dir))
         return 1
     lock = DaemonLock(options.control_socket)
     try:
         lock.acquire()  # before anything else: a refused daemon touches nothing the running one owns
     except DaemonAlreadyRunning as error:
-        log.error("daemon already running", reason=str(error))
+        log.error("daemon_already_running", reason=str(error))
         return 1
     try:
         return asyncio.run(Daemon(settings, options).serve())
     except (KeyboardInterrupt, SystemExit) as error:
         # SIGINT and SIGTERM are handled on the loop: this came from code, not from an operator's request.
-        log.error("daemon ended without a stop request", error=repr(error))
+        log.error("daemon_ended_unrequested", error=repr(error))
         return 1
     finally:
         lock.release()

@@ -18,6 +18,8 @@ from typing import Any
 import asyncpg
 import structlog
 
+from supervisor import registry
+from supervisor.config import InstanceConfig
 from supervisor.daemon.outcomes import permanent_reason, unreachable_reason
 from supervisor.daemon.restart_fields import restart_reasons
 from supervisor.daemon.status import InstanceStatus, State
@@ -33,6 +35,7 @@ from supervisor.runtime import containment
 from supervisor.runtime.bot_factory import FeatureLoadError, InstanceBot
 from supervisor.runtime.context import InstanceContext
 from supervisor.runtime.counters import InstanceCounters, current_counters
+from supervisor.sdk.clock import SystemClock
 from supervisor.sdk.shared import SharedServices
 
 BACKOFF_FIRST = 1.0
@@ -58,6 +61,7 @@ class RuntimeOptions:
     upstreams: Mapping[str, str] = field(default_factory=dict)
     discord_defaults: bool = False  # discord.py's own caches, compression, reads (bench/chatter.py compares)
     on_bot_closed: Callable[[], None] = lambda: None  # the daemon's heap freezer counts closed bots
+    clock: SystemClock = field(default_factory=SystemClock)  # features' time (ctx.clock); tests move theirs
 
 
 class PermanentFailure(Exception):
@@ -92,6 +96,7 @@ class InstanceRunner:
         self._stopping = False
         self._reached_discord = False  # the last run got as far as a working connection
         self._lease: tuple[str, str] | None = None  # (url, schema) whose lease this runner holds
+        self._database_url: str | None = None  # the URL the current run's pool was opened on
         self._offered: tuple[str, str] | None = None  # (url, schema) this runner has a row for in the fleet table
         self._fenced = False  # the lease was lost: this run ends without counting as a crash
         self._handing_off = False  # placed on another daemon: stop the bot and release the lease
@@ -178,7 +183,7 @@ class InstanceRunner:
                 continue  # stop or restart requested: the loop condition decides
             except PermanentFailure as error:
                 self.status.enter(State.FAILED, str(error))
-                self.log.error("instance failed", reason=str(error))
+                self.log.error("instance_failed", reason=str(error))
                 await self._release_lease()  # a standby whose setup differs may do better
                 await self._wake.wait()
                 backoff = discord_backoff = self.options.backoff_first
@@ -190,11 +195,11 @@ class InstanceRunner:
                 delay, grow_backoff = discord_backoff, False
                 retry_at = time.strftime("%H:%M:%S UTC", time.gmtime(time.time() + delay))
                 self.status.enter(State.BACKOFF, f"waiting for Discord: {error}; next try at {retry_at}")
-                self.log.warning("waiting for discord", reason=str(error), retry_in=delay)
+                self.log.warning("discord_unreachable", reason=str(error), retry_in=delay)
                 discord_backoff = min(discord_backoff * 2, self.options.discord_backoff_max)
             except TransientFailure as error:
                 self.status.enter(State.BACKOFF, str(error))
-                self.log.warning("instance waiting to retry", reason=str(error), retry_in=backoff)
+                self.log.warning("instance_retry_waiting", reason=str(error), retry_in=backoff)
             except Exception as error:
                 now = time.monotonic()
                 if now - started > BACKOFF_RESET_AFTER:
@@ -206,23 +211,24 @@ class InstanceRunner:
                 reason = self._last_crash = f"{type(error).__name__}: {error}"
                 if len(crashes) > CRASH_LOOP_COUNT:
                     self.status.enter(State.FAILED, f"crash loop ({len(crashes)} crashes in 60 s); last: {reason}")
-                    self.log.error("instance crash loop; failed until restarted or its files change", reason=reason)
+                    self.log.error("instance_crash_loop", reason=reason)
                     await self._wake.wait()
                     crashes.clear()
                     backoff = self.options.backoff_first
                     continue
                 self.status.enter(State.BACKOFF, reason)
-                self.log.error("instance crashed; restarting", reason=reason, retry_in=backoff, exc_info=error)
+                self.log.error("instance_crashed_restarting", reason=reason, retry_in=backoff, exc_info=error)
             self.status.restarts += 1
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), delay)
+                async with asyncio.timeout(delay):  # never wait_for(event.wait()): it can swallow a cancel (3.11)
+                    await self._wake.wait()
             if grow_backoff:
                 backoff = min(backoff * 2, BACKOFF_MAX)
         await self._release_lease()
         self.status.enter(State.STOPPED)
         if self._offered is not None:
             self.databases.leases.forget(*self._offered, self)
-        self.log.info("instance stopped")
+        self.log.info("instance_stopped")
 
     async def _run_once(self) -> None:
         self._reached_discord = False
@@ -238,6 +244,7 @@ class InstanceRunner:
             if pool is None:
                 return  # stop or restart asked for while the database was being prepared
             ctx = InstanceContext(spec=spec, pool=pool, log=self.log, shared=self.shared, counters=self.counters,
+                                  clock=self.options.clock, migrate_features=self._migrate_features,
                                   lease_valid=self._lease_guard())
             self.ctx = ctx
             containment.owner.set(ctx.crash)  # every task started from here on (the bot's included) is this run's
@@ -273,8 +280,9 @@ class InstanceRunner:
                 self.status.enter(State.RUNNING)
                 self.status.last_error = self._last_crash  # a wait for Discord or the database is over; a crash
                 self._reached_discord = True
-                self.log.info("instance running", guilds=len(bot.guilds))
-                await asyncio.wait({bot_task, ctx.crashed, wake}, return_when=asyncio.FIRST_COMPLETED)
+                self.log.info("instance_running", guilds=len(bot.guilds))
+                ending: set[asyncio.Future[Any]] = {bot_task, ctx.crashed, wake}
+                await asyncio.wait(ending, return_when=asyncio.FIRST_COMPLETED)
                 if self._fenced or self._handing_off:
                     return
                 if bot_task.done():
@@ -321,8 +329,10 @@ class InstanceRunner:
             url = await self.databases.url_for(spec)  # no DATABASE_URL: the bundled server, started on first use
             await self._take_lease(url, spec)
             budget = await self.databases.budget_for(url)
+            migrations = await asyncio.to_thread(registry.migrations_for, spec.config, self.migrations)
             async with self.startup_gate, budget.slot():  # the migration's connection counts against the budget
-                await migrate(url, spec.schema, self.migrations)
+                await migrate(url, spec.schema, migrations)
+            self._database_url = url
             return await open_pool(url, spec.schema, spec.config.pool_max_size, budget=budget,
                                    command_timeout=spec.config.command_timeout)
         except MigrationError as error:
@@ -337,6 +347,11 @@ class InstanceRunner:
             if error.__cause__ is not None and is_database_unavailable(error.__cause__):
                 raise TransientFailure(str(error)) from error
             raise PermanentFailure(f"{error}: {self._where_to_fix_database(spec)}") from error
+
+    async def _migrate_features(self, config: InstanceConfig) -> None:
+        """A live edit switches features on: their tables first (the same ledger, the same locks as a start)."""
+        migrations = await asyncio.to_thread(registry.migrations_for, config, self.migrations)
+        await migrate(self._database_url, self.spec.schema, migrations)
 
     async def _take_lease(self, url: str, spec: InstanceSpec) -> None:
         """Wait until this instance is placed here and no other daemon runs it, then hold its lease."""
@@ -355,7 +370,7 @@ class InstanceRunner:
                 # No bot runs meanwhile: ask again at the poll's pace rather than with a growing backoff, so a
                 # host cut off from the database rejoins as soon as it can reach it again.
                 if self.status.state is not State.BACKOFF:
-                    self.log.warning("instance waiting to retry", reason=str(error),
+                    self.log.warning("instance_retry_waiting", reason=str(error),
                                      retry_in=2 * self.options.lease_poll)
                 self.status.enter(State.BACKOFF, str(error))
                 await asyncio.sleep(2 * self.options.lease_poll)
@@ -364,7 +379,7 @@ class InstanceRunner:
                 self._lease = (url, spec.schema)  # kept across restarts: another daemon takes over only when we stop
                 return
             if self.status.state is not State.ELSEWHERE:
-                self.log.info("instance running elsewhere; standing by", holder=holder)
+                self.log.info("instance_running_elsewhere", holder=holder)
             self.status.enter(State.ELSEWHERE, f"running elsewhere ({holder})")
             await self.databases.leases.wait_turn(url, spec.schema, self.options.lease_poll)
 
@@ -407,7 +422,7 @@ class InstanceRunner:
         try:
             await asyncio.wait_for(bot.close(), CLOSE_TIMEOUT)
         except Exception as error:
-            self.log.warning("bot did not close cleanly", error=repr(error))
+            self.log.warning("bot_close_failed", error=repr(error))
 
 
 async def _connect(bot: InstanceBot, token: str) -> None:
@@ -427,9 +442,9 @@ async def apply_live(runner: InstanceRunner, spec: InstanceSpec) -> str:
         outcome, rejected = await _apply(runner, spec)
     runner.status.last_reload = outcome
     if rejected:
-        runner.log.error("config rejected; still running on the last good config", problems=rejected)
+        runner.log.error("config_rejected", problems=rejected)
     else:
-        runner.log.info("config reloaded", outcome=outcome)
+        runner.log.info("config_reloaded", outcome=outcome)
     return outcome
 
 

@@ -125,7 +125,7 @@ class LoopWatchdog:
             instance, activity = None, "garbage collection"
         self.stalls[instance or ""] += 1
         self.stalled_seconds[instance or ""] += late
-        self.log.warning("event loop stalled", instance=instance, activity=activity,
+        self.log.warning("event_loop_stalled", instance=instance, activity=activity,
                          stalled_ms=round(late * 1000), gc_ms=round(collecting * 1000),
                          suspended_ms=round(suspended * 1000))
 
@@ -171,5 +171,5 @@ class LoopWatchdog:
             if held > STILL_STALLED and not self._said_still:
                 self._said_still = True
                 instance, activity = self._suspect or (None, None)
-                self.log.error("event loop still stalled", instance=instance, activity=activity,
+                self.log.error("event_loop_still_stalled", instance=instance, activity=activity,
                                stalled_ms=round(held * 1000))

@@ -17,6 +17,7 @@ from supervisor.ratelimit import SlidingWindowLimiter
 from supervisor.runtime.activity import mark
 from supervisor.runtime.containment import culprit, must_contain
 from supervisor.runtime.counters import InstanceCounters
+from supervisor.sdk.clock import SystemClock
 from supervisor.sdk.shared import SharedServices
 
 if TYPE_CHECKING:
@@ -33,6 +34,7 @@ class InstanceContext:
     pool: asyncpg.Pool
     log: structlog.stdlib.BoundLogger
     shared: SharedServices  # the process's; not this instance's to close
+    clock: SystemClock = field(default_factory=SystemClock)  # the time features see (tests move it)
     started_at: float = field(default_factory=time.time)
     bot: commands.Bot | None = None
     counters: InstanceCounters = field(default_factory=InstanceCounters)  # the runner's, read by /metrics
@@ -41,6 +43,8 @@ class InstanceContext:
     services: dict[str, Any] = field(default_factory=dict)  # what one feature offers the others (ctx.provide)
     warnings: dict[str, str] = field(default_factory=dict)  # shown in status until a feature clears them
     config_listeners: list[Callable[[], None]] = field(default_factory=list)  # FeatureContext.on_config_change
+    # Applies the migrations of the features a config switches on (the runner's; None in a bare context).
+    migrate_features: Callable[[InstanceConfig], Coroutine[Any, Any, None]] | None = None
     lease_valid: Callable[[], bool] = lambda: True  # the fencing gate (supervisor/hosts): False = send nothing
     _limiters: dict[str, SlidingWindowLimiter] = field(default_factory=dict)
     _tasks: set[asyncio.Task[Any]] = field(default_factory=set)
@@ -75,7 +79,7 @@ class InstanceContext:
     def crash(self, reason: str, error: BaseException | None = None) -> None:
         """Restart this instance (and only it): feature code raised what must never reach the event loop."""
         if not self.crashed.done():
-            self.log.error("instance crashed", reason=reason, exc_info=error)  # a bug: its traceback helps
+            self.log.error("instance_crashed", reason=reason, exc_info=error)  # a bug: its traceback helps
             self.crashed.set_result(FeatureTaskCrashed(reason))
 
     def spawn(self, name: str, factory: Callable[[], Coroutine[Any, Any, None]]) -> asyncio.Task[None]:
@@ -101,7 +105,7 @@ class InstanceContext:
             return
         error = task.exception()
         if error is not None and not self.crashed.done():
-            self.log.error("feature task crashed", task=name, error=repr(error))
+            self.log.error("feature_task_crashed", task=name, error=repr(error))
             self.crashed.set_result(FeatureTaskCrashed(f"background task {name!r} crashed: {error!r}"))
 
     async def cancel_tasks(self) -> None:

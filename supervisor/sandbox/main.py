@@ -33,7 +33,7 @@ from supervisor.settings import SupervisorSettings
 from supervisor.web.listen import HttpListen
 
 START_WAIT_SECONDS = 120.0
-NOTICES = {"config reloaded": "config reloaded", "config rejected; still running on the last good config":
+NOTICES = {"config_reloaded": "config reloaded", "config_rejected":
            "config rejected, still on the last good one"}
 
 

@@ -13,7 +13,7 @@ from supervisor.emulator import Emulator
 from tests.support import DaemonProcess, InstanceFolders, add_bot
 
 WARNING = 4  # syslog priorities: 3 error, 4 warning, 6 info, 7 debug
-STALL = '"event": "event loop stalled"'
+STALL = '"event": "event_loop_stalled"'
 
 
 @pytest.mark.e2e
@@ -28,7 +28,7 @@ async def test_each_line_carries_its_priority_and_a_clean_start_has_no_warning(
                            journal=True)
     await daemon.start()
     try:
-        await daemon.wait_log(lambda e: e.get("event") == "daemon ready")
+        await daemon.wait_log(lambda e: e.get("event") == "daemon_ready")
         assert daemon.priorities and len(daemon.priorities) == len(daemon.book.raw)  # every line has one
         # -p warning: quiet. A loop stall is the one warning a clean start may give, on a machine loaded by others.
         loud = [line for priority, line in daemon.priorities if priority <= WARNING and STALL not in line]
@@ -38,8 +38,8 @@ async def test_each_line_carries_its_priority_and_a_clean_start_has_no_warning(
         bad = add_bot(emu, instances, "refused", prefix="!", schema=unique("refused"), database_url=database_url,
                       register_token=False)
         schemas.append(bad.schema)
-        failed = await daemon.wait_log(lambda e: e.get("event") == "instance failed" and e.get("instance") == "refused")
-        [(priority, _)] = [(p, line) for p, line in daemon.priorities if '"instance failed"' in line]
+        failed = await daemon.wait_log(lambda e: e.get("event") == "instance_failed" and e.get("instance") == "refused")
+        [(priority, _)] = [(p, line) for p, line in daemon.priorities if '"instance_failed"' in line]
         assert failed["level"] == "error" and priority == 3
     finally:
         assert await daemon.stop() == 0

@@ -41,7 +41,7 @@ async def test_a_standby_daemon_takes_over_within_15_seconds_of_a_kill_9(
     try:
         await primary.wait_running("shared")
         await standby.start()
-        await standby.wait_log(lambda e: e.get("event") == "instance running elsewhere; standing by")
+        await standby.wait_log(lambda e: e.get("event") == "instance_running_elsewhere")
         assert primary.process is not None
         shown = await instance_status(standby, "shared")
         assert shown["state"] == "running elsewhere" and f"pid {primary.process.pid}" in shown["last_error"]

@@ -21,7 +21,7 @@ async def test_the_supervisors_bad_database_url_points_at_its_environment(
                            database_url=missing)
     await daemon.start()
     try:
-        failed = await daemon.wait_log(lambda e: e.get("event") == "instance failed")
+        failed = await daemon.wait_log(lambda e: e.get("event") == "instance_failed")
         assert "fix the supervisor's own DATABASE_URL" in failed["reason"]
         assert "restart the daemon" in failed["reason"]
         code, out, _ = await run_cli_async("status", "--json", "--control-socket", str(daemon.control_socket))

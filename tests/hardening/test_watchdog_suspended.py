@@ -27,7 +27,7 @@ async def test_a_suspended_process_is_reported_as_such_and_blames_no_instance(
     daemon = DaemonProcess(instances.root, tmp_path, api_base=emu.api_base, gateway_url=emu.gateway_url)
     await daemon.start()
     try:
-        await daemon.wait_log(lambda e: e.get("event") == "daemon ready")
+        await daemon.wait_log(lambda e: e.get("event") == "daemon_ready")
         assert daemon.process is not None
         start = len(daemon.logs)
         daemon.process.send_signal(signal.SIGSTOP)
@@ -55,7 +55,7 @@ def test_an_instance_is_blamed_only_for_its_own_time(late: float, gc_seconds: fl
     watchdog = LoopWatchdog()
     with capture_logs() as logs:
         watchdog._report(late, ("bot", "command ping"), gc_seconds, suspended)
-    stalls = [e for e in logs if e["event"] == "event loop stalled"]
+    stalls = [e for e in logs if e["event"] == "event_loop_stalled"]
     if activity is None:
         assert stalls == [] and watchdog.count_for("bot") == 0
         assert [e["event"] for e in logs] == ["process_suspended"]

@@ -41,8 +41,8 @@ async def test_the_bundled_server_keeps_a_bots_data_across_daemon_restarts(
             await daemon.start()
             try:
                 await daemon.wait_running("local")
-                said = daemon.find(lambda e: e.get("event", "").startswith("database: the bundled PostgreSQL"))
-                assert said and "no TCP port" in said["event"] and "set DATABASE_URL" in said["event"]
+                said = daemon.find(lambda e: e.get("event") == "database_bundled")
+                assert said and "no TCP port" in said["detail"] and "set DATABASE_URL" in said["hint"]
                 postmaster = int((state / "postgres" / "data" / "postmaster.pid").read_text().split()[0])
                 assert socket_inodes(server_pids(postmaster)) & tcp_listeners() == set()
                 if run == "first":
@@ -52,6 +52,6 @@ async def test_the_bundled_server_keeps_a_bots_data_across_daemon_restarts(
                 assert "survives restarts" in await reply_to(emu, bot, "!banlist")
             finally:
                 assert await daemon.stop() == 0, daemon.stderr_text[-3000:]
-            assert daemon.find(lambda e: e.get("event") == "bundled PostgreSQL stopped")
+            assert daemon.find(lambda e: e.get("event") == "bundled_postgres_stopped")
             with pytest.raises(OSError):
                 await asyncpg.connect(url, timeout=3)  # stopped with the daemon

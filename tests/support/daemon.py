@@ -95,7 +95,7 @@ class DaemonProcess:
 
     async def wait_running(self, *names: str, timeout: float = 30.0, start: int = 0) -> None:
         for name in names:
-            await self.wait_log(lambda e, n=name: e.get("event") == "instance running" and e.get("instance") == n,
+            await self.wait_log(lambda e, n=name: e.get("event") == "instance_running" and e.get("instance") == n,
                                 timeout, start)
 
     async def stop(self, signum: int = signal.SIGTERM, timeout: float = 20.0) -> int:
