@@ -21,7 +21,7 @@ import contextlib
 import gc
 import threading
 import time
-from collections import Counter
+from collections import Counter, defaultdict
 
 from supervisor.logs import get_logger
 from supervisor.runtime.activity import activity_of
@@ -59,8 +59,8 @@ class LoopWatchdog:
         self.lag_sum = 0.0
         self.gc_total = 0.0
         self.gc_collections = 0
-        self.busy: Counter[str] = Counter()  # instance name -> seconds of loop time (sampled)
-        self.stalled_seconds: Counter[str] = Counter()  # instance name -> seconds of stalls it caused
+        self.busy: defaultdict[str, float] = defaultdict(float)  # instance name -> seconds of loop time (sampled)
+        self.stalled_seconds: defaultdict[str, float] = defaultdict(float)  # instance name -> seconds of stalls it caused
         self._last_look = time.monotonic()
 
     def start(self) -> None:
