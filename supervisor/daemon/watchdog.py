@@ -60,7 +60,7 @@ class LoopWatchdog:
         self.gc_total = 0.0
         self.gc_collections = 0
         self.busy: defaultdict[str, float] = defaultdict(float)  # instance name -> seconds of loop time (sampled)
-        self.stalled_seconds: defaultdict[str, float] = defaultdict(float)  # instance name -> seconds of stalls it caused
+        self.stalled_seconds: defaultdict[str, float] = defaultdict(float)  # instance -> seconds of stalls it caused
         self._last_look = time.monotonic()
 
     def start(self) -> None:
