@@ -85,7 +85,7 @@ async def test_sign_in_live_fleet_table_red_on_failure_restart_and_no_secrets(
             await page.evaluate("window.notReloaded = true")
             (beta.folder / ".env").write_text(f"DISCORD_TOKEN={fake_token('nobody')}\nDB_SCHEMA={beta.schema}\n"
                                               f"DATABASE_URL={database_url}\n")
-            failed = await daemon.wait_log(lambda e: e.get("event") == "instance failed"
+            failed = await daemon.wait_log(lambda e: e.get("event") == "instance_failed"
                                            and e.get("instance") == "beta")
             await page.wait_for_selector("tr#i-beta.s-failed", timeout=20_000)  # pushed by the daemon
             assert await page.evaluate("window.notReloaded === true")
@@ -110,7 +110,7 @@ async def test_sign_in_live_fleet_table_red_on_failure_restart_and_no_secrets(
             await page.wait_for_selector(".said")
             assert await page.text_content(".said") == "restart: done"
             await emu.wait_until(lambda: emu.identify_count(alpha.token) > identifies, timeout=20)
-            assert "***" in html and "instance running" in html  # masked config; its own log lines
+            assert "***" in html and "instance_running" in html  # masked config; its own log lines
 
             # Another site the signed-in browser visits posts the same form: its request changes nothing. From
             # another host the SameSite cookie stays home (401); from another port of this host it goes along,
