@@ -87,8 +87,12 @@ async def delete_channel(call: Call) -> str:
     return f"Deleted channel #{channel['name']} ({channel['id']})"
 
 
-async def _edit(call: Call, fields: dict[str, Any]) -> str:
+async def _edit(call: Call, fields: dict[str, Any], *, kinds: tuple[int, ...] = ()) -> str:
+    """PATCH the channel; `kinds`, when given, are the channel types the tool is for."""
     channel = await call.channel()
+    if kinds and channel.get("type") not in kinds:
+        kind = TYPE_NAMES.get(channel.get("type"), channel.get("type"))
+        raise ToolError(f"channel {channel['id']} (#{channel['name']}) is a {kind} channel, not a voice channel")
     category = await _category(call)
     if category is not None:
         fields["parent_id"] = str(category)
@@ -134,7 +138,7 @@ async def edit_voice_channel(call: Call) -> str:
         fields["name"] = call.text("name", min_length=1, max_length=100)
     if "rtc_region" in call.args:
         fields["rtc_region"] = call.text("rtc_region", max_length=32) or None
-    return await _edit(call, fields)
+    return await _edit(call, fields, kinds=(CHANNEL_TYPES["voice"], CHANNEL_TYPES["stage"]))
 
 
 @tool("set_channel_permissions", "Set a role's or member's allowed and denied permissions on a channel.",
