@@ -26,8 +26,9 @@ FRAME_SAMPLES = 960  # 20 ms at 48 kHz: the only frame length discord.py's playe
 FRAME_BYTES_PER_SAMPLE = 4  # s16 stereo, interleaved
 OPUS_SET_COMPLEXITY = 4010  # libopus' OPUS_SET_COMPLEXITY_REQUEST (discord.py's binding has no setter for it)
 DEFAULT_BITRATE = 128_000
-# libopus effort 0-10: 5 costs about half of 10 and a listener cannot tell music apart at 128 kbps.
-DEFAULT_COMPLEXITY = 5
+# libopus effort 0-10. At 128 kbps, 1 costs half of 5 (0.15 against 0.28 ms a frame here): at 5, 50 transcoding
+# bots fell to 27-36 packets/s in bench/music.py --daemon on the loaded 2-core machine, at 1 they held 50.
+DEFAULT_COMPLEXITY = 1
 # ffmpeg's network options for http(s) inputs: give up on a dead server, reconnect on a dropped stream.
 HTTP_OPTIONS = {"timeout": "15000000", "reconnect": "1", "reconnect_streamed": "1", "reconnect_delay_max": "5"}
 
