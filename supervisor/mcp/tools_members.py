@@ -9,7 +9,7 @@ from typing import Any
 import discord
 
 from supervisor.mcp.catalogue import Call, ToolError, boolean, integer, string, tool
-from supervisor.mcp.tools_channels import TYPE_NAMES
+from supervisor.mcp.tools_channels import require_voice
 from supervisor.mcp.tools_roles import role_of
 
 MAX_TIMEOUT = dt.timedelta(days=28)  # Discord's limit
@@ -157,7 +157,6 @@ async def get_bans(call: Call) -> str:
 
 
 NOT_IN_VOICE = 40032  # Discord: "Target user is not connected to voice."
-VOICE_KINDS = {2: "voice", 13: "stage"}
 
 
 async def _voice(call: Call, fields: dict[str, Any], done: str, needs: str) -> str:
@@ -182,9 +181,7 @@ async def _voice(call: Call, fields: dict[str, Any], done: str, needs: str) -> s
       user_id=string("user ID"), channel_id=string("voice channel ID"))
 async def move_voice_member(call: Call) -> str:
     channel = await call.channel()
-    if channel.get("type") not in VOICE_KINDS:
-        kind = TYPE_NAMES.get(channel.get("type"), channel.get("type"))
-        raise ToolError(f"channel {channel['id']} (#{channel['name']}) is a {kind} channel, not a voice channel")
+    require_voice(channel)
     return await _voice(call, {"channel_id": channel["id"]}, f"Moved {{user}} to #{channel['name']}",
                         "Move Members (and Connect in that channel)")
 
