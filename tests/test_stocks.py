@@ -268,6 +268,9 @@ async def test_two_bots_share_one_cache(harness_factory, finnhub) -> None:
     assert (await first.say(a, "!stock price MSFT")).endswith("**$402.25**")
     assert (await second.say(b, "!stock price MSFT")).endswith("**$402.25**")
     assert finnhub.calls("MSFT") == 1
+    # /metrics' quote_cache_hits: the second bot's answer came from the cache, and it counts as that bot's.
+    assert first.runner.counters.extra["quote_cache_hits"] == 0
+    assert second.runner.counters.extra["quote_cache_hits"] == 1
     # Each instance's schema keeps the original's display cache for a discord-bot-rs sharing it.
     for h in (first, second):
         rows = await h.fetch("SELECT symbol, price FROM stock_price_cache")
@@ -337,6 +340,9 @@ NOT_A_SYMBOL = "That is not a stock symbol: use a ticker of letters and digits s
     ("!stock buy AAPL 1e9", INVALID),
     ("!stock buy AAPL NaN", INVALID),
     ("!stock buy AAPL inf", INVALID),
+    ("!stock buy AAPL １０", INVALID),  # full-width digits
+    ("!stock buy AAPL $１０", "Invalid dollar amount."),
+    ("!stock sell AAPL ٣", INVALID),  # Arabic-Indic three
     ("!stock buy AAPL 10000000000", "That is more shares than one trade may move (at most 1,000,000,000)."),
     ("!stock sell AAPL 0.00001", "The smallest trade is 0.0001 shares."),
     ("!stock sell AAPL 1", "You don't own any **AAPL** shares."),

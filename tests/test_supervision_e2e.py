@@ -336,11 +336,17 @@ async def test_burst_of_saves_is_one_reload_with_the_last_content(fleet: Fleet) 
     emu, a, b = fleet.emu, fleet.a, fleet.b
     mark = len(fleet.daemon.logs)
     prefixes = [f"{c}" for c in "#$%&*+-=~^<>;:.,!@|/"][:20]
-    for index, prefix in enumerate(prefixes):
-        save(a.folder / "config.toml", config_text("alpha", prefix))
-        if index == 10:  # another instance changes in the same moment, as in a `git checkout`
-            save(b.folder / "config.toml", config_text("beta", "??"))
-        await asyncio.sleep(0.04)
+    # The daemon is held still during the burst (its inotify events queue up meanwhile): on a loaded machine this
+    # test's own pauses between saves could otherwise exceed the watcher's quiet time and split the burst in two.
+    assert fleet.daemon.process is not None
+    fleet.daemon.process.send_signal(signal.SIGSTOP)
+    try:
+        for index, prefix in enumerate(prefixes):
+            save(a.folder / "config.toml", config_text("alpha", prefix))
+            if index == 10:  # another instance changes in the same moment, as in a `git checkout`
+                save(b.folder / "config.toml", config_text("beta", "??"))
+    finally:
+        fleet.daemon.process.send_signal(signal.SIGCONT)
     await eventually(lambda: _replies(emu, a, f"{prefixes[-1]}ping"))
     await eventually(lambda: _replies(emu, b, "??ping"))
     # One more edit after the burst: changes are handled in order, so once its reload is logged, every reload

@@ -118,7 +118,7 @@ class Conversation:
         tools = Toolbox(ctx)
         async with message.channel.typing():
             system = system_prompt(ctx.config.personality, ctx.config.timezone, tools.names)
-            history = await build_history(message, ctx.bot.user, ctx.started_at)  # type: ignore[arg-type]
+            history = await self._history()
             current = current_text(message, ctx.bot.user.id, self.referenced)  # type: ignore[union-attr]
             messages: list[dict[str, Any]] = [{"role": "system", "content": system}, *history,
                                               {"role": "user", "content": current}]
@@ -143,6 +143,16 @@ class Conversation:
             await reply_text(message, NOTHING_TEXT)
         for call in actions:
             await self._act(tools, call)
+
+    async def _history(self) -> list[dict[str, Any]]:
+        """The channel's earlier turns; none when Discord refuses them (no Read Message History: 403) or fails, so
+        the member still gets an answer."""
+        try:
+            return await build_history(self.message, self.ctx.bot.user, self.ctx.started_at)  # type: ignore[arg-type]
+        except discord.HTTPException as error:
+            self.log.warning("ai_history_unavailable", status=error.status, code=error.code,
+                             channel=self.message.channel.id)
+            return []
 
     async def _vision(self, providers: Router, vision: Provider, messages: list[dict[str, Any]],
                       images: list[discord.Attachment]) -> bool:

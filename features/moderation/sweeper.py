@@ -125,18 +125,21 @@ class TempbanSweeper:
                 if is_our_ban(current.get("reason"), ban.id):
                     await asyncio.wait_for(bot.http.unban(ban.user_id, ban.guild_id, reason="Tempban expired"),
                                            attempt_seconds)
+                    closed_as = "tempban expired and lifted"
                 else:
-                    log.info("tempban expired; the ban in Discord is a newer one, left in place")
+                    closed_as = "tempban expired; the ban in Discord is a newer one, left in place"
             except discord.NotFound as error:
                 if error.code != UNKNOWN_BAN:  # Unknown Guild, Unknown User: not done, maybe later
                     return self._postpone(ban, log, error)
-                log.info("tempban expired; the user was already unbanned")
+                closed_as = "tempban expired; the user was already unbanned"
             except _RETRYABLE as error:
                 return self._postpone(ban, log, error)
             self._retries.pop(ban.id, None)
             if not await queries.mark_lifted(self.ctx.pool, ban.id):
                 return False
-        log.info("tempban expired and lifted")
+        log.info(closed_as)  # one line per tempban, saying what happened to it
+        if closed_as != "tempban expired and lifted":
+            return False  # nothing lifted, nothing for the audit log
         await send_audit(self.ctx, ban.guild_id, "Tempban expired", {
             "User": user_field(ban.user_id), "Moderator": f"<@{ban.moderator_id}>", "Reason": ban.reason or "",
         })

@@ -17,6 +17,7 @@ from decimal import Decimal, InvalidOperation
 
 import aiohttp
 import structlog
+from supervisor.sdk import count
 
 from .money import CENT4
 
@@ -124,6 +125,7 @@ class QuoteService:
         `stale_max_age` exists, that one comes back marked stale; otherwise the failure is raised."""
         cached = self._cache.get(symbol)
         if cached is not None and cached.age() <= max_age:
+            count("quote_cache_hits")  # for the asking instance, on /metrics
             return cached
         unknown_at = self._unknown.get(symbol)
         if unknown_at is not None and time.monotonic() - unknown_at < UNKNOWN_SYMBOL_TTL:

@@ -21,6 +21,7 @@ import structlog
 from supervisor.ai.config import Provider
 from supervisor.ai.dsml import parse_dsml
 from supervisor.ai.types import Censored, Completion, Message, ProviderError, ToolCall
+from supervisor.runtime.counters import count_ai
 
 try:  # the HTTP library the installed SDKs are built on (newer releases moved to httpx2)
     import httpx2 as httpx
@@ -104,9 +105,10 @@ class ProviderClients:
         client, request_headers = self._client(provider, key)
         async with self.limit(provider, key):
             try:
-                if provider.spec == "anthropic":
-                    return await _anthropic_call(client, provider, messages, use_tools, cap, request_headers)
-                return await _openai_call(client, provider, messages, use_tools, cap, request_headers)
+                call = _anthropic_call if provider.spec == "anthropic" else _openai_call
+                completion = await call(client, provider, messages, use_tools, cap, request_headers)
+                count_ai(completion.tokens)  # for the instance whose task asked
+                return completion
             except (openai.APIStatusError, anthropic.APIStatusError) as error:
                 body = error.response.text if error.response is not None else ""
                 if CENSORED_MARKER in body:
@@ -147,7 +149,8 @@ async def _openai_call(client: openai.AsyncOpenAI, provider: Provider, messages:
                        "function": {"name": call.name, "arguments": json.dumps(dict(call.arguments))}}
                       for call in calls)
     text, dsml_calls = parse_dsml(message.content or "")
-    return Completion(text.strip(), (*calls, *dsml_calls), provider.name, raw_calls)
+    tokens = getattr(response.usage, "total_tokens", 0) or 0
+    return Completion(text.strip(), (*calls, *dsml_calls), provider.name, raw_calls, tokens=tokens)
 
 
 def _anthropic_content(content: Any) -> list[dict[str, Any]]:
@@ -215,7 +218,9 @@ async def _anthropic_call(client: anthropic.AsyncAnthropic, provider: Provider, 
     raw_calls = tuple({"id": call.id, "type": "function",
                        "function": {"name": call.name, "arguments": json.dumps(dict(call.arguments))}}
                       for call in calls)
-    return Completion("".join(texts).strip(), tuple(calls), provider.name, raw_calls)
+    usage = response.usage
+    tokens = (getattr(usage, "input_tokens", 0) or 0) + (getattr(usage, "output_tokens", 0) or 0)
+    return Completion("".join(texts).strip(), tuple(calls), provider.name, raw_calls, tokens=tokens)
 
 
 def image_data_uri(jpeg: bytes) -> str:

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from typing import TextIO
 
+from supervisor.access import unreadable_for_folder_owner
+from supervisor.config import CONFIG_FILE
+from supervisor.envfile import ENV_FILE
 from supervisor.fleet_index import scan
 from supervisor.instances import InstanceReport, Status
 from supervisor.near_misses import hints
@@ -41,6 +45,10 @@ def run(settings: SupervisorSettings, as_json: bool, out: TextIO = sys.stdout) -
         print(f"error: instances directory {str(directory)!r} does not exist (set --instances)", file=sys.stderr)
         return 1
     reports = scan(directory, settings.database_url)
+    if os.geteuid() == 0:  # root reads everything: ask whether the daemon's user could
+        for report in reports:
+            names = [CONFIG_FILE, ENV_FILE, *([report.config.personality_file] if report.config else [])]
+            report.warnings.extend(unreadable_for_folder_owner(report.folder, report.name, names))
     failed = any(r.status is Status.INVALID for r in reports)
     near = hints(directory)
     if as_json:
@@ -53,6 +61,7 @@ def run(settings: SupervisorSettings, as_json: bool, out: TextIO = sys.stdout) -
         print(f"no instances in {directory} (an instance is a folder with a config.toml)", file=out)
     else:
         render_table(reports, out)
-    for hint in near:
-        print(f"hint: {hint}", file=out)
+    if not as_json:  # with --json the hints are in the document: stdout must stay one JSON value
+        for hint in near:
+            print(f"hint: {hint}", file=out)
     return 1 if failed else 0

@@ -20,6 +20,8 @@ from supervisor.daemon.notify import Notifier
 from supervisor.daemon.runner import RuntimeOptions
 from supervisor.daemon.watchdog import LoopWatchdog
 from supervisor.daemon.watcher import watch
+from supervisor.hosts import control as hosts_control
+from supervisor.hosts.leases import HostOptions
 from supervisor.instances import InstanceSpec
 from supervisor.logs import get_logger
 from supervisor.mcp.router import McpRouter, tool_listing
@@ -36,7 +38,9 @@ async def _mcp_tools() -> list[dict[str, Any]]:
 
 
 if TYPE_CHECKING:
-    from supervisor.mcp.server import McpHttpService, McpListen
+    from supervisor.mcp.server import McpListen
+    from supervisor.web.listen import HttpListen
+    from supervisor.web.server import WebService
 
 READY_WAIT_SECONDS = 60.0  # READY=1 goes out when every valid instance has started, or after this long
 
@@ -48,7 +52,9 @@ class DaemonOptions:
     state_dir: Path = Path("var")
     shutdown_timeout: float = 10.0
     watch: bool = True
-    mcp_listen: McpListen | None = None  # the fleet's MCP endpoint; off when None
+    mcp_listen: McpListen | None = None  # the fleet's MCP endpoint alone (served by the HTTP listener); off: None
+    http_listen: HttpListen | None = None  # the console, /metrics (and /mcp when MCP is on); off when None
+    hosts: HostOptions | None = None  # capacity, standby and the fleet tables' schema (docs/standby.md)
 
 
 class Daemon:
@@ -56,7 +62,7 @@ class Daemon:
                  before_start: Callable[[InstanceSpec], None] | None = None):
         self.settings = settings
         self.options = options
-        self.databases = Databases(options.state_dir)
+        self.databases = Databases(options.state_dir, options.hosts)
         self.heap = HeapFreezer()
         runtime = replace(options.runtime, on_bot_closed=self.heap.bot_closed)
         self.fleet = Fleet(settings, load_migrations(), runtime, self.databases, before_start)
@@ -64,13 +70,14 @@ class Daemon:
         self.notifier = Notifier()
         self.control = ControlServer(options.control_socket, self.handle_control)
         self.control_commands: dict[str, ControlCommand] = ControlHandlers(self).table()  # others may add theirs
+        self.control_commands.update(hosts_control.table(self.databases.leases))  # drain, undrain, fleet
         self.watchdog = LoopWatchdog()
         self.log = get_logger("supervisor.daemon")
         self._stop = asyncio.Event()
         self._signals = 0
         self._background: list[asyncio.Task[None]] = []
         self.mcp = McpRouter(self.fleet)  # also answers `discord-supervisor mcp` (stdio) over the control socket
-        self._mcp_http: McpHttpService | None = None
+        self.http: WebService | None = None
 
     # -- signals -----------------------------------------------------------------------------------
     def _on_stop_signal(self, signum: int) -> None:
@@ -147,13 +154,19 @@ class Daemon:
                       control_socket=str(self.options.control_socket))
         await self.control.start()
         self.watchdog.start()
-        if self.options.mcp_listen is not None:
-            from supervisor.mcp.server import McpHttpService
-            from supervisor.mcp.webhook_routes import fleet_resolver
+        listen = self.options.http_listen
+        if listen is None and self.options.mcp_listen is not None:
+            from supervisor.web.listen import HttpListen
 
-            self._mcp_http = McpHttpService(self.options.mcp_listen, _mcp_tools, self._mcp_call,
-                                            webhooks=fleet_resolver(lambda: self.fleet.runners))
-            await self._mcp_http.start()
+            mcp = self.options.mcp_listen
+            listen = HttpListen(mcp.host, mcp.port, mcp.token, mcp.token, mcp=True, flag="--mcp-listen")
+        if listen is not None:
+            from supervisor.mcp.webhook_routes import fleet_resolver
+            from supervisor.web.server import WebService
+
+            self.http = WebService(listen, self, _mcp_tools, self._mcp_call,
+                                   webhooks=fleet_resolver(lambda: self.fleet.runners))
+            await self.http.start()
         await self.fleet.reconcile()
         self.review_databases()
         self._keep("notify", self._announce_ready)
@@ -167,8 +180,8 @@ class Daemon:
         for task in self._background:  # first: no watcher or rescan may start an instance while we stop
             task.cancel()
         await asyncio.gather(*self._background, return_exceptions=True)
-        if self._mcp_http is not None:
-            await self._mcp_http.stop()
+        if self.http is not None:
+            await self.http.stop()
         try:
             return await self.shutdown()
         finally:

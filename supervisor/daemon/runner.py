@@ -22,24 +22,30 @@ from supervisor.daemon.outcomes import permanent_reason, unreachable_reason
 from supervisor.daemon.restart_fields import restart_reasons
 from supervisor.daemon.status import InstanceStatus, State
 from supervisor.database import DatabaseError, is_database_unavailable, open_pool
+from supervisor.hosts.holder import LeaseInterrupted
 from supervisor.instances import InstanceSpec
 from supervisor.logs import get_logger
 from supervisor.migrator import Migration, MigrationError, migrate
 from supervisor.needs import intents_refused
 from supervisor.pg.bundled import BundledError, BundledRefused
 from supervisor.pg.service import Databases
+from supervisor.runtime import containment
 from supervisor.runtime.bot_factory import FeatureLoadError, InstanceBot
 from supervisor.runtime.context import InstanceContext
+from supervisor.runtime.counters import InstanceCounters, current_counters
 from supervisor.sdk.shared import SharedServices
 
 BACKOFF_FIRST = 1.0
 BACKOFF_MAX = 60.0
 DISCORD_BACKOFF_MAX = 300.0  # Discord unreachable: keep trying, at least every 5 minutes, forever
-LEASE_POLL_SECONDS = 5.0  # a standby daemon asks this often whether the holder's lease is gone
+LEASE_POLL_SECONDS = 1.0  # a daemon asks this often whether an instance placed on it is free to take
 BACKOFF_RESET_AFTER = 300.0  # up this long: the next crash starts the backoff from the beginning again
 CRASH_LOOP_COUNT = 5
 CRASH_LOOP_WINDOW = 60.0
 CLOSE_TIMEOUT = 5.0
+# A frozen database must not hold up a stop (the daemon's SIGTERM has 10 s for everything): closing the pool and
+# releasing the lease get this long each; after that the connections are cut, which frees the lease as well.
+DATABASE_CLOSE_SECONDS = 2.0
 
 
 @dataclass(frozen=True)
@@ -76,6 +82,7 @@ class InstanceRunner:
         self.migrations = migrations
         self.options = options
         self.status = InstanceStatus(spec.name)
+        self.counters = InstanceCounters()  # kept across restarts: /metrics shows counters that only increase
         self.log = get_logger("supervisor.instance", instance=spec.name)
         self.ctx: InstanceContext | None = None
         self._task: asyncio.Task[None] | None = None
@@ -85,12 +92,39 @@ class InstanceRunner:
         self._stopping = False
         self._reached_discord = False  # the last run got as far as a working connection
         self._lease: tuple[str, str] | None = None  # (url, schema) whose lease this runner holds
+        self._offered: tuple[str, str] | None = None  # (url, schema) this runner has a row for in the fleet table
+        self._fenced = False  # the lease was lost: this run ends without counting as a crash
+        self._handing_off = False  # placed on another daemon: stop the bot and release the lease
+        self._last_crash: str | None = None  # stays in `last_error` once the restart runs: what to look into
+
+    # -- the lease (supervisor/hosts: fencing and placement) -------------------------------------------
+    @property
+    def instance_name(self) -> str:
+        return self.spec.name
+
+    def lease_lost(self) -> None:
+        """Synchronous: the bot sends nothing more from now on, and its gateway socket is cut."""
+        self._fenced = True
+        self._lease = None
+        bot = self.ctx.bot if self.ctx is not None else None
+        if isinstance(bot, InstanceBot):
+            bot.fence()
+        self._wake.set()
+
+    def hand_off(self) -> None:
+        self._handing_off = True
+        self._wake.set()
+
+    def fleet_state(self) -> tuple[str, float]:
+        return str(self.status.state), self.status.since
 
     # -- control ---------------------------------------------------------------------------------
     def start(self) -> None:
         # Every log line of this instance's tasks, discord.py's own included, carries instance=<name>.
         context = contextvars.copy_context()
         context.run(structlog.contextvars.bind_contextvars, instance=self.spec.name)
+        containment.install(asyncio.get_running_loop())
+        context.run(current_counters.set, self.counters)  # shared services count for the instance that asks
         self._task = asyncio.get_running_loop().create_task(
             self._main(), name=f"instance:{self.spec.name}", context=context
         )
@@ -138,6 +172,9 @@ class InstanceRunner:
             delay, grow_backoff = backoff, True
             try:
                 await self._run_once()
+                if self._handing_off:  # the bot is closed: only now may the daemon it is placed on start it
+                    self._handing_off = False
+                    await self._release_lease()
                 continue  # stop or restart requested: the loop condition decides
             except PermanentFailure as error:
                 self.status.enter(State.FAILED, str(error))
@@ -166,7 +203,7 @@ class InstanceRunner:
                 crashes.append(now)
                 while crashes and now - crashes[0] > CRASH_LOOP_WINDOW:
                     crashes.popleft()
-                reason = f"{type(error).__name__}: {error}"
+                reason = self._last_crash = f"{type(error).__name__}: {error}"
                 if len(crashes) > CRASH_LOOP_COUNT:
                     self.status.enter(State.FAILED, f"crash loop ({len(crashes)} crashes in 60 s); last: {reason}")
                     self.log.error("instance crash loop; failed until restarted or its files change", reason=reason)
@@ -183,10 +220,13 @@ class InstanceRunner:
                 backoff = min(backoff * 2, BACKOFF_MAX)
         await self._release_lease()
         self.status.enter(State.STOPPED)
+        if self._offered is not None:
+            self.databases.leases.forget(*self._offered, self)
         self.log.info("instance stopped")
 
     async def _run_once(self) -> None:
         self._reached_discord = False
+        self._fenced = False
         spec = self.spec
         pool = None
         bot: InstanceBot | None = None
@@ -197,8 +237,10 @@ class InstanceRunner:
             pool = await self._interruptible(self._open_database(spec))
             if pool is None:
                 return  # stop or restart asked for while the database was being prepared
-            ctx = InstanceContext(spec=spec, pool=pool, log=self.log, shared=self.shared)
+            ctx = InstanceContext(spec=spec, pool=pool, log=self.log, shared=self.shared, counters=self.counters,
+                                  lease_valid=self._lease_guard())
             self.ctx = ctx
+            containment.owner.set(ctx.crash)  # every task started from here on (the bot's included) is this run's
             bot = InstanceBot(ctx, guild_ready_timeout=self.options.guild_ready_timeout,
                               discord_defaults=self.options.discord_defaults)
             ctx.bot = bot
@@ -210,6 +252,8 @@ class InstanceRunner:
                 # Logged in and its Cogs loaded: it answers commands while it still waits for its guilds, so an
                 # edit made during the start applies now, not once the bot counts as running.
                 await asyncio.wait({bot_task, loaded, wake}, return_when=asyncio.FIRST_COMPLETED)
+                if self._fenced or self._handing_off:
+                    return
                 if bot_task.done():
                     self._raise_bot_outcome(bot_task)
                 if wake.done():
@@ -217,6 +261,8 @@ class InstanceRunner:
                 if self.spec is not ctx.spec:  # an edit that validated before the Cogs were loaded
                     await apply_live(self, self.spec)
                 await asyncio.wait({bot_task, ready, wake}, return_when=asyncio.FIRST_COMPLETED)
+                if self._fenced or self._handing_off:
+                    return
                 if bot_task.done():
                     self._raise_bot_outcome(bot_task)
                 if wake.done():
@@ -225,10 +271,12 @@ class InstanceRunner:
                     from supervisor.mcp.instance_endpoint import open_instance_listener
                     listener = await open_instance_listener(self)  # listening before it counts as running
                 self.status.enter(State.RUNNING)
-                self.status.last_error = None
+                self.status.last_error = self._last_crash  # a wait for Discord or the database is over; a crash
                 self._reached_discord = True
                 self.log.info("instance running", guilds=len(bot.guilds))
                 await asyncio.wait({bot_task, ctx.crashed, wake}, return_when=asyncio.FIRST_COMPLETED)
+                if self._fenced or self._handing_off:
+                    return
                 if bot_task.done():
                     self._raise_bot_outcome(bot_task)
                 if ctx.crashed.done():
@@ -248,7 +296,8 @@ class InstanceRunner:
                 await asyncio.gather(bot_task, return_exceptions=True)
             if pool is not None:
                 try:
-                    await asyncio.wait_for(pool.close(), CLOSE_TIMEOUT)
+                    async with asyncio.timeout(DATABASE_CLOSE_SECONDS):
+                        await pool.close()
                 except Exception:
                     pool.terminate()
             self.ctx = None
@@ -282,30 +331,57 @@ class InstanceRunner:
             raise PermanentFailure(f"{error}; then restart the daemon") from error
         except BundledError as error:  # the bundled server did not start: worth retrying, with its reason shown
             raise TransientFailure(str(error)) from error
+        except LeaseInterrupted as error:
+            raise TransientFailure(str(error)) from error
         except DatabaseError as error:
             if error.__cause__ is not None and is_database_unavailable(error.__cause__):
                 raise TransientFailure(str(error)) from error
             raise PermanentFailure(f"{error}: {self._where_to_fix_database(spec)}") from error
 
     async def _take_lease(self, url: str, spec: InstanceSpec) -> None:
-        """Wait until no other daemon runs this instance (same database and schema), then hold its lease."""
+        """Wait until this instance is placed here and no other daemon runs it, then hold its lease."""
         if self._lease is not None and self._lease != (url, spec.schema):
             await self._release_lease()  # another database or schema now: that lease is not this instance's
+        if self._offered is not None and self._offered != (url, spec.schema):
+            self.databases.leases.forget(*self._offered, self)
+        self._offered = (url, spec.schema)
         while True:
-            holder = await self.databases.leases.try_acquire(url, spec.schema, self.restart)
+            try:
+                holder = await self.databases.leases.try_acquire(url, spec.schema, self)
+            except DatabaseError as error:
+                if not isinstance(error, LeaseInterrupted) and not (
+                        error.__cause__ is not None and is_database_unavailable(error.__cause__)):
+                    raise
+                # No bot runs meanwhile: ask again at the poll's pace rather than with a growing backoff, so a
+                # host cut off from the database rejoins as soon as it can reach it again.
+                if self.status.state is not State.BACKOFF:
+                    self.log.warning("instance waiting to retry", reason=str(error),
+                                     retry_in=2 * self.options.lease_poll)
+                self.status.enter(State.BACKOFF, str(error))
+                await asyncio.sleep(2 * self.options.lease_poll)
+                continue
             if holder is None:
-                self._lease = (url, spec.schema)  # kept across restarts: a standby takes over only when we stop
+                self._lease = (url, spec.schema)  # kept across restarts: another daemon takes over only when we stop
                 return
             if self.status.state is not State.ELSEWHERE:
                 self.log.info("instance running elsewhere; standing by", holder=holder)
             self.status.enter(State.ELSEWHERE, f"running elsewhere ({holder})")
-            await asyncio.sleep(self.options.lease_poll)
+            await self.databases.leases.wait_turn(url, spec.schema, self.options.lease_poll)
+
+    def _lease_guard(self) -> Callable[[], bool]:
+        if self._lease is None:
+            return lambda: False
+        return self.databases.leases.guard(*self._lease, self)
 
     async def _release_lease(self) -> None:
         """After the bot is closed: only then may another daemon start this instance."""
         if self._lease is not None:
             lease, self._lease = self._lease, None
-            await self.databases.leases.release(*lease)
+            try:
+                async with asyncio.timeout(DATABASE_CLOSE_SECONDS):
+                    await self.databases.leases.release(*lease)
+            except TimeoutError:  # the daemon's close of its lease connection frees it, or the session's end
+                self.log.warning("lease_release_timed_out", seconds=DATABASE_CLOSE_SECONDS)
 
     @staticmethod
     def _where_to_fix_database(spec: InstanceSpec) -> str:

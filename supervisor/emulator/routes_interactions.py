@@ -17,6 +17,7 @@ from .interactions import (
     EPHEMERAL,
     LOADING,
     MESSAGE_COMPONENT,
+    MODAL,
     RESPONSE_FLAGS,
     Interaction,
     unknown_webhook,
@@ -77,6 +78,8 @@ async def callback(ctx: Ctx) -> Reply:
         interaction.fill_deferred = True
     elif kind == DEFERRED_UPDATE:
         interaction.original_id = interaction.message.id
+    elif kind == MODAL:  # a form shown to the presser; submitting it is a new interaction (modals.py)
+        interaction.modal = data
     else:  # UPDATE_MESSAGE (7): edit the message whose button was pressed
         interaction.original_id = interaction.message.id
         resource_message = interactions.message_of(interaction, "@original")  # 10008 if it was deleted meanwhile

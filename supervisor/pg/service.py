@@ -8,11 +8,11 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from supervisor.database import DatabaseError, connect, redact_url
+from supervisor.hosts.leases import HostOptions, Leases
 from supervisor.instances import InstanceSpec
 from supervisor.logs import get_logger
 from supervisor.pg.budget import ConnectionBudget, ServerLimits, fit_message, read_limits, server_key
 from supervisor.pg.bundled import BundledError, BundledPostgres
-from supervisor.pg.lease import Leases
 from supervisor.pg.probe import url_warnings
 
 BUNDLED_RETRY_SECONDS = 30.0
@@ -23,9 +23,9 @@ SWITCH_HINT = (
 
 
 class Databases:
-    def __init__(self, state_dir: Path):
+    def __init__(self, state_dir: Path, hosts: HostOptions | None = None):
         self.bundled = BundledPostgres(state_dir)
-        self.leases = Leases()  # one daemon per running instance, across machines sharing a database
+        self.leases = Leases(hosts)  # one daemon per running instance, across hosts sharing a database
         self.log = get_logger("supervisor.databases")
         self._budgets: dict[str, ConnectionBudget] = {}
         self._limits: dict[str, ServerLimits] = {}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import sys
 from typing import Any
 
 import discord
@@ -10,11 +11,14 @@ from discord.ext import commands
 
 from supervisor import registry
 from supervisor.config import InstanceConfig
-from supervisor.database import describe_database_error
+from supervisor.database import describe_database_error, is_database_unavailable
 from supervisor.instances import InstanceSpec
 from supervisor.runtime.activity import current_activity, mark
+from supervisor.runtime.containment import culprit
 from supervisor.runtime.context import InstanceContext
 from supervisor.runtime.errors import DATABASE_DOWN, is_internal, user_message
+from supervisor.runtime.fencing import cut_gateway, gate_rest
+from supervisor.runtime.rest_counting import rest_trace
 from supervisor.runtime.tls import bot_connector
 from supervisor.sdk.context import FeatureContext
 from supervisor.sdk.feature import Feature
@@ -63,8 +67,25 @@ class InstanceBot(commands.Bot):
             chunk_guilds_at_startup=False,
             guild_ready_timeout=guild_ready_timeout,
             allowed_mentions=discord.AllowedMentions(everyone=False, roles=False, users=True, replied_user=False),
+            http_trace=rest_trace(ctx.counters),
             connector=bot_connector(),  # None (discord.py's own) unless an extra CA is trusted (--ca-file)
         )
+        self.fenced = False  # its lease is lost: it never connects again (docs/standby.md, fencing)
+        gate_rest(self.http, lambda: self.instance.lease_valid())
+
+    def dispatch(self, event_name: str, /, *args: Any, **kwargs: Any) -> None:
+        """No event is handled while the lease is not confirmed (e.g. the first ones read after a SIGCONT)."""
+        self.instance.counters.events[event_name] += 1  # discord.py's event names: a small, fixed set
+        if self.instance.lease_valid():
+            super().dispatch(event_name, *args, **kwargs)
+
+    def fence(self) -> None:
+        """The lease is lost: cut the gateway socket now and never reconnect; the runner closes the rest."""
+        self.fenced = True
+        cut_gateway(self)
+
+    def is_closed(self) -> bool:
+        return self.fenced or super().is_closed()
 
     async def _run_event(self, coro: Any, event_name: str, *args: Any, **kwargs: Any) -> None:
         """discord.py stops only Exception here: KeyboardInterrupt or SystemExit from a command or listener would
@@ -75,10 +96,20 @@ class InstanceBot(commands.Bot):
         except asyncio.CancelledError:
             raise
         except BaseException as error:
-            self.instance.crash(f"{current_activity.get() or event_name} raised {error!r}", error)
+            self.instance.crash(f"{current_activity.get() or event_name} ({culprit(error.__traceback__)[1]}) "
+                                f"raised {error!r}", error)
+
+    def _schedule_event(self, coro: Any, event_name: str, *args: Any, **kwargs: Any) -> Any:
+        """A command still running when the bot closed (a frozen database's query at a SIGTERM) may end after
+        the close: discord.py then has no loop to schedule its events on and prints a raw warning. Drop them."""
+        if self.is_closed():
+            return None
+        return super()._schedule_event(coro, event_name, *args, **kwargs)
 
     async def invoke(self, ctx: commands.Context) -> None:  # type: ignore[override]
         mark(self.instance.name, f"command {ctx.command.qualified_name}" if ctx.command else "command")
+        if ctx.command is not None:
+            self.instance.counters.commands += 1
         await super().invoke(ctx)
 
     async def setup_hook(self) -> None:
@@ -131,7 +162,19 @@ class InstanceBot(commands.Bot):
             raise FeatureLoadError(feature.name, error) from error
         return cog, feature_ctx
 
+    async def on_error(self, event_method: str, /, *args: Any, **kwargs: Any) -> None:
+        """A listener failed (discord.py would print "Ignoring exception in ..." with a traceback): an outage is one
+        warning line, a bug one error line with its traceback, both naming the instance and the event."""
+        error = sys.exc_info()[1]
+        if error is not None and is_database_unavailable(error):
+            self.instance.log.warning("listener_failed_database_unavailable", listener=event_method,
+                                      reason=describe_database_error(error))
+        else:
+            self.instance.log.error("listener_failed", listener=event_method, error=repr(error), exc_info=error)
+
     async def on_command_error(self, context: commands.Context, error: commands.CommandError) -> None:  # type: ignore[override]
+        if context.command is not None:
+            self.instance.counters.command_failures += 1
         message = user_message(error, context, self.instance.config.command_start())
         if message is None:
             return

@@ -15,6 +15,8 @@ from supervisor.config import InstanceConfig
 from supervisor.instances import InstanceSpec
 from supervisor.ratelimit import SlidingWindowLimiter
 from supervisor.runtime.activity import mark
+from supervisor.runtime.containment import culprit, must_contain
+from supervisor.runtime.counters import InstanceCounters
 from supervisor.sdk.shared import SharedServices
 
 if TYPE_CHECKING:
@@ -33,11 +35,13 @@ class InstanceContext:
     shared: SharedServices  # the process's; not this instance's to close
     started_at: float = field(default_factory=time.time)
     bot: commands.Bot | None = None
+    counters: InstanceCounters = field(default_factory=InstanceCounters)  # the runner's, read by /metrics
     # Set when a feature's background task dies; the supervisor restarts the instance.
     crashed: asyncio.Future[BaseException] = field(default_factory=lambda: asyncio.get_running_loop().create_future())
     services: dict[str, Any] = field(default_factory=dict)  # what one feature offers the others (ctx.provide)
     warnings: dict[str, str] = field(default_factory=dict)  # shown in status until a feature clears them
     config_listeners: list[Callable[[], None]] = field(default_factory=list)  # FeatureContext.on_config_change
+    lease_valid: Callable[[], bool] = lambda: True  # the fencing gate (supervisor/hosts): False = send nothing
     _limiters: dict[str, SlidingWindowLimiter] = field(default_factory=dict)
     _tasks: set[asyncio.Task[Any]] = field(default_factory=set)
 
@@ -80,8 +84,11 @@ class InstanceContext:
             mark(self.name, f"task {name}")
             try:
                 await factory()
-            except (KeyboardInterrupt, SystemExit) as error:  # would end the loop, and every bot with it
-                raise FeatureTaskCrashed(f"background task {name!r} raised {error!r}") from None
+            except BaseException as error:  # KeyboardInterrupt, SystemExit... would end the loop and every bot
+                if not must_contain(error):
+                    raise
+                raise FeatureTaskCrashed(f"background task {name!r} ({culprit(error.__traceback__)[1]}) "
+                                         f"raised {error!r}") from None
 
         task = asyncio.get_running_loop().create_task(guarded(), name=f"{self.name}:{name}")
         self._tasks.add(task)

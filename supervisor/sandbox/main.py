@@ -30,6 +30,7 @@ from supervisor.sandbox.tracks import SEARCH_OPTION, TrackServer
 from supervisor.sandbox.voice import playing_lines
 from supervisor.sandbox.world import SandboxWorld
 from supervisor.settings import SupervisorSettings
+from supervisor.web.listen import HttpListen
 
 START_WAIT_SECONDS = 120.0
 NOTICES = {"config reloaded": "config reloaded", "config rejected; still running on the last good config":
@@ -105,7 +106,7 @@ async def sandbox(settings: SupervisorSettings, state_dir: Path, source: TextIO,
     model_url = await model.start()
     settings = dataclasses.replace(settings, api_base_url=emu.api_base, gateway_url=emu.gateway_url,
                                    ca_file=str(emu.voice.ca_file), sandbox=True)
-    world = SandboxWorld(emu)
+    world = SandboxWorld(emu, stable_ids=keep)
     # Stock prices: the simulated market, unless --finnhub-url points at a real (or other) Finnhub.
     market = None if settings.finnhub_url else SimulatedMarket()
     upstreams = settings.upstreams()
@@ -123,6 +124,7 @@ async def sandbox(settings: SupervisorSettings, state_dir: Path, source: TextIO,
         runtime=RuntimeOptions(guild_ready_timeout=0.2, upstreams=upstreams),
         control_socket=state_dir / "run" / "sandbox.sock",
         state_dir=postgres_home,
+        http_listen=HttpListen("127.0.0.1", 0),  # the web console on a free loopback port
     )
     daemon = Daemon(settings, options, before_start=world.ensure)
     chat = Chat(emu, world, daemon.fleet.statuses, out, history=state_dir / "sandbox_history")
@@ -138,6 +140,8 @@ async def sandbox(settings: SupervisorSettings, state_dir: Path, source: TextIO,
         chat.say(f"discord-supervisor sandbox: {len(running)} instance(s) running ({', '.join(running) or 'none'}) "
                  f"against a local Discord emulator; nothing leaves this machine.")
         chat.say(describe_database(specs, postgres_home, keep))
+        if daemon.http is not None:
+            chat.say(f"The web console: {daemon.http.url} (metrics: {daemon.http.url}metrics)")
         for status in daemon.fleet.statuses():
             if status["state"] != State.RUNNING:
                 chat.say(f"  {status['name']}: {status['state']}: {status['last_error'] or ''}")

@@ -34,6 +34,7 @@ _EXPORTS = {
     "Duration": "supervisor.sdk.converters",
     "http_session": "supervisor.sdk.http",
     "Confirm": "supervisor.sdk.confirm",
+    "count": "supervisor.runtime.counters",  # a feature's own counter of this instance, shown on /metrics
     "WebhookRequest": "supervisor.sdk.webhooks",
     "WebhookResponse": "supervisor.sdk.webhooks",
     "webhook_key": "supervisor.sdk.webhooks",
@@ -85,6 +86,7 @@ __all__ = [
     "WebhookRequest",
     "WebhookResponse",
     "complete",
+    "count",
     "duration",
     "fit_lines",
     "float_range",
@@ -128,6 +130,7 @@ if TYPE_CHECKING:
     )
     from supervisor.keyed_locks import KeyedLocks
     from supervisor.ratelimit import SlidingWindowLimiter
+    from supervisor.runtime.counters import count
     from supervisor.runtime.errors import DATABASE_DOWN, UserError
     from supervisor.sdk.ai import AIUnavailable, complete
     from supervisor.sdk.confirm import Confirm

@@ -22,6 +22,8 @@ class EnvKey:
 
     doc: str
     required: bool = False
+    # Unset while the feature is on: the feature cannot do its job. `check` and `status` say this (a warning).
+    missing: str | None = None
 
 
 @dataclass(frozen=True)

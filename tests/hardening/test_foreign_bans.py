@@ -41,6 +41,9 @@ async def test_an_old_row_whose_unban_was_missed_never_lifts_a_newer_ban(harness
     await eventually(lambda: _closed(h), timeout=10)
     assert h.emu.bans(h.guild)[target.id] == "a person's ban"
     assert h.emu.audit_reasons(h.guild, "member_ban_remove") == []
+    # The log says what happened to the row, once: left in place, never also "lifted".
+    said = [e["event"] for e in h.log_events(lambda e: str(e.get("event")).startswith("tempban expired"))]
+    assert said == ["tempban expired; the ban in Discord is a newer one, left in place"], said
 
 
 async def test_unban_with_the_database_down_leaves_discord_and_rows_consistent(harness_factory: Any) -> None:

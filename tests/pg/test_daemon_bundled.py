@@ -19,6 +19,7 @@ from tests.support import (
     scratch_state_dir,
     server_pids,
     socket_inodes,
+    socket_url,
     tcp_listeners,
 )
 
@@ -33,7 +34,7 @@ async def test_the_bundled_server_keeps_a_bots_data_across_daemon_restarts(
         emu: Emulator, instances: InstanceFolders, tmp_path: Path, unique) -> None:
     with scratch_state_dir() as state:
         bot = add_bot(emu, instances, "local", prefix="!", schema=unique("bundled"), database_url="")
-        url = f"postgresql://postgres@/postgres?host={state}/postgres/run"
+        url = socket_url(f"{state}/postgres/run")
         for run in ("first", "second"):
             daemon = DaemonProcess(instances.root, tmp_path, api_base=emu.api_base, gateway_url=emu.gateway_url,
                                    extra_args=("--state-dir", str(state)))

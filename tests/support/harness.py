@@ -244,7 +244,8 @@ async def harness_factory(emu: Emulator, database_url: str, tmp_path: Path, uniq
         trust_extra_ca(None)
 
 
-TEST_FEATURE_PACKAGES = ("tests.fixture_features.faulty", "tests.fixture_features.voiceprobe")
+TEST_FEATURE_PACKAGES = ("tests.fixture_features.faulty", "tests.fixture_features.saboteur",
+                         "tests.fixture_features.voiceprobe")
 
 
 @pytest.fixture
