@@ -38,6 +38,7 @@ import wave
 from pathlib import Path
 
 FRAME = 0.020
+PROFILE_SECONDS = 6  # py-spy samples the daemon this long after each measured window (the track lasts that long)
 
 
 def make_track(path: Path, seconds: float) -> None:
@@ -203,8 +204,39 @@ def worker(design: str, bots: int, seconds: float, track: str) -> dict[str, floa
     }
 
 
-async def daemon_run(bots: int, seconds: float, track: Path, db: str) -> dict[str, float]:
-    """N music bots in the daemon, each playing `track` to a member in voice; measured from the emulator."""
+def profile(pid: int, seconds: float, out: Path) -> subprocess.Popen[bytes] | None:
+    """py-spy sampling the daemon for `seconds` (every thread, native frames off, GIL holders marked), or None
+    when py-spy is not installed (`pip install py-spy`)."""
+    spy = Path(sys.executable).parent / "py-spy"
+    if not spy.exists():
+        return None
+    return subprocess.Popen([str(spy), "record", "--pid", str(pid), "--duration", str(max(1, int(seconds))),
+                             "--rate", "50", "--threads", "--format", "raw", "--nonblocking", "-o", str(out)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+SLEEPING = ("AudioPlayer._do_run (discord/player.py:830)", "Condition.wait", "EpollSelector.select", "_worker")
+
+
+def hot_spots(raw: Path, top: int = 12) -> list[tuple[str, float]]:
+    """Share of the busy samples per innermost function (py-spy's raw format: 'frame;frame;... count'); py-spy
+    in non-blocking mode counts a thread in time.sleep or a wait as busy, so those are left out here."""
+    totals: dict[str, int] = {}
+    for line in raw.read_text().splitlines():
+        stack, _, count = line.rpartition(" ")
+        leaf = stack.rsplit(";", 1)[-1]
+        if leaf.startswith(SLEEPING) or ";" not in stack:
+            continue  # a player thread waiting for its next 20 ms slot, or a thread in native code only
+        leaf = leaf.split(" (")[0] + " (" + leaf.rsplit("/", 1)[-1] if "/" in leaf else leaf
+        totals[leaf] = totals.get(leaf, 0) + int(count)
+    whole = sum(totals.values()) or 1
+    return [(name, 100 * n / whole) for name, n in sorted(totals.items(), key=lambda kv: -kv[1])[:top]]
+
+
+async def daemon_run(bots: int, seconds: float, track: Path, db: str, music: str = "",
+                     spy_to: Path | None = None) -> dict[str, float]:
+    """N music bots in the daemon, each playing `track` to a member in voice; measured from the emulator.
+    `music`: extra lines for the bots' [music] section (e.g. "complexity = 0"); `spy_to`: py-spy's output."""
     from _harness import cpu_seconds, drop_schemas, make_bots, rss_mb, start_daemon
     from aiohttp import web
 
@@ -222,6 +254,8 @@ async def daemon_run(bots: int, seconds: float, track: Path, db: str) -> dict[st
     url = f"http://127.0.0.1:{site._server.sockets[0].getsockname()[1]}/{track.name}"  # type: ignore[union-attr]
     work = Path(tempfile.mkdtemp(prefix="bench-music-"))
     config = 'command_root = ""\n[features]\nmoderation = false\nstocks = false\nai_chat = false\n'
+    if music:
+        config += "[music]\n" + music.replace(";", "\n") + "\n"
     daemon = None
     try:
         fleet = make_bots(emu, work / "instances", bots, db, run_id, members=3, config_extra=config)
@@ -242,6 +276,12 @@ async def daemon_run(bots: int, seconds: float, track: Path, db: str) -> dict[st
         await asyncio.sleep(seconds / 2)
         cpu, wall = cpu_seconds(pid) - cpu0, time.monotonic() - wall0
         windows = [[p for p in r.packets[m:] if p.audio] for r, m in zip(recordings, marks, strict=True)]
+        spy = profile(pid, PROFILE_SECONDS, spy_to) if spy_to is not None else None  # after the window: no skew
+        if spy is not None:
+            try:
+                await asyncio.to_thread(spy.wait, 120)  # py-spy writes its file after sampling 200 threads
+            except subprocess.TimeoutExpired:
+                spy.kill()
     finally:
         if daemon is not None:
             await daemon.stop()
@@ -280,6 +320,11 @@ def main() -> None:
                              "thread encodes on its own; ffmpeg: a bundled ffmpeg process per player")
     parser.add_argument("--inputs", default="wav,opus", help="wav: decode and encode; opus: Ogg Opus, copied")
     parser.add_argument("--daemon", action="store_true", help="the daemon with N music bots against the emulator")
+    parser.add_argument("--music", default="",
+                        help="with --daemon: variants of the bots' [music] settings to run side by side, separated "
+                             "by '|', lines within one by ';' (e.g. 'complexity = 5|complexity = 0')")
+    parser.add_argument("--profile", metavar="DIR", help="with --daemon: py-spy (pip install py-spy) samples the "
+                        "daemon during each measured window; raw stacks go to DIR, the top functions are printed")
     parser.add_argument("--worker", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
@@ -288,12 +333,12 @@ def main() -> None:
         return
     with tempfile.TemporaryDirectory() as scratch:
         wav = Path(scratch) / "chord.wav"
-        make_track(wav, args.seconds + 5)
+        make_track(wav, args.seconds + 5 + (PROFILE_SECONDS if args.profile else 0))
         make_opus(wav, Path(scratch) / "chord.opus")
         print("| design | input | bots | packets/s per bot | gap p50 ms | gap p99 ms | CPU % of a core | "
               "RSS MB beyond idle | MB per bot | threads | child processes |")
         print("|---|---|---|---|---|---|---|---|---|---|---|")
-        designs = ["daemon"] if args.daemon else args.designs.split(",")
+        designs = [f"daemon {v}".strip() for v in args.music.split("|")] if args.daemon else args.designs.split(",")
         runs = [(b, i, d) for b in args.bots.split(",") for i in args.inputs.split(",") for d in designs]
         if args.daemon:
             from _harness import raise_fd_limit
@@ -304,9 +349,17 @@ def main() -> None:
             db = server.get_uri()
         for bots_text, kind, design in runs:
             bots, track = int(bots_text), Path(scratch) / f"chord.{kind}"
-            if design == "daemon":
-                r = asyncio.run(daemon_run(bots, args.seconds, track, db))
+            if design.startswith("daemon"):
+                music = design.removeprefix("daemon").strip()
+                spy_to = None
+                if args.profile:
+                    Path(args.profile).mkdir(parents=True, exist_ok=True)
+                    spy_to = Path(args.profile) / f"{kind}-{bots}-{music.replace(' ', '') or 'default'}.txt"
+                r = asyncio.run(daemon_run(bots, args.seconds, track, db, music, spy_to))
                 _row(design, kind, bots, r)
+                if spy_to is not None and spy_to.exists():
+                    for name, share in hot_spots(spy_to):
+                        print(f"|   | {share:.1f} % | {name} |", flush=True)
                 continue
             run = subprocess.run([sys.executable, __file__, "--seconds", str(args.seconds), "--worker", design,
                                   str(bots), str(track)], capture_output=True, text=True,

@@ -18,7 +18,7 @@ FEATURE = Feature(
                                    doc="seconds yt-dlp may take to resolve a song or a playlist"),
         "bitrate": Setting(int, 128, rule=int_range(16, 510),
                            doc="Opus bitrate in kbit/s (Discord plays at most the channel's bitrate)"),
-        "complexity": Setting(int, 5, rule=int_range(0, 10),
+        "complexity": Setting(int, 1, rule=int_range(0, 10),
                               doc="Opus encoder effort 0-10: lower costs less CPU per playing bot"),
     },
 )

@@ -26,8 +26,9 @@ FRAME_SAMPLES = 960  # 20 ms at 48 kHz: the only frame length discord.py's playe
 FRAME_BYTES_PER_SAMPLE = 4  # s16 stereo, interleaved
 OPUS_SET_COMPLEXITY = 4010  # libopus' OPUS_SET_COMPLEXITY_REQUEST (discord.py's binding has no setter for it)
 DEFAULT_BITRATE = 128_000
-# libopus effort 0-10: 5 costs about half of 10 and a listener cannot tell music apart at 128 kbps.
-DEFAULT_COMPLEXITY = 5
+# libopus effort 0-10. At 128 kbps, 1 costs half of 5 (0.15 against 0.28 ms a frame here): at 5, 50 transcoding
+# bots fell to 27-36 packets/s in bench/music.py --daemon on the loaded 2-core machine, at 1 they held 50.
+DEFAULT_COMPLEXITY = 1
 # ffmpeg's network options for http(s) inputs: give up on a dead server, reconnect on a dropped stream.
 HTTP_OPTIONS = {"timeout": "15000000", "reconnect": "1", "reconnect_streamed": "1", "reconnect_delay_max": "5"}
 
@@ -62,7 +63,10 @@ class OpusSource(discord.AudioSource):
     """One track: Opus packets of 20 ms, read by discord.py's player thread."""
 
     def __init__(self, container: Any, stream: Any, bitrate: int, complexity: int):
-        self._lock = threading.Lock()  # read() (player thread) vs cleanup() (any thread)
+        # Held while decoding and encoding (an encoder thread, or the player thread that found nothing ready) and
+        # by cleanup(); never while the player thread takes a ready packet, so its 20 ms slot never waits for an
+        # encode that, on a busy machine, may also be waiting for the GIL.
+        self._lock = threading.Lock()
         self._container: Any = container
         self._stream = stream
         self._graph: Any = None  # built from the first decoded frame
@@ -132,22 +136,28 @@ class OpusSource(discord.AudioSource):
         return True
 
     def read(self) -> bytes:
-        with self._lock:
-            if not self._packets and not self._done:
-                self._fill()  # the encoder fell behind (or there is none): this slot's packet now
-            if not self._packets:
-                return b""
-            self.frames_sent += 1
-            packet = self._packets.popleft()
-            low = not self._done and len(self._packets) < LOW_WATER
-        if low and self._ahead is not None:
+        try:
+            packet = self._packets.popleft()  # deque: safe beside an encoder thread's append, without the lock
+        except IndexError:
+            with self._lock:
+                if not self._packets and not self._done:
+                    self._fill()  # the encoder fell behind (or there is none): this slot's packet now
+                if not self._packets:
+                    return b""
+                packet = self._packets.popleft()
+        self.frames_sent += 1
+        if self._ahead is not None and not self._done and len(self._packets) < LOW_WATER:
             self._ahead.poke()
         return packet
 
     def top_up(self, ahead: int) -> bool:
         """Called by the process's encoder threads: one more packet ready, if fewer than `ahead` are."""
-        with self._lock:
-            if self._done or len(self._packets) >= ahead:
+        if self._done or len(self._packets) >= ahead:
+            return False
+        if not self._lock.acquire(blocking=False):
+            return False  # the player thread is encoding its own slot's packet, or the source is closing
+        try:
+            if self._done:
                 return False
             before = len(self._packets)
             try:
@@ -155,6 +165,8 @@ class OpusSource(discord.AudioSource):
             except NotAudio:
                 self._done = True
             return len(self._packets) > before
+        finally:
+            self._lock.release()
 
     def encode_ahead(self, encoder: Any) -> None:
         """Hand this source to the process's encoder threads (features.music.encoder.Encoder)."""

@@ -101,6 +101,9 @@ class Channel:
     overwrites: list[Overwrite] = field(default_factory=list)
     last_message_id: int | None = None
     recipients: list[int] = field(default_factory=list)
+    bitrate: int = 64000  # voice and stage channels only
+    user_limit: int = 0
+    rtc_region: str | None = None
 
 
 @dataclass

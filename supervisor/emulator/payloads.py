@@ -90,7 +90,7 @@ def channel(state: State, c: Channel) -> dict[str, Any]:
         ],
     )
     if c.type in (GUILD_VOICE, GUILD_STAGE_VOICE):
-        data.update(bitrate=64000, user_limit=0, rtc_region=None)
+        data.update(bitrate=c.bitrate, user_limit=c.user_limit, rtc_region=c.rtc_region)
     return data
 
 

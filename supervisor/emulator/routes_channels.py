@@ -6,11 +6,42 @@ from typing import Any
 
 from . import errors, payloads
 from .errors import FormErrors
-from .models import GUILD_NEWS, GUILD_TEXT, OVERWRITE_MEMBER, OVERWRITE_ROLE, Channel, Overwrite
+from .models import (
+    GUILD_NEWS,
+    GUILD_STAGE_VOICE,
+    GUILD_TEXT,
+    GUILD_VOICE,
+    OVERWRITE_MEMBER,
+    OVERWRITE_ROLE,
+    Channel,
+    Overwrite,
+)
 from .permissions import P
 from .rest import NO_CONTENT, Ctx, Reply, RouteSpec
 
 _EDITABLE = ("name", "topic", "position", "nsfw", "rate_limit_per_user", "parent_id", "type")
+_VOICE_EDITABLE = ("bitrate", "user_limit", "rtc_region")
+MAX_BITRATE = 96000  # a server without boosts (premium tier 0)
+
+
+def _voice_changes(channel_type: int, body: dict[str, Any], form: FormErrors) -> dict[str, Any]:
+    """bitrate, user_limit and rtc_region of a voice or stage channel, checked as Discord does; ignored on
+    other channel types, as Discord does."""
+    if channel_type not in (GUILD_VOICE, GUILD_STAGE_VOICE):
+        return {}
+    changes = {key: body[key] for key in _VOICE_EDITABLE if key in body}
+    if "bitrate" in changes:
+        bitrate = int(changes["bitrate"])
+        if bitrate < 8000:
+            form.add(("bitrate",), "NUMBER_TYPE_MIN", "int value should be greater than or equal to 8000.")
+        elif bitrate > MAX_BITRATE:
+            form.add(("bitrate",), "NUMBER_TYPE_MAX", f"int value should be less than or equal to {MAX_BITRATE}.")
+        changes["bitrate"] = bitrate
+    if "user_limit" in changes:
+        changes["user_limit"] = int(changes["user_limit"] or 0)
+        if not 0 <= changes["user_limit"] <= 99:
+            form.add(("user_limit",), "NUMBER_TYPE_MAX", "int value should be less than or equal to 99.")
+    return changes
 
 
 def _channel_name(raw: Any, channel_type: int, form: FormErrors) -> str:
@@ -51,6 +82,7 @@ def _apply(channel: Channel, body: dict[str, Any], form: FormErrors) -> dict[str
         changes[key] = value
     if "permission_overwrites" in body:
         changes["overwrites"] = _overwrites(body["permission_overwrites"], form)
+    changes.update(_voice_changes(channel.type, body, form))
     form.raise_if_any()
     for key, value in changes.items():
         setattr(channel, key, value)
@@ -66,6 +98,7 @@ async def create_channel(ctx: Ctx) -> Reply:
     form = FormErrors()
     channel_type = int(body.get("type") or GUILD_TEXT)
     name = _channel_name(body.get("name"), channel_type, form)
+    _voice_changes(channel_type, body, form)
     form.raise_if_any()
     channel = ctx.state.create_channel(guild, name, channel_type)
     _apply(channel, {k: v for k, v in body.items() if k not in ("name", "type")}, FormErrors())

@@ -109,6 +109,8 @@ async def edit_member(ctx: Ctx) -> Reply:
     for flag, bit in (("mute", P.MUTE_MEMBERS), ("deaf", P.DEAFEN_MEMBERS)):
         if flag in body:
             need(bit)
+            if target.user_id not in guild.voice_states:
+                raise errors.APIError(400, 40032, "Target user is not connected to voice.")
             changes[flag] = bool(body[flag])
     move = _voice_move(ctx, guild, target, body, need)
     form.raise_if_any()

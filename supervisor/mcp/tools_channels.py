@@ -10,6 +10,14 @@ CHANNEL_TYPES = {"text": 0, "voice": 2, "category": 4, "stage": 13, "forum": 15}
 TYPE_NAMES = {number: name for name, number in CHANNEL_TYPES.items()} | {5: "announcement"}
 
 
+def require_voice(channel: dict[str, Any]) -> None:
+    """A voice or stage channel, else a sentence saying what it is (before Discord is asked)."""
+    kind = channel.get("type", -1)
+    if kind not in (CHANNEL_TYPES["voice"], CHANNEL_TYPES["stage"]):
+        name = TYPE_NAMES.get(kind, kind)
+        raise ToolError(f"channel {channel['id']} (#{channel['name']}) is a {name} channel, not a voice channel")
+
+
 async def _category(call: Call) -> int | None:
     """The optional category_id, verified to be a category of the resolved guild."""
     category_id = call.snowflake("category_id", required=False)
@@ -87,8 +95,11 @@ async def delete_channel(call: Call) -> str:
     return f"Deleted channel #{channel['name']} ({channel['id']})"
 
 
-async def _edit(call: Call, fields: dict[str, Any]) -> str:
+async def _edit(call: Call, fields: dict[str, Any], *, voice: bool = False) -> str:
+    """PATCH the channel; with `voice`, only a voice or stage channel."""
     channel = await call.channel()
+    if voice:
+        require_voice(channel)
     category = await _category(call)
     if category is not None:
         fields["parent_id"] = str(category)
@@ -134,7 +145,7 @@ async def edit_voice_channel(call: Call) -> str:
         fields["name"] = call.text("name", min_length=1, max_length=100)
     if "rtc_region" in call.args:
         fields["rtc_region"] = call.text("rtc_region", max_length=32) or None
-    return await _edit(call, fields)
+    return await _edit(call, fields, voice=True)
 
 
 @tool("set_channel_permissions", "Set a role's or member's allowed and denied permissions on a channel.",

@@ -6,7 +6,10 @@ import datetime as dt
 import re
 from typing import Any
 
+import discord
+
 from supervisor.mcp.catalogue import Call, ToolError, boolean, integer, string, tool
+from supervisor.mcp.tools_channels import require_voice
 from supervisor.mcp.tools_roles import role_of
 
 MAX_TIMEOUT = dt.timedelta(days=28)  # Discord's limit
@@ -154,10 +157,24 @@ async def get_bans(call: Call) -> str:
     return f"{len(lines)} ban(s):\n" + "\n".join(lines)
 
 
-async def _voice(call: Call, fields: dict[str, Any], done: str) -> str:
+NOT_IN_VOICE = 40032  # Discord: "Target user is not connected to voice."
+
+
+async def _voice(call: Call, fields: dict[str, Any], done: str, needs: str) -> str:
+    """PATCH the member's voice fields; Discord's refusals become sentences that say what to do."""
     user_id = call.snowflake("user_id")
-    await call.api("PATCH", "/guilds/{guild_id}/members/{user_id}", guild_id=_guild_id(call), user_id=user_id,
-                   json=fields)
+    guild_id = _guild_id(call)
+    try:
+        await call.api("PATCH", "/guilds/{guild_id}/members/{user_id}", guild_id=guild_id, user_id=user_id,
+                       json=fields)
+    except ToolError as error:
+        cause = error.__cause__
+        if isinstance(cause, discord.HTTPException) and cause.code == NOT_IN_VOICE:
+            raise ToolError(f"user {user_id} is not in a voice channel in server {guild_id}") from cause
+        if isinstance(cause, discord.Forbidden):
+            raise ToolError(f"the bot lacks the {needs} permission in server {guild_id} "
+                            f"(Discord said: {cause.text or 'Missing Permissions'})") from cause
+        raise
     return done.format(user=user_id)
 
 
@@ -165,12 +182,14 @@ async def _voice(call: Call, fields: dict[str, Any], done: str) -> str:
       user_id=string("user ID"), channel_id=string("voice channel ID"))
 async def move_voice_member(call: Call) -> str:
     channel = await call.channel()
-    return await _voice(call, {"channel_id": channel["id"]}, f"Moved {{user}} to #{channel['name']}")
+    require_voice(channel)
+    return await _voice(call, {"channel_id": channel["id"]}, f"Moved {{user}} to #{channel['name']}",
+                        "Move Members (and Connect in that channel)")
 
 
 @tool("disconnect_voice_member", "Disconnect a member from voice.", required=("user_id",), user_id=string("user ID"))
 async def disconnect_voice_member(call: Call) -> str:
-    return await _voice(call, {"channel_id": None}, "Disconnected {user} from voice")
+    return await _voice(call, {"channel_id": None}, "Disconnected {user} from voice", "Move Members")
 
 
 @tool("modify_voice_state", "Server-mute and/or deafen a member.", required=("user_id",), user_id=string("user ID"),
@@ -179,5 +198,6 @@ async def modify_voice_state(call: Call) -> str:
     fields = {key: call.flag(arg) for key, arg in (("mute", "mute"), ("deaf", "deafen")) if call.flag(arg) is not None}
     if not fields:
         raise ToolError("give mute and/or deafen")
+    needs = " and ".join(name for key, name in (("mute", "Mute Members"), ("deaf", "Deafen Members")) if key in fields)
     return await _voice(call, fields, "Voice state of {user} updated: " + ", ".join(f"{k}={v}" for k, v in
-                                                                                     fields.items()))
+                                                                                     fields.items()), needs)
