@@ -22,7 +22,7 @@ from tests.support.folders import InstanceFolders
 # the Finnhub stand-in (`finnhub`), the Minecraft plugin's (`mc_plugin`), the NYT's (`nyt`) and the music tracks'
 # (`audio_server`), for every test.
 pytest_plugins = ["tests.support.harness", "tests.support.finnhub", "tests.support.mc_plugin", "tests.support.nyt",
-                  "tests.support.audio_server"]
+                  "tests.support.audio_server", "tests.support.mcp_world"]
 
 
 @pytest_asyncio.fixture

@@ -8,12 +8,9 @@ from typing import Any
 
 from supervisor.emulator import P
 from supervisor.emulator.models import GUILD_VOICE
-from tests import test_mcp
 from tests.support import FeatureHarness
+from tests.support.mcp_world import McpWorld, text_of
 from tests.support.waiting import eventually
-from tests.test_mcp import McpWorld, text_of
-
-world = test_mcp.world  # the fleet endpoint with two hosted bots, as in test_mcp
 
 
 async def call(world: McpWorld, tool: str, **arguments: Any) -> tuple[str, bool]:
