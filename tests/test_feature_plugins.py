@@ -1,9 +1,10 @@
 """Features from other distributions: pip-installed into a scratch environment, found by their entry point.
 
-tests/plugins/remind (docs/writing-features.md's example) and tests/plugins/broken (a bug at import) are built and
+tests/plugins/remind (docs/writing-features.md's example), tests/plugins/broken (a bug at import) and
+tests/plugins/crashy (a bug at run time: a command raising KeyboardInterrupt) are built and
 installed with pip, offline, into a scratch folder that only these processes put on their path. The remind
 feature then shows in `features`, `check` and `invite` and runs in an instance of the real daemon; the broken one
-makes only the instance that switches it on invalid.
+makes only the instance that switches it on invalid, and the crashy one restarts only its own instance.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ pytestmark = pytest.mark.e2e
 
 PLUGINS = REPO / "tests" / "plugins"
 ONLY_REMIND = 'command_root = ""\n[features]\nremind = true\nmoderation = false\nstocks = false\nai_chat = false\n'
+ONLY_CRASHY = 'command_root = ""\n[features]\ncrashy = true\nmoderation = false\nstocks = false\nai_chat = false\n'
 ONLY_BROKEN = 'command_root = ""\n[features]\nbroken = true\nmoderation = false\nstocks = false\nai_chat = false\n'
 
 
@@ -29,7 +31,7 @@ ONLY_BROKEN = 'command_root = ""\n[features]\nbroken = true\nmoderation = false\
 def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A scratch site-packages holding the two plugin distributions (their dependencies are ours, already here)."""
     target = tmp_path_factory.mktemp("site")
-    for plugin in ("remind", "broken"):
+    for plugin in ("remind", "broken", "crashy"):
         subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-index",
                         "--no-build-isolation", "--target", str(target), str(PLUGINS / plugin)],
                        check=True, timeout=300, capture_output=True)
@@ -93,5 +95,30 @@ async def test_an_installed_feature_runs_and_a_broken_one_fails_only_its_instanc
         assert shown["bad"]["state"] == "invalid"
         assert "RuntimeError: broken_feature cannot start" in shown["bad"]["last_error"]
         assert shown["rem"]["state"] == "running" and shown["fine"]["state"] == "running"
+    finally:
+        assert await daemon.stop() == 0, daemon.stderr_text[-3000:]
+
+
+async def test_an_installed_features_bug_at_run_time_restarts_only_its_instance(
+        site: Path, emu: Emulator, instances: InstanceFolders, tmp_path: Path, database_url: str,
+        schemas: list[str], unique) -> None:
+    crashy = add_bot(emu, instances, "crashy", prefix="!", schema=unique("plug_crashy"), database_url=database_url,
+                     config_extra=ONLY_CRASHY)
+    fine = add_bot(emu, instances, "fine", prefix="$", schema=unique("plug_fine2"), database_url=database_url,
+                   config_extra=ONLY_CRASHY.replace("crashy = true", "crashy = false"))
+    schemas += [crashy.schema, fine.schema]
+    daemon = DaemonProcess(instances.root, tmp_path, api_base=emu.api_base, gateway_url=emu.gateway_url,
+                           env={"PYTHONPATH": str(site)})
+    await daemon.start()
+    try:
+        await daemon.wait_running("crashy", "fine")
+        mark = len(daemon.logs)
+        await emu.send_message(crashy.channel, crashy.owner, "!crash")
+        await daemon.wait_log(lambda e: e.get("event") == "instance_running" and e.get("instance") == "crashy",
+                              start=mark, timeout=60)
+        assert (await reply_to(emu, fine, "$ping")).startswith("Pong!")  # the other bot never noticed
+        shown = await status(daemon)
+        assert shown["crashy"]["restarts"] >= 1 and "KeyboardInterrupt" in shown["crashy"]["last_error"]
+        assert shown["fine"]["restarts"] == 0 and shown["fine"]["state"] == "running"
     finally:
         assert await daemon.stop() == 0, daemon.stderr_text[-3000:]
