@@ -57,8 +57,8 @@ class Daemon:
         self.settings = settings
         self.options = options
         self.databases = Databases(options.state_dir)
-        self.heap = HeapFreezer()
-        runtime = replace(options.runtime, on_bot_closed=self.heap.bot_closed)
+        self.heap = HeapFreezer(hosted=lambda: len(self.fleet.runners), starting=lambda: self.fleet.starting())
+        runtime = replace(options.runtime, on_bot_closed=self.heap.bot_closed, on_running=self.heap.instance_running)
         self.fleet = Fleet(settings, load_migrations(), runtime, self.databases, before_start)
         self._review: asyncio.Task[None] | None = None
         self.notifier = Notifier()
@@ -127,8 +127,7 @@ class Daemon:
 
     async def _announce_ready(self) -> None:
         """READY=1 once the first scan's instances have all started (or settled in backoff/failed)."""
-        await self.fleet.wait_settled(READY_WAIT_SECONDS)
-        self.heap.freeze()  # the start wave's survivors are long-lived: later full collections skip them
+        await self.fleet.wait_settled(READY_WAIT_SECONDS)  # the heap freezes per start wave, not here
         self.notifier.ready(self.status_line())
         self.log.info("daemon ready", status=self.status_line())
         while True:  # keep STATUS= current, and feed the watchdog when systemd asks for one
@@ -146,6 +145,7 @@ class Daemon:
         self.log.info("daemon starting", instances_dir=str(self.settings.instances_dir),
                       control_socket=str(self.options.control_socket))
         await self.control.start()
+        self.heap.start()
         self.watchdog.start()
         if self.options.mcp_listen is not None:
             from supervisor.mcp.server import McpHttpService
@@ -172,6 +172,7 @@ class Daemon:
         try:
             return await self.shutdown()
         finally:
+            self.heap.close()
             await self.watchdog.stop()
             await self.control.stop()
 

@@ -52,6 +52,7 @@ class RuntimeOptions:
     upstreams: Mapping[str, str] = field(default_factory=dict)
     discord_defaults: bool = False  # discord.py's own caches, compression, reads (bench/chatter.py compares)
     on_bot_closed: Callable[[], None] = lambda: None  # the daemon's heap freezer counts closed bots
+    on_running: Callable[[], None] = lambda: None  # ...and instances that reached running (start waves)
 
 
 class PermanentFailure(Exception):
@@ -223,6 +224,7 @@ class InstanceRunner:
                     return
                 self.status.enter(State.RUNNING)
                 self.status.last_error = None
+                self.options.on_running()
                 self._reached_discord = True
                 self.log.info("instance running", guilds=len(bot.guilds))
                 if spec.env.mcp is not None:  # the MCP SDK and uvicorn load only for an instance that asks
