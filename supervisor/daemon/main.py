@@ -18,7 +18,7 @@ from supervisor.daemon.heap import HeapFreezer
 from supervisor.daemon.lockfile import DaemonAlreadyRunning, DaemonLock
 from supervisor.daemon.notify import Notifier
 from supervisor.daemon.runner import RuntimeOptions
-from supervisor.daemon.watchdog import LoopWatchdog
+from supervisor.daemon.watchdog import STALL_THRESHOLD, LoopWatchdog
 from supervisor.daemon.watcher import watch
 from supervisor.instances import InstanceSpec
 from supervisor.logs import get_logger
@@ -49,6 +49,7 @@ class DaemonOptions:
     shutdown_timeout: float = 10.0
     watch: bool = True
     mcp_listen: McpListen | None = None  # the fleet's MCP endpoint; off when None
+    stall_threshold: float = STALL_THRESHOLD  # seconds the loop may be held before the watchdog logs it
 
 
 class Daemon:
@@ -64,7 +65,7 @@ class Daemon:
         self.notifier = Notifier()
         self.control = ControlServer(options.control_socket, self.handle_control)
         self.control_commands: dict[str, ControlCommand] = ControlHandlers(self).table()  # others may add theirs
-        self.watchdog = LoopWatchdog()
+        self.watchdog = LoopWatchdog(options.stall_threshold)
         self.log = get_logger("supervisor.daemon")
         self._stop = asyncio.Event()
         self._signals = 0
