@@ -18,6 +18,7 @@ from supervisor.daemon.heap import HeapFreezer
 from supervisor.daemon.lockfile import DaemonAlreadyRunning, DaemonLock
 from supervisor.daemon.notify import Notifier
 from supervisor.daemon.runner import RuntimeOptions
+from supervisor.daemon.status import State
 from supervisor.daemon.watchdog import STALL_THRESHOLD, LoopWatchdog
 from supervisor.daemon.watcher import watch
 from supervisor.instances import InstanceSpec
@@ -38,6 +39,7 @@ async def _mcp_tools() -> list[dict[str, Any]]:
 if TYPE_CHECKING:
     from supervisor.mcp.server import McpHttpService, McpListen
 
+START_PROGRESS_SECONDS = 5.0  # while instances start: a start_progress line this often
 READY_WAIT_SECONDS = 60.0  # READY=1 goes out when every valid instance has started, or after this long
 
 
@@ -137,6 +139,14 @@ class Daemon:
             if self.notifier.watchdog_interval:
                 self.notifier.watchdog()
 
+    async def _log_start_progress(self) -> None:
+        """While instances are starting (thousands take minutes), say how far the start got every few seconds."""
+        while True:
+            await asyncio.sleep(START_PROGRESS_SECONDS)
+            starting = sum(1 for r in self.fleet.runners.values() if r.status.state is State.STARTING)
+            if starting:
+                self.log.info("start_progress", starting=starting, **self.fleet.counts())
+
     async def start(self) -> None:
         """Open the control socket, start every valid instance, and begin watching. Raises on a busy socket."""
         apply_endpoints(self.settings.api_base_url, self.settings.gateway_url, self.settings.ca_file)
@@ -158,6 +168,7 @@ class Daemon:
         await self.fleet.reconcile()
         self.review_databases()
         self._keep("notify", self._announce_ready)
+        self._keep("start_progress", self._log_start_progress)
         if self.options.watch:
             self._keep("watcher", lambda: watch(self.settings.instances_dir, self.fleet.reconcile, self._stop))
 
