@@ -29,6 +29,7 @@ from supervisor.pg.service import Databases
 from supervisor.runtime.compression import use_bounded_compression
 from supervisor.runtime.endpoints import apply_endpoints
 from supervisor.runtime.gateway_reads import use_yielding_reads
+from supervisor.runtime.transport_cycles import free_closed_transports
 from supervisor.settings import SupervisorSettings
 
 
@@ -150,6 +151,7 @@ class Daemon:
     async def start(self) -> None:
         """Open the control socket, start every valid instance, and begin watching. Raises on a busy socket."""
         apply_endpoints(self.settings.api_base_url, self.settings.gateway_url, self.settings.ca_file)
+        free_closed_transports()  # a frozen heap would keep every closed connection's transport cycle
         if not self.options.runtime.discord_defaults:
             use_bounded_compression()
             use_yielding_reads()
