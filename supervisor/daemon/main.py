@@ -29,6 +29,7 @@ from supervisor.pg.service import Databases
 from supervisor.runtime.compression import use_bounded_compression
 from supervisor.runtime.endpoints import apply_endpoints
 from supervisor.runtime.gateway_reads import use_yielding_reads
+from supervisor.runtime.heartbeats import use_loop_heartbeats
 from supervisor.runtime.transport_cycles import free_closed_transports
 from supervisor.settings import SupervisorSettings
 
@@ -155,6 +156,7 @@ class Daemon:
         if not self.options.runtime.discord_defaults:
             use_bounded_compression()
             use_yielding_reads()
+            use_loop_heartbeats()  # no OS thread per connection: 10,000 bots would be 10,000 threads
         self.log.info("daemon starting", instances_dir=str(self.settings.instances_dir),
                       control_socket=str(self.options.control_socket))
         await self.control.start()

@@ -157,6 +157,7 @@ class TokenStats:
     resumes: int = 0
     invalidated: int = 0
     replayed: int = 0
+    heartbeats: int = 0  # heartbeats received on an identified connection
 
 
 @dataclass
@@ -183,6 +184,8 @@ class Gateway:
         # Guilds listed as unavailable in READY whose GUILD_CREATE is held back (a Discord outage of one guild):
         # a client waits its guild-ready timeout for them.
         self.withheld_guilds: set[int] = set()
+        # Tokens whose heartbeats get no ACK (a zombie connection, seen from the client).
+        self.unacked_heartbeats: set[str] = set()
         # Op 4 (a bot joining, moving or leaving voice) goes to the voice model (voice_states.py).
         self.on_voice_state: Callable[[Session, dict[str, Any]], None] | None = None
 
@@ -363,6 +366,11 @@ class Gateway:
         raw_data = payload.get("d")
         data: dict[str, Any] = raw_data if isinstance(raw_data, dict) else {}
         if op == OP_HEARTBEAT:
+            if conn.session is not None:
+                token = conn.session.app.token
+                self.token_stats(token).heartbeats += 1
+                if token in self.unacked_heartbeats:
+                    return
             ack = {"op": OP_HEARTBEAT_ACK, "d": None, "s": None, "t": None}
             delay = self.config.heartbeat_ack_delay_ms / 1000
             if delay > 0:
