@@ -154,9 +154,14 @@ def load_config(folder: Path, label: str) -> tuple[InstanceConfig | None, list[P
             continue
         values, table_problems = validate_table(document.get(name, {}), feature.settings)
         settings[name] = MappingProxyType(values)
+        if name not in document and table_problems:
+            if features.get(name):  # on, but its table is missing: off with a warning, as in discord-bot-rs
+                features[name] = False
+                warnings.append(Problem(config_label, f"features.{name}",
+                                        f"is on but [{name}] is missing: {name} stays off",
+                                        find_line(text, "features", name)))
+            continue  # a feature that is off needs no table
         for key, message in table_problems:
-            if name not in document and not features.get(name):
-                continue  # a feature that is off needs no table; its required keys matter once it is on
             report(name, key, message)
 
     _switch_off_unconfigured(features, settings, warnings, config_label, text)

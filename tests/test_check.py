@@ -227,6 +227,21 @@ def test_minecraft_quirks_are_warnings(instances: InstanceFolders) -> None:
     assert "minecraft.donator_sync: needs" not in output  # it stays off: nothing to configure for it
 
 
+def test_a_feature_switched_on_without_its_table_stays_off_with_a_warning(instances: InstanceFolders) -> None:
+    # discord-bot-rs's "warn and disable": its folders with `auto_role = true` and no [auto_role] still run.
+    config = 'bot_name = "b"\ncommand_prefix = "!"\n[features]\nauto_role = true\njoin_role = true\n'
+    instances.make("bare", config=config, env={"DISCORD_TOKEN": "a"})
+    code, output = run_check(instances.root)
+    assert code == 0, output
+    assert "warning: bare/config.toml:4: features.auto_role: is on but [auto_role] is missing: auto_role stays off" \
+        in output
+    assert "warning: bare/config.toml:5: features.join_role: is on but [join_role] is missing" in output
+    # A table that is there but incomplete is still an error: that one is a typo to fix, not a feature left out.
+    instances.make("bare", config=config + '[join_role]\nrol = "123456789012345678"\n', env={"DISCORD_TOKEN": "a"})
+    code, output = run_check(instances.root)
+    assert code == 1 and "join_role.role: is required" in output, output
+
+
 def test_a_minecraft_table_of_a_feature_that_is_off_warns_nothing(instances: InstanceFolders) -> None:
     config = ('bot_name = "b"\ncommand_prefix = "!"\n[features]\nminecraft = false\n[minecraft]\nchargeback = true\n'
               '[minecraft.chargeback_config]\nstaff_channel = "123456789012345678"\n'

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from types import SimpleNamespace
 from typing import Any
 
+import pytest
 import pytest_asyncio
 
 from supervisor.emulator import P, Role
@@ -17,7 +18,7 @@ from supervisor.emulator.models import Message
 from supervisor.mcp.router import McpRouter, tool_listing
 from supervisor.mcp.server import McpHttpService, McpListen
 from supervisor.mcp.webhook_routes import fleet_resolver
-from tests.support import FeatureHarness, McPluginStandIn, eventually, post_webhook
+from tests.support import DaemonProcess, FeatureHarness, McPluginStandIn, add_bot, eventually, post_webhook
 
 LINKED_UUID = "069a79f4-44e9-4726-a5be-fca90e38aaf5"
 UNLINKED_UUID = "853c80ef-3c37-49fd-aa49-938b674adae6"
@@ -86,9 +87,11 @@ async def test_verify_switched_off_is_silent_and_the_root_shows_in_usage(harness
     await h.send(alice, "!m verify ABC123")
     assert await h.say(alice, "!m ping")  # answered after the verify: the verify was seen and ignored
     assert mc_plugin.received == []
+    assert "verify" not in str((await h.say_message(alice, "!m help")).embeds[0]["fields"])
     await h.edit_config('bot_name = "Bot Bot"\ncommand_prefix = "!"\ncommand_root = "m"\n' + minecraft_config())
     assert await h.say(alice, "!m verify") == \
         "Usage: `!m verify <code>` — get your code by running `/verify` in Minecraft."
+    assert "`!m verify <code>`" in str((await h.say_message(alice, "!m help")).embeds[0]["fields"])
 
 
 # -- chargeback ------------------------------------------------------------------------------------------------
@@ -273,3 +276,41 @@ async def test_donator_sync_adds_and_removes_roles_and_calls_discord_only_for_ch
         assert reason in reasons
     assert await sync_once() == 0  # nothing changed: not one Discord call, for 1,000 members
     assert all(not c.body and c.authorized for c in mc_plugin.calls("/api/donators"))
+
+
+# -- through the daemon ------------------------------------------------------------------------------------------
+@pytest.mark.e2e
+async def test_the_daemons_mcp_endpoint_routes_a_chargeback_to_its_instance(
+        emu: Any, instances: Any, database_url: str, schemas: list[str], unique: Any, tmp_path: Any,
+        mc_plugin: McPluginStandIn) -> None:
+    owner = emu.create_user("mc-owner")
+    guild = emu.create_guild("mc guild", owner)
+    channel = emu.create_channel(guild, "staff")
+    restricted = emu.create_role(guild, "Restricted", 0, position=1)
+    staff = emu.create_role(guild, "Staff", 0, position=2)
+    config = minecraft_config(staff_channel=channel.id, restricted=restricted, staff=[staff])
+    bot = add_bot(emu, instances, "mc", prefix="!", schema=unique("mc_daemon"), database_url=database_url,
+                  config_extra=config, guild=guild, owner=owner)
+    schemas.append(bot.schema)
+    with (bot.folder / ".env").open("a") as env:
+        env.write(f"MC_VERIFY_URL={mc_plugin.url}\nMC_VERIFY_SECRET={mc_plugin.secret}\n")
+    port = free_port()
+    daemon = DaemonProcess(instances.root, tmp_path, api_base=emu.api_base, gateway_url=emu.gateway_url,
+                           extra_args=("--mcp-listen", f"127.0.0.1:{port}"))
+    await daemon.start()
+    try:
+        await daemon.wait_running("mc")
+        base = f"http://127.0.0.1:{port}/instances"
+        payload = {"uuid": UNLINKED_UUID, "username": "Notch", "tier": "supporter", "timestamp": "t"}
+        assert (await post_webhook(f"{base}/mc/webhook/chargeback", payload, "wrong"))[0] == 401
+        assert await post_webhook(f"{base}/nope/webhook/chargeback", payload, mc_plugin.secret) == \
+            (404, {"error": "Not Found"})
+        assert await post_webhook(f"{base}/mc/webhook/chargeback", payload, mc_plugin.secret) == \
+            (200, {"success": True})
+        alert = await emu.wait_for_bot_message(lambda m: bool(m.embeds), channel=channel, bot=bot.bot_user)
+        assert alert.embeds[0]["title"] == "⚠️ CHARGEBACK ALERT"
+        assert alert.embeds[0]["fields"][3] == {"name": "MC UUID", "value": UNLINKED_UUID, "inline": False}
+    finally:
+        code = await daemon.stop()
+    assert code == 0, daemon.stderr_text[-3000:]
+    assert mc_plugin.secret not in daemon.stderr_text

@@ -19,6 +19,12 @@ class MinecraftCog(commands.Cog, name="Minecraft"):
         self.chargebacks = Chargebacks(ctx, self.plugin)
         self.sync_job: Periodic | None = None
         ctx.provide(webhook_key("chargeback"), self.chargebacks.webhook)
+        self._apply_switches()
+        ctx.on_config_change(self._apply_switches)
+
+    def _apply_switches(self) -> None:
+        # `verify = false`: the command is not there for users, in help either (read live at each edit).
+        self.verify.hidden = not self.ctx.settings.get("verify", True)
 
     async def cog_load(self) -> None:
         self.sync_job = self.ctx.every("donator-sync", self.sync.interval, self.sync.round,

@@ -222,14 +222,14 @@ class InstanceRunner:
                     self._raise_bot_outcome(bot_task)
                 if wake.done():
                     return
+                if spec.env.mcp is not None:  # the MCP SDK and uvicorn load only for an instance that asks
+                    from supervisor.mcp.instance_endpoint import open_instance_listener
+                    listener = await open_instance_listener(self)  # listening before it counts as running
                 self.status.enter(State.RUNNING)
                 self.status.last_error = None
                 self.options.on_running()
                 self._reached_discord = True
                 self.log.info("instance running", guilds=len(bot.guilds))
-                if spec.env.mcp is not None:  # the MCP SDK and uvicorn load only for an instance that asks
-                    from supervisor.mcp.instance_endpoint import open_instance_listener
-                    listener = await open_instance_listener(self)
                 await asyncio.wait({bot_task, ctx.crashed, wake}, return_when=asyncio.FIRST_COMPLETED)
                 if bot_task.done():
                     self._raise_bot_outcome(bot_task)

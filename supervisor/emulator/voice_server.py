@@ -312,6 +312,11 @@ class VoiceServer:
 
     # --- UDP --------------------------------------------------------------------------------------
 
+    @property
+    def kernel_drops(self) -> int:
+        """Datagrams to the voice server the kernel dropped because its receive buffer was full (Linux)."""
+        return 0 if self._udp is None else self._udp.dropped
+
     def _datagram_guarded(self, data: bytes, addr: tuple[str, int], arrived: float) -> None:
         try:
             self.datagram(data, addr, arrived)

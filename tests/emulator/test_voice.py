@@ -292,3 +292,16 @@ async def test_deleting_the_voice_channel_or_kicking_empties_voice(
     emu.voice.join(world.guild, alice, stage)
     emu.remove_member(world.guild, alice)
     assert emu.voice.members_in(stage) == []
+
+
+async def test_without_the_voice_states_intent_connect_never_completes(
+        emu: Emulator, world: World, bots: BotRunner) -> None:
+    # Discord sends a bot's own VOICE_STATE_UPDATE only with GUILD_VOICE_STATES (discord-api-docs issue 1724), and
+    # discord.py waits for it: the feature must declare the intent.
+    lounge = emu.create_channel(world.guild, "Lounge", GUILD_VOICE)
+    intents = discord.Intents.default()
+    intents.voice_states = False
+    bot = await bots.start(world.token, intents=intents)
+    with pytest.raises(asyncio.TimeoutError):
+        await connect(bot, lounge.id, timeout=0.3)
+    assert emu.voice.refused == [] and emu.voice.link(world.guild, world.bot_user) is None

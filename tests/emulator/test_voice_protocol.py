@@ -172,3 +172,25 @@ async def test_arrival_times_are_the_kernels_not_the_busy_loops() -> None:
         udp.close()
     assert udp.stamped
     assert arrivals[0] - sent < 0.1  # stamped on arrival, not 0.2 s later when the loop read it
+
+
+async def test_datagrams_lost_in_a_full_socket_buffer_are_counted() -> None:
+    received: list[bytes] = []
+    udp = StampedUdp("127.0.0.1", lambda data, _addr, _arrived: received.append(data))
+    udp.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1)  # the kernel's minimum: a few datagrams fit
+    sender = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        for n in range(200):  # the loop does not run meanwhile: nothing is read, most are dropped
+            sender.sendto(struct.pack(">I", n) + bytes(160), ("127.0.0.1", udp.port))
+        async with asyncio.timeout(5):
+            while not received:
+                await asyncio.sleep(0.01)
+            # The kernel reports the count on the next datagram it queues.
+            sender.sendto(b"after", ("127.0.0.1", udp.port))
+            while received[-1] != b"after":
+                await asyncio.sleep(0.01)
+    finally:
+        sender.close()
+        udp.close()
+    assert udp.dropped > 0
+    assert len(received) + udp.dropped == 201
