@@ -54,6 +54,9 @@ def summary(label: str, report: dict[str, Any], top: int) -> None:
             cells.append(f"gen{gen}: {len(times)} x, median {statistics.median(times):.1f} ms, worst "
                          f"{max(times):.1f} ms, {collected[gen]} unreachable")
     print(f"{label}: " + ("; ".join(cells) or "no collections"))
+    longest = sorted(report["collections"], key=lambda c: -c["ms"])[:5]
+    if longest:
+        print("  longest (generation: ms): " + ", ".join(f"{c['gen']}: {c['ms']:.0f}" for c in longest))
     full = [c for c in report["collections"] if c["gen"] == 2]
     if full:
         print("  full collections (ms, frozen before): " + ", ".join(f"{c['ms']:.0f} ({c['frozen']})" for c in full))
@@ -98,6 +101,10 @@ async def main(args: argparse.Namespace, db: str) -> None:
             thawed = await snapshot(daemon.pid, out, signal.SIGUSR2)
             print(f"full collection of the thawed heap: {thawed['thaw_ms']:.0f} ms; garbage the freezes kept:")
             summary("  thawed", thawed, args.top)
+            for entry in daemon.logs:
+                if entry.get("event") == "heap frozen":
+                    print(f"  heap frozen: reason {entry.get('reason')}, {entry.get('objects')} objects, "
+                          f"{entry.get('ms')} ms")
             stalls = [e for e in daemon.logs if e.get("event") in ("event loop stalled", "event_loop_stalled")]
             print(f"watchdog stalls: {len(stalls)}; worst {max((e['stalled_ms'] for e in stalls), default=0)} ms "
                   f"(gc {max((e.get('gc_ms', 0) for e in stalls), default=0)} ms); bench loop worst lag "

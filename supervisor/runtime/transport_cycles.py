@@ -13,7 +13,8 @@ from __future__ import annotations
 from asyncio import selector_events
 from typing import Any
 
-_original = selector_events._SelectorSocketTransport._call_connection_lost
+_TRANSPORT: Any = selector_events._SelectorSocketTransport  # type: ignore[attr-defined]  # private, not in typeshed
+_original = _TRANSPORT._call_connection_lost
 
 
 def _nothing() -> None:
@@ -29,4 +30,4 @@ def _call_connection_lost(self: Any, exc: BaseException | None) -> None:
 
 def free_closed_transports() -> None:
     """Process-wide, for every socket transport from now on (idempotent)."""
-    selector_events._SelectorSocketTransport._call_connection_lost = _call_connection_lost  # type: ignore[method-assign]
+    _TRANSPORT._call_connection_lost = _call_connection_lost
