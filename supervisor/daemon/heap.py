@@ -4,8 +4,8 @@ CPython's full collection walks every tracked object while it holds the GIL, and
 channels and commands are such objects: at 1,000-2,000 bots a full collection took 300-1,300 ms, a stall of every
 bot at once. `gc.freeze()` moves every object alive now out of all collections; a later `gc.collect()` walks only
 what was allocated since. So the daemon never lets CPython start a full collection on its own (the third
-threshold is out of reach) and instead, whenever CPython would have considered one (every YOUNG_PER_FREEZE
-collections of the middle generation, that is after a bounded number of net allocations), it collects what came
+threshold is out of reach) and instead, every YOUNG_PER_FREEZE collections of the middle generation (that is after
+a bounded number of net allocations; CPython would consider a full collection every 10), it collects what came
 since the last freeze and freezes the survivors. What one collection walks is then bounded by the allocations
 between two of them, never by the number of bots: the heap grows in frozen layers.
 
@@ -36,7 +36,7 @@ REFREEZE_AFTER = 32  # closed bots whose memory may wait for the next full colle
 REFREEZE_SHARE = 0.05  # ...or this share of the hosted bots, whichever is more
 REFREEZE_QUIET_SECONDS = 2.0  # after the last closure: a burst of restarts is collected once
 START_WAVE = 200  # instances that reached running since the last freeze: freeze again
-YOUNG_PER_FREEZE = 10  # middle-generation collections between two freezes (CPython's own trigger for a full one)
+YOUNG_PER_FREEZE = 3  # middle-generation collections between two freezes (CPython considers a full one at 10)
 NEVER = 1 << 30  # the third threshold: CPython never starts a full collection itself
 START_SETTLE_SECONDS = 1.0  # after an instance reached running: are any still starting?
 
