@@ -60,3 +60,25 @@ async def test_unanswered_heartbeats_close_the_connection_and_it_resumes(emu: Em
     assert (await emu.wait_for_bot_message(channel=world.channel)).content == "pong"
     assert emu.identify_count(world.token) == 1  # resumed, not a new session
     assert keep_alive_threads() == []
+
+
+async def test_the_keep_alive_itself_closes_a_zombie_connection(emu: Emulator, world: World, bots: BotRunner,
+                                                                caplog: pytest.LogCaptureFixture) -> None:
+    """discord.py's read timeout is the same heartbeat_timeout and usually notices first; with a long read timeout
+    and a short keep-alive one, the keep-alive's own check is what closes the connection."""
+    bot = await bots.start(world.token, setup=add_ping)
+    keep_alive = bot.ws._keep_alive
+    assert isinstance(keep_alive, LoopKeepAlive)
+    keep_alive.heartbeat_timeout = 0.3
+
+    with caplog.at_level(logging.WARNING, logger="discord.gateway"):
+        emu.gateway.unacked_heartbeats.add(world.token)
+        await emu.wait_until(lambda: emu.resume_count(world.token) == 1, timeout=10)
+        emu.gateway.unacked_heartbeats.discard(world.token)
+    assert any("has stopped responding to the gateway" in r.getMessage() for r in caplog.records)
+    assert not keep_alive.is_alive()
+
+    await emu.wait_until(lambda: emu.connected(world.token))
+    await emu.send_message(world.channel, world.owner, "!ping")
+    assert (await emu.wait_for_bot_message(channel=world.channel)).content == "pong"
+    assert emu.identify_count(world.token) == 1
