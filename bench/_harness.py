@@ -130,6 +130,15 @@ class DaemonProcess:
                     self._new_line.set()
         self._new_line.set()
 
+    def save_log(self, path: Path) -> dict[str, int]:
+        """Write every JSON log line read so far to `path`; return how many WARNING/ERROR lines each event had."""
+        path.write_text("".join(json.dumps(entry) + "\n" for entry in self.logs))
+        counts: dict[str, int] = {}
+        for entry in self.logs:
+            if entry.get("level") in ("warning", "error"):
+                counts[str(entry.get("event"))] = counts.get(str(entry.get("event")), 0) + 1
+        return counts
+
     def count(self, predicate: Callable[[dict[str, Any]], bool]) -> int:
         return sum(1 for entry in self.logs if predicate(entry))
 

@@ -110,6 +110,7 @@ async def main(args: argparse.Namespace, db: str) -> None:
                   f"(gc {max((e.get('gc_ms', 0) for e in stalls), default=0)} ms); bench loop worst lag "
                   f"{lag.worst_ms:.0f} ms")
             await daemon.stop()
+            print(f"daemon log: {work / 'daemon.log'}; warnings and errors: {daemon.save_log(work / 'daemon.log')}")
     finally:
         await emu.stop()
         await drop_schemas(db, f"bench_b{run_id}")

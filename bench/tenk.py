@@ -139,6 +139,7 @@ async def size(n: int, args: argparse.Namespace, db: str, run_id: str) -> dict[s
                 row["emu_lag"] = lag.worst_ms
             finally:
                 await daemon.stop(timeout=600)
+                row["log_problems"] = daemon.save_log(work / "daemon.log")
         print(f"  N={n}: {row}", flush=True)
         return row
     finally:
