@@ -179,7 +179,7 @@ async def start_daemon(emu: Emulator, root: Path, work: Path, *extra: str,
                        env: dict[str, str] | None = None) -> tuple[DaemonProcess, float]:
     """Start the daemon and return it with the seconds until every instance was running.
 
-    Not "daemon ready": that goes out after at most a minute even if some instances are still starting.
+    Not "daemon_ready": that goes out after at most a minute even if some instances are still starting.
     """
     expected = sum(1 for folder in root.iterdir() if (folder / "config.toml").is_file())
     daemon = DaemonProcess(root, work, api_base=emu.api_base, gateway_url=emu.gateway_url,
@@ -189,7 +189,7 @@ async def start_daemon(emu: Emulator, root: Path, work: Path, *extra: str,
     running: set[str] = set()
 
     def all_running(entry: dict[str, Any]) -> bool:
-        if entry.get("event") == "instance running":
+        if entry.get("event") == "instance_running":
             running.add(str(entry.get("instance")))
         return len(running) >= expected
 

@@ -102,7 +102,7 @@ async def main(args: argparse.Namespace, db: str) -> None:
             print(f"full collection of the thawed heap: {thawed['thaw_ms']:.0f} ms; garbage the freezes kept:")
             summary("  thawed", thawed, args.top)
             for entry in daemon.logs:
-                if entry.get("event") == "heap frozen":
+                if entry.get("event") == "heap_frozen":
                     print(f"  heap frozen: reason {entry.get('reason')}, {entry.get('objects')} objects, "
                           f"{entry.get('ms')} ms")
             stalls = [e for e in daemon.logs if e.get("event") in ("event loop stalled", "event_loop_stalled")]

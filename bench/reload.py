@@ -81,7 +81,7 @@ async def reload_latency(db: str, instances: int, edits: int, run_id: str) -> No
         bots = make_bots(emu, root, instances, db, run_id, members=10)
         daemon, _ = await start_daemon(emu, root, work)
         edited, bystander = bots[:-1], bots[-1]
-        await daemon.wait_log(lambda e: e.get("event") == "daemon ready")  # after its start-up collection
+        await daemon.wait_log(lambda e: e.get("event") == "daemon_ready")  # after its start-up collection
         freeze_heap()
         quiet = [await ping_ms(emu, bystander) for _ in range(20)]
         sessions_before = sum(emu.identify_count(b.token) + emu.resume_count(b.token) for b in bots)
@@ -96,7 +96,7 @@ async def reload_latency(db: str, instances: int, edits: int, run_id: str) -> No
             stop.set()
             await pinger
         sessions_after = sum(emu.identify_count(b.token) + emu.resume_count(b.token) for b in bots)
-        stalls = [e for e in daemon.logs[logs_before:] if e.get("event") == "event loop stalled"]
+        stalls = [e for e in daemon.logs[logs_before:] if e.get("event") == "event_loop_stalled"]
         await daemon.stop()
     finally:
         await emu.stop()

@@ -86,7 +86,7 @@ async def burst(emu: Emulator, bots: list[Bot], count: int) -> tuple[list[float]
 
 
 def stalls_since(daemon: DaemonProcess, start: int) -> dict[str, float]:
-    found = [e for e in daemon.logs[start:] if e.get("event") == "event loop stalled"]
+    found = [e for e in daemon.logs[start:] if e.get("event") == "event_loop_stalled"]
     stalled = sum(e.get("stalled_ms", 0) for e in found)
     collecting = sum(e.get("gc_ms", 0) for e in found)
     worst = sorted(found, key=lambda e: -e.get("stalled_ms", 0))[:3]

@@ -46,7 +46,7 @@ async def main(seconds: float) -> None:
         time.sleep(0.5)  # a blocking call on the loop
         await asyncio.sleep(0.3)
         await watchdog.stop()
-    stalls = [e for e in logs if e["event"] == "event loop stalled"]
+    stalls = [e for e in logs if e["event"] == "event_loop_stalled"]
     print(f"a 500 ms blocking call: {len(stalls)} report(s), stalled_ms={[e['stalled_ms'] for e in stalls]}")
 
 

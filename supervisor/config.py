@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
@@ -97,22 +97,10 @@ class InstanceConfig:
 def load_config(folder: Path, label: str) -> tuple[InstanceConfig | None, list[Problem]]:
     """Read `folder/config.toml` and its personality file. `label` prefixes file names in problems."""
     config_label = f"{label}/{CONFIG_FILE}"
-    try:
-        raw_bytes = read_regular_file(folder / CONFIG_FILE, CONFIG_MAX_BYTES)
-    except FileNotFoundError:
-        return None, [Problem(config_label, "", "not found")]
-    except UnreadableFile as error:
-        return None, [Problem(config_label, "", str(error))]
-    try:
-        text = raw_bytes.decode("utf-8").removeprefix("\ufeff")  # a BOM some Windows editors write
-        document = tomllib.loads(text)
-    except UnicodeDecodeError:
-        return None, [Problem(config_label, "", "is not UTF-8 text")]
-    except tomllib.TOMLDecodeError as error:
-        message = str(error)
-        line = syntax_error_line(message)
-        return None, [Problem(config_label, "", f"invalid TOML: {message}", line)]
-
+    read = _read_document(folder, config_label)
+    if isinstance(read, Problem):
+        return None, [read]
+    text, document = read
     problems: list[Problem] = []
 
     def report(table: str, key: str | None, message: str) -> None:
@@ -136,33 +124,8 @@ def load_config(folder: Path, label: str) -> tuple[InstanceConfig | None, list[P
     for key, message in database_problems:
         report("database", key, message)
 
-    settings: dict[str, Mapping[str, Any]] = {}
     warnings: list[Problem] = []
-    for name, feature in registry.features().items():
-        if feature.validate is not None:
-            table_name = feature.table_name
-            values, errors, table_warnings = feature.validate(document.get(table_name))
-            settings[name] = MappingProxyType(dict(values))
-            for key, message in errors:
-                report(*nested_field(table_name, key), message)
-            if feature.table is None and not features.get(name):
-                continue  # its own table and it is off: its errors count, its warnings would be noise
-            for key, message in table_warnings:
-                warnings.append(Problem(config_label, *_nested_warning(text, table_name, key, message)))
-            continue
-        if not feature.settings:
-            continue
-        values, table_problems = validate_table(document.get(name, {}), feature.settings)
-        settings[name] = MappingProxyType(values)
-        if name not in document and table_problems:
-            if features.get(name):  # on, but its table is missing: off with a warning, as in discord-bot-rs
-                features[name] = False
-                warnings.append(Problem(config_label, f"features.{name}",
-                                        f"is on but [{name}] is missing: {name} stays off",
-                                        find_line(text, "features", name)))
-            continue  # a feature that is off needs no table
-        for key, message in table_problems:
-            report(name, key, message)
+    settings = _feature_settings(document, features, report, warnings, config_label, text)
 
     _switch_off_unconfigured(features, settings, warnings, config_label, text)
 
@@ -193,6 +156,57 @@ def load_config(folder: Path, label: str) -> tuple[InstanceConfig | None, list[P
         warnings=tuple(warnings),
         env_names=frozenset(_env_names(document)),
     ), []
+
+
+def _read_document(folder: Path, config_label: str) -> tuple[str, dict[str, Any]] | Problem:
+    """config.toml's text and its TOML document, or the one problem that stops reading it."""
+    try:
+        raw_bytes = read_regular_file(folder / CONFIG_FILE, CONFIG_MAX_BYTES)
+    except FileNotFoundError:
+        return Problem(config_label, "", "not found")
+    except UnreadableFile as error:
+        return Problem(config_label, "", str(error))
+    try:
+        text = raw_bytes.decode("utf-8").removeprefix("\ufeff")  # a BOM some Windows editors write
+        return text, tomllib.loads(text)
+    except UnicodeDecodeError:
+        return Problem(config_label, "", "is not UTF-8 text")
+    except tomllib.TOMLDecodeError as error:
+        message = str(error)
+        return Problem(config_label, "", f"invalid TOML: {message}", syntax_error_line(message))
+
+
+def _feature_settings(document: dict[str, Any], features: dict[str, bool],
+                      report: Callable[[str, str | None, str], None], warnings: list[Problem], config_label: str,
+                      text: str) -> dict[str, Mapping[str, Any]]:
+    """Each feature's table, validated (errors through `report`, warnings appended), defaults filled in."""
+    settings: dict[str, Mapping[str, Any]] = {}
+    for name, feature in registry.features().items():
+        if feature.validate is not None:
+            table_name = feature.table_name
+            values, errors, table_warnings = feature.validate(document.get(table_name))
+            settings[name] = MappingProxyType(dict(values))
+            for key, message in errors:
+                report(*nested_field(table_name, key), message)
+            if feature.table is None and not features.get(name):
+                continue  # its own table and it is off: its errors count, its warnings would be noise
+            for key, message in table_warnings:
+                warnings.append(Problem(config_label, *_nested_warning(text, table_name, key, message)))
+            continue
+        if not feature.settings:
+            continue
+        values, table_problems = validate_table(document.get(name, {}), feature.settings)
+        settings[name] = MappingProxyType(values)
+        if name not in document and table_problems:
+            if features.get(name):  # on, but its table is missing: off with a warning, as in discord-bot-rs
+                features[name] = False
+                warnings.append(Problem(config_label, f"features.{name}",
+                                        f"is on but [{name}] is missing: {name} stays off",
+                                        find_line(text, "features", name)))
+            continue  # a feature that is off needs no table
+        for key, message in table_problems:
+            report(name, key, message)
+    return settings
 
 
 def _switch_off_unconfigured(features: dict[str, bool], settings: Mapping[str, Mapping[str, Any]],
@@ -235,10 +249,15 @@ def _load_features(table: Any) -> tuple[dict[str, bool], list[tuple[str, str]]]:
         return {}, [("", "[features] must be a table of name = true/false")]
     shipped = registry.features()
     reserved = registry.reserved_names()
+    broken = registry.broken()
     features = {name: feature.default_enabled for name, feature in shipped.items()}
     problems: list[tuple[str, str]] = []
     for name, value in table.items():
-        if name not in shipped and name not in reserved:
+        if name in broken and name not in shipped:
+            if value is not False:  # switched off, a broken install harms nobody
+                problems.append((name, f"the installed feature cannot be loaded: {broken[name].error} "
+                                       f"(from {broken[name].source})"))
+        elif name not in shipped and name not in reserved:
             problems.append((name, f"unknown feature{did_you_mean(name, [*shipped, *reserved])}"))
         elif not isinstance(value, bool):
             problems.append((name, f"must be true or false, not {type(value).__name__} {value!r}"))

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 import asyncpg
 
 from supervisor.dburl import redact_url
+from supervisor.pg.deadline import create_deadline_pool
 
 if TYPE_CHECKING:
     from supervisor.pg.budget import ConnectionBudget
@@ -118,13 +119,12 @@ async def open_pool(
     connection gets at most `command_timeout` seconds: a frozen server gives TimeoutError ("unavailable").
     """
     try:
-        pool = await asyncpg.create_pool(
+        pool = await create_deadline_pool(  # a command's wait for a connection and its query: one deadline
             url,
             min_size=0,
             max_size=max_size,
             max_inactive_connection_lifetime=IDLE_CONNECTION_SECONDS,
             server_settings=schema_settings(schema),
-            timeout=command_timeout,
             command_timeout=command_timeout,
             **(budget.pool_options() if budget is not None else {}),
         )

@@ -13,6 +13,8 @@ def url_problem(url: str) -> str | None:
         return "must be a postgresql:// URL"
     try:
         parts = urlsplit(url)
+        if parts.netloc.count("@") > 1:  # libpq and asyncpg split at the first @: the rest looks like a host
+            return "has a raw @ in its user or password: percent-encode @ as %40 (and : as %3A, / as %2F)"
         _ = parts.port  # raises on a port that is not a number from 0 to 65535
     except ValueError:  # its text may quote a part of the URL, and so a password
         return "is not a valid URL (check the host, the port and any special characters in the password)"

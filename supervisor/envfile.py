@@ -88,6 +88,11 @@ def load_env(folder: Path, label: str, instance_name: str, *, sandbox: bool = Fa
         report("DISCORD_TOKEN", "is required: the bot token from the Discord developer portal")
     elif token.startswith("your-"):
         report("DISCORD_TOKEN", "still has the placeholder value; put the bot's real token here")
+    elif token.lower().startswith(("bot ", "bearer ")):
+        report("DISCORD_TOKEN", f"starts with {token.split()[0]!r}: put the token alone (the bot adds 'Bot ' "
+                                "itself when it logs in)")
+    elif any(character.isspace() for character in token):
+        report("DISCORD_TOKEN", "contains a space or line break: a token is one word; paste it again")
 
     snowflakes: dict[str, int | None] = {}
     for key in ("CLIENT_ID", "GUILD_ID"):

@@ -110,6 +110,10 @@ def load_instance(folder: Path, supervisor_database_url: str | None, *, sandbox:
 def _env_warnings(label: str, config: InstanceConfig, env: InstanceEnv) -> list[Problem]:
     """Warnings a feature can only give knowing `.env`: a provider routed to whose key is not set."""
     warnings = []
+    for feature in registry.enabled_features(config):  # a key missing for a feature that is on: it cannot work
+        for key, declared in feature.env.items():
+            if declared.missing and not env.secrets.get(key):
+                warnings.append(Problem(f"{label}/{ENV_FILE}", key, f"{declared.missing} (feature {feature.name!r})"))
     for name, feature in registry.features().items():
         if feature.env_warnings is None or name not in config.settings:
             continue

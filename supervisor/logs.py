@@ -8,6 +8,9 @@ from typing import TextIO
 
 import structlog
 
+from supervisor import journal
+from supervisor.logring import ring_processor
+
 
 def configure(level: str = "INFO", json: bool | None = None, stream: TextIO | None = None) -> None:
     stream = stream or sys.stderr
@@ -29,21 +32,25 @@ def configure(level: str = "INFO", json: bool | None = None, stream: TextIO | No
         cache_logger_on_first_use=True,
     )
     handler = logging.StreamHandler(stream)
-    handler.setFormatter(
-        structlog.stdlib.ProcessorFormatter(
-            foreign_pre_chain=shared,
-            processors=[
-                structlog.stdlib.ProcessorFormatter.remove_processors_meta,
-                structlog.processors.format_exc_info,
-                renderer,
-            ],
-        )
+    formatter = structlog.stdlib.ProcessorFormatter(
+        foreign_pre_chain=shared,
+        processors=[
+            ring_processor,  # each instance's last lines, for the console
+            structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+            # JSON lines carry a traceback as data (exc_type, exc_value, frames), not one escaped string
+            structlog.processors.dict_tracebacks if json else structlog.processors.format_exc_info,
+            renderer,
+        ],
     )
+    handler.setFormatter(journal.with_priority(formatter) if journal.is_journal(stream) else formatter)
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
     # discord.py logs per module, not per client; our runtime binds `instance=` through contextvars.
     logging.getLogger("discord").setLevel(max(logging.INFO, root.level))
+    for name in ("discord.client", "discord.shard"):  # reconnect tracebacks: one line each (journal.py)
+        if not any(isinstance(f, journal.DiscordNoise) for f in logging.getLogger(name).filters):
+            logging.getLogger(name).addFilter(journal.DiscordNoise())
     logging.getLogger("watchfiles").setLevel(logging.WARNING)  # it logs every batch of changes at INFO
 
 

@@ -11,6 +11,11 @@ version it does not ship or a checksum other than its own file's, so:
 Columns: version, description, installed_on, success, checksum (SHA-384 of the file bytes), execution_time (ns).
 Pending transactional migrations are applied in one transaction together with their rows (one commit per
 schema on a cold start); a `-- no-transaction` migration runs on its own, recorded as dirty until it finishes.
+
+Features own their tables: `Feature(migrations="package:folder")` ships migrations that run, in the same ledger,
+only for instances that switch the feature on. Each ledger row records its `owner` (the feature's name; NULL for
+the supervisor's own timeline), so a row whose feature is off or uninstalled is left alone instead of reported
+as a missing file.
 """
 
 from __future__ import annotations
@@ -86,6 +91,7 @@ class Migration:
     description: str
     file_name: str
     sql: bytes = field(repr=False)
+    owner: str | None = None  # the feature whose folder holds it; None: the supervisor's own timeline
 
     @property
     def checksum(self) -> bytes:
@@ -127,7 +133,8 @@ def default_directory() -> Path:
     return Path(__file__).resolve().parent.parent / "migrations"
 
 
-def load_migrations(directory: Path | None = None) -> list[Migration]:
+def load_migrations(directory: Path | None = None, owner: str | None = None) -> list[Migration]:
+    """The migrations of `directory` (default: the supervisor's own), each recorded as `owner`'s."""
     directory = directory or default_directory()
     migrations: list[Migration] = []
     for path in sorted(directory.glob("*.sql")):
@@ -137,12 +144,28 @@ def load_migrations(directory: Path | None = None) -> list[Migration]:
                 f"{path.name}: migration files are named <14-digit UTC timestamp>_<description>.sql"
             )
         migrations.append(
-            Migration(int(match.group(1)), match.group(2).replace("_", " "), path.name, path.read_bytes())
+            Migration(int(match.group(1)), match.group(2).replace("_", " "), path.name, path.read_bytes(), owner)
         )
     versions = [m.version for m in migrations]
     if len(set(versions)) != len(versions):
         raise MigrationError("two migration files share one version")
     return sorted(migrations, key=lambda m: m.version)
+
+
+def combined(*timelines: list[Migration]) -> list[Migration]:
+    """One list of the supervisor's and features' migrations, in version order; a version two owners use is an
+    error naming both (versions are the ledger's key)."""
+    seen: dict[int, Migration] = {}
+    for migration in (m for timeline in timelines for m in timeline):
+        other = seen.setdefault(migration.version, migration)
+        if other is not migration:
+            raise MigrationError(f"migration {migration.file_name} ({_owner_name(migration)}) has the version of "
+                                 f"{other.file_name} ({_owner_name(other)}): give it a later timestamp")
+    return sorted(seen.values(), key=lambda m: m.version)
+
+
+def _owner_name(migration: Migration) -> str:
+    return f"feature {migration.owner}" if migration.owner else "the supervisor"
 
 
 @dataclass
@@ -210,10 +233,15 @@ async def _plan(connection: asyncpg.Connection, schema: str, migrations: list[Mi
     plan = _Plan(row["schema_exists"], {t for t, ok in ((SQLX_TABLE, row["has_sqlx"]),
                                                          (LEDGER_TABLE, row["has_ledger"])) if ok})
     by_version = {m.version: m for m in migrations}
+    owners = {m.owner for m in migrations}
     for table in sorted(plan.tables):
-        rows = await connection.fetch(f"SELECT version, success, checksum FROM {_qualified(schema, table)}")
+        # to_jsonb: a ledger of an older release has no owner column yet (NULL: the supervisor's)
+        rows = await connection.fetch(f"SELECT version, success, checksum, to_jsonb(t)->>'owner' AS owner "
+                                      f"FROM {_qualified(schema, table)} t")
         for applied in rows:
             version = applied["version"]
+            if applied["owner"] not in owners:
+                continue  # a feature that is off here (or uninstalled): its tables and rows stay as they are
             migration = by_version.get(version)
             if not applied["success"]:
                 name = migration.file_name if migration else str(version)
@@ -247,6 +275,7 @@ async def _carry_out(connection: asyncpg.Connection, schema: str, plan: _Plan, u
                   f"CREATE TABLE IF NOT EXISTS {_qualified(schema, SQLX_TABLE)} {_TABLE_COLUMNS}"]
     if ledger_needed:
         statements.append(f"CREATE TABLE IF NOT EXISTS {_qualified(schema, LEDGER_TABLE)} {_TABLE_COLUMNS}")
+        statements.append(f"ALTER TABLE {_qualified(schema, LEDGER_TABLE)} ADD COLUMN IF NOT EXISTS owner TEXT")
     statements += _repairs(schema, plan)
     try:
         async with connection.transaction():
@@ -302,18 +331,28 @@ def _with_row(schema: str, migration: Migration) -> str:
         "SELECT set_config('supervisor.migration_started', clock_timestamp()::text, true);\n"
         f"{migration.sql.decode('utf-8')}\n;\n"
         f"INSERT INTO {_qualified(schema, migration.table)} "
-        "(version, description, success, checksum, execution_time) VALUES "
+        f"(version, description, success, checksum, execution_time{_owner_column(migration)}) VALUES "
         f"({migration.version}, {_literal(migration.description)}, TRUE, {_bytea(migration.recorded_checksum)}, "
         "(EXTRACT(EPOCH FROM clock_timestamp() - current_setting('supervisor.migration_started')::timestamptz)"
-        " * 1000000000)::bigint)"
+        f" * 1000000000)::bigint{_owner_value(migration)})"
     )
+
+
+def _owner_column(migration: Migration) -> str:
+    return ", owner" if migration.table == LEDGER_TABLE else ""  # sqlx's table stays exactly as sqlx makes it
+
+
+def _owner_value(migration: Migration) -> str:
+    if migration.table != LEDGER_TABLE:
+        return ""
+    return f", {_literal(migration.owner)}" if migration.owner else ", NULL"
 
 
 async def _apply_alone(connection: asyncpg.Connection, schema: str, migration: Migration) -> None:
     sql = migration.sql.decode("utf-8")
     table = _qualified(schema, migration.table)
-    insert = (f"INSERT INTO {table} (version, description, success, checksum, execution_time) "
-              "VALUES ($1, $2, $3, $4, $5)")
+    insert = (f"INSERT INTO {table} (version, description, success, checksum, execution_time"
+              f"{_owner_column(migration)}) VALUES ($1, $2, $3, $4, $5{_owner_value(migration)})")
     started = time.perf_counter_ns()
     try:
         if migration.no_transaction:

@@ -36,6 +36,15 @@ def privileged_intents(config: InstanceConfig) -> dict[str, list[str]]:
     return dict(sorted(needed.items()))
 
 
+def other_intents(config: InstanceConfig) -> dict[str, list[str]]:
+    """Gateway intents beyond the base ones that need no portal switch (voice_states for music), and who asks."""
+    needed: dict[str, list[str]] = {}
+    for feature in registry.enabled_features(config):
+        for intent in sorted(feature.intents - feature.privileged_intents()):
+            needed.setdefault(intent, []).append(feature.name)
+    return dict(sorted(needed.items()))
+
+
 def describe_intents(needed: dict[str, list[str]]) -> str:
     return ", ".join(f"{INTENT_LABELS.get(name, name)} ({', '.join(users)})" for name, users in needed.items())
 

@@ -12,6 +12,8 @@ import os
 import stat
 from pathlib import Path
 
+from supervisor.access import cannot_read
+
 
 class UnreadableFile(Exception):
     """The file is not a regular file, too large, or cannot be read; the message says which."""
@@ -35,6 +37,8 @@ def read_regular_file(path: Path, limit: int) -> bytes:
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC | os.O_NOCTTY)
     except FileNotFoundError:
         raise
+    except PermissionError:
+        raise UnreadableFile(cannot_read(path)) from None  # whose file it is, and what to do
     except OSError as error:
         raise UnreadableFile(f"cannot be read: {error.strerror}") from None
     try:

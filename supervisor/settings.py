@@ -73,12 +73,17 @@ class SupervisorSettings:
     log_format: str = "auto"
     mcp_listen: str | None = None
     mcp_auth_token: str | None = field(default=None, repr=False)
+    http_listen: str | None = None  # the console and /metrics (and /mcp); SUPERVISOR_HTTP_LISTEN
+    http_token: str | None = field(default=None, repr=False)  # SUPERVISOR_HTTP_TOKEN (an environment value only)
     shutdown_timeout: float = 10.0
     guild_ready_timeout: float = 2.0
     backoff_first: float = 1.0
     discord_defaults: bool = False
     stall_threshold_ms: float = 250.0
     watch: bool = True
+    capacity: float = 1.0  # this daemon's share of the instances among the daemons on the same databases
+    standby: bool = False  # take an instance only when no daemon without --standby has it
+    fleet_schema: str = "discord_supervisor"  # the schema of the fleet tables in each database
 
     @classmethod
     def from_sources(cls, args: argparse.Namespace | None = None, environ: Mapping[str, str] | None = None,
@@ -141,10 +146,15 @@ SOURCES: dict[str, Source] = {
     "log_format": Source(default="auto", parse=_choice(LOG_FORMATS, str.lower)),
     "mcp_listen": Source(env=("MCP_LISTEN",)),
     "mcp_auth_token": Source(env=("MCP_AUTH_TOKEN",)),
+    "http_listen": Source(),
+    "http_token": Source(),
     "shutdown_timeout": Source(default=10.0, parse=_number),
     "guild_ready_timeout": Source(default=2.0, parse=_number),
     "backoff_first": Source(default=1.0, parse=_number),
     "discord_defaults": Source(default=False, parse=_flag),
     "stall_threshold_ms": Source(default=250.0, parse=_number),
     "no_watch": Source(default=False, parse=_flag),
+    "capacity": Source(default=1.0, parse=_number),
+    "standby": Source(default=False, parse=_flag),
+    "fleet_schema": Source(default="discord_supervisor"),
 }

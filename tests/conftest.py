@@ -19,8 +19,10 @@ from tests.support import postgres
 from tests.support.folders import InstanceFolders
 
 # Fixtures kept beside their helpers: the in-process harness (`harness`, `harness_factory`, `instance_logs`) and
-# the Finnhub stand-in (`finnhub`), the Minecraft plugin's (`mc_plugin`) and the NYT's (`nyt`), for every test.
-pytest_plugins = ["tests.support.harness", "tests.support.finnhub", "tests.support.mc_plugin", "tests.support.nyt"]
+# the Finnhub stand-in (`finnhub`), the Minecraft plugin's (`mc_plugin`), the NYT's (`nyt`) and the music tracks'
+# (`audio_server`), for every test.
+pytest_plugins = ["tests.support.harness", "tests.support.finnhub", "tests.support.mc_plugin", "tests.support.nyt",
+                  "tests.support.audio_server"]
 
 
 @pytest_asyncio.fixture

@@ -61,6 +61,8 @@ async def test_personality_verbatim_at_the_top_and_an_edit_applies_to_the_next_r
     assert first.system.startswith(PERSONALITY + "\n\n")
     assert first.last_user_text == "alice: hi there"
     assert first.headers["authorization"] == f"Bearer {KEY}"
+    counters = h.runner.counters  # what /metrics shows for this instance: one request, the tokens reported
+    assert (counters.ai_requests, counters.ai_tokens) == (1, 2)
     assert h.emu.count_requests("POST", "/channels/{channel_id}/typing") >= 1  # "is typing…" while it thinks
     identifies = h.emu.identify_count(h.token)
 
@@ -108,6 +110,19 @@ async def test_history_keeps_relevant_turns_and_the_separator(harness_factory: A
     assert messages[2]["content"] == "First answer."
     assert messages[3]["content"].startswith("Everything above is conversation history for context only.")
     assert all("unrelated" not in str(m["content"]) for m in messages)
+
+
+async def test_a_channel_whose_history_is_refused_still_gets_an_answer(harness_factory: Any, model: StandIn) -> None:
+    model.reply = lambda r: text("Answered without history.")
+    h = await start(harness_factory, ai_config(model))
+    member = h.add_member("dora")
+    await h.send(member, "something said earlier")
+    # The bot lacks Read Message History in this channel: Discord answers 403 to the history read.
+    h.emu.fail_next("GET", "/channels/{channel_id}/messages", 403, code=50001, message="Missing Access")
+    assert await ask(h, member, f"{mention(h)} are you there?") == "Answered without history."
+    roles = [m["role"] for m in model.answered()[-1].body["messages"]]
+    assert roles == ["system", "user"]
+    assert h.emu.count_requests("GET", "/channels/{channel_id}/messages") >= 1
 
 
 async def test_long_answer_is_split_with_balanced_fences_and_pings_nobody(harness_factory: Any,
@@ -432,13 +447,14 @@ async def test_stock_tool_call_trades_through_the_stocks_feature(harness_factory
 
 async def test_tools_of_features_that_are_off_are_not_offered(harness_factory: Any, model: StandIn) -> None:
     model.reply = lambda r: text("ok")
-    off = "[features]\nmoderation = false\nstocks = false\ngames = false\n"
+    off = "[features]\nmoderation = false\nstocks = false\ngames = false\nmusic = false\n"
     h = await start(harness_factory, off + ai_config(model))
     member = h.add_member("quiet")
     assert await ask(h, member, f"{mention(h)} hi") == "ok"
     request = model.answered()[-1]
     assert [t["function"]["name"] for t in request.body["tools"]] == ["web_search"]
     assert "## Moderation" not in request.system and "## Stocks" not in request.system
+    assert "## Music" not in request.system
 
 
 async def test_a_routed_provider_without_its_key_stays_silent_and_says_why_in_status(harness_factory: Any,

@@ -120,6 +120,11 @@ BAD_INPUTS: list[tuple[str, Callable[[Path], None], str]] = [
     ("env-not-utf8", lambda f: write(f, ".env", b"DISCORD_TOKEN=caf\xe9\n"), "bot/.env: is not UTF-8 text"),
     ("bad-url-port", set_env("DISCORD_TOKEN=t\nDATABASE_URL=postgresql://u@db:abc/x\n"),
      ".env:2: DATABASE_URL: is not a valid URL"),
+    ("token-with-bot-prefix", set_env("DISCORD_TOKEN=Bot abc.def.ghi\n"),
+     ".env:1: DISCORD_TOKEN: starts with 'Bot': put the token alone"),
+    ("token-with-space", set_env("DISCORD_TOKEN=abc.def ghi\n"), "DISCORD_TOKEN: contains a space or line break"),
+    ("url-raw-at-in-password", set_env("DISCORD_TOKEN=t\nDATABASE_URL=postgresql://bot:p@ss@db.example/x\n"),
+     ".env:2: DATABASE_URL: has a raw @ in its user or password: percent-encode @ as %40"),
     ("bad-url-bracket", set_env("DISCORD_TOKEN=t\nDATABASE_URL=postgresql://u:pw@[bad/x\n"),
      "DATABASE_URL: is not a valid URL"),
     ("sweep-out-of-range", set_config(BASE + "[moderation]\nsweep_interval = 0\n"),
@@ -243,7 +248,9 @@ def test_a_feature_switched_on_without_its_table_stays_off_with_a_warning(instan
 
 
 def test_a_minecraft_table_of_a_feature_that_is_off_warns_nothing(instances: InstanceFolders) -> None:
-    config = ('bot_name = "b"\ncommand_prefix = "!"\n[features]\nminecraft = false\n[minecraft]\nchargeback = true\n'
+    # stocks off too: without FINNHUB_API_KEY it would warn, and this test is about minecraft's table alone.
+    config = ('bot_name = "b"\ncommand_prefix = "!"\n[features]\nminecraft = false\nstocks = false\n[minecraft]\n'
+              'chargeback = true\n'
               '[minecraft.chargeback_config]\nstaff_channel = "123456789012345678"\n'
               'restricted_role = "223456789012345678"\n')
     instances.make("off", config=config, env={"DISCORD_TOKEN": "a"})
@@ -291,11 +298,14 @@ def test_process_environment_never_overrides_env_file(instances: InstanceFolders
 
 def test_json_output(instances: InstanceFolders) -> None:
     instances.make("good", env=GOOD_ENV)
+    (instances.root / "typo").mkdir()
+    (instances.root / "typo" / "config.tml").write_text("")  # a near miss: its hint goes in the JSON, not after it
     instances.make("bad", env={"DISCORD_TOKEN": "your-token"})
     out = io.StringIO()
     code = check.run(SupervisorSettings(instances.root, None), as_json=True, out=out)
-    report = json.loads(out.getvalue())
+    report = json.loads(out.getvalue())  # the whole output is one JSON document
     assert code == 1 and report["ok"] is False
+    assert any("config.tml" in hint for hint in report["hints"]), report["hints"]
     by_name = {i["name"]: i for i in report["instances"]}
     assert by_name["good"]["status"] == "ok" and by_name["good"]["schema"] == "good"  # DB_SCHEMA=good
     assert by_name["bad"]["problems"][0]["field"] == "DISCORD_TOKEN"

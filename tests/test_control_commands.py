@@ -20,7 +20,7 @@ async def test_control_commands_refuse_arguments_of_the_wrong_type(tmp_path: Pat
     daemon = DaemonProcess(instances.root, work, api_base="http://127.0.0.1:9/api/v10", gateway_url="ws://127.0.0.1:9")
     await daemon.start()
     try:
-        await daemon.wait_log(lambda e: e.get("event") == "daemon ready", timeout=60)
+        await daemon.wait_log(lambda e: e.get("event") == "daemon_ready", timeout=60)
         ask = daemon.control_socket
         answer = await request(ask, {"command": "reload", "names": "ab"})
         assert answer == {"ok": False,

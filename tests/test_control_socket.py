@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import shutil
 import tempfile
 from pathlib import Path
@@ -40,6 +39,11 @@ async def test_status_from_another_directory_finds_the_daemon(emu: Emulator, ins
 
 
 def test_no_daemon_names_the_absolute_path_it_tried(tmp_path: Path) -> None:
-    result = run_cli("status", cwd=tmp_path, env={"XDG_RUNTIME_DIR": "", "RUNTIME_DIRECTORY": ""})
+    # A runtime directory of its own (no daemon there, whatever runs on this machine's default socket), named
+    # relative to where the command runs: the message shows the absolute path.
+    (tmp_path / "run").mkdir()
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    result = run_cli("status", cwd=elsewhere, env={"XDG_RUNTIME_DIR": "", "RUNTIME_DIRECTORY": str(tmp_path / "run")})
     assert result.returncode == 1
-    assert f"nothing answers on /tmp/discord-supervisor-{os.geteuid()}/discord-supervisor.sock" in result.stderr
+    assert f"nothing answers on {tmp_path}/run/discord-supervisor.sock" in result.stderr

@@ -23,14 +23,17 @@ async def test_sections_follow_the_members_permissions(harness_factory) -> None:
     embed = shown.embeds[0]
     assert embed["title"] == "Helpful Bot Commands"
     assert embed["footer"]["text"] == f"Helpful Bot v{VERSION}"
-    assert embed["description"] == ("@mention me to chat, search the web, trade stocks, or start games — all in "
-                                    "plain English.")
+    assert embed["description"] == ("@mention me to chat, search the web, play music, trade stocks, or start games "
+                                    "— all in plain English.")
     plain = fields(shown)
-    assert list(plain) == ["Games", "Stocks", "Core", "Shortcuts"]  # no Music: this release has none
+    assert list(plain) == ["Music", "Games", "Stocks", "Core", "Shortcuts"]
+    assert plain["Music"].startswith("`!m loop [off|track|queue]` — ")
+    assert "`!m play <song or URL>` — " in plain["Music"]
     assert plain["Games"].splitlines()[:2] == ["`!m connections` — Play today's NYT Connections",
                                                "`!m connections date <YYYY-MM-DD>` — a given day's puzzle"]
     assert "`!m wordle random` — Random Wordle" in plain["Games"]
-    assert plain["Shortcuts"] == "`conn` connections · `w` wordle · `st` stock · `h` help"
+    assert plain["Shortcuts"] == ("`l` loop · `np` nowplaying · `p` play · `pl` playlist · `q` queue · `r` resume · "
+                                  "`s` skip · `conn` connections · `w` wordle · `st` stock · `h` help")
 
     moderation = fields(await h.say_message(cleaner, "!m h"))["Moderation"]
     assert moderation.startswith("`!m nuke <1-100>`") and "ban" not in moderation
@@ -39,14 +42,14 @@ async def test_sections_follow_the_members_permissions(harness_factory) -> None:
     assert "nuke" not in moderation
 
     owner = fields(await h.say_message(h.owner, "!m help"))
-    assert list(owner) == ["Games", "Stocks", "Core", "Moderation", "Admin", "Shortcuts"]
+    assert list(owner) == ["Music", "Games", "Stocks", "Core", "Moderation", "Admin", "Shortcuts"]
     assert "`!m setlog <channel>`" in owner["Admin"] and "setlog" not in owner["Moderation"]
     assert owner["Shortcuts"].endswith("`bans` banlist · `h` help")
 
 
 async def test_games_off_leave_help(harness_factory) -> None:
     h: FeatureHarness = await harness_factory(config_extra='command_root = ""\n[features]\ngames = false\n'
-                                                           'ai_chat = false\n')
+                                                           'ai_chat = false\nmusic = false\n')
     shown = await h.say_message(h.add_member("member"), "!help")
     assert "Games" not in fields(shown) and "wordle" not in str(shown.embeds)
     assert "description" not in shown.embeds[0]  # no AI chat: a mention does nothing, so help does not offer it

@@ -1,10 +1,9 @@
 """The tempban sweeper sleeps until the next expiry: an idle instance leaves Postgres alone, a tempban is lifted
-when it expires (not at the next safety sweep, 10 minutes away by default)."""
+when it expires (not at the next safety sweep, 10 minutes away by default). The instance's clock is moved, never
+waited for."""
 
 from __future__ import annotations
 
-import asyncio
-import datetime as dt
 from typing import Any
 
 import asyncpg
@@ -12,10 +11,8 @@ import asyncpg
 from tests.support import eventually
 from tests.support.harness import FeatureHarness
 
-IDLE_SECONDS = 60.0
-# Lifted within a second of expiring on a quiet machine; the deadline allows for a loaded one and is still far
-# shorter than the safety sweep (600 s), so only the expiry timer can meet it.
-LIFT_DEADLINE_SECONDS = 5.0
+SAFETY_SWEEP_SECONDS = 600.0  # moderation's default sweep_interval
+MARGIN_SECONDS = 10.0
 
 
 async def _tempban_reads(database_url: str, schema: str) -> int:
@@ -45,10 +42,12 @@ async def test_idle_instance_runs_no_sweep_query_and_a_tempban_is_lifted_at_expi
     h: FeatureHarness = await harness_factory()  # default features: moderation on, default safety sweep
     # The sweep right after start opens the pool's connection, which is closed once idle (stats flushed then).
     await eventually(lambda: _connections_held_now(database_url, h.schema), timeout=60)
+    first_sweep = h.clock.monotonic()  # at the latest
     await eventually(lambda: _no_connections(database_url, h.schema), timeout=90)
     reads = await _tempban_reads(database_url, h.schema)
 
-    await asyncio.sleep(IDLE_SECONDS)
+    # Idle until just before the next safety sweep (600 s after the first, which ran at the start), on its clock.
+    await h.advance(SAFETY_SWEEP_SECONDS - (h.clock.monotonic() - first_sweep) - MARGIN_SECONDS)
     assert await _connections_held(database_url, h.schema) == 0
     assert await _tempban_reads(database_url, h.schema) == reads, "an idle instance queried its tempbans"
 
@@ -57,8 +56,11 @@ async def test_idle_instance_runs_no_sweep_query_and_a_tempban_is_lifted_at_expi
     assert reply.startswith(f"Banned **{target.username}** for **2s**"), reply
     assert target.id in h.emu.bans(h.guild.id)
     [row] = await h.fetch("SELECT expires_at FROM tempbans")
-    expires_in = (row["expires_at"] - dt.datetime.now(dt.UTC)).total_seconds()
-    await eventually(lambda: target.id not in h.emu.bans(h.guild.id), timeout=expires_in + LIFT_DEADLINE_SECONDS)
+    assert row["expires_at"] > h.clock.utcnow()
+    await h.advance(1.0)
+    assert target.id in h.emu.bans(h.guild.id)  # not yet due: the timer sleeps until the expiry
+    await h.advance(1.5)  # past the expiry, far short of the next safety sweep: only the expiry timer lifts it
+    await eventually(lambda: target.id not in h.emu.bans(h.guild.id), timeout=10)
     [row] = await h.fetch("SELECT unbanned FROM tempbans")
     assert row["unbanned"] is True
 

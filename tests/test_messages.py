@@ -10,7 +10,18 @@ import pytest
 from supervisor.emulator import Emulator
 from supervisor.instances import load_instance
 from supervisor.pg.budget import ServerLimits, fit_message
-from tests.support import REPO, DaemonProcess, InstanceFolders, add_bot, eventually, run_cli, run_cli_async, status
+from tests.support import (
+    REPO,
+    DaemonProcess,
+    InstanceFolders,
+    add_bot,
+    eventually,
+    run_cli,
+    run_cli_async,
+    save,
+    status,
+    with_options,
+)
 
 pytestmark = pytest.mark.e2e  # the daemon and the command line as processes
 
@@ -68,7 +79,7 @@ async def test_status_since_and_restarts_and_restart_of_an_unknown_name(
                                  ).start()
     try:
         await daemon.wait_running("steady")
-        hint = await daemon.wait_log(lambda e: e.get("event") == "instance folder name near miss")
+        hint = await daemon.wait_log(lambda e: e.get("event") == "instance_folder_near_miss")
         assert hint["hint"] == "typo: skipped: it has config.tml but no config.toml; rename it to config.toml"
         socket = ("--control-socket", str(daemon.control_socket))
         code, _, err = await run_cli_async("restart", "nosuch", *socket)
@@ -80,18 +91,19 @@ async def test_status_since_and_restarts_and_restart_of_an_unknown_name(
 
         since = (await status(daemon))["steady"]["since"]
         config = bot.folder / "config.toml"
-        config.write_text(config.read_text().replace('command_prefix = "!"', 'command_prefix = "?"'))
-        await daemon.wait_log(lambda e: e.get("event") == "config reloaded")
+        mark = len(daemon.logs)  # the `reload steady` above logged one too: wait for the edit's own
+        save(config, config.read_text().replace('command_prefix = "!"', 'command_prefix = "?"'))
+        await daemon.wait_log(lambda e: e.get("event") == "config_reloaded", start=mark)
         assert (await status(daemon))["steady"]["since"] == since  # a live reload is no restart
 
         # A near miss made while the daemon runs is logged when that folder changes, once; the old one not again.
         (instances.make("late", env=None) / ".env.txt").write_text("DISCORD_TOKEN=x\n")
         late = await daemon.wait_log(lambda e: "late:" in str(e.get("hint", "")))
         assert late["hint"] == "late: not configured: it has .env.txt but no .env; rename it to .env"
-        assert daemon.count(lambda e: e.get("event") == "instance folder name near miss") == 2
+        assert daemon.count(lambda e: e.get("event") == "instance_folder_near_miss") == 2
 
         env = bot.folder / ".env"
-        env.write_text(env.read_text().replace(database_url, database_url + "?application_name=steady"))
+        save(env, env.read_text().replace(database_url, with_options(database_url, application_name="steady")))
         await daemon.wait_log(lambda e: str(e.get("outcome", "")).startswith("restarted"))
 
         async def restarted() -> bool:

@@ -24,7 +24,8 @@ async def test_two_bots_answer_under_their_own_prefix_only(emu: Emulator, instan
                    bot_name="Bang Bot")
     # The second bot shares the first one's guild: both see every message there.
     question = add_bot(emu, instances, "question", prefix="?", schema=unique("e2e_q"), database_url=database_url,
-                       bot_name="Question Bot", guild=bang.guild, owner=bang.owner)
+                       bot_name="Question Bot", guild=bang.guild, owner=bang.owner,
+                       config_extra="[features]\nstocks = false\n")  # on, without its key, it would warn
     schemas += [bang.schema, question.schema]
     with (instances.root / "bang" / ".env").open("a") as env:
         env.write("RUST_LOG=info\n")  # discord-bot-rs's: read by nothing here, so a warning in the log
@@ -80,7 +81,7 @@ async def test_bad_token_fails_alone_with_a_clear_reason(emu: Emulator, instance
     schemas += [good.schema, bad.schema]
     daemon = await daemon_for(emu, instances, tmp_path).start()
     try:
-        failure = await daemon.wait_log(lambda e: e.get("event", "").startswith("instance failed")
+        failure = await daemon.wait_log(lambda e: e.get("event", "").startswith("instance_failed")
                                         and e.get("instance") == "bad")
         assert "Discord refused the token (401)" in failure["reason"]
         await daemon.wait_running("good")

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import shutil
 import subprocess
 import sys
 from pathlib import Path
 
+import aiohttp
 import asyncpg
 import pytest
 
@@ -31,7 +33,11 @@ async def test_sandbox_through_piped_stdin(tmp_path: Path, database_url: str, un
     )
     session = SandboxSession(process)
     try:
-        await session.read_until("Type a message, or /help.")
+        opening = await session.read_until("Type a message, or /help.")
+        console = re.search(r"The web console: (http://127\.0\.0\.1:\d+/)", opening)
+        assert console, opening
+        async with aiohttp.ClientSession() as http, http.get(console.group(1)) as page:
+            assert page.status == 200 and name in await page.text()  # the fleet table lists the instance
         await session.type("!ping")
         await session.read_until("Example Bot: Pong!")
         await session.type("!help")
@@ -96,7 +102,7 @@ def test_quick_start_sandbox_needs_no_database_setup(tmp_path: Path) -> None:
     assert "Example Bot: Pong!" in result.stdout
     assert "example   running" in result.stdout
     log = (tmp_path / "var" / "sandbox.log").read_text()
-    assert "the bundled PostgreSQL" in log
+    assert '"event": "database_bundled"' in log  # the bundled PostgreSQL serves it
 
 
 async def test_sandbox_state_goes_at_exit_unless_keep(tmp_path: Path, database_url: str, unique,
@@ -121,3 +127,25 @@ async def test_sandbox_state_goes_at_exit_unless_keep(tmp_path: Path, database_u
 
     assert await session("--keep")
     assert not await session()
+
+
+async def test_a_kept_sandbox_keeps_its_guild_so_kept_tempbans_and_settings_still_apply(
+        tmp_path: Path, database_url: str, unique, schemas: list[str]) -> None:
+    name = unique("kept")
+    schemas.append(f"sandbox_{name}")
+    shutil.copytree(REPO / "instances" / "example", tmp_path / "instances" / name)
+
+    def session(lines: str) -> str:
+        result = subprocess.run(
+            [sys.executable, "-m", "supervisor", "sandbox", "--keep", "--instances", str(tmp_path / "instances"),
+             "--state-dir", str(tmp_path / "state")], input=lines + "/quit\n", capture_output=True, text=True,
+            cwd=tmp_path, timeout=180, env={**os.environ, "DATABASE_URL": database_url})
+        assert result.returncode == 0, result.stdout + result.stderr
+        return result.stdout
+
+    first = session("!ban @carol 1h spam\n!setlog #mod-log\n")
+    assert "carol" in first and "Banned" in first, first
+    # The next run: the same guild, the same carol, so the kept tempban and mod-log setting are still theirs.
+    second = session("!banlist\n!settings\n")
+    assert "carol" in second, second
+    assert "#mod-log" in second, second

@@ -68,7 +68,7 @@ async def test_buy_by_shares_and_dollars_sell_part_and_all_history_exact(harness
     assert await holdings(h, alice) == {"AAPL": (Decimal("2.5333"), Decimal("187.5000"))}
 
     finnhub.prices["AAPL"] = "200"
-    await asyncio.sleep(1.1)  # older than trade_quote_max_age = 1: the sale must ask for a fresh price
+    await h.advance(1.1)  # older than trade_quote_max_age = 1: the sale must ask for a fresh price
     sold = await h.say_message(alice, "!stocks sell AAPL 1")
     assert message_text(sold) == "Stock Sold\nSold **1** shares of **AAPL** at $200.00"
     assert fields(sold) == {"Total Sale": "$200.00", "Realized P/L": "+$12.50", "Cash Balance": "$725.01"}
@@ -107,7 +107,7 @@ async def test_leaderboard_orders_by_total_value_and_asks_each_symbol_once(harne
     await h.say(loser, "!stock buy NVDA 0.5")  # 440.04
     await h.say(idle, "!stock")  # opens a portfolio: $1,000 cash
     finnhub.prices.update({"NVDA": "1000", "TSLA": "100"})
-    await asyncio.sleep(1.1)  # the display cache (quote_ttl = 1) is out of date now
+    await h.advance(1.1)  # the display cache (quote_ttl = 1) is out of date now
     before = finnhub.calls()
     board = await h.say(idle, "!stock lb")
     # winner: 119.92 + 1000 = 1119.92; idle: 1000; loser: 57.76 + 200 + 500 = 757.76
@@ -268,6 +268,9 @@ async def test_two_bots_share_one_cache(harness_factory, finnhub) -> None:
     assert (await first.say(a, "!stock price MSFT")).endswith("**$402.25**")
     assert (await second.say(b, "!stock price MSFT")).endswith("**$402.25**")
     assert finnhub.calls("MSFT") == 1
+    # /metrics' quote_cache_hits: the second bot's answer came from the cache, and it counts as that bot's.
+    assert first.runner.counters.extra["quote_cache_hits"] == 0
+    assert second.runner.counters.extra["quote_cache_hits"] == 1
     # Each instance's schema keeps the original's display cache for a discord-bot-rs sharing it.
     for h in (first, second):
         rows = await h.fetch("SELECT symbol, price FROM stock_price_cache")
@@ -306,7 +309,7 @@ async def test_a_failing_finnhub_shows_a_stale_price_and_trades_refuse_it(harnes
     alice = h.add_member("alice")
     assert (await h.say(alice, "!stock price AAPL")).endswith("**$187.50**")
     finnhub.mode = "500"
-    await asyncio.sleep(1.1)
+    await h.advance(1.1)
     stale = await h.say(alice, "!stock price AAPL")
     assert stale.startswith("AAPL Stock Price\n**$187.50**\n⚠️ Stale: Finnhub is not answering")
     refused = await h.say(alice, "!stock buy AAPL 1")
@@ -337,6 +340,9 @@ NOT_A_SYMBOL = "That is not a stock symbol: use a ticker of letters and digits s
     ("!stock buy AAPL 1e9", INVALID),
     ("!stock buy AAPL NaN", INVALID),
     ("!stock buy AAPL inf", INVALID),
+    ("!stock buy AAPL １０", INVALID),  # full-width digits
+    ("!stock buy AAPL $１０", "Invalid dollar amount."),
+    ("!stock sell AAPL ٣", INVALID),  # Arabic-Indic three
     ("!stock buy AAPL 10000000000", "That is more shares than one trade may move (at most 1,000,000,000)."),
     ("!stock sell AAPL 0.00001", "The smallest trade is 0.0001 shares."),
     ("!stock sell AAPL 1", "You don't own any **AAPL** shares."),

@@ -46,11 +46,11 @@ async def test_notify_protocol_in_order(emu: Emulator, instances: InstanceFolder
     reader = asyncio.create_task(collect(receiver, messages))
     try:
         await daemon.start()
-        await daemon.wait_log(lambda e: e.get("event") == "daemon ready")
+        await daemon.wait_log(lambda e: e.get("event") == "daemon_ready")
         await eventually(lambda: fields_of(messages).count("WATCHDOG=1") >= 2)  # a few watchdog pings
         assert daemon.process is not None
         daemon.process.send_signal(signal.SIGHUP)
-        await daemon.wait_log(lambda e: e.get("event", "").startswith("SIGHUP"))
+        await daemon.wait_log(lambda e: e.get("event") == "rescan_started" and e.get("reason") == "SIGHUP")
         await eventually(lambda: ready_after_reloading(fields_of(messages)))
         assert await daemon.stop() == 0
         await eventually(lambda: "STOPPING=1" in fields_of(messages))

@@ -5,7 +5,7 @@ from supervisor.sdk.ai import ai_env_warnings, validate_ai_table
 
 FEATURE = Feature(
     name="ai_chat",
-    summary="answers mentions in the instance's personality; web search, stock and moderation tools",
+    summary="answers mentions in the instance's personality; web search, stock, moderation and music tools",
     cog="features.ai_chat.cog:AIChatCog",
     # On by default, but it answers only when a provider is available: a key of a routed provider in .env, an
     # [ai.providers] entry (a local model needs no key), or the sandbox's stand-in model.

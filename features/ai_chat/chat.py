@@ -46,6 +46,7 @@ TOOL_FAILED = "That didn't work. Please try again."
 MODERATION_TOOLS = "moderation.tools"
 STOCK_TOOLS = "stocks.tools"
 GAME_TOOLS = "games.tools"  # wordle_start, connections_start: the games feature's own tool object
+MUSIC_TOOLS = "music.tools"  # the music feature's own tool object: schemas (`tools`) and `run`
 
 
 class Toolbox:
@@ -56,9 +57,10 @@ class Toolbox:
         game = ctx.lookup(STOCK_TOOLS)
         self.stocks = StockToolbox(game) if game is not None else None
         self.games = ctx.lookup(GAME_TOOLS)
+        self.music = ctx.lookup(MUSIC_TOOLS)
         self.schemas: list[Mapping[str, Any]] = [search.TOOL]
         self.owner: dict[str, Any] = {}
-        for provider in (self.moderation, self.stocks, self.games):
+        for provider in (self.moderation, self.stocks, self.games, self.music):
             for schema in getattr(provider, "tools", None) or ():
                 self.schemas.append(schema)
                 self.owner[schema["function"]["name"]] = provider
@@ -116,7 +118,7 @@ class Conversation:
         tools = Toolbox(ctx)
         async with message.channel.typing():
             system = system_prompt(ctx.config.personality, ctx.config.timezone, tools.names)
-            history = await build_history(message, ctx.bot.user, ctx.started_at)  # type: ignore[arg-type]
+            history = await self._history()
             current = current_text(message, ctx.bot.user.id, self.referenced)  # type: ignore[union-attr]
             messages: list[dict[str, Any]] = [{"role": "system", "content": system}, *history,
                                               {"role": "user", "content": current}]
@@ -141,6 +143,16 @@ class Conversation:
             await reply_text(message, NOTHING_TEXT)
         for call in actions:
             await self._act(tools, call)
+
+    async def _history(self) -> list[dict[str, Any]]:
+        """The channel's earlier turns; none when Discord refuses them (no Read Message History: 403) or fails, so
+        the member still gets an answer."""
+        try:
+            return await build_history(self.message, self.ctx.bot.user, self.ctx.started_at)  # type: ignore[arg-type]
+        except discord.HTTPException as error:
+            self.log.warning("ai_history_unavailable", status=error.status, code=error.code,
+                             channel=self.message.channel.id)
+            return []
 
     async def _vision(self, providers: Router, vision: Provider, messages: list[dict[str, Any]],
                       images: list[discord.Attachment]) -> bool:

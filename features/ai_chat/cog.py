@@ -11,7 +11,7 @@ from .chat import Conversation
 
 class AIChatCog(commands.Cog, name="AI Chat"):
     def __init__(self, ctx: FeatureContext):
-        self.instance = ctx
+        self.ctx = ctx
 
     async def _referenced(self, message: discord.Message) -> discord.Message | None:
         reference = message.reference
@@ -26,16 +26,16 @@ class AIChatCog(commands.Cog, name="AI Chat"):
 
     @commands.Cog.listener()
     async def on_message(self, message: discord.Message) -> None:
-        bot = self.instance.bot
+        bot = self.ctx.bot
         if message.guild is None or message.author.bot or bot.user is None:
             return
         mentioned = bot.user in message.mentions and f"<@{bot.user.id}>" in message.content.replace("<@!", "<@")
         referenced = await self._referenced(message) if message.reference else None
         if not mentioned and (referenced is None or referenced.author.id != bot.user.id):
             return
-        if message.content.startswith(self.instance.command_start()):
+        if message.content.startswith(self.ctx.command_start()):
             return  # a command that happens to mention the bot is the command's business
         try:
-            await Conversation(self.instance, message, referenced).run()
+            await Conversation(self.ctx, message, referenced).run()
         except discord.HTTPException as error:
-            self.instance.log.warning("ai_chat_discord_error", status=error.status, code=error.code)
+            self.ctx.log.warning("ai_chat_discord_error", status=error.status, code=error.code)

@@ -28,6 +28,11 @@ GAMES = """## Games
 You can start NYT Wordle (wordle_start) or Connections (connections_start) in this channel, today's puzzle or a
 random day's, when a member asks to play. The board appears by itself; one game of each kind runs per channel."""
 
+MUSIC = """## Music
+You can play music in the voice channel of the member who asks (play_song with a song name or URL), and skip,
+stop, pause, resume, show the queue or the song playing, shuffle, loop or remove a song with your tools. The
+member must be in a voice channel, and in DJ mode only DJs may; the system checks, not you."""
+
 TECHNICAL = """## Technical
 - The conversation history above the current message is your memory; you remember nothing else.
 - Discord markdown is allowed.
@@ -58,6 +63,8 @@ def system_prompt(personality: str, timezone: str, tools: Collection[str], now: 
         sections.append(STOCKS)
     if "wordle_start" in tools or "connections_start" in tools:
         sections.append(GAMES)
+    if "play_song" in tools:
+        sections.append(MUSIC)
     sections += [TECHNICAL, SECURITY]
     return "\n\n".join(sections)
 

@@ -10,21 +10,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 
-import aiohttp
 import discord
-from supervisor.sdk import FeatureContext, is_database_unavailable
+from supervisor.sdk import CallResult, DiscordCode, FeatureContext, Outcome, is_database_unavailable
 
 from . import queries
 from .activity import ActivityCounter
 from .criteria import Rule, member_since
 
 REASON = "Auto-role promotion"
-DISCORD_TIMEOUT = 30.0
-UNKNOWN_ROLE = 10011
-UNKNOWN_MEMBER = 10007
-MISSING_PERMISSIONS = 50013
-
-_DISCORD_FAILURES = (discord.HTTPException, aiohttp.ClientError, OSError, TimeoutError)
 
 
 class Promoter:
@@ -106,17 +99,16 @@ class Promoter:
         if not await queries.claim_promotion(pool, guild.id, member.id, member.joined_at):
             self._known[(guild.id, member.id)] = queries.Activity(0, None, True)
             return False
-        step = "to_role"
         try:
-            await asyncio.wait_for(
-                self.ctx.bot.http.add_role(guild.id, member.id, rule.to_role, reason=REASON), DISCORD_TIMEOUT)
-            step = "from_role"
-            await asyncio.wait_for(
-                self.ctx.bot.http.remove_role(guild.id, member.id, rule.from_role, reason=REASON), DISCORD_TIMEOUT)
-        except _DISCORD_FAILURES as error:
-            await self._release(guild.id, member.id)
-            self._discord_failed(guild, member, rule, step, error)
-            return False
+            step = "to_role"
+            result = await self.ctx.discord(member.add_roles(discord.Object(rule.to_role), reason=REASON))
+            if result.ok:
+                step = "from_role"
+                result = await self.ctx.discord(member.remove_roles(discord.Object(rule.from_role), reason=REASON))
+            if not result.ok:
+                await self._release(guild.id, member.id)
+                self._discord_failed(guild, member, rule, step, result)
+                return False
         except asyncio.CancelledError:  # the instance is stopping mid-promotion: leave no claim behind
             with contextlib.suppress(Exception):
                 await asyncio.shield(queries.release_promotion(pool, guild.id, member.id))
@@ -139,22 +131,21 @@ class Promoter:
                                  retry_after_seconds=queries.STALE_CLAIM_SECONDS, error=repr(error))
 
     def _discord_failed(self, guild: discord.Guild, member: discord.Member, rule: Rule, step: str,
-                        error: Exception) -> None:
+                        result: CallResult[None]) -> None:
         role_id = rule.to_role if step == "to_role" else rule.from_role
-        code = getattr(error, "code", None)
-        if isinstance(error, discord.NotFound) and code == UNKNOWN_ROLE:
+        if result.outcome is Outcome.UNKNOWN_TARGET and result.code == DiscordCode.UNKNOWN_ROLE:
             self._problem("role", f"[auto_role].{step} {role_id} does not exist in server {guild.name!r} "
                                   "(deleted?): nobody is promoted until it is fixed",
                           guild_id=guild.id, role_id=role_id)
-        elif isinstance(error, discord.Forbidden):
+        elif result.outcome is Outcome.FORBIDDEN:
             self._problem("permission", f"no permission to manage role {role_id} in server {guild.name!r}: "
                                         "the bot needs Manage Roles and a role above it", guild_id=guild.id,
                           role_id=role_id)
-        elif isinstance(error, discord.NotFound) and code == UNKNOWN_MEMBER:
+        elif result.outcome is Outcome.UNKNOWN_TARGET and result.code == DiscordCode.UNKNOWN_MEMBER:
             self.ctx.log.info("promotion_skipped_member_left", guild_id=guild.id, user_id=member.id)
         else:
             self.ctx.log.warning("promotion_failed", guild_id=guild.id, user_id=member.id, role_id=role_id,
-                                 status=getattr(error, "status", None), error=str(error) or repr(error))
+                                 outcome=result.outcome, status=result.status, error=result.describe())
 
     def _problem(self, key: str, message: str, **fields: object) -> None:
         self.ctx.warn(key, message)

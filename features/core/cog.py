@@ -14,11 +14,11 @@ from .help import help_embed
 
 class CoreCog(commands.Cog, name="Core"):
     def __init__(self, ctx: FeatureContext):
-        self.instance = ctx
+        self.ctx = ctx
 
     @commands.command(name="help", aliases=["h"], brief="this list")
     async def help_command(self, context: commands.Context) -> None:
-        config = self.instance.config
+        config = self.ctx.config
         embed = await help_embed(context, config.bot_name, config.command_start())
         await context.reply(embed=embed, mention_author=False)
 
@@ -30,10 +30,10 @@ class CoreCog(commands.Cog, name="Core"):
 
     @commands.command(name="about", brief="who I am and how long I have been up")
     async def about(self, context: commands.Context) -> None:
-        config = self.instance.config
+        config = self.ctx.config
         embed = discord.Embed(title=config.bot_name, colour=BLURPLE)
-        embed.add_field(name="Instance", value=self.instance.name)
+        embed.add_field(name="Instance", value=self.ctx.name)
         embed.add_field(name="Version", value=f"discord-supervisor {VERSION}")
-        embed.add_field(name="Uptime", value=format_duration(time.time() - self.instance.started_at))
+        embed.add_field(name="Uptime", value=format_duration(time.time() - self.ctx.started_at))
         embed.add_field(name="Servers", value=str(len(context.bot.guilds)))
         await context.reply(embed=embed, mention_author=False)

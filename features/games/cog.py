@@ -43,7 +43,7 @@ class GamesCog(commands.Cog, name="Games"):
         """Tests move time by hand: idle expiry and the "Not a valid word." deletion read this clock."""
         self.clock = self.starter.wordle.clock = self.starter.connections.clock = clock
 
-    async def cog_check(self, context: commands.Context) -> bool:  # type: ignore[override]
+    async def cog_check(self, context: commands.Context) -> bool:
         if context.guild is None:
             raise commands.NoPrivateMessage()
         return True
@@ -59,11 +59,11 @@ class GamesCog(commands.Cog, name="Games"):
             raise UserError(f"Unknown wordle command. {self._usage('wordle')}")
         await self._start_wordle(context, dates.today())
 
-    @wordle.command(name="random", aliases=["rand", "r"], brief="Random Wordle")
+    @wordle.command(name="random", aliases=["rand", "r"], brief="Random Wordle")  # type: ignore[arg-type]  # discord.py's Group.command typing (Never)
     async def wordle_random(self, context: commands.Context) -> None:
         await self._start_wordle(context, dates.random_date(dates.WORDLE_FIRST))
 
-    @wordle.command(name="date", aliases=["d"], brief="a given day's Wordle", usage="<YYYY-MM-DD>")
+    @wordle.command(name="date", aliases=["d"], brief="a given day's Wordle", usage="<YYYY-MM-DD>")  # type: ignore[arg-type]  # discord.py's Group.command typing (Never)
     async def wordle_date(self, context: commands.Context, *, date: str) -> None:
         parsed = dates.parse(date, dates.WORDLE_FIRST)
         if parsed is None:
@@ -92,11 +92,11 @@ class GamesCog(commands.Cog, name="Games"):
             raise UserError(f"Unknown connections command. {self._usage('connections')}")
         await self._start_connections(context, dates.today())
 
-    @connections.command(name="random", aliases=["rand", "r"], brief="Random puzzle")
+    @connections.command(name="random", aliases=["rand", "r"], brief="Random puzzle")  # type: ignore[arg-type]  # discord.py's Group.command typing (Never)
     async def connections_random(self, context: commands.Context) -> None:
         await self._start_connections(context, dates.random_date(dates.CONNECTIONS_FIRST))
 
-    @connections.command(name="date", aliases=["d"], brief="a given day's puzzle", usage="<YYYY-MM-DD>")
+    @connections.command(name="date", aliases=["d"], brief="a given day's puzzle", usage="<YYYY-MM-DD>")  # type: ignore[arg-type]  # discord.py's Group.command typing (Never)
     async def connections_date(self, context: commands.Context, *, date: str) -> None:
         parsed = dates.parse(date, dates.CONNECTIONS_FIRST)
         if parsed is None:

@@ -3,20 +3,12 @@ missing permission is one log line and a `status` warning until a grant succeeds
 
 from __future__ import annotations
 
-import asyncio
-
-import aiohttp
 import discord
 from discord.ext import commands
-from supervisor.sdk import FeatureContext
+from supervisor.sdk import DiscordCode, FeatureContext, Outcome
 
 REASON = "Auto join role"
-DISCORD_TIMEOUT = 30.0
 RETRY_DELAY = 2.0
-UNKNOWN_ROLE = 10011
-UNKNOWN_MEMBER = 10007
-
-_DISCORD_FAILURES = (discord.HTTPException, aiohttp.ClientError, OSError, TimeoutError)
 
 
 class JoinRoleCog(commands.Cog, name="Join role"):
@@ -34,25 +26,23 @@ class JoinRoleCog(commands.Cog, name="Join role"):
             return  # otherwise it is another server's join role
         log = self.ctx.log.bind(guild_id=guild.id, user_id=member.id, role_id=role_id)
         for attempt in (1, 2):
-            try:
-                await asyncio.wait_for(self.ctx.bot.http.add_role(guild.id, member.id, role_id, reason=REASON),
-                                       DISCORD_TIMEOUT)
-            except discord.NotFound as error:
-                if error.code == UNKNOWN_ROLE:
+            result = await self.ctx.discord(member.add_roles(discord.Object(role_id), reason=REASON))
+            if result.outcome is Outcome.UNKNOWN_TARGET:
+                if result.code == DiscordCode.UNKNOWN_ROLE:
                     self._problem(f"[join_role].role {role_id} does not exist in server {guild.name!r} (deleted?)",
                                   guild)
                 else:  # Unknown Member: they left already
-                    log.info("join_role_skipped", reason=str(error))
+                    log.info("join_role_skipped", reason=result.describe())
                 return
-            except discord.Forbidden:
+            if result.outcome is Outcome.FORBIDDEN:
                 self._problem(f"no permission to give role {role_id} in server {guild.name!r}: the bot needs "
                               "Manage Roles and a role above it", guild)
                 return
-            except _DISCORD_FAILURES as error:
-                log.warning("join_role_failed", attempt=attempt, will_retry=attempt == 1,
-                            status=getattr(error, "status", None), error=str(error) or repr(error))
+            if not result.ok:
+                log.warning("join_role_failed", attempt=attempt, will_retry=attempt == 1, outcome=result.outcome,
+                            status=result.status, error=result.describe())
                 if attempt == 1:
-                    await asyncio.sleep(RETRY_DELAY)
+                    await self.ctx.clock.sleep(RETRY_DELAY)
                 continue
             log.info("join_role_given")
             self._reported = None

@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 
 import discord
-from supervisor.sdk import FeatureContext, KeyedLocks, UserError, format_duration, truncate
+from supervisor.sdk import FeatureContext, KeyedLocks, Outcome, UserError, format_duration, truncate
 
 from . import queries
 from .queries import Tempban
@@ -27,17 +27,16 @@ async def ban(ctx: FeatureContext, locks: KeyedLocks, sweeper: TempbanSweeper, g
     async with locks.hold((guild.id, target.id)):  # the sweep must not lift an old row meanwhile
         # The row first: if the daemon dies right after the ban, the sweep still lifts it.
         tempban = None if seconds is None else await queries.create_tempban(
-            ctx.pool, guild.id, target.id, moderator.id, reason, seconds)
+            ctx.pool, guild.id, target.id, moderator.id, reason, seconds, ctx.clock.utcnow())
         # A tempban's Discord reason carries its row id: the sweep lifts only a ban that is still this one.
         head = "Ban" if tempban is None else ban_marker(tempban.id)
         audit_reason = f"{head} by {moderator}{via} ({shown})" + (f": {reason}" if reason else "")
-        try:
-            await guild.ban(target, reason=truncate(audit_reason, 512), delete_message_seconds=0)
-        except discord.HTTPException as error:
+        done = await ctx.discord(guild.ban(target, reason=truncate(audit_reason, 512), delete_message_seconds=0))
+        if not done.ok:
             if tempban:
                 await queries.delete_tempban(ctx.pool, tempban.id)
-            why = "refused" if error.status < 500 else "failed"
-            raise UserError(f"Discord {why} to ban **{target.display_name}**; nothing was recorded.") from None
+            why = "failed" if done.retryable else "refused"
+            raise UserError(f"Discord {why} to ban **{target.display_name}**; nothing was recorded.")
         await queries.close_other_tempbans(ctx.pool, guild.id, target.id, tempban.id if tempban else None)
     if tempban:
         sweeper.tempban_written()
@@ -52,12 +51,14 @@ async def unban(ctx: FeatureContext, locks: KeyedLocks, guild: discord.Guild, us
         # Then Discord, then the rows: a failed unban leaves the tempban pending (the original closed it). If
         # the database fails between the two, the unban event or the sweep's ban check closes the row.
         await queries.pending_tempbans(ctx.pool, guild.id)
-        try:
-            await guild.unban(user, reason=f"Unban by {moderator}{via}")
-        except discord.NotFound:
+        done = await ctx.discord(guild.unban(user, reason=f"Unban by {moderator}{via}"))
+        if done.outcome is Outcome.UNKNOWN_TARGET:
             had_row = await queries.mark_unbanned(ctx.pool, guild.id, user.id)
             raise UserError(f"**{name}** is not banned." if not had_row else
-                            f"**{name}** was no longer banned; the pending tempban is closed.") from None
+                            f"**{name}** was no longer banned; the pending tempban is closed.")
+        if not done.ok:
+            why = "failed" if done.retryable else "refused"
+            raise UserError(f"Discord {why} to unban **{name}**; the ban and its tempban stay as they were.")
         return await queries.mark_unbanned(ctx.pool, guild.id, user.id)
 
 

@@ -38,7 +38,7 @@ async def send_audit(ctx: FeatureContext, guild_id: int, action: str, fields: di
     try:
         settings = await queries.guild_settings(ctx.pool, guild_id)
     except Exception as error:  # the action already happened; the audit entry is best effort
-        log.warning("audit log skipped: cannot read guild settings", error=repr(error))
+        log.warning("audit_log_skipped", error=repr(error))
         return
     channel_id = settings.audit_log_channel_id
     if channel_id is None or ctx.bot is None:
@@ -51,5 +51,5 @@ async def send_audit(ctx: FeatureContext, guild_id: int, action: str, fields: di
             raise TypeError("not a text channel")
         await channel.send(embed=action_embed(action, fields))
     except (discord.DiscordException, aiohttp.ClientError, OSError, TimeoutError, TypeError) as error:
-        log.warning("audit log channel unusable; action done without an audit entry", channel_id=channel_id,
+        log.warning("audit_log_channel_unusable", channel_id=channel_id,
                     error=repr(error))

@@ -38,7 +38,7 @@ ADMIN = {"help_section": "Admin"}  # listed under Admin in help, as the original
 
 class ModerationCog(commands.Cog, name="Moderation"):
     def __init__(self, ctx: FeatureContext):
-        self.instance = ctx
+        self.ctx = ctx
         self.locks = KeyedLocks()
         self.sweeper = TempbanSweeper(ctx, self.locks)
         # AI chat's tempban/unban/nuke tools
@@ -46,21 +46,21 @@ class ModerationCog(commands.Cog, name="Moderation"):
 
     async def cog_load(self) -> None:
         # Sleeps until the next expiry; a bug in a round (not an outage) restarts the instance.
-        self.sweeper.periodic = self.instance.every("tempban-sweep", self.sweeper.interval, self.sweeper.round,
-                                          first_delay=FIRST_SWEEP_DELAY, restart_on_error=True)
+        self.sweeper.periodic = self.ctx.every("tempban-sweep", self.sweeper.interval, self.sweeper.round,
+                                                    first_delay=FIRST_SWEEP_DELAY, restart_on_error=True)
 
     async def cog_unload(self) -> None:
         if self.sweeper.periodic:
             self.sweeper.periodic.cancel()
 
-    async def cog_check(self, context: commands.Context) -> bool:  # type: ignore[override]
+    async def cog_check(self, context: commands.Context) -> bool:
         if context.guild is None:
             raise commands.NoPrivateMessage()
         return True
 
     # -- helpers -----------------------------------------------------------------------------------
     def _rate_limit(self, context: commands.Context) -> None:
-        wait = self.instance.limiter("moderation", *RATE_LIMIT).try_acquire(context.author.id)
+        wait = self.ctx.limiter("moderation", *RATE_LIMIT).try_acquire(context.author.id)
         if wait is not None:
             raise UserError(f"Slow down — try again in {math.ceil(wait)}s.")
 
@@ -72,12 +72,12 @@ class ModerationCog(commands.Cog, name="Moderation"):
             raise UserError(reason)
 
     def _start(self) -> str:
-        return self.instance.config.command_start()
+        return self.ctx.config.command_start()
 
     async def _done(self, context: commands.Context, reply: str, action: str, fields: dict[str, str]) -> None:
         """The audit entry first: the action happened even if the reply fails (the command was deleted)."""
         assert context.guild is not None
-        await send_audit(self.instance, context.guild.id, action, fields)
+        await send_audit(self.ctx, context.guild.id, action, fields)
         await context.reply(reply, mention_author=False)
 
     # -- bans --------------------------------------------------------------------------------------
@@ -98,7 +98,7 @@ class ModerationCog(commands.Cog, name="Moderation"):
             raise UserError("A tempban can last at most 365 days; use `perm` for a permanent ban.")
         self._rate_limit(context)
         shown = "permanently" if permanent else format_duration(seconds or 0)
-        tempban = await actions.ban(self.instance, self.locks, self.sweeper, guild, member, context.author,
+        tempban = await actions.ban(self.ctx, self.locks, self.sweeper, guild, member, context.author,
                                     seconds, reason)
         if tempban:
             expires = int(tempban.expires_at.timestamp())
@@ -119,7 +119,7 @@ class ModerationCog(commands.Cog, name="Moderation"):
         guild = context.guild
         assert guild is not None
         self._rate_limit(context)
-        had_row = await actions.unban(self.instance, self.locks, guild, user, user.name, context.author)
+        had_row = await actions.unban(self.ctx, self.locks, guild, user, user.name, context.author)
         note = "" if had_row else " (No active tempban was found in the database.)"
         await self._done(context, f"Unbanned **{user.name}**.{note}", "Unban", {
             "User": user_field(user), "Moderator": user_field(context.author),
@@ -130,23 +130,23 @@ class ModerationCog(commands.Cog, name="Moderation"):
         """Anyone's unban (ours, or a person's in Discord's own UI) closes the pending tempbans of that user."""
         async with self.locks.hold((guild.id, user.id)):
             try:
-                closed = await queries.mark_unbanned(self.instance.pool, guild.id, user.id)
+                closed = await queries.mark_unbanned(self.ctx.pool, guild.id, user.id)
             except Exception as error:
                 if not is_database_unavailable(error):
                     raise
                 # The sweep's ban check covers it: an unbanned user's row is closed without a second unban.
-                self.instance.log.warning("unban event not recorded: database unavailable", guild_id=guild.id,
-                                          user_id=user.id, error=repr(error))
+                self.ctx.log.warning("unban_event_not_recorded", guild_id=guild.id,
+                                     user_id=user.id, error=repr(error))
                 return
         if closed:
-            self.instance.log.info("tempban closed: unbanned in Discord", guild_id=guild.id, user_id=user.id)
+            self.ctx.log.info("tempban_closed_unbanned_in_discord", guild_id=guild.id, user_id=user.id)
 
     @commands.command(name="banlist", aliases=["bans"], brief="active tempbans")
     @commands.has_guild_permissions(ban_members=True)
     async def banlist(self, context: commands.Context) -> None:
         guild = context.guild
         assert guild is not None
-        bans = await queries.pending_tempbans(self.instance.pool, guild.id)
+        bans = await queries.pending_tempbans(self.ctx.pool, guild.id)
         if not bans:
             await context.reply("No active tempbans.", mention_author=False)
             return
@@ -240,7 +240,7 @@ class ModerationCog(commands.Cog, name="Moderation"):
                     "bulk-deleted.")
         else:
             text = f"Deleted **{len(young)}** messages."
-        await send_audit(self.instance, guild.id, "Nuke", {
+        await send_audit(self.ctx, guild.id, "Nuke", {
             "Channel": f"<#{channel.id}>", "Moderator": user_field(context.author),
             "Messages Deleted": str(len(young)),
         })
@@ -251,7 +251,7 @@ class ModerationCog(commands.Cog, name="Moderation"):
     @commands.has_guild_permissions(administrator=True)
     async def setlog(self, context: commands.Context, channel: discord.TextChannel) -> None:
         assert context.guild is not None
-        await queries.set_guild_setting(self.instance.pool, context.guild.id, "audit_log_channel_id", str(channel.id))
+        await queries.set_guild_setting(self.ctx.pool, context.guild.id, "audit_log_channel_id", str(channel.id))
         await context.reply(f"Audit log channel set to <#{channel.id}>.", mention_author=False)
 
     @commands.command(name="djrole", brief="the role that may use music commands in DJ mode", usage="<role>",
@@ -259,18 +259,18 @@ class ModerationCog(commands.Cog, name="Moderation"):
     @commands.has_guild_permissions(administrator=True)
     async def djrole(self, context: commands.Context, role: discord.Role) -> None:
         assert context.guild is not None
-        await queries.set_guild_setting(self.instance.pool, context.guild.id, "dj_role_id", str(role.id))
+        await queries.set_guild_setting(self.ctx.pool, context.guild.id, "dj_role_id", str(role.id))
         await context.reply(f"DJ role set to **{role.name}**.", mention_author=False)
 
     @commands.command(name="djmode", brief="toggle DJ mode", extras=ADMIN)
     @commands.has_guild_permissions(administrator=True)
     async def djmode(self, context: commands.Context) -> None:
         assert context.guild is not None
-        settings = await queries.guild_settings(self.instance.pool, context.guild.id)
+        settings = await queries.guild_settings(self.ctx.pool, context.guild.id)
         enable = not settings.dj_mode_enabled
         if enable and settings.dj_role_id is None:
             raise UserError(f"Set a DJ role first with `{self._start()}djrole @role`.")
-        await queries.set_guild_setting(self.instance.pool, context.guild.id, "dj_mode_enabled", enable)
+        await queries.set_guild_setting(self.ctx.pool, context.guild.id, "dj_mode_enabled", enable)
         if enable:
             text = "DJ mode **enabled**. Only users with the DJ role (or admins) can use music commands."
         else:
@@ -282,8 +282,8 @@ class ModerationCog(commands.Cog, name="Moderation"):
     async def settings(self, context: commands.Context) -> None:
         guild = context.guild
         assert guild is not None
-        settings = await queries.guild_settings(self.instance.pool, guild.id)
-        bans = await queries.pending_tempbans(self.instance.pool, guild.id)
+        settings = await queries.guild_settings(self.ctx.pool, guild.id)
+        bans = await queries.pending_tempbans(self.ctx.pool, guild.id)
         embed = discord.Embed(title=f"Settings for {truncate(guild.name, 200)}", colour=BLURPLE)
         embed.add_field(name="Audit log", value=f"<#{settings.audit_log_channel_id}>"
                         if settings.audit_log_channel_id else "not set")

@@ -44,11 +44,12 @@ def _readable(rows: list[asyncpg.Record]) -> tuple[list[Tempban], list[int]]:
 
 
 async def create_tempban(pool: asyncpg.Pool, guild_id: int, user_id: int, moderator_id: int, reason: str | None,
-                         seconds: int) -> Tempban:
+                         seconds: int, now: dt.datetime) -> Tempban:
+    """`now` is the feature's clock (ctx.clock.utcnow()), so expiries follow the clock tests move."""
     row = await pool.fetchrow(
         "INSERT INTO tempbans (guild_id, user_id, moderator_id, reason, expires_at) "
-        "VALUES ($1, $2, $3, $4, now() + make_interval(secs => $5)) RETURNING *",
-        str(guild_id), str(user_id), str(moderator_id), reason, float(seconds),
+        "VALUES ($1, $2, $3, $4, $5) RETURNING *",
+        str(guild_id), str(user_id), str(moderator_id), reason, now + dt.timedelta(seconds=seconds),
     )
     return _tempban(row)
 
@@ -92,17 +93,18 @@ async def pending_tempbans(pool: asyncpg.Pool, guild_id: int) -> list[Tempban]:
     return _readable(rows)[0]
 
 
-async def expired_tempbans(pool: asyncpg.Pool) -> tuple[list[Tempban], list[int]]:
+async def expired_tempbans(pool: asyncpg.Pool, now: dt.datetime) -> tuple[list[Tempban], list[int]]:
     """Every guild's (the schema belongs to this instance alone), and the ids of rows that cannot be read."""
-    rows = await pool.fetch("SELECT * FROM tempbans WHERE unbanned = FALSE AND expires_at <= now() ORDER BY expires_at")
+    rows = await pool.fetch("SELECT * FROM tempbans WHERE unbanned = FALSE AND expires_at <= $1 ORDER BY expires_at",
+                            now)
     return _readable(rows)
 
 
-async def seconds_to_next_expiry(pool: asyncpg.Pool) -> float | None:
-    """Seconds until the next pending tempban expires (by the database's clock), or None when none is waiting."""
+async def seconds_to_next_expiry(pool: asyncpg.Pool, now: dt.datetime) -> float | None:
+    """Seconds from `now` until the next pending tempban expires, or None when none is waiting."""
     value = await pool.fetchval(
-        "SELECT extract(epoch FROM min(expires_at) - now())::float8 FROM tempbans "
-        "WHERE unbanned = FALSE AND expires_at > now()"
+        "SELECT extract(epoch FROM min(expires_at) - $1)::float8 FROM tempbans "
+        "WHERE unbanned = FALSE AND expires_at > $1", now,
     )
     return None if value is None else float(value)
 

@@ -12,14 +12,21 @@ expired while the daemon was down is lifted by the first sweep after the next st
 
 from __future__ import annotations
 
-import asyncio
-import time
+import datetime as dt
 from dataclasses import dataclass
+from typing import Any
 
-import aiohttp
 import discord
 import structlog
-from supervisor.sdk import FeatureContext, KeyedLocks, Periodic, is_database_unavailable
+from supervisor.sdk import (
+    CallResult,
+    DiscordCode,
+    FeatureContext,
+    KeyedLocks,
+    Outcome,
+    Periodic,
+    is_database_unavailable,
+)
 
 from . import queries
 from .audit import send_audit, user_field
@@ -33,11 +40,8 @@ MAX_ATTEMPT_SECONDS = 30.0
 RETRY_FIRST_MAX_SECONDS = 30.0  # the first retry of a failed unban waits one sweep interval, at most this long
 OUTAGE_RETRY_SECONDS = 30.0  # while the database is down, try again this often (not only at the safety sweep)
 EXPIRY_SLACK_SECONDS = 0.05  # wake just after an expiry, not a hair before it (clocks are read separately)
-UNKNOWN_BAN = 10026
 LEGACY_MARKER = "Tempban by "  # tempbans made before the reason carried the row id
 
-# Failures worth a later retry: Discord refused or erred, or could not be reached.
-_RETRYABLE = (discord.HTTPException, aiohttp.ClientError, OSError, TimeoutError)
 
 
 def ban_marker(tempban_id: int) -> str:
@@ -78,28 +82,32 @@ class TempbanSweeper:
 
     async def round(self) -> float:
         """Lift what is due; return the seconds until the next round (the kit's `every` sleeps that long)."""
+        # One `now` for the sweep and the next expiry: a row expiring while the sweep runs is the next one due,
+        # not one the sweep missed and nothing wakes for until the safety sweep.
+        now = self.ctx.clock.utcnow()
         try:
-            await self.sweep()
-            next_expiry = await queries.seconds_to_next_expiry(self.ctx.pool)
+            await self.sweep(now)
+            next_expiry = await queries.seconds_to_next_expiry(self.ctx.pool, now)
         except Exception as error:
             if not is_database_unavailable(error):
                 raise  # a bug: the instance restarts, and the pending rows are swept after the restart
-            self.ctx.log.warning("tempban sweep skipped: database unavailable", error=repr(error))
+            self.ctx.log.warning("tempban_sweep_skipped", error=repr(error))
             return min(self.interval(), OUTAGE_RETRY_SECONDS)
         delays = [self.interval()]  # read every round: a live config edit applies at once
         if next_expiry is not None:
-            delays.append(next_expiry + EXPIRY_SLACK_SECONDS)
+            elapsed = (self.ctx.clock.utcnow() - now).total_seconds()  # the round's own time
+            delays.append(next_expiry - elapsed + EXPIRY_SLACK_SECONDS)
         if self._retries:
-            delays.append(min(retry.not_before for retry in self._retries.values()) - time.monotonic())
+            delays.append(min(retry.not_before for retry in self._retries.values()) - self.ctx.clock.monotonic())
         return max(0.0, min(delays))
 
-    async def sweep(self) -> int:
+    async def sweep(self, at: dt.datetime | None = None) -> int:
+        """Lift every tempban expired at `at` (default: now); the number lifted."""
         lifted = 0
-        now = time.monotonic()
-        expired, unreadable = await queries.expired_tempbans(self.ctx.pool)
+        now = self.ctx.clock.monotonic()
+        expired, unreadable = await queries.expired_tempbans(self.ctx.pool, at or self.ctx.clock.utcnow())
         for row_id in set(unreadable) - self._reported_unreadable:  # said once per row, never a crash
-            self.ctx.log.error("tempban row has a guild or user id that is not a Discord ID; skipped",
-                               tempban_id=row_id)
+            self.ctx.log.error("tempban_row_unreadable", tempban_id=row_id)
         self._reported_unreadable = set(unreadable)
         for stale in self._retries.keys() - {ban.id for ban in expired}:
             del self._retries[stale]  # closed meanwhile (an unban command, a newer ban)
@@ -119,37 +127,45 @@ class TempbanSweeper:
             if not await queries.is_pending(self.ctx.pool, ban.id):
                 return False  # an unban command or a newer ban closed it while we waited for the lock
             attempt_seconds = self.attempt_seconds()
-            try:
-                # Is the ban in Discord still this row's? A person may have unbanned and banned again since.
-                current = await asyncio.wait_for(bot.http.get_ban(ban.user_id, ban.guild_id), attempt_seconds)
-                if is_our_ban(current.get("reason"), ban.id):
-                    await asyncio.wait_for(bot.http.unban(ban.user_id, ban.guild_id, reason="Tempban expired"),
-                                           attempt_seconds)
-                else:
-                    log.info("tempban expired; the ban in Discord is a newer one, left in place")
-            except discord.NotFound as error:
-                if error.code != UNKNOWN_BAN:  # Unknown Guild, Unknown User: not done, maybe later
-                    return self._postpone(ban, log, error)
-                log.info("tempban expired; the user was already unbanned")
-            except _RETRYABLE as error:
-                return self._postpone(ban, log, error)
+            guild = bot.get_guild(ban.guild_id)
+            if guild is None:  # not (yet) in this bot's guilds: not done, maybe later
+                return self._postpone(ban, log, None)
+            # Is the ban in Discord still this row's? A person may have unbanned and banned again since.
+            user = discord.Object(ban.user_id)
+            found = await self.ctx.discord(guild.fetch_ban(user), timeout=attempt_seconds)
+            current: CallResult[Any] = found
+            lifted = found.ok and found.value is not None and is_our_ban(found.value.reason, ban.id)
+            if lifted:
+                current = await self.ctx.discord(guild.unban(user, reason="Tempban expired"), timeout=attempt_seconds)
+            already = current.outcome is Outcome.UNKNOWN_TARGET and current.code == DiscordCode.UNKNOWN_BAN
+            if not current.ok and not already:  # Unknown Guild or User, refused, failed: not done, maybe later
+                return self._postpone(ban, log, current)
             self._retries.pop(ban.id, None)
             if not await queries.mark_lifted(self.ctx.pool, ban.id):
                 return False
-        log.info("tempban expired and lifted")
+        # One line per tempban, saying what happened to it; only a lift goes to the audit log.
+        if already:
+            log.info("tempban_already_unbanned")
+            return False
+        if not lifted:
+            log.info("tempban_left_newer_ban")
+            return False
+        log.info("tempban_lifted")
         await send_audit(self.ctx, ban.guild_id, "Tempban expired", {
             "User": user_field(ban.user_id), "Moderator": f"<@{ban.moderator_id}>", "Reason": ban.reason or "",
         })
         return True
 
-    def _postpone(self, ban: queries.Tempban, log: structlog.stdlib.BoundLogger, error: Exception) -> bool:
+    def _postpone(self, ban: queries.Tempban, log: structlog.stdlib.BoundLogger,
+                  result: CallResult[Any] | None) -> bool:
         retry = self._retries.get(ban.id) or _Retry(0, 0.0)
         retry.attempts += 1
         first = min(self.interval(), RETRY_FIRST_MAX_SECONDS)
         delay = min(first * 2 ** min(retry.attempts - 1, 20), RETRY_MAX_SECONDS)
-        retry.not_before = time.monotonic() + delay
+        retry.not_before = self.ctx.clock.monotonic() + delay
         self._retries[ban.id] = retry
-        log.warning("unban failed; the tempban stays pending and is retried", attempt=retry.attempts,
-                    retry_in=delay, status=getattr(error, "status", None),
-                    error=repr(error) if isinstance(error, TimeoutError) else str(error) or repr(error))
+        log.warning("tempban_unban_failed", attempt=retry.attempts,
+                    retry_in=delay, outcome=result.outcome if result else "guild not available",
+                    status=result.status if result else None,
+                    error=result.describe() if result else f"guild {ban.guild_id} is not one of this bot's")
         return False

@@ -23,5 +23,8 @@ FEATURE = Feature(
         "request_timeout": Setting(float, 10.0, rule=float_range(0.5, 60), doc="seconds to wait for Finnhub"),
     },
     env={"FINNHUB_API_KEY": EnvKey("Finnhub API key for stock prices (free at finnhub.io); without it, stock "
-                                   "commands say trading is not configured")},
+                                   "commands say trading is not configured",
+                                   missing="is not set: stock commands answer that trading is not configured; get a "
+                                           "free key at finnhub.io, or turn the feature off ([features] stocks = "
+                                           "false)")},
 )

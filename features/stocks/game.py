@@ -62,7 +62,7 @@ class StockGame:
         if self._service is None:
             session = await http_session(self.ctx)
             base_url = self.ctx.supervisor_setting("finnhub_url", DEFAULT_FINNHUB_URL) or DEFAULT_FINNHUB_URL
-            self._service = await self.ctx.shared(SHARED_KEY, lambda: QuoteService(session, base_url))
+            self._service = await self.ctx.shared(SHARED_KEY, lambda: QuoteService(session, base_url, self.ctx.clock))
         return self._service
 
     # -- prices ------------------------------------------------------------------------------------

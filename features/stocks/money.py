@@ -13,8 +13,9 @@ STARTING_CASH = Decimal("1000.0000")
 MAX_SHARES = Decimal(10) ** 9  # per trade; with prices capped far below, every total fits NUMERIC(18,4)
 MAX_DOLLARS = Decimal(10) ** 12
 
-# Plain decimal numbers only: no exponents ("1e9"), no NaN or Infinity, no thousands separators in share counts.
-_NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)$")
+# Plain decimal numbers only: no exponents ("1e9"), no NaN or Infinity, no thousands separators in share counts,
+# ASCII digits only (Decimal reads full-width "１０" or Arabic-Indic digits as numbers; a member may not mean one).
+_NUMBER = re.compile(r"^[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)$")
 # Finnhub tickers: AAPL, BRK.B, RDS-A, BINANCE:BTCUSDT.
 _SYMBOL = re.compile(r"^[A-Z0-9][A-Z0-9.\-:]{0,19}$")
 

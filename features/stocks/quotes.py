@@ -17,6 +17,7 @@ from decimal import Decimal, InvalidOperation
 
 import aiohttp
 import structlog
+from supervisor.sdk import SystemClock, count
 
 from .money import CENT4
 
@@ -37,14 +38,11 @@ class Quote:
     change_pct: Decimal
     fetched_at: float  # time.time() of the upstream answer: shown to users and written to stock_price_cache
     stale: bool = False  # served from the cache because Finnhub failed
-    received: float = field(default_factory=time.monotonic, compare=False)  # for its age: immune to clock jumps
+    received: float = field(default=0.0, compare=False)  # the service clock's monotonic(): for its age
 
     @property
     def change(self) -> Decimal:
         return self.price - self.prev_close
-
-    def age(self) -> float:
-        return time.monotonic() - self.received
 
 
 class QuoteError(Exception):
@@ -109,9 +107,10 @@ class Ask:
 class QuoteService:
     """Shared by every instance of the process (`ctx.shared("stocks.quotes", ...)`); holds no instance's state."""
 
-    def __init__(self, session: aiohttp.ClientSession, base_url: str):
+    def __init__(self, session: aiohttp.ClientSession, base_url: str, clock: SystemClock | None = None):
         self.session = session
         self.base_url = base_url.rstrip("/")
+        self.clock = clock or SystemClock()  # the cache's ages (a test's clock moves them)
         self._cache: OrderedDict[str, Quote] = OrderedDict()
         self._unknown: dict[str, float] = {}  # symbol -> monotonic time Finnhub said c == 0
         self._in_flight: dict[str, asyncio.Future[Quote]] = {}
@@ -123,16 +122,17 @@ class QuoteService:
         """A quote no older than `max_age` seconds. If Finnhub fails and a cached quote younger than
         `stale_max_age` exists, that one comes back marked stale; otherwise the failure is raised."""
         cached = self._cache.get(symbol)
-        if cached is not None and cached.age() <= max_age:
+        if cached is not None and self.age(cached) <= max_age:
+            count("quote_cache_hits")  # for the asking instance, on /metrics
             return cached
         unknown_at = self._unknown.get(symbol)
-        if unknown_at is not None and time.monotonic() - unknown_at < UNKNOWN_SYMBOL_TTL:
+        if unknown_at is not None and self.clock.monotonic() - unknown_at < UNKNOWN_SYMBOL_TTL:
             raise UnknownSymbol(symbol)
         try:
             return await self._fresh(symbol, ask)
         except UpstreamFailed:
             cached = self._cache.get(symbol)
-            if cached is not None and cached.age() <= stale_max_age:
+            if cached is not None and self.age(cached) <= stale_max_age:
                 return replace(cached, stale=True)
             raise
 
@@ -196,16 +196,20 @@ class QuoteService:
             log.warning("finnhub_error_status", symbol=symbol, status=status)
             raise UpstreamFailed(f"The price service (Finnhub) answered with an error (HTTP {status}); "
                                  "try again in a moment.")
-        quote = _parse(symbol, body)
+        quote = _parse(symbol, body, self.clock)
         if quote is None:
             log.warning("finnhub_unreadable_answer", symbol=symbol, size=len(body))
             raise UpstreamFailed("The price service (Finnhub) sent an answer I can't read; try again later.")
         if quote.price == 0:
-            self._unknown[symbol] = time.monotonic()
+            self._unknown[symbol] = self.clock.monotonic()
             raise UnknownSymbol(symbol)
         self._unknown.pop(symbol, None)
         self._remember(quote)
         return quote
+
+    def age(self, quote: Quote) -> float:
+        """Seconds since the quote was received, on this service's clock."""
+        return self.clock.monotonic() - quote.received
 
     def _remember(self, quote: Quote) -> None:
         self._cache[quote.symbol] = quote
@@ -216,7 +220,7 @@ class QuoteService:
             self._unknown.clear()
 
 
-def _parse(symbol: str, body: bytes) -> Quote | None:
+def _parse(symbol: str, body: bytes, clock: SystemClock) -> Quote | None:
     """Finnhub's `{"c": current, "pc": previous close, "dp": percent change, ...}`, read as Decimals (no floats)."""
     if len(body) > MAX_BODY_BYTES:
         return None
@@ -235,6 +239,6 @@ def _parse(symbol: str, body: bytes) -> Quote | None:
         change_pct = (price - prev_close) / prev_close * 100 if prev_close else Decimal(0)
     try:
         return Quote(symbol, price.quantize(CENT4), prev_close.quantize(CENT4), change_pct.quantize(CENT4),
-                     time.time())
+                     clock.time(), received=clock.monotonic())
     except InvalidOperation:  # absurdly large numbers
         return None

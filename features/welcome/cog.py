@@ -3,12 +3,9 @@ chat provider, at most one per member per 5 minutes, pinging nobody but the newc
 
 from __future__ import annotations
 
-import asyncio
-
-import aiohttp
 import discord
 from discord.ext import commands
-from supervisor.sdk import AIUnavailable, FeatureContext, InstanceFileError, complete, truncate
+from supervisor.sdk import AIUnavailable, FeatureContext, InstanceFileError, Outcome, complete, truncate
 
 REJOIN_WINDOW_SECONDS = 300.0  # a rejoin storm gets one welcome
 PROMPT_MAX_BYTES = 16 * 1024
@@ -16,7 +13,6 @@ MAX_TOKENS = 512
 MESSAGE_LIMIT = 2000
 SEND_TIMEOUT = 30.0
 
-_DISCORD_FAILURES = (discord.HTTPException, aiohttp.ClientError, OSError, TimeoutError)
 
 
 def system_prompt(personality: str, instructions: str) -> str:
@@ -70,14 +66,13 @@ class WelcomeCog(commands.Cog, name="Welcome"):
         text = truncate((await self._compose(member, instructions)).strip(), MESSAGE_LIMIT)
         # The model's text may say @everyone or name a role: only the newcomer is pinged.
         mentions = discord.AllowedMentions(everyone=False, roles=False, users=[member], replied_user=False)
-        try:
-            await asyncio.wait_for(channel.send(text, allowed_mentions=mentions), SEND_TIMEOUT)
-        except discord.Forbidden:
+        result = await self.ctx.discord(channel.send(text, allowed_mentions=mentions), timeout=SEND_TIMEOUT)
+        if result.outcome is Outcome.FORBIDDEN:
             self._problem("permission", f"no permission to send messages in <#{channel_id}> of {guild.name!r}")
             return
-        except _DISCORD_FAILURES as error:
-            self.ctx.log.warning("welcome_not_sent", guild_id=guild.id, user_id=member.id,
-                                 status=getattr(error, "status", None), error=str(error) or repr(error))
+        if not result.ok:
+            self.ctx.log.warning("welcome_not_sent", guild_id=guild.id, user_id=member.id, outcome=result.outcome,
+                                 status=result.status, error=result.describe())
             return
         self._solved("permission")
         self.ctx.log.info("welcome_sent", guild_id=guild.id, user_id=member.id)

@@ -21,6 +21,7 @@ import structlog
 from supervisor.ai.config import Provider
 from supervisor.ai.dsml import parse_dsml
 from supervisor.ai.types import Censored, Completion, Message, ProviderError, ToolCall
+from supervisor.runtime.counters import count_ai
 
 try:  # the HTTP library the installed SDKs are built on (newer releases moved to httpx2)
     import httpx2 as httpx
@@ -92,9 +93,10 @@ class ProviderClients:
             omit = {"Authorization": openai.Omit()}
             if key:
                 headers[provider.auth_header] = f"{provider.auth_scheme}{key}"
-        client = openai.AsyncOpenAI(api_key=key or "none", base_url=_openai_base(provider.url), http_client=self.http,
-                                    max_retries=0, timeout=timeout, default_headers=headers)
-        return client, omit
+        openai_client = openai.AsyncOpenAI(api_key=key or "none", base_url=_openai_base(provider.url),
+                                           http_client=self.http, max_retries=0, timeout=timeout,
+                                           default_headers=headers)
+        return openai_client, omit
 
     async def complete(self, provider: Provider, key: str, messages: Sequence[Message], *,
                        tools: Sequence[Mapping[str, Any]] | None = None, max_tokens: int | None = None) -> Completion:
@@ -104,9 +106,10 @@ class ProviderClients:
         client, request_headers = self._client(provider, key)
         async with self.limit(provider, key):
             try:
-                if provider.spec == "anthropic":
-                    return await _anthropic_call(client, provider, messages, use_tools, cap, request_headers)
-                return await _openai_call(client, provider, messages, use_tools, cap, request_headers)
+                call = _anthropic_call if provider.spec == "anthropic" else _openai_call
+                completion = await call(client, provider, messages, use_tools, cap, request_headers)
+                count_ai(completion.tokens)  # for the instance whose task asked
+                return completion
             except (openai.APIStatusError, anthropic.APIStatusError) as error:
                 body = error.response.text if error.response is not None else ""
                 if CENSORED_MARKER in body:
@@ -141,13 +144,15 @@ async def _openai_call(client: openai.AsyncOpenAI, provider: Provider, messages:
     if not response.choices:
         raise ValueError("no choices")
     message = response.choices[0].message
-    calls = [ToolCall(call.id, call.function.name, _arguments(call.function.arguments))
-             for call in message.tool_calls or () if getattr(call, "function", None) is not None]
+    functions = [(call.id, getattr(call, "function", None)) for call in message.tool_calls or ()]
+    calls = [ToolCall(call_id, function.name, _arguments(function.arguments))
+             for call_id, function in functions if function is not None]  # custom (non-function) calls: none
     raw_calls = tuple({"id": call.id, "type": "function",
                        "function": {"name": call.name, "arguments": json.dumps(dict(call.arguments))}}
                       for call in calls)
     text, dsml_calls = parse_dsml(message.content or "")
-    return Completion(text.strip(), (*calls, *dsml_calls), provider.name, raw_calls)
+    tokens = getattr(response.usage, "total_tokens", 0) or 0
+    return Completion(text.strip(), (*calls, *dsml_calls), provider.name, raw_calls, tokens=tokens)
 
 
 def _anthropic_content(content: Any) -> list[dict[str, Any]]:
@@ -172,6 +177,7 @@ def to_anthropic(messages: Sequence[Message]) -> tuple[str, list[dict[str, Any]]
     turns: list[dict[str, Any]] = []
     for index, message in enumerate(messages):
         role = message["role"]
+        blocks: list[dict[str, Any]]
         if role == "system" and not turns and all(m["role"] == "system" for m in messages[:index]):
             system_parts.append(message["content"])
             continue
@@ -204,7 +210,8 @@ async def _anthropic_call(client: anthropic.AsyncAnthropic, provider: Provider, 
     if tools:
         extra["tools"] = [{"name": t["function"]["name"], "description": t["function"].get("description", ""),
                            "input_schema": t["function"].get("parameters", {"type": "object"})} for t in tools]
-    response = await client.messages.create(model=provider.model, max_tokens=max_tokens, messages=turns, **extra)
+    response = await client.messages.create(model=provider.model, max_tokens=max_tokens,
+                                            messages=turns, **extra)  # type: ignore[arg-type]  # plain dicts
     texts: list[str] = []
     calls: list[ToolCall] = []
     for block in response.content:
@@ -215,7 +222,9 @@ async def _anthropic_call(client: anthropic.AsyncAnthropic, provider: Provider, 
     raw_calls = tuple({"id": call.id, "type": "function",
                        "function": {"name": call.name, "arguments": json.dumps(dict(call.arguments))}}
                       for call in calls)
-    return Completion("".join(texts).strip(), tuple(calls), provider.name, raw_calls)
+    usage = response.usage
+    tokens = (getattr(usage, "input_tokens", 0) or 0) + (getattr(usage, "output_tokens", 0) or 0)
+    return Completion("".join(texts).strip(), tuple(calls), provider.name, raw_calls, tokens=tokens)
 
 
 def image_data_uri(jpeg: bytes) -> str:

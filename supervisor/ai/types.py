@@ -35,3 +35,4 @@ class Completion:
     tool_calls: tuple[ToolCall, ...] = ()
     provider: str = ""
     raw_tool_calls: tuple[Mapping[str, Any], ...] = field(default=(), repr=False)  # OpenAI shape, for history
+    tokens: int = 0  # prompt and completion tokens, as the provider reported them (for /metrics)

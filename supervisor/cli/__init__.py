@@ -31,13 +31,14 @@ environment:
   SUPERVISOR_LOG_LEVEL   default for run --log-level
   STATE_DIRECTORY        default for --state-dir (set by systemd's StateDirectory=; else ./var)
   RUNTIME_DIRECTORY      where the control socket goes (set by systemd's RuntimeDirectory=)
+  SUPERVISOR_HTTP_TOKEN  the token of the web console and /metrics (run --http-listen; needed off loopback)
   SUPERVISOR_<FLAG>      default for any daemon flag, e.g. SUPERVISOR_STATE_DIR, SUPERVISOR_SHUTDOWN_TIMEOUT
 
 exit status: 0 success, 1 a problem was found or an action failed, 2 bad usage."""
 
 # In the order `--help` lists them.
-COMMANDS = ("check", "migrate", "run", "mcp", "backup", "restore", "status", "reload", "restart", "sandbox",
-            "emulator", "invite", "features", "new")
+COMMANDS = ("check", "migrate", "run", "mcp", "backup", "restore", "status", "reload", "restart", "drain",
+            "undrain", "sandbox", "emulator", "invite", "features", "new")
 
 
 def command_module(name: str) -> ModuleType:

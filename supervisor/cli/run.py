@@ -6,6 +6,7 @@ import argparse
 import sys
 from typing import Any
 
+from supervisor.cli.hosts import add_host_options, host_options
 from supervisor.cli.options import add_control_socket, add_finnhub_url, add_instances, add_nyt_url, add_state_dir
 from supervisor.settings import LOG_FORMATS, LOG_LEVELS, SupervisorSettings
 
@@ -45,10 +46,15 @@ def add_parser(subparsers: Any) -> None:
                      help="DEBUG, INFO, WARNING or ERROR (default INFO or $SUPERVISOR_LOG_LEVEL)")
     run.add_argument("--log-format", choices=list(LOG_FORMATS),
                      help="auto: console on a terminal, JSON lines otherwise")
+    add_host_options(run)
     run.add_argument("--mcp-listen", metavar="HOST:PORT",
                      help="serve one MCP endpoint for the whole fleet at http://HOST:PORT/mcp (default: off, or "
                      "$MCP_LISTEN); a non-loopback HOST needs $MCP_AUTH_TOKEN. Each instance opts in with its "
-                     "`mcp` feature and `[mcp] tools` allow-list")
+                     "`mcp` feature and `[mcp] tools` allow-list. The same listener serves the console and /metrics")
+    run.add_argument("--http-listen", metavar="HOST:PORT",
+                     help="serve the web console at http://HOST:PORT/ and Prometheus metrics at /metrics (default: "
+                     "off, or $SUPERVISOR_HTTP_LISTEN; port 0 picks a free one); a non-loopback HOST needs "
+                     "$SUPERVISOR_HTTP_TOKEN; with --mcp-listen set to the same address it serves /mcp too")
 
 
 def run(args: argparse.Namespace, settings: SupervisorSettings) -> int:
@@ -57,15 +63,14 @@ def run(args: argparse.Namespace, settings: SupervisorSettings) -> int:
     from supervisor.daemon.runner import RuntimeOptions
 
     logs.configure(settings.log_level, json={"auto": None, "json": True, "console": False}[settings.log_format])
-    mcp_listen = None
-    if settings.mcp_listen:
-        from supervisor.mcp.server import McpConfigError, McpListen
+    from supervisor.web.listen import HttpConfigError, from_flags
 
-        try:
-            mcp_listen = McpListen.parse(settings.mcp_listen, settings.mcp_auth_token)
-        except McpConfigError as error:
-            print(f"discord-supervisor: {error}", file=sys.stderr)
-            return 2
+    try:
+        http_listen = from_flags(settings.http_listen, settings.mcp_listen, settings.http_token,
+                                 settings.mcp_auth_token)
+    except HttpConfigError as error:
+        print(f"discord-supervisor: {error}", file=sys.stderr)
+        return 2
     options = daemon.DaemonOptions(
         runtime=RuntimeOptions(guild_ready_timeout=settings.guild_ready_timeout,
                                backoff_first=settings.backoff_first, upstreams=settings.upstreams(),
@@ -75,6 +80,7 @@ def run(args: argparse.Namespace, settings: SupervisorSettings) -> int:
         shutdown_timeout=settings.shutdown_timeout,
         watch=settings.watch,
         stall_threshold=settings.stall_threshold_ms / 1000,
-        mcp_listen=mcp_listen,
+        http_listen=http_listen,
+        hosts=host_options(settings),
     )
     return daemon.run(settings, options)

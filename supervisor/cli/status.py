@@ -17,9 +17,16 @@ def add_parser(subparsers: Any) -> None:
     )
     add_control_socket(status)
     status.add_argument("--json", action="store_true", help="print JSON")
+    status.add_argument("--fleet", action="store_true",
+                        help="every instance of every daemon on the same databases (host, pid, state, since), "
+                        "from the fleet tables (docs/standby.md)")
 
 
 def run(args: argparse.Namespace, settings: SupervisorSettings) -> int:
+    if args.fleet:
+        from supervisor.commands import hosts
+
+        return hosts.fleet(settings.socket_path(), args.json)
     from supervisor.commands import control_client
 
     return control_client.status(settings.socket_path(), args.json)

@@ -29,6 +29,9 @@ def render_status(instances: list[dict[str, Any]], out: TextIO) -> None:
         note = f"config rejected: {item['rejected']}" if item.get("rejected") else (item.get("last_error") or "")
         if not note and str(item.get("last_reload") or "").startswith("restarted"):
             note = f"config edit {item['last_reload']}"  # "config edit restarted: DB_SCHEMA changed"
+        warnings = item.get("warnings") or {}
+        if warnings:  # a feature that cannot work (stocks without FINNHUB_API_KEY): not only in --json
+            note = "; ".join([*([note] if note else []), *(f"warning: {text}" for text in warnings.values())])
         rows.append([
             item["name"], item["state"], format_duration(now - item["since"]) + " ago", str(item["restarts"]),
             "-" if item["guilds"] is None else str(item["guilds"]),

@@ -37,7 +37,7 @@ def describe(facts: DatabaseFacts, schema: str) -> list[str]:
         lines.append(f"schema {schema}: exists")
     else:
         lines.append(f"schema {schema}: exists, but role {facts.role} lacks USAGE or CREATE on it: "
-                     f"GRANT USAGE, CREATE ON SCHEMA {quote_ident(schema)} TO {quote_ident(facts.role)}")
+                     f"GRANT USAGE, CREATE ON SCHEMA {quote_ident(schema)} TO {quote_ident(facts.role or '')}")
     lines.append(f"connections: {limits.in_use} in use of max_connections {limits.max_connections} "
                  f"({limits.reserved} reserved for superusers)")
     return lines

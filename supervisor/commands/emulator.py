@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import signal
 import sys
-from typing import TextIO
+from typing import Any, TextIO
 
 from supervisor.emulator import Emulator, Message
 from supervisor.fleet_index import scan
@@ -33,7 +33,8 @@ async def serve(settings: SupervisorSettings, port: int, tokens: list[str], out:
         world.add(f"token{index}", token, f"Bot {index}")
 
     def names(kind: str, snowflake: int) -> str | None:
-        found = {"user": emu.state.users, "channel": emu.state.channels}.get(kind, {}).get(snowflake)
+        table: dict[str, dict[int, Any]] = {"user": emu.state.users, "channel": emu.state.channels}
+        found = table.get(kind, {}).get(snowflake)
         return getattr(found, "username", None) or getattr(found, "name", None)
 
     def show(message: Message) -> None:

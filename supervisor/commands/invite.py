@@ -12,7 +12,14 @@ import aiohttp
 import discord
 
 from supervisor.commands.selection import select_instances
-from supervisor.needs import PORTAL_URL, describe_intents, permission_names, permissions_needed, privileged_intents
+from supervisor.needs import (
+    PORTAL_URL,
+    describe_intents,
+    other_intents,
+    permission_names,
+    permissions_needed,
+    privileged_intents,
+)
 from supervisor.settings import SupervisorSettings
 
 AUTHORIZE_URL = "https://discord.com/oauth2/authorize"
@@ -54,4 +61,7 @@ def run(settings: SupervisorSettings, name: str, out: TextIO = sys.stdout, err: 
     print(f"permissions ({permissions.value}): {', '.join(permission_names(spec.config))}", file=out)
     print(f"privileged intents to switch on first ({PORTAL_URL}/{client_id}/bot): "
           f"{describe_intents(privileged_intents(spec.config))}", file=out)
+    others = other_intents(spec.config)
+    if others:
+        print(f"other gateway intents it uses (no switch needed): {describe_intents(others)}", file=out)
     return 0

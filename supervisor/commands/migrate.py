@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 from typing import TextIO
 
+from supervisor import registry
 from supervisor.commands.selection import select_instances
 from supervisor.database import DatabaseError
 from supervisor.instances import InstanceSpec
@@ -19,7 +20,7 @@ async def _migrate_one(spec: InstanceSpec, migrations: list[Migration], database
                        ) -> tuple[bool, str]:
     try:
         url = await databases.url_for(spec)  # no DATABASE_URL anywhere: the bundled server
-        result = await migrate(url, spec.schema, migrations)
+        result = await migrate(url, spec.schema, registry.migrations_for(spec.config, migrations))
     except (DatabaseError, MigrationError) as error:
         return False, str(error)
     if result.applied:

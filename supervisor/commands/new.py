@@ -44,9 +44,36 @@ def run(settings: SupervisorSettings, name: str, out: TextIO = sys.stdout, owner
     if target.exists():
         print(f"error: {target} already exists", file=sys.stderr)
         return 1
+    try:
+        settings.instances_dir.mkdir(parents=True, exist_ok=True)
+        target.mkdir()
+    except PermissionError:
+        where = _first_unwritable(target)
+        print(f"error: cannot create {target}: {where} is not writable by {_me()}; run it as the user who owns "
+              f"{where} (e.g. with sudo, and --owner for the service user), or choose another --instances "
+              "directory", file=sys.stderr)
+        return 1
+    return _fill(target, name, out, owner, ids, settings)
+
+
+def _me() -> str:
+    try:
+        return pwd.getpwuid(os.geteuid()).pw_name
+    except KeyError:
+        return f"uid {os.geteuid()}"
+
+
+def _first_unwritable(path: Path) -> Path:
+    """The nearest existing parent of `path`: the directory that refused the new folder."""
+    parent = path.parent
+    while not parent.exists() and parent != parent.parent:
+        parent = parent.parent
+    return parent
+
+
+def _fill(target: Path, name: str, out: TextIO, owner: str | None, ids: tuple[int, int] | None,
+          settings: SupervisorSettings) -> int:
     template = template_directory()
-    settings.instances_dir.mkdir(parents=True, exist_ok=True)
-    target.mkdir()
     for file_name in ("config.toml", "personality.txt"):
         shutil.copyfile(template / file_name, target / file_name)
     config = (target / "config.toml").read_text(encoding="utf-8")

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TextIO
 
+from supervisor import registry
 from supervisor.commands.selection import select_instances
 from supervisor.daemon.control import ControlUnavailable, request
 from supervisor.database import DatabaseError, fetch_value, redact_url, schema_settings
@@ -122,7 +123,7 @@ async def _restore(spec: InstanceSpec, file: Path, info: DumpInfo, state_dir: Pa
             await load(url, schema, file, info, databases.is_bundled(spec))
             restored = await _table_count(url, schema)
             print(f"{name}: restored {file} into schema {schema} ({restored} tables)", file=out)
-            result = await migrate(url, schema, load_migrations())
+            result = await migrate(url, schema, registry.migrations_for(spec.config, load_migrations()))
             if result.applied:
                 names = ", ".join(m.file_name for m in result.applied)
                 print(f"{name}: the backup predates {len(result.applied)} migration(s), now applied: {names}",

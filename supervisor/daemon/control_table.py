@@ -66,9 +66,9 @@ class ControlCommand:
 
 async def dispatch(table: dict[str, ControlCommand], payload: dict[str, Any]) -> Answer:
     command = payload.get("command")
-    entry = table.get(command) if isinstance(command, str) else None
-    if entry is None:
+    if not isinstance(command, str) or command not in table:
         return {"ok": False, "error": f"unknown command {command!r} (commands: {', '.join(sorted(table))})"}
+    entry = table[command]
     values, error = entry.check(command, payload)
     if error is not None:
         return {"ok": False, "error": error}

@@ -13,6 +13,7 @@ from supervisor.logs import get_logger
 from supervisor.migrator import Migration
 from supervisor.near_misses import hints_by_folder
 from supervisor.pg.service import Databases
+from supervisor.runtime.counters import InstanceCounters
 from supervisor.sdk.shared import SharedServices
 from supervisor.settings import SupervisorSettings
 
@@ -38,6 +39,13 @@ class Fleet:
         self._startup_gate = asyncio.Semaphore(STARTUP_CONCURRENCY)
         self._lock = asyncio.Lock()  # one reconcile at a time: a burst of changes never interleaves
         self._closing = False
+        self.counters: dict[str, InstanceCounters] = {}  # by name: kept when a runner is replaced (pause, resume)
+        self.changed: set[str] = set()  # instances whose status changed since the console's feed last looked
+        self.change_event = asyncio.Event()  # set with each change: the feed waits on it, nothing polls
+
+    def note_change(self, name: str) -> None:
+        self.changed.add(name)
+        self.change_event.set()
 
     async def reconcile(self, only: set[str] | None = None) -> None:
         """Act on `only` those instances (re-reading just their files), or rescan every instance.
@@ -68,10 +76,11 @@ class Fleet:
                     else:
                         self.reports[name] = current
             for name in sorted(names):
+                self.note_change(name)
                 try:
                     await self._reconcile_one(name, self.reports.get(name))
                 except Exception as error:  # one instance's trouble must never stop the others' reloads
-                    self.log.error("reload of this instance failed", instance=name, error=repr(error), exc_info=error)
+                    self.log.error("instance_reload_failed", instance=name, error=repr(error), exc_info=error)
                     runner = self.runners.get(name)
                     if runner is not None:
                         runner.status.rejected = f"reload failed: {error!r}"
@@ -80,7 +89,7 @@ class Fleet:
         """Log each near miss once when it appears; `among`: only these folders were looked at."""
         for name, hint in found.items():
             if self._hints.get(name) != hint:
-                self.log.warning("instance folder name near miss", hint=hint)
+                self.log.warning("instance_folder_near_miss", hint=hint)
         if among is None:
             self._hints = found
         else:
@@ -104,18 +113,18 @@ class Fleet:
             return
         if report is None or report.status is Status.NOT_CONFIGURED:
             if runner is not None:
-                log.info("instance folder or its files removed; stopping")
+                log.info("instance_removed")
                 await self._stop(name)
             elif report is not None:
-                log.info("instance not configured (no .env); skipped")
+                log.info("instance_not_configured")
             return
         if report.status is Status.INVALID:
             problems = "; ".join(str(p) for p in report.problems)
             if runner is None:
-                log.error("instance invalid; not started", problems=[str(p) for p in report.problems])
+                log.error("instance_invalid", problems=[str(p) for p in report.problems])
             else:
                 runner.status.rejected = problems
-                log.error("config rejected; still running on the last good config", problems=problems)
+                log.error("config_rejected", problems=problems)
             return
         spec = report.spec
         assert spec is not None
@@ -128,8 +137,10 @@ class Fleet:
             runner = InstanceRunner(spec, self.migrations, self.options, self._startup_gate, self.databases,
                                     self.shared)
             self.runners[name] = runner
+            runner.status.on_change = self.note_change
+            runner.counters = self.counters.setdefault(name, runner.counters)
             runner.start()
-            log.info("instance starting", schema=spec.schema)
+            log.info("instance_starting", schema=spec.schema)
             return
         if spec == runner.spec and runner.status.rejected is None and runner.status.state is not State.FAILED:
             return
@@ -165,6 +176,7 @@ class Fleet:
         runner = self.runners[name]
         await runner.stop()
         self.runners.pop(name, None)
+        self.note_change(name)
 
     async def stop_all(self) -> None:
         async with self._lock:  # no reconcile runs meanwhile, and none starts anything afterwards
@@ -177,22 +189,27 @@ class Fleet:
 
     def statuses(self) -> list[dict[str, object]]:
         """Every instance's status as `status` shows it, running or not."""
-        result = []
-        for name in sorted(set(self.reports) | set(self.runners) | self.paused):
-            runner = self.runners.get(name)
-            if runner is not None:
-                result.append(runner.report())
-                continue
-            report = self.reports.get(name)
-            status = InstanceStatus(name)
-            if name in self.paused:
-                status.enter(State.STOPPED, "paused through the control socket")
-            elif report is not None and report.status is Status.INVALID:
-                status.enter(State.INVALID, "; ".join(str(p) for p in report.problems))
-            else:
-                status.enter(State.NOT_CONFIGURED)
-            result.append(status.as_dict())
-        return result
+        return [status for name in self.names() if (status := self.status_of(name)) is not None]
+
+    def names(self) -> list[str]:
+        return sorted(set(self.reports) | set(self.runners) | self.paused)
+
+    def status_of(self, name: str) -> dict[str, object] | None:
+        """One instance's status (None: no such instance now)."""
+        runner = self.runners.get(name)
+        if runner is not None:
+            return runner.report()
+        report = self.reports.get(name)
+        if report is None and name not in self.paused:
+            return None
+        status = InstanceStatus(name)
+        if name in self.paused:
+            status.enter(State.STOPPED, "paused through the control socket")
+        elif report is not None and report.status is Status.INVALID:
+            status.enter(State.INVALID, "; ".join(str(p) for p in report.problems))
+        else:
+            status.enter(State.NOT_CONFIGURED)
+        return status.as_dict()
 
     async def wait_settled(self, timeout: float) -> None:
         """Until every instance is running, backing off, failed or stopped (or `timeout` seconds passed)."""

@@ -10,7 +10,7 @@ since the last freeze and freezes the survivors. What one collection walks is th
 between two of them, never by the number of bots: the heap grows in frozen layers.
 
 It also freezes after each wave of START_WAVE instances that reached running and once the last instance of a
-start is running (not when "daemon ready" goes out: that has a one-minute cap, and at 2,000 bots it went out with
+start is running (not when daemon_ready goes out: that has a one-minute cap, and at 2,000 bots it went out with
 64 still starting).
 
 What frozen objects cannot do is come back when they end up in a reference cycle: a closed bot is such a cycle,
@@ -104,7 +104,7 @@ class HeapFreezer:
         self.started_since = 0
         ms = round((time.perf_counter() - started) * 1000)
         log = self.log.debug if reason == "allocations" else self.log.info
-        log("heap frozen", reason=reason, objects=gc.get_freeze_count(), freed=freed, ms=ms)
+        log("heap_frozen", reason=reason, objects=gc.get_freeze_count(), freed=freed, ms=ms)
 
     def refreeze(self) -> None:
         """Thaw everything, collect in full (closed bots' cycles) and freeze again: the one long collection."""
@@ -114,7 +114,7 @@ class HeapFreezer:
         gc.freeze()
         self.closed_since = 0
         self._young = 0
-        self.log.info("heap frozen", reason="closed_bots", objects=gc.get_freeze_count(), freed=freed,
+        self.log.info("heap_frozen", reason="closed_bots", objects=gc.get_freeze_count(), freed=freed,
                       ms=round((time.perf_counter() - started) * 1000))
 
     # -- instances -----------------------------------------------------------------------------------

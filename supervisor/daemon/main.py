@@ -21,6 +21,8 @@ from supervisor.daemon.runner import RuntimeOptions
 from supervisor.daemon.status import State
 from supervisor.daemon.watchdog import STALL_THRESHOLD, LoopWatchdog
 from supervisor.daemon.watcher import watch
+from supervisor.hosts import control as hosts_control
+from supervisor.hosts.leases import HostOptions
 from supervisor.instances import InstanceSpec
 from supervisor.logs import get_logger
 from supervisor.mcp.router import McpRouter, tool_listing
@@ -39,7 +41,9 @@ async def _mcp_tools() -> list[dict[str, Any]]:
 
 
 if TYPE_CHECKING:
-    from supervisor.mcp.server import McpHttpService, McpListen
+    from supervisor.mcp.server import McpListen
+    from supervisor.web.listen import HttpListen
+    from supervisor.web.server import WebService
 
 START_PROGRESS_SECONDS = 5.0  # while instances start: a start_progress line this often
 READY_WAIT_SECONDS = 60.0  # READY=1 goes out when every valid instance has started, or after this long
@@ -52,7 +56,9 @@ class DaemonOptions:
     state_dir: Path = Path("var")
     shutdown_timeout: float = 10.0
     watch: bool = True
-    mcp_listen: McpListen | None = None  # the fleet's MCP endpoint; off when None
+    mcp_listen: McpListen | None = None  # the fleet's MCP endpoint alone (served by the HTTP listener); off: None
+    http_listen: HttpListen | None = None  # the console, /metrics (and /mcp when MCP is on); off when None
+    hosts: HostOptions | None = None  # capacity, standby and the fleet tables' schema (docs/standby.md)
     stall_threshold: float = STALL_THRESHOLD  # seconds the loop may be held before the watchdog logs it
 
 
@@ -61,7 +67,7 @@ class Daemon:
                  before_start: Callable[[InstanceSpec], None] | None = None):
         self.settings = settings
         self.options = options
-        self.databases = Databases(options.state_dir)
+        self.databases = Databases(options.state_dir, options.hosts)
         self.heap = HeapFreezer(hosted=lambda: len(self.fleet.runners), starting=lambda: self.fleet.starting())
         runtime = replace(options.runtime, on_bot_closed=self.heap.bot_closed, on_running=self.heap.instance_running)
         self.fleet = Fleet(settings, load_migrations(), runtime, self.databases, before_start)
@@ -69,31 +75,32 @@ class Daemon:
         self.notifier = Notifier()
         self.control = ControlServer(options.control_socket, self.handle_control)
         self.control_commands: dict[str, ControlCommand] = ControlHandlers(self).table()  # others may add theirs
+        self.control_commands.update(hosts_control.table(self.databases.leases))  # drain, undrain, fleet
         self.watchdog = LoopWatchdog(options.stall_threshold)
         self.log = get_logger("supervisor.daemon")
         self._stop = asyncio.Event()
         self._signals = 0
         self._background: list[asyncio.Task[None]] = []
         self.mcp = McpRouter(self.fleet)  # also answers `discord-supervisor mcp` (stdio) over the control socket
-        self._mcp_http: McpHttpService | None = None
+        self.http: WebService | None = None
 
     # -- signals -----------------------------------------------------------------------------------
     def _on_stop_signal(self, signum: int) -> None:
         self._signals += 1
         if self._signals > 1:
-            self.log.warning("second signal: forcing exit", signal=signal.Signals(signum).name)
+            self.log.warning("second_signal_forcing_exit", signal=signal.Signals(signum).name)
             os._exit(1)
-        self.log.info("stopping every instance", signal=signal.Signals(signum).name)
+        self.log.info("daemon_stopping", signal=signal.Signals(signum).name)
         self._stop.set()
 
     async def rescan(self, reason: str = "SIGHUP") -> None:
-        self.log.info(f"{reason}: rescanning every instance")
+        self.log.info("rescan_started", reason=reason)
         self.notifier.reloading()
         try:
             await self.fleet.reconcile()
             self.review_databases()
         except Exception as error:
-            self.log.error("rescan failed", error=repr(error), exc_info=error)
+            self.log.error("rescan_failed", error=repr(error), exc_info=error)
         finally:
             self.notifier.ready(self.status_line())  # systemd must never be left "reloading"
 
@@ -105,7 +112,7 @@ class Daemon:
                     await factory()
                     return
                 except Exception as error:
-                    self.log.error("background task failed; restarting it", task=name, error=repr(error),
+                    self.log.error("background_task_failed", task=name, error=repr(error),
                                    exc_info=error)
                     await asyncio.sleep(1.0)
 
@@ -134,7 +141,7 @@ class Daemon:
         """READY=1 once the first scan's instances have all started (or settled in backoff/failed)."""
         await self.fleet.wait_settled(READY_WAIT_SECONDS)  # the heap freezes per start wave, not here
         self.notifier.ready(self.status_line())
-        self.log.info("daemon ready", status=self.status_line())
+        self.log.info("daemon_ready", status=self.status_line())
         while True:  # keep STATUS= current, and feed the watchdog when systemd asks for one
             await asyncio.sleep(self.notifier.watchdog_interval or 5.0)
             self.notifier.status(self.status_line())
@@ -157,18 +164,24 @@ class Daemon:
             use_bounded_compression()
             use_yielding_reads()
             use_loop_heartbeats()  # no OS thread per connection: 10,000 bots would be 10,000 threads
-        self.log.info("daemon starting", instances_dir=str(self.settings.instances_dir),
+        self.log.info("daemon_starting", instances_dir=str(self.settings.instances_dir),
                       control_socket=str(self.options.control_socket))
         await self.control.start()
         self.heap.start()
         self.watchdog.start()
-        if self.options.mcp_listen is not None:
-            from supervisor.mcp.server import McpHttpService
-            from supervisor.mcp.webhook_routes import fleet_resolver
+        listen = self.options.http_listen
+        if listen is None and self.options.mcp_listen is not None:
+            from supervisor.web.listen import HttpListen
 
-            self._mcp_http = McpHttpService(self.options.mcp_listen, _mcp_tools, self._mcp_call,
-                                            webhooks=fleet_resolver(lambda: self.fleet.runners))
-            await self._mcp_http.start()
+            mcp = self.options.mcp_listen
+            listen = HttpListen(mcp.host, mcp.port, mcp.token, mcp.token, mcp=True, flag="--mcp-listen")
+        if listen is not None:
+            from supervisor.mcp.webhook_routes import fleet_resolver
+            from supervisor.web.server import WebService
+
+            self.http = WebService(listen, self, _mcp_tools, self._mcp_call,
+                                   webhooks=fleet_resolver(lambda: self.fleet.runners))
+            await self.http.start()
         await self.fleet.reconcile()
         self.review_databases()
         self._keep("notify", self._announce_ready)
@@ -183,8 +196,8 @@ class Daemon:
         for task in self._background:  # first: no watcher or rescan may start an instance while we stop
             task.cancel()
         await asyncio.gather(*self._background, return_exceptions=True)
-        if self._mcp_http is not None:
-            await self._mcp_http.stop()
+        if self.http is not None:
+            await self.http.stop()
         try:
             return await self.shutdown()
         finally:
@@ -200,7 +213,7 @@ class Daemon:
         try:
             await self.start()
         except Exception as error:
-            self.log.error("daemon could not start", error=str(error), exc_info=error)
+            self.log.error("daemon_start_failed", error=str(error), exc_info=error)
             await self.stop()
             return 1
         await self._stop.wait()
@@ -216,7 +229,7 @@ class Daemon:
         try:
             await asyncio.wait_for(self.fleet.stop_all(), self.options.shutdown_timeout)
         except TimeoutError:
-            self.log.error("instances did not stop within the deadline", seconds=self.options.shutdown_timeout)
+            self.log.error("shutdown_deadline_passed", seconds=self.options.shutdown_timeout)
             await self.fleet.cancel_all()
             return 1
         finally:
@@ -225,26 +238,26 @@ class Daemon:
                 await asyncio.gather(self._review, return_exceptions=True)
             await self.fleet.shared.close()  # after every instance stopped using them
             await self.databases.close()  # after every pool is closed: stops the bundled server
-        self.log.info("daemon stopped")
+        self.log.info("daemon_stopped")
         return 0
 
 
 def run(settings: SupervisorSettings, options: DaemonOptions) -> int:
     log = get_logger("supervisor.daemon")
     if not settings.instances_dir.is_dir():
-        log.error("instances directory does not exist", instances_dir=str(settings.instances_dir))
+        log.error("instances_dir_missing", instances_dir=str(settings.instances_dir))
         return 1
     lock = DaemonLock(options.control_socket)
     try:
         lock.acquire()  # before anything else: a refused daemon touches nothing the running one owns
     except DaemonAlreadyRunning as error:
-        log.error("daemon already running", reason=str(error))
+        log.error("daemon_already_running", reason=str(error))
         return 1
     try:
         return asyncio.run(Daemon(settings, options).serve())
     except (KeyboardInterrupt, SystemExit) as error:
         # SIGINT and SIGTERM are handled on the loop: this came from code, not from an operator's request.
-        log.error("daemon ended without a stop request", error=repr(error))
+        log.error("daemon_ended_unrequested", error=repr(error))
         return 1
     finally:
         lock.release()

@@ -18,28 +18,37 @@ from typing import Any
 import asyncpg
 import structlog
 
+from supervisor import registry
+from supervisor.config import InstanceConfig
 from supervisor.daemon.outcomes import permanent_reason, unreachable_reason
 from supervisor.daemon.restart_fields import restart_reasons
 from supervisor.daemon.status import InstanceStatus, State
 from supervisor.database import DatabaseError, is_database_unavailable, open_pool
+from supervisor.hosts.holder import LeaseInterrupted
 from supervisor.instances import InstanceSpec
 from supervisor.logs import get_logger
 from supervisor.migrator import Migration, MigrationError, migrate
 from supervisor.needs import intents_refused
 from supervisor.pg.bundled import BundledError, BundledRefused
 from supervisor.pg.service import Databases
+from supervisor.runtime import containment
 from supervisor.runtime.bot_factory import FeatureLoadError, InstanceBot
 from supervisor.runtime.context import InstanceContext
+from supervisor.runtime.counters import InstanceCounters, current_counters
+from supervisor.sdk.clock import SystemClock
 from supervisor.sdk.shared import SharedServices
 
 BACKOFF_FIRST = 1.0
 BACKOFF_MAX = 60.0
 DISCORD_BACKOFF_MAX = 300.0  # Discord unreachable: keep trying, at least every 5 minutes, forever
-LEASE_POLL_SECONDS = 5.0  # a standby daemon asks this often whether the holder's lease is gone
+LEASE_POLL_SECONDS = 1.0  # a daemon asks this often whether an instance placed on it is free to take
 BACKOFF_RESET_AFTER = 300.0  # up this long: the next crash starts the backoff from the beginning again
 CRASH_LOOP_COUNT = 5
 CRASH_LOOP_WINDOW = 60.0
 CLOSE_TIMEOUT = 5.0
+# A frozen database must not hold up a stop (the daemon's SIGTERM has 10 s for everything): closing the pool and
+# releasing the lease get this long each; after that the connections are cut, which frees the lease as well.
+DATABASE_CLOSE_SECONDS = 2.0
 
 
 @dataclass(frozen=True)
@@ -53,6 +62,7 @@ class RuntimeOptions:
     discord_defaults: bool = False  # discord.py's own caches, compression, reads (bench/chatter.py compares)
     on_bot_closed: Callable[[], None] = lambda: None  # the daemon's heap freezer counts closed bots
     on_running: Callable[[], None] = lambda: None  # ...and instances that reached running (start waves)
+    clock: SystemClock = field(default_factory=SystemClock)  # features' time (ctx.clock); tests move theirs
 
 
 class PermanentFailure(Exception):
@@ -77,6 +87,7 @@ class InstanceRunner:
         self.migrations = migrations
         self.options = options
         self.status = InstanceStatus(spec.name)
+        self.counters = InstanceCounters()  # kept across restarts: /metrics shows counters that only increase
         self.log = get_logger("supervisor.instance", instance=spec.name)
         self.ctx: InstanceContext | None = None
         self._task: asyncio.Task[None] | None = None
@@ -86,12 +97,40 @@ class InstanceRunner:
         self._stopping = False
         self._reached_discord = False  # the last run got as far as a working connection
         self._lease: tuple[str, str] | None = None  # (url, schema) whose lease this runner holds
+        self._database_url: str | None = None  # the URL the current run's pool was opened on
+        self._offered: tuple[str, str] | None = None  # (url, schema) this runner has a row for in the fleet table
+        self._fenced = False  # the lease was lost: this run ends without counting as a crash
+        self._handing_off = False  # placed on another daemon: stop the bot and release the lease
+        self._last_crash: str | None = None  # stays in `last_error` once the restart runs: what to look into
+
+    # -- the lease (supervisor/hosts: fencing and placement) -------------------------------------------
+    @property
+    def instance_name(self) -> str:
+        return self.spec.name
+
+    def lease_lost(self) -> None:
+        """Synchronous: the bot sends nothing more from now on, and its gateway socket is cut."""
+        self._fenced = True
+        self._lease = None
+        bot = self.ctx.bot if self.ctx is not None else None
+        if isinstance(bot, InstanceBot):
+            bot.fence()
+        self._wake.set()
+
+    def hand_off(self) -> None:
+        self._handing_off = True
+        self._wake.set()
+
+    def fleet_state(self) -> tuple[str, float]:
+        return str(self.status.state), self.status.since
 
     # -- control ---------------------------------------------------------------------------------
     def start(self) -> None:
         # Every log line of this instance's tasks, discord.py's own included, carries instance=<name>.
         context = contextvars.copy_context()
         context.run(structlog.contextvars.bind_contextvars, instance=self.spec.name)
+        containment.install(asyncio.get_running_loop())
+        context.run(current_counters.set, self.counters)  # shared services count for the instance that asks
         self._task = asyncio.get_running_loop().create_task(
             self._main(), name=f"instance:{self.spec.name}", context=context
         )
@@ -139,10 +178,13 @@ class InstanceRunner:
             delay, grow_backoff = backoff, True
             try:
                 await self._run_once()
+                if self._handing_off:  # the bot is closed: only now may the daemon it is placed on start it
+                    self._handing_off = False
+                    await self._release_lease()
                 continue  # stop or restart requested: the loop condition decides
             except PermanentFailure as error:
                 self.status.enter(State.FAILED, str(error))
-                self.log.error("instance failed", reason=str(error))
+                self.log.error("instance_failed", reason=str(error))
                 await self._release_lease()  # a standby whose setup differs may do better
                 await self._wake.wait()
                 backoff = discord_backoff = self.options.backoff_first
@@ -154,11 +196,11 @@ class InstanceRunner:
                 delay, grow_backoff = discord_backoff, False
                 retry_at = time.strftime("%H:%M:%S UTC", time.gmtime(time.time() + delay))
                 self.status.enter(State.BACKOFF, f"waiting for Discord: {error}; next try at {retry_at}")
-                self.log.warning("waiting for discord", reason=str(error), retry_in=delay)
+                self.log.warning("discord_unreachable", reason=str(error), retry_in=delay)
                 discord_backoff = min(discord_backoff * 2, self.options.discord_backoff_max)
             except TransientFailure as error:
                 self.status.enter(State.BACKOFF, str(error))
-                self.log.warning("instance waiting to retry", reason=str(error), retry_in=backoff)
+                self.log.warning("instance_retry_waiting", reason=str(error), retry_in=backoff)
             except Exception as error:
                 now = time.monotonic()
                 if now - started > BACKOFF_RESET_AFTER:
@@ -167,27 +209,31 @@ class InstanceRunner:
                 crashes.append(now)
                 while crashes and now - crashes[0] > CRASH_LOOP_WINDOW:
                     crashes.popleft()
-                reason = f"{type(error).__name__}: {error}"
+                reason = self._last_crash = f"{type(error).__name__}: {error}"
                 if len(crashes) > CRASH_LOOP_COUNT:
                     self.status.enter(State.FAILED, f"crash loop ({len(crashes)} crashes in 60 s); last: {reason}")
-                    self.log.error("instance crash loop; failed until restarted or its files change", reason=reason)
+                    self.log.error("instance_crash_loop", reason=reason)
                     await self._wake.wait()
                     crashes.clear()
                     backoff = self.options.backoff_first
                     continue
                 self.status.enter(State.BACKOFF, reason)
-                self.log.error("instance crashed; restarting", reason=reason, retry_in=backoff, exc_info=error)
+                self.log.error("instance_crashed_restarting", reason=reason, retry_in=backoff, exc_info=error)
             self.status.restarts += 1
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), delay)
+                async with asyncio.timeout(delay):  # never wait_for(event.wait()): it can swallow a cancel (3.11)
+                    await self._wake.wait()
             if grow_backoff:
                 backoff = min(backoff * 2, BACKOFF_MAX)
         await self._release_lease()
         self.status.enter(State.STOPPED)
-        self.log.info("instance stopped")
+        if self._offered is not None:
+            self.databases.leases.forget(*self._offered, self)
+        self.log.info("instance_stopped")
 
     async def _run_once(self) -> None:
         self._reached_discord = False
+        self._fenced = False
         spec = self.spec
         pool = None
         bot: InstanceBot | None = None
@@ -198,8 +244,11 @@ class InstanceRunner:
             pool = await self._interruptible(self._open_database(spec))
             if pool is None:
                 return  # stop or restart asked for while the database was being prepared
-            ctx = InstanceContext(spec=spec, pool=pool, log=self.log, shared=self.shared)
+            ctx = InstanceContext(spec=spec, pool=pool, log=self.log, shared=self.shared, counters=self.counters,
+                                  clock=self.options.clock, migrate_features=self._migrate_features,
+                                  lease_valid=self._lease_guard())
             self.ctx = ctx
+            containment.owner.set(ctx.crash)  # every task started from here on (the bot's included) is this run's
             bot = InstanceBot(ctx, guild_ready_timeout=self.options.guild_ready_timeout,
                               discord_defaults=self.options.discord_defaults)
             ctx.bot = bot
@@ -211,6 +260,8 @@ class InstanceRunner:
                 # Logged in and its Cogs loaded: it answers commands while it still waits for its guilds, so an
                 # edit made during the start applies now, not once the bot counts as running.
                 await asyncio.wait({bot_task, loaded, wake}, return_when=asyncio.FIRST_COMPLETED)
+                if self._fenced or self._handing_off:
+                    return
                 if bot_task.done():
                     self._raise_bot_outcome(bot_task)
                 if wake.done():
@@ -218,6 +269,8 @@ class InstanceRunner:
                 if self.spec is not ctx.spec:  # an edit that validated before the Cogs were loaded
                     await apply_live(self, self.spec)
                 await asyncio.wait({bot_task, ready, wake}, return_when=asyncio.FIRST_COMPLETED)
+                if self._fenced or self._handing_off:
+                    return
                 if bot_task.done():
                     self._raise_bot_outcome(bot_task)
                 if wake.done():
@@ -226,11 +279,14 @@ class InstanceRunner:
                     from supervisor.mcp.instance_endpoint import open_instance_listener
                     listener = await open_instance_listener(self)  # listening before it counts as running
                 self.status.enter(State.RUNNING)
-                self.status.last_error = None
+                self.status.last_error = self._last_crash  # a wait for Discord or the database is over; a crash
                 self.options.on_running()
                 self._reached_discord = True
-                self.log.info("instance running", guilds=len(bot.guilds))
-                await asyncio.wait({bot_task, ctx.crashed, wake}, return_when=asyncio.FIRST_COMPLETED)
+                self.log.info("instance_running", guilds=len(bot.guilds))
+                ending: set[asyncio.Future[Any]] = {bot_task, ctx.crashed, wake}
+                await asyncio.wait(ending, return_when=asyncio.FIRST_COMPLETED)
+                if self._fenced or self._handing_off:
+                    return
                 if bot_task.done():
                     self._raise_bot_outcome(bot_task)
                 if ctx.crashed.done():
@@ -250,7 +306,8 @@ class InstanceRunner:
                 await asyncio.gather(bot_task, return_exceptions=True)
             if pool is not None:
                 try:
-                    await asyncio.wait_for(pool.close(), CLOSE_TIMEOUT)
+                    async with asyncio.timeout(DATABASE_CLOSE_SECONDS):
+                        await pool.close()
                 except Exception:
                     pool.terminate()
             self.ctx = None
@@ -274,8 +331,10 @@ class InstanceRunner:
             url = await self.databases.url_for(spec)  # no DATABASE_URL: the bundled server, started on first use
             await self._take_lease(url, spec)
             budget = await self.databases.budget_for(url)
+            migrations = await asyncio.to_thread(registry.migrations_for, spec.config, self.migrations)
             async with self.startup_gate, budget.slot():  # the migration's connection counts against the budget
-                await migrate(url, spec.schema, self.migrations)
+                await migrate(url, spec.schema, migrations)
+            self._database_url = url
             return await open_pool(url, spec.schema, spec.config.pool_max_size, budget=budget,
                                    command_timeout=spec.config.command_timeout)
         except MigrationError as error:
@@ -284,30 +343,62 @@ class InstanceRunner:
             raise PermanentFailure(f"{error}; then restart the daemon") from error
         except BundledError as error:  # the bundled server did not start: worth retrying, with its reason shown
             raise TransientFailure(str(error)) from error
+        except LeaseInterrupted as error:
+            raise TransientFailure(str(error)) from error
         except DatabaseError as error:
             if error.__cause__ is not None and is_database_unavailable(error.__cause__):
                 raise TransientFailure(str(error)) from error
             raise PermanentFailure(f"{error}: {self._where_to_fix_database(spec)}") from error
 
+    async def _migrate_features(self, config: InstanceConfig) -> None:
+        """A live edit switches features on: their tables first (the same ledger, the same locks as a start)."""
+        migrations = await asyncio.to_thread(registry.migrations_for, config, self.migrations)
+        await migrate(self._database_url, self.spec.schema, migrations)
+
     async def _take_lease(self, url: str, spec: InstanceSpec) -> None:
-        """Wait until no other daemon runs this instance (same database and schema), then hold its lease."""
+        """Wait until this instance is placed here and no other daemon runs it, then hold its lease."""
         if self._lease is not None and self._lease != (url, spec.schema):
             await self._release_lease()  # another database or schema now: that lease is not this instance's
+        if self._offered is not None and self._offered != (url, spec.schema):
+            self.databases.leases.forget(*self._offered, self)
+        self._offered = (url, spec.schema)
         while True:
-            holder = await self.databases.leases.try_acquire(url, spec.schema, self.restart)
+            try:
+                holder = await self.databases.leases.try_acquire(url, spec.schema, self)
+            except DatabaseError as error:
+                if not isinstance(error, LeaseInterrupted) and not (
+                        error.__cause__ is not None and is_database_unavailable(error.__cause__)):
+                    raise
+                # No bot runs meanwhile: ask again at the poll's pace rather than with a growing backoff, so a
+                # host cut off from the database rejoins as soon as it can reach it again.
+                if self.status.state is not State.BACKOFF:
+                    self.log.warning("instance_retry_waiting", reason=str(error),
+                                     retry_in=2 * self.options.lease_poll)
+                self.status.enter(State.BACKOFF, str(error))
+                await asyncio.sleep(2 * self.options.lease_poll)
+                continue
             if holder is None:
-                self._lease = (url, spec.schema)  # kept across restarts: a standby takes over only when we stop
+                self._lease = (url, spec.schema)  # kept across restarts: another daemon takes over only when we stop
                 return
             if self.status.state is not State.ELSEWHERE:
-                self.log.info("instance running elsewhere; standing by", holder=holder)
+                self.log.info("instance_running_elsewhere", holder=holder)
             self.status.enter(State.ELSEWHERE, f"running elsewhere ({holder})")
-            await asyncio.sleep(self.options.lease_poll)
+            await self.databases.leases.wait_turn(url, spec.schema, self.options.lease_poll)
+
+    def _lease_guard(self) -> Callable[[], bool]:
+        if self._lease is None:
+            return lambda: False
+        return self.databases.leases.guard(*self._lease, self)
 
     async def _release_lease(self) -> None:
         """After the bot is closed: only then may another daemon start this instance."""
         if self._lease is not None:
             lease, self._lease = self._lease, None
-            await self.databases.leases.release(*lease)
+            try:
+                async with asyncio.timeout(DATABASE_CLOSE_SECONDS):
+                    await self.databases.leases.release(*lease)
+            except TimeoutError:  # the daemon's close of its lease connection frees it, or the session's end
+                self.log.warning("lease_release_timed_out", seconds=DATABASE_CLOSE_SECONDS)
 
     @staticmethod
     def _where_to_fix_database(spec: InstanceSpec) -> str:
@@ -333,7 +424,7 @@ class InstanceRunner:
         try:
             await asyncio.wait_for(bot.close(), CLOSE_TIMEOUT)
         except Exception as error:
-            self.log.warning("bot did not close cleanly", error=repr(error))
+            self.log.warning("bot_close_failed", error=repr(error))
 
 
 async def _connect(bot: InstanceBot, token: str) -> None:
@@ -353,9 +444,9 @@ async def apply_live(runner: InstanceRunner, spec: InstanceSpec) -> str:
         outcome, rejected = await _apply(runner, spec)
     runner.status.last_reload = outcome
     if rejected:
-        runner.log.error("config rejected; still running on the last good config", problems=rejected)
+        runner.log.error("config_rejected", problems=rejected)
     else:
-        runner.log.info("config reloaded", outcome=outcome)
+        runner.log.info("config_reloaded", outcome=outcome)
     return outcome
 
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import time
+from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -19,6 +21,9 @@ class State(StrEnum):
     NOT_CONFIGURED = "not configured"
 
 
+HISTORY = 50  # state changes kept for the console's instance page
+
+
 @dataclass
 class InstanceStatus:
     name: str
@@ -28,14 +33,25 @@ class InstanceStatus:
     last_error: str | None = None
     rejected: str | None = None  # a config edit that did not validate or load; it runs on its last good one
     last_reload: str | None = None  # what the last edit did: "applied live", "restarted: <why>", "rejected: <why>"
+    # (when, state, error) of each change, newest last; and the errors alone (the console's instance page)
+    history: deque[tuple[float, str, str | None]] = field(default_factory=lambda: deque(maxlen=HISTORY))
+    errors: deque[tuple[float, str]] = field(default_factory=lambda: deque(maxlen=HISTORY))
+    on_change: Callable[[str], None] | None = None  # the fleet's: the console's live table hears of it at once
 
     def enter(self, state: State, error: str | None = None) -> None:
+        changed = state is not self.state or not self.history
         if state is not self.state:
             if {state, self.state} != {State.RUNNING, State.RELOADING}:  # a live reload is no new start
                 self.since = time.time()
             self.state = state
         if error is not None:
+            changed = changed or error != self.last_error
             self.last_error = error
+            self.errors.append((time.time(), error))
+        if changed:
+            self.history.append((time.time(), str(state), error))
+            if self.on_change is not None:
+                self.on_change(self.name)
 
     def as_dict(self, guilds: int | None = None, latency_ms: float | None = None,
                 warnings: dict[str, str] | None = None) -> dict[str, object]:

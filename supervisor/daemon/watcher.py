@@ -49,7 +49,7 @@ async def watch(root: Path, on_change: Callable[[set[str]], Awaitable[None]], st
                 try:
                     await on_change(due)
                 except Exception as error:  # a reload bug must never kill the watcher
-                    log.error("reload failed", instances=sorted(due), error=repr(error), exc_info=error)
+                    log.error("reload_failed", instances=sorted(due), error=repr(error), exc_info=error)
                 continue
             await asyncio.sleep(QUIET_SECONDS - (now - min(pending.values())) + 0.005)
 

@@ -19,6 +19,7 @@ from . import payloads
 from .intents import PRIVILEGED, Intent
 from .models import Application, Channel, Guild
 from .permissions import P, channel_permissions
+from .sessions import SessionWatch
 from .snowflake import utcnow
 from .state import State
 
@@ -184,6 +185,7 @@ class Gateway:
         # Guilds listed as unavailable in READY whose GUILD_CREATE is held back (a Discord outage of one guild):
         # a client waits its guild-ready timeout for them.
         self.withheld_guilds: set[int] = set()
+        self.watch = SessionWatch(lambda token: len(self.live_connections(token)))  # sessions per token over time
         # Tokens whose heartbeats get no ACK (a zombie connection, seen from the client).
         self.unacked_heartbeats: set[str] = set()
         # Op 4 (a bot joining, moving or leaving voice) goes to the voice model (voice_states.py).
@@ -347,9 +349,11 @@ class Gateway:
         session.ready = False
         if code in _SESSION_ENDING_CLOSES and not conn.closing:
             self._forget(session)
+        self.watch.changed(session.app.token)
 
     def _forget(self, session: Session) -> None:
         self.sessions.pop(session.id, None)
+        self.watch.changed(session.app.token)
         peers = self._by_user.get(session.app.user.id, [])
         if session in peers:
             peers.remove(session)
@@ -434,6 +438,7 @@ class Gateway:
         self._by_user.setdefault(app.user.id, []).append(session)
         conn.session = session
         self.token_stats(app.token).identifies += 1
+        self.watch.changed(app.token)
 
         guilds = [g for g in self.state.guilds_of(app.user.id) if session.owns_guild(g.id)]
         ready: dict[str, Any] = {
@@ -487,6 +492,7 @@ class Gateway:
                 stats.replayed += 1
         session.ready = True
         stats.resumes += 1
+        self.watch.changed(token)
         session.dispatch("RESUMED", {"_trace": ["discord-supervisor-emulator"]})
 
     def _request_members(self, session: Session, data: dict[str, Any]) -> None:

@@ -31,7 +31,8 @@ CHANNEL_MESSAGE = 4
 DEFERRED_CHANNEL_MESSAGE = 5
 DEFERRED_UPDATE = 6
 UPDATE_MESSAGE = 7
-CALLBACK_TYPES = (CHANNEL_MESSAGE, DEFERRED_CHANNEL_MESSAGE, DEFERRED_UPDATE, UPDATE_MESSAGE)
+MODAL = 9  # show a form (modals.py)
+CALLBACK_TYPES = (CHANNEL_MESSAGE, DEFERRED_CHANNEL_MESSAGE, DEFERRED_UPDATE, UPDATE_MESSAGE, MODAL)
 
 EPHEMERAL = 1 << 6
 LOADING = 1 << 7
@@ -82,6 +83,7 @@ class Interaction:
     # Every message this interaction created (its response and follow-ups), in order.
     messages: list[Message] = field(default_factory=list)
     answered: asyncio.Event = field(default_factory=asyncio.Event)
+    modal: dict[str, Any] | None = None  # the form the bot answered with (callback type 9), until submitted
 
     @property
     def responded(self) -> bool:

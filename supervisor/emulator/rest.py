@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import logging
 import math
 import time
 import urllib.parse
@@ -12,6 +11,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import structlog
 from aiohttp import BodyPartReader, web
 
 from . import errors
@@ -23,7 +23,7 @@ from .permissions import P, channel_permissions, guild_permissions
 from .snowflake import utcnow
 from .state import State
 
-log = logging.getLogger(__name__)
+log = structlog.get_logger("supervisor.emulator")
 
 API_PREFIX = "/api/v10"
 
@@ -201,7 +201,7 @@ class Rest:
         except APIError as exc:
             return json_response(exc.status, exc.body())
         except Exception as exc:
-            log.exception("emulator handler failed for %s %s", request.method, path)
+            log.exception("emulator_handler_failed", method=request.method, path=path)
             self.internal_errors.append(f"{request.method} {path}: {exc!r}")
             # 501, not 500: discord.py retries a 500 for ~25 s before giving up; a bug should fail fast.
             return json_response(501, {"message": f"Emulator error: {exc!r}", "code": 0})

@@ -17,6 +17,7 @@ from .interactions import (
     EPHEMERAL,
     LOADING,
     MESSAGE_COMPONENT,
+    MODAL,
     RESPONSE_FLAGS,
     Interaction,
     unknown_webhook,
@@ -56,12 +57,12 @@ async def callback(ctx: Ctx) -> Reply:
     interactions = ctx.ops.interactions
     interaction = interactions.for_callback(ctx.id("interaction_id"), ctx.params["token"])
     body = ctx.json()
-    kind = body.get("type")
+    kind: int = body["type"] if isinstance(body.get("type"), int) else -1  # -1: refused just below
     if kind not in CALLBACK_TYPES:
         form = FormErrors()
         form.add(("type",), "BASE_TYPE_CHOICES", f"Value must be one of {set(CALLBACK_TYPES)} for a button press.")
         form.raise_if_any()
-    data = body.get("data") if isinstance(body.get("data"), dict) else {}
+    data: dict[str, Any] = body["data"] if isinstance(body.get("data"), dict) else {}
     resource_message: Message | None = None
     if kind == CHANNEL_MESSAGE:
         _check_new_message(ctx, data)
@@ -77,6 +78,8 @@ async def callback(ctx: Ctx) -> Reply:
         interaction.fill_deferred = True
     elif kind == DEFERRED_UPDATE:
         interaction.original_id = interaction.message.id
+    elif kind == MODAL:  # a form shown to the presser; submitting it is a new interaction (modals.py)
+        interaction.modal = data
     else:  # UPDATE_MESSAGE (7): edit the message whose button was pressed
         interaction.original_id = interaction.message.id
         resource_message = interactions.message_of(interaction, "@original")  # 10008 if it was deleted meanwhile

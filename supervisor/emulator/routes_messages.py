@@ -183,6 +183,7 @@ async def bulk_delete(ctx: Ctx) -> Reply:
     elif len(raw_ids) > 100:
         form.max_length(("messages",), 100)
     form.raise_if_any()
+    assert isinstance(raw_ids, list)  # raise_if_any refused anything else
     ids = list(dict.fromkeys(int(i) for i in raw_ids))
     oldest_allowed = utcnow() - BULK_DELETE_MAX_AGE
     if any(snowflake_time(i) < oldest_allowed for i in ids):

@@ -12,6 +12,7 @@ from aiohttp import web
 
 from . import (
     errors,
+    modals,
     routes_channels,
     routes_guilds,
     routes_interactions,
@@ -355,6 +356,17 @@ class Emulator:
                 self.give_up(interaction)
         return interaction
 
+    async def submit_modal(self, shown: Interaction, values: dict[str, str], *, wait: bool = True,
+                           timeout: float = 5.0) -> Interaction:
+        """The presser submits the form the bot answered `shown` with (text input custom_id -> text)."""
+        interaction = modals.submit(self.ops.interactions, shown, values)
+        if wait:
+            try:
+                await asyncio.wait_for(interaction.answered.wait(), timeout)
+            except TimeoutError:
+                self.give_up(interaction)
+        return interaction
+
     def give_up(self, interaction: Interaction) -> bool:
         """The presser's client stops waiting: an unanswered interaction fails. True if it had failed."""
         if not interaction.responded:
@@ -442,6 +454,22 @@ class Emulator:
 
     def connected(self, token: str) -> bool:
         return bool(self.gateway.live_connections(token))
+
+    def session_count(self, token: str) -> int:
+        """Live gateway sessions of `token` right now (two hosts running one bot make it 2)."""
+        return len(self.gateway.live_connections(token))
+
+    def most_sessions(self, token: str) -> int:
+        """The most live sessions `token` ever had at once, seen at every identify, resume and close."""
+        return self.gateway.watch.most(token)
+
+    def session_gap(self, token: str) -> float:
+        """The longest time `token` had no live session after its first one (e.g. during a handoff)."""
+        return self.gateway.watch.longest_gap(token)
+
+    def session_overlap(self, token: str) -> float:
+        """Seconds during which `token` had two or more live sessions at once."""
+        return self.gateway.watch.overlap(token)
 
     async def drop_gateway(self, token: str) -> int:
         """Cut the bot's socket(s) without a close frame; the session stays resumable."""

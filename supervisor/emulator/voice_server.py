@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import logging
 import os
 import secrets
 import struct
@@ -21,6 +20,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+import structlog
 from aiohttp import WSMsgType, web
 
 from .voice_crypto import DEFAULT_MODES, DecryptError, decrypt
@@ -29,7 +29,7 @@ from .voice_states import VoiceStates
 from .voice_tls import VoiceTls
 from .voice_udp import StampedUdp
 
-log = logging.getLogger(__name__)
+log = structlog.get_logger("supervisor.emulator.voice")
 
 OP_IDENTIFY = 0
 OP_SELECT_PROTOCOL = 1
@@ -153,7 +153,7 @@ class VoiceServer:
                     break
                 # Binary frames are DAVE/MLS messages: with dave_protocol_version 0 there are none to answer.
         except Exception as exc:  # an emulator bug: recorded for the tests, the client sees the socket close
-            log.exception("voice websocket handler failed")
+            log.exception("voice_websocket_handler_failed")
             self.internal_errors.append(f"voice websocket: {exc!r}")
             await ws.close(code=4000, message=b"Emulator error.")
         finally:
@@ -321,7 +321,7 @@ class VoiceServer:
         try:
             self.datagram(data, addr, arrived)
         except Exception as exc:
-            log.exception("voice datagram handler failed")
+            log.exception("voice_datagram_handler_failed")
             self.internal_errors.append(f"voice udp: {exc!r}")
 
     def datagram(self, data: bytes, addr: tuple[str, int], arrived: float) -> None:

@@ -7,11 +7,12 @@ and the voice server (voice_server.py) admits only an IDENTIFY that matches that
 
 from __future__ import annotations
 
-import logging
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
+
+import structlog
 
 from . import payloads
 from .gateway import Gateway, Session
@@ -20,7 +21,7 @@ from .permissions import P, channel_permissions
 from .snowflake import utcnow
 from .state import State
 
-log = logging.getLogger(__name__)
+log = structlog.get_logger("supervisor.emulator.voice")
 
 STAGE_VOICE = GUILD_STAGE_VOICE
 
@@ -114,7 +115,7 @@ class VoiceStates:
             return
         reason = self._join_refusal(guild, user_id, channel_id)
         if reason is not None:
-            log.info("voice join refused: %s", reason)
+            log.info("voice_join_refused", reason=reason)
             self.refused.append(RefusedJoin(guild_id, user_id, channel_id, reason))
             return
         before = guild.voice_states.get(user_id)

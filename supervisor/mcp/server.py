@@ -2,7 +2,8 @@
 on the daemon's own event loop. Also the stdio server of `discord-supervisor mcp`, which forwards to a daemon.
 
 Security: loopback by default; any other bind needs MCP_AUTH_TOKEN (bearer, compared in constant time); request
-bodies over 64 KiB get 413; the Host header must name the bind (DNS rebinding).
+bodies over 64 KiB get 413; the Host header must name the bind (DNS rebinding); idle and slow connections are
+closed and connections capped (http_limits.py).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from mcp.server.transport_security import TransportSecuritySettings
 
 from supervisor import __version__
 from supervisor.logs import get_logger
+from supervisor.mcp.http_limits import HEADER_TIMEOUT, uvicorn_limits
 from supervisor.mcp.webhook_routes import Resolver, WebhookRoutes
 
 MAX_BODY_BYTES = 64 * 1024
@@ -107,27 +109,36 @@ class _EmbeddedUvicorn(uvicorn.Server):
         yield
 
 
+def streamable_app(host: str, port: int, list_tools: ListTools, call_tool: CallTool) -> Any:
+    """The MCP endpoint at /mcp as a Starlette app (its lifespan runs the session manager). The fleet's HTTP
+    listener mounts it beside the console; McpHttpService serves it alone."""
+    server = build_server(list_tools, call_tool)
+    shown = f"[{host}]" if ":" in host else host
+    hosts = [f"{shown}:{port}"]
+    if McpListen(host, port, None).loopback:
+        hosts += [f"localhost:{port}", f"127.0.0.1:{port}", f"[::1]:{port}"]
+    security = TransportSecuritySettings(
+        # A wildcard bind has no name to check: the bearer token is mandatory there.
+        enable_dns_rebinding_protection=host not in ("0.0.0.0", "::"), allowed_hosts=hosts,
+        allowed_origins=[f"http://{name}" for name in hosts],
+    )
+    return server.streamable_http_app(streamable_http_path=PATH, max_request_body_size=MAX_BODY_BYTES,
+                                      transport_security=security, host=host)
+
+
 class McpHttpService:
     """Serve the MCP endpoint until `stop()`."""
 
     def __init__(self, listen: McpListen, list_tools: ListTools, call_tool: CallTool,
-                 webhooks: Resolver | None = None):
+                 webhooks: Resolver | None = None, header_timeout: float = HEADER_TIMEOUT):
         self.listen = listen
-        server = build_server(list_tools, call_tool)
-        hosts = [f"{listen.host}:{listen.port}"]
-        if listen.loopback:
-            hosts += [f"localhost:{listen.port}", f"127.0.0.1:{listen.port}", f"[::1]:{listen.port}"]
-        security = TransportSecuritySettings(
-            enable_dns_rebinding_protection=True, allowed_hosts=hosts,
-            allowed_origins=[f"http://{host}" for host in hosts],
-        )
-        app = server.streamable_http_app(streamable_http_path=PATH, max_request_body_size=MAX_BODY_BYTES,
-                                         transport_security=security, host=listen.host)
+        app = streamable_app(listen.host, listen.port, list_tools, call_tool)
         guarded: Any = BearerGuard(app, listen.token)
         if webhooks is not None:  # the webhooks' handlers check their own secret
             guarded = WebhookRoutes(guarded, webhooks)
         config = uvicorn.Config(guarded, host=listen.host, port=listen.port,
-                                log_config=None, access_log=False, lifespan="on", server_header=False)
+                                log_config=None, access_log=False, lifespan="on", server_header=False,
+                                **uvicorn_limits(header_timeout))  # idle and slow clients are closed
         self._server = _EmbeddedUvicorn(config)
         self._task: asyncio.Task[None] | None = None
 

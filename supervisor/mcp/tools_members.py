@@ -44,7 +44,7 @@ def _reason(call: Call) -> str | None:
     return call.text("reason", required=False, max_length=512)
 
 
-_USER = {"user_id": string("user ID")}
+_USER: dict[str, Any] = {"user_id": string("user ID")}
 
 
 @tool("list_members", "The server's members.", limit=integer("1-1000, default 100"),
@@ -76,7 +76,8 @@ async def _role_change(call: Call, *, add: bool) -> str:
     return f"{'Gave' if add else 'Removed'} role {role['name']} {'to' if add else 'from'} {user_id}"
 
 
-_ROLE_ARGS = {"user_id": string("user ID"), "role_id": string("role ID"), "reason": string("audit log reason")}
+_ROLE_ARGS: dict[str, Any] = {"user_id": string("user ID"), "role_id": string("role ID"),
+                               "reason": string("audit log reason")}
 tool("assign_role", "Give a member a role.", required=("user_id", "role_id"),
      **_ROLE_ARGS)(lambda call: _role_change(call, add=True))
 tool("remove_role", "Take a role from a member.", required=("user_id", "role_id"),

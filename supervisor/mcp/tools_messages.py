@@ -9,7 +9,7 @@ from typing import Any
 from supervisor.mcp.catalogue import Call, ToolError, integer, string, tool
 
 BULK_DELETE_MAX_AGE = dt.timedelta(days=14)
-NO_PINGS = {"parse": []}  # an MCP client never pings @everyone, a role or a member by accident
+NO_PINGS: dict[str, list[str]] = {"parse": []}  # an MCP client never pings @everyone, a role or a member by accident
 _CUSTOM_EMOJI = re.compile(r"^<a?:(\w+):(\d+)>$")
 
 
@@ -154,7 +154,7 @@ async def _reaction(call: Call, *, add: bool) -> str:
     return "Reaction added" if add else "Reaction removed"
 
 
-_REACTION_ARGS = {"channel_id": string("channel ID"), "message_id": string("message ID"),
+_REACTION_ARGS: dict[str, Any] = {"channel_id": string("channel ID"), "message_id": string("message ID"),
                   "emoji": string("unicode emoji, <:name:id>, <a:name:id> or an emoji ID")}
 tool("add_reaction", "React to a message as the bot.", required=("channel_id", "message_id", "emoji"),
      **_REACTION_ARGS)(lambda call: _reaction(call, add=True))

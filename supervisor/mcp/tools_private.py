@@ -16,6 +16,7 @@ async def _dm_channel(call: Call) -> str:
 
 async def _own_message(call: Call, channel_id: str) -> int:
     message_id = call.snowflake("message_id")
+    assert message_id is not None  # required: snowflake raised otherwise
     message = await call.api("GET", "/channels/{channel_id}/messages/{message_id}", channel_id=channel_id,
                              message_id=message_id)
     if str((message.get("author") or {}).get("id")) != str(call.bot.user.id if call.bot.user else None):

@@ -31,7 +31,7 @@ def _role_fields(call: Call) -> dict[str, Any]:
     return fields
 
 
-_FIELDS = {"name": string("1-100 characters"), "color": integer("24-bit colour, e.g. 16711680 for red"),
+_FIELDS: dict[str, Any] = {"name": string("1-100 characters"), "color": integer("24-bit colour, e.g. 16711680 for red"),
            "permissions": string("permission bits, decimal"), "hoist": boolean("shown apart in the member list"),
            "mentionable": boolean("anyone may mention it")}
 

@@ -95,7 +95,7 @@ def fit_message(server: str, limits: ServerLimits, pools: Mapping[str, int], how
     )
 
 
-class BudgetedConnection(asyncpg.Connection):  # type: ignore[misc]
+class BudgetedConnection(asyncpg.Connection):
     """A pool connection that knows its budget slot."""
 
     __slots__ = ("budget_slot",)

@@ -8,11 +8,11 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from supervisor.database import DatabaseError, connect, redact_url
+from supervisor.hosts.leases import HostOptions, Leases
 from supervisor.instances import InstanceSpec
 from supervisor.logs import get_logger
 from supervisor.pg.budget import ConnectionBudget, ServerLimits, fit_message, read_limits, server_key
 from supervisor.pg.bundled import BundledError, BundledPostgres
-from supervisor.pg.lease import Leases
 from supervisor.pg.probe import url_warnings
 
 BUNDLED_RETRY_SECONDS = 30.0
@@ -23,9 +23,9 @@ SWITCH_HINT = (
 
 
 class Databases:
-    def __init__(self, state_dir: Path):
+    def __init__(self, state_dir: Path, hosts: HostOptions | None = None):
         self.bundled = BundledPostgres(state_dir)
-        self.leases = Leases()  # one daemon per running instance, across machines sharing a database
+        self.leases = Leases(hosts)  # one daemon per running instance, across hosts sharing a database
         self.log = get_logger("supervisor.databases")
         self._budgets: dict[str, ConnectionBudget] = {}
         self._limits: dict[str, ServerLimits] = {}
@@ -52,9 +52,8 @@ class Databases:
         if not self._bundled_announced:
             self._bundled_announced = True
             self.log.info(
-                f"database: the bundled PostgreSQL {self.bundled.version} (Unix socket only, no TCP port); "
-                + SWITCH_HINT,
-                data=str(self.bundled.data), socket_dir=str(self.bundled.socket_dir),
+                "database_bundled", version=self.bundled.version, detail="Unix socket only, no TCP port",
+                hint=SWITCH_HINT, data=str(self.bundled.data), socket_dir=str(self.bundled.socket_dir),
                 started=self.bundled.started_here,
             )
         return url
@@ -63,9 +62,9 @@ class Databases:
         if url in self._announced:
             return
         self._announced.add(url)
-        self.log.info(f"database: external PostgreSQL at {redact_url(url)}", url=redact_url(url))
+        self.log.info("database_external", url=redact_url(url))
         for warning in url_warnings(url):
-            self.log.warning(warning, url=redact_url(url))
+            self.log.warning("database_url_warning", problem=warning, url=redact_url(url))
 
     async def budget_for(self, url: str) -> ConnectionBudget:
         """The budget of the server `url` reaches, sized from the server's limits when first asked.
@@ -86,7 +85,7 @@ class Databases:
                     await connection.close()
                 self._limits[key] = limits
                 budget = self._budgets[key] = ConnectionBudget(limits.budget)
-                self.log.info("connection budget", server=key, budget=limits.budget,
+                self.log.info("connection_budget", server=key, budget=limits.budget,
                               max_connections=limits.max_connections, reserved=limits.reserved,
                               other_clients=limits.others)
             return budget
@@ -116,7 +115,10 @@ class Databases:
             fits, message = fit_message(key, self._limits[key], sizes, how)
             if self._fit_said.get(key) != message:
                 self._fit_said[key] = message
-                (self.log.info if fits else self.log.warning)("connection budget: " + message, server=key)
+                if fits:
+                    self.log.info("pools_fit_connection_budget", server=key, detail=message)
+                else:
+                    self.log.warning("pools_exceed_connection_budget", server=key, detail=message)
 
     async def close(self) -> None:
         """Drop the leases, and stop the bundled server if this daemon used it (after every pool is closed)."""
@@ -124,7 +126,7 @@ class Databases:
         if self.bundled.url is None:
             return
         if await self.bundled.stop():
-            self.log.info("bundled PostgreSQL stopped", data=str(self.bundled.data))
+            self.log.info("bundled_postgres_stopped", data=str(self.bundled.data))
         else:
-            self.log.info("bundled PostgreSQL left running for another discord-supervisor process (a backup?); "
-                          "that process stops it when it is done", data=str(self.bundled.data))
+            self.log.info("bundled_postgres_left_running", data=str(self.bundled.data),
+                          detail="another discord-supervisor process (a backup?) uses it and stops it when done")

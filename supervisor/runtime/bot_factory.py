@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import sys
 from typing import Any
 
 import discord
@@ -10,11 +11,14 @@ from discord.ext import commands
 
 from supervisor import registry
 from supervisor.config import InstanceConfig
-from supervisor.database import describe_database_error
+from supervisor.database import describe_database_error, is_database_unavailable
 from supervisor.instances import InstanceSpec
 from supervisor.runtime.activity import current_activity, mark
+from supervisor.runtime.containment import culprit
 from supervisor.runtime.context import InstanceContext
 from supervisor.runtime.errors import DATABASE_DOWN, is_internal, user_message
+from supervisor.runtime.fencing import cut_gateway, gate_rest
+from supervisor.runtime.rest_counting import rest_trace
 from supervisor.runtime.tls import bot_connector
 from supervisor.sdk.context import FeatureContext
 from supervisor.sdk.feature import Feature
@@ -39,6 +43,11 @@ def bounded_caches() -> dict[str, Any]:
     return {"max_messages": MAX_CACHED_MESSAGES}
 
 
+def _prefix_of(ctx: InstanceContext) -> Any:
+    """The prefix, read on every message: a live edit changes it at once."""
+    return lambda _bot, _message: ctx.config.command_start()
+
+
 class FeatureLoadError(Exception):
     """A feature's Cog failed to build or load; nothing of the edit that switched it on was kept."""
 
@@ -56,15 +65,32 @@ class InstanceBot(commands.Bot):
         self._switching = asyncio.Lock()  # one feature switch at a time (setup_hook and live edits)
         self.features_loaded = asyncio.Event()  # set once setup_hook built the first Cogs: edits apply from here
         super().__init__(
-            command_prefix=lambda _bot, _message: ctx.config.command_start(),
+            command_prefix=_prefix_of(ctx),
             help_command=None,
             intents=intents_for(registry.enabled_features(ctx.config)),
             **({} if discord_defaults else bounded_caches()),
             chunk_guilds_at_startup=False,
             guild_ready_timeout=guild_ready_timeout,
             allowed_mentions=discord.AllowedMentions(everyone=False, roles=False, users=True, replied_user=False),
+            http_trace=rest_trace(ctx.counters),
             connector=bot_connector(),  # None (discord.py's own) unless an extra CA is trusted (--ca-file)
         )
+        self.fenced = False  # its lease is lost: it never connects again (docs/standby.md, fencing)
+        gate_rest(self.http, lambda: self.instance.lease_valid())
+
+    def dispatch(self, event_name: str, /, *args: Any, **kwargs: Any) -> None:
+        """No event is handled while the lease is not confirmed (e.g. the first ones read after a SIGCONT)."""
+        self.instance.counters.events[event_name] += 1  # discord.py's event names: a small, fixed set
+        if self.instance.lease_valid():
+            super().dispatch(event_name, *args, **kwargs)
+
+    def fence(self) -> None:
+        """The lease is lost: cut the gateway socket now and never reconnect; the runner closes the rest."""
+        self.fenced = True
+        cut_gateway(self)
+
+    def is_closed(self) -> bool:
+        return self.fenced or super().is_closed()
 
     async def _run_event(self, coro: Any, event_name: str, *args: Any, **kwargs: Any) -> None:
         """discord.py stops only Exception here: KeyboardInterrupt or SystemExit from a command or listener would
@@ -75,10 +101,20 @@ class InstanceBot(commands.Bot):
         except asyncio.CancelledError:
             raise
         except BaseException as error:
-            self.instance.crash(f"{current_activity.get() or event_name} raised {error!r}", error)
+            self.instance.crash(f"{current_activity.get() or event_name} ({culprit(error.__traceback__)[1]}) "
+                                f"raised {error!r}", error)
 
-    async def invoke(self, ctx: commands.Context) -> None:  # type: ignore[override]
+    def _schedule_event(self, coro: Any, event_name: str, *args: Any, **kwargs: Any) -> Any:
+        """A command still running when the bot closed (a frozen database's query at a SIGTERM) may end after
+        the close: discord.py then has no loop to schedule its events on and prints a raw warning. Drop them."""
+        if self.is_closed():
+            return None
+        return super()._schedule_event(coro, event_name, *args, **kwargs)
+
+    async def invoke(self, ctx: commands.Context) -> None:
         mark(self.instance.name, f"command {ctx.command.qualified_name}" if ctx.command else "command")
+        if ctx.command is not None:
+            self.instance.counters.commands += 1
         try:
             await super().invoke(ctx)
         finally:
@@ -99,14 +135,16 @@ class InstanceBot(commands.Bot):
     async def switch_features(self, spec: InstanceSpec) -> None:
         """Switch this bot to `spec`, all or nothing.
 
-        The Cogs of newly enabled features are built and added first, each seeing `spec` already; only when
-        every one loaded does the instance switch to `spec` (its prefix, settings) and remove the Cogs of
-        features switched off. If one fails, those just added are removed again and the instance keeps its
-        old spec and Cogs; the error is raised as FeatureLoadError.
+        The Cogs of newly enabled features are built and added first, each seeing `spec` already. If one fails,
+        those just added are removed again and the instance keeps its old spec and Cogs; the error is raised as
+        FeatureLoadError. When every one loaded, the features switched off are removed and withdrawn (their
+        tasks cancelled and awaited) first; only then does the instance switch to `spec` (its prefix, settings)
+        and tell the remaining features: a switched-off feature's job is never woken by the edit that ends it.
         """
         async with self._switching:
             wanted = {feature.name: feature for feature in registry.enabled_features(spec.config)}
             added: list[tuple[str, commands.Cog, FeatureContext]] = []
+            await self._migrate_for([f for name, f in wanted.items() if name not in self._loaded], spec)
             try:
                 for name, feature in wanted.items():
                     if name not in self._loaded:
@@ -114,17 +152,32 @@ class InstanceBot(commands.Bot):
             except BaseException:
                 for _name, cog, feature_ctx in reversed(added):
                     await self.remove_cog(cog.qualified_name)
-                    feature_ctx.withdraw()
+                    await feature_ctx.withdraw()
                 raise
+            for name in [name for name in self._loaded if name not in wanted]:
+                cog, feature_ctx = self._loaded.pop(name)
+                await self.remove_cog(cog.qualified_name)  # its cog_unload stops its own work first
+                await feature_ctx.withdraw()
             self.instance.spec = spec  # prefix, root, bot_name, personality and feature settings are read here
-            self.instance.config_changed()  # periodic jobs re-read their intervals
             for name, cog, feature_ctx in added:
                 feature_ctx.follow_instance()
                 self._loaded[name] = (cog, feature_ctx)
-            for name in [name for name in self._loaded if name not in wanted]:
-                cog, feature_ctx = self._loaded.pop(name)
-                await self.remove_cog(cog.qualified_name)  # its cog_unload cancels its background tasks
-                feature_ctx.withdraw()
+            self.instance.config_changed()  # periodic jobs of the features still on re-read their intervals
+
+    async def _migrate_for(self, switched_on: list[Feature], spec: InstanceSpec) -> None:
+        """Tables of the features an edit switches on, before their Cogs are built; a failure rejects the edit."""
+        owning = [feature for feature in switched_on if feature.migrations]
+        if not owning or self.instance.migrate_features is None or not self.features_loaded.is_set():
+            return  # at start the runner migrated every enabled feature before the bot existed
+        try:
+            await self.instance.migrate_features(spec.config)
+        except Exception as error:
+            raise FeatureLoadError(owning[0].name, error) from error
+
+    def feature_context(self, name: str) -> FeatureContext | None:
+        """The context of feature `name` as loaded in this bot now (None when it is off)."""
+        loaded = self._loaded.get(name)
+        return loaded[1] if loaded else None
 
     async def _build(self, feature: Feature, spec: InstanceSpec) -> tuple[commands.Cog, FeatureContext]:
         feature_ctx = FeatureContext(self.instance, feature, spec=spec)
@@ -132,22 +185,34 @@ class InstanceBot(commands.Bot):
             cog = feature.load_cog_class()(feature_ctx)
             await self.add_cog(cog)
         except Exception as error:
-            feature_ctx.withdraw()
+            await feature_ctx.withdraw()
             raise FeatureLoadError(feature.name, error) from error
         return cog, feature_ctx
 
-    async def on_command_error(self, context: commands.Context, error: commands.CommandError) -> None:  # type: ignore[override]
+    async def on_error(self, event_method: str, /, *args: Any, **kwargs: Any) -> None:
+        """A listener failed (discord.py would print "Ignoring exception in ..." with a traceback): an outage is one
+        warning line, a bug one error line with its traceback, both naming the instance and the event."""
+        error = sys.exc_info()[1]
+        if error is not None and is_database_unavailable(error):
+            self.instance.log.warning("listener_failed_database_unavailable", listener=event_method,
+                                      reason=describe_database_error(error))
+        else:
+            self.instance.log.error("listener_failed", listener=event_method, error=repr(error), exc_info=error)
+
+    async def on_command_error(self, context: commands.Context, error: commands.CommandError) -> None:
+        if context.command is not None:
+            self.instance.counters.command_failures += 1
         message = user_message(error, context, self.instance.config.command_start())
         if message is None:
             return
         command = context.command.qualified_name if context.command else None
         original = getattr(error, "original", error)
         if message == DATABASE_DOWN:  # an outage, not a bug: one line, no traceback
-            self.instance.log.warning("command failed: database unavailable", command=command,
+            self.instance.log.warning("command_failed_database_unavailable", command=command,
                                       reason=describe_database_error(original))
         elif is_internal(message):
-            self.instance.log.error("command failed", command=command, error=repr(original), exc_info=original)
+            self.instance.log.error("command_failed", command=command, error=repr(original), exc_info=original)
         try:
             await context.reply(message, mention_author=False)
         except discord.HTTPException as reply_error:
-            self.instance.log.warning("could not send the error reply", error=repr(reply_error))
+            self.instance.log.warning("error_reply_failed", error=repr(reply_error))

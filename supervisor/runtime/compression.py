@@ -39,4 +39,4 @@ class ZlibStreamContext:
 def use_bounded_compression() -> None:
     """Every gateway connection opened from now on in this process uses zlib-stream (process-global, like the
     REST base URL: discord.py reads it when a connection starts)."""
-    discord.utils._ActiveDecompressionContext = ZlibStreamContext  # type: ignore[attr-defined]
+    discord.utils._ActiveDecompressionContext = ZlibStreamContext

@@ -15,6 +15,9 @@ from supervisor.config import InstanceConfig
 from supervisor.instances import InstanceSpec
 from supervisor.ratelimit import SlidingWindowLimiter
 from supervisor.runtime.activity import mark
+from supervisor.runtime.containment import culprit, must_contain
+from supervisor.runtime.counters import InstanceCounters
+from supervisor.sdk.clock import SystemClock
 from supervisor.sdk.shared import SharedServices
 
 if TYPE_CHECKING:
@@ -31,13 +34,18 @@ class InstanceContext:
     pool: asyncpg.Pool
     log: structlog.stdlib.BoundLogger
     shared: SharedServices  # the process's; not this instance's to close
+    clock: SystemClock = field(default_factory=SystemClock)  # the time features see (tests move it)
     started_at: float = field(default_factory=time.time)
     bot: commands.Bot | None = None
+    counters: InstanceCounters = field(default_factory=InstanceCounters)  # the runner's, read by /metrics
     # Set when a feature's background task dies; the supervisor restarts the instance.
     crashed: asyncio.Future[BaseException] = field(default_factory=lambda: asyncio.get_running_loop().create_future())
     services: dict[str, Any] = field(default_factory=dict)  # what one feature offers the others (ctx.provide)
     warnings: dict[str, str] = field(default_factory=dict)  # shown in status until a feature clears them
     config_listeners: list[Callable[[], None]] = field(default_factory=list)  # FeatureContext.on_config_change
+    # Applies the migrations of the features a config switches on (the runner's; None in a bare context).
+    migrate_features: Callable[[InstanceConfig], Coroutine[Any, Any, None]] | None = None
+    lease_valid: Callable[[], bool] = lambda: True  # the fencing gate (supervisor/hosts): False = send nothing
     _limiters: dict[str, SlidingWindowLimiter] = field(default_factory=dict)
     _tasks: set[asyncio.Task[Any]] = field(default_factory=set)
 
@@ -71,7 +79,7 @@ class InstanceContext:
     def crash(self, reason: str, error: BaseException | None = None) -> None:
         """Restart this instance (and only it): feature code raised what must never reach the event loop."""
         if not self.crashed.done():
-            self.log.error("instance crashed", reason=reason, exc_info=error)  # a bug: its traceback helps
+            self.log.error("instance_crashed", reason=reason, exc_info=error)  # a bug: its traceback helps
             self.crashed.set_result(FeatureTaskCrashed(reason))
 
     def spawn(self, name: str, factory: Callable[[], Coroutine[Any, Any, None]]) -> asyncio.Task[None]:
@@ -80,8 +88,11 @@ class InstanceContext:
             mark(self.name, f"task {name}")
             try:
                 await factory()
-            except (KeyboardInterrupt, SystemExit) as error:  # would end the loop, and every bot with it
-                raise FeatureTaskCrashed(f"background task {name!r} raised {error!r}") from None
+            except BaseException as error:  # KeyboardInterrupt, SystemExit... would end the loop and every bot
+                if not must_contain(error):
+                    raise
+                raise FeatureTaskCrashed(f"background task {name!r} ({culprit(error.__traceback__)[1]}) "
+                                         f"raised {error!r}") from None
 
         task = asyncio.get_running_loop().create_task(guarded(), name=f"{self.name}:{name}")
         self._tasks.add(task)
@@ -94,7 +105,7 @@ class InstanceContext:
             return
         error = task.exception()
         if error is not None and not self.crashed.done():
-            self.log.error("feature task crashed", task=name, error=repr(error))
+            self.log.error("feature_task_crashed", task=name, error=repr(error))
             self.crashed.set_result(FeatureTaskCrashed(f"background task {name!r} crashed: {error!r}"))
 
     async def cancel_tasks(self) -> None:

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TextIO
 
 from supervisor.emulator import Emulator, Message
-from supervisor.sandbox import buttons, mentions
+from supervisor.sandbox import buttons, mentions, voice  # noqa: F401  (voice registers /voice)
 from supervisor.sandbox.market import SimulatedMarket
 from supervisor.sandbox.render import render_message
 from supervisor.sandbox.slash import run_slash
@@ -56,6 +56,7 @@ class Chat:
         self.speaker = "you"
         self._last_bot_message = 0.0
         self.market: SimulatedMarket | None = None  # the sandbox's stock prices, when it serves them
+        self.playing: Callable[[], list[str]] = list  # what each bot plays (voice.playing_lines), for the prompt
         emu.ops.message_listeners.append(self._on_message)
         emu.ops.edit_listeners.append(self._on_edit)
 
@@ -113,7 +114,8 @@ class Chat:
         return self.world.guilds.get(self.instance or "")
 
     def prompt(self) -> str:
-        return f"[{self.instance} #{self.channel_name}] {self.speaker}> "
+        playing = "".join(f"({line}) " for line in self.playing())
+        return f"{playing}[{self.instance} #{self.channel_name}] {self.speaker}> "
 
     # -- input -------------------------------------------------------------------------------------
     async def run(self, source: TextIO = sys.stdin) -> None:
@@ -146,7 +148,8 @@ class Chat:
         with patch_stdout(raw=True):
             while True:
                 try:
-                    line = await session.prompt_async(self.prompt)
+                    # Redrawn twice a second: the packet counters of playing bots move.
+                    line = await session.prompt_async(self.prompt, refresh_interval=0.5)
                 except (EOFError, KeyboardInterrupt):
                     return
                 if line.strip() and not await self.handle(line):

@@ -26,11 +26,14 @@ from supervisor.sandbox.chat import Chat
 from supervisor.sandbox.market import SimulatedMarket
 from supervisor.sandbox.model import SandboxModel
 from supervisor.sandbox.nyt import NytStandIn
+from supervisor.sandbox.tracks import SEARCH_OPTION, TrackServer
+from supervisor.sandbox.voice import playing_lines
 from supervisor.sandbox.world import SandboxWorld
 from supervisor.settings import SupervisorSettings
+from supervisor.web.listen import HttpListen
 
 START_WAIT_SECONDS = 120.0
-NOTICES = {"config reloaded": "config reloaded", "config rejected; still running on the last good config":
+NOTICES = {"config_reloaded": "config reloaded", "config_rejected":
            "config rejected, still on the last good one"}
 
 
@@ -90,6 +93,11 @@ async def drop_schemas(specs: list) -> None:
             pass  # the server went away: nothing more to tidy
 
 
+def _services(daemon: Daemon, name: str) -> dict | None:
+    runner = daemon.fleet.runners.get(name)
+    return runner.ctx.services if runner is not None and runner.ctx is not None else None
+
+
 async def sandbox(settings: SupervisorSettings, state_dir: Path, source: TextIO, out: TextIO | None,
                   keep: bool = False) -> int:
     emu = Emulator()
@@ -98,14 +106,15 @@ async def sandbox(settings: SupervisorSettings, state_dir: Path, source: TextIO,
     model_url = await model.start()
     settings = dataclasses.replace(settings, api_base_url=emu.api_base, gateway_url=emu.gateway_url,
                                    ca_file=str(emu.voice.ca_file), sandbox=True)
-    world = SandboxWorld(emu)
+    world = SandboxWorld(emu, stable_ids=keep)
     # Stock prices: the simulated market, unless --finnhub-url points at a real (or other) Finnhub.
     market = None if settings.finnhub_url else SimulatedMarket()
     upstreams = settings.upstreams()
     if market is not None:
         # Instances without a FINNHUB_API_KEY borrow this one: only the local market ever sees it.
         upstreams = {**upstreams, "finnhub_url": await market.start(), "finnhub_fallback_key": "sandbox"}
-    upstreams = {**upstreams, SANDBOX_MODEL_OPTION: model_url}
+    tracks = TrackServer()  # `!m play chord`: the music feature's search term goes to the sandbox's own tracks
+    upstreams = {**upstreams, SANDBOX_MODEL_OPTION: model_url, SEARCH_OPTION: await tracks.start()}
     # Wordle and Connections: the sandbox's own puzzles, unless --nyt-url points elsewhere.
     puzzles = None if settings.nyt_url else NytStandIn()
     if puzzles is not None:
@@ -115,10 +124,12 @@ async def sandbox(settings: SupervisorSettings, state_dir: Path, source: TextIO,
         runtime=RuntimeOptions(guild_ready_timeout=0.2, upstreams=upstreams),
         control_socket=state_dir / "run" / "sandbox.sock",
         state_dir=postgres_home,
+        http_listen=HttpListen("127.0.0.1", 0),  # the web console on a free loopback port
     )
     daemon = Daemon(settings, options, before_start=world.ensure)
     chat = Chat(emu, world, daemon.fleet.statuses, out, history=state_dir / "sandbox_history")
     chat.market = market
+    chat.playing = lambda: playing_lines(emu, world, lambda name: _services(daemon, name))
     notices = Notices(chat, asyncio.get_running_loop())
     logging.getLogger().addHandler(notices)
     try:
@@ -129,6 +140,8 @@ async def sandbox(settings: SupervisorSettings, state_dir: Path, source: TextIO,
         chat.say(f"discord-supervisor sandbox: {len(running)} instance(s) running ({', '.join(running) or 'none'}) "
                  f"against a local Discord emulator; nothing leaves this machine.")
         chat.say(describe_database(specs, postgres_home, keep))
+        if daemon.http is not None:
+            chat.say(f"The web console: {daemon.http.url} (metrics: {daemon.http.url}metrics)")
         for status in daemon.fleet.statuses():
             if status["state"] != State.RUNNING:
                 chat.say(f"  {status['name']}: {status['state']}: {status['last_error'] or ''}")
@@ -140,6 +153,7 @@ async def sandbox(settings: SupervisorSettings, state_dir: Path, source: TextIO,
         specs = [runner.spec for runner in daemon.fleet.runners.values()]
         await daemon.stop()
         await model.stop()
+        await tracks.stop()
         await emu.stop()
         if market is not None:
             await market.stop()

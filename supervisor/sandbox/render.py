@@ -68,8 +68,12 @@ def render_text(text: str, names: Names, ansi: bool = False, now: dt.datetime | 
     text = _MENTION.sub(mention, text)
     text = _TIMESTAMP.sub(lambda m: timestamp(m, now), text)
     for pattern, start in _STYLES:
-        text = pattern.sub(lambda m, s=start: f"{s}{m[1]}{RESET}" if ansi else m[1], text)
+        text = pattern.sub(_styled(start, ansi), text)
     return re.sub(r"\x00(\d+)\x00", lambda m: code[int(m[1])], text)
+
+
+def _styled(start: str, ansi: bool) -> Callable[[re.Match[str]], str]:
+    return lambda m: f"{start}{m[1]}{RESET}" if ansi else m[1]
 
 
 def render_embed(embed: dict[str, Any], show: Callable[[str], str], indent: str = "    ") -> list[str]:

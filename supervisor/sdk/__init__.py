@@ -27,6 +27,8 @@ _EXPORTS = {
     "FeatureContext": "supervisor.sdk.context",
     "InstanceFileError": "supervisor.sdk.context",
     "Periodic": "supervisor.sdk.periodic",
+    "SystemClock": "supervisor.sdk.clock",
+    "AdjustableClock": "supervisor.sdk.clock",
     "SharedServices": "supervisor.sdk.shared",
     "UserError": "supervisor.runtime.errors",
     "DATABASE_DOWN": "supervisor.runtime.errors",
@@ -34,6 +36,12 @@ _EXPORTS = {
     "Duration": "supervisor.sdk.converters",
     "http_session": "supervisor.sdk.http",
     "Confirm": "supervisor.sdk.confirm",
+    "count": "supervisor.runtime.counters",  # a feature's own counter of this instance, shown on /metrics
+    "discord_call": "supervisor.sdk.rest",
+    "CallResult": "supervisor.sdk.rest",
+    "Outcome": "supervisor.sdk.rest",
+    "DiscordCode": "supervisor.sdk.rest",
+    "DISCORD_TIMEOUT": "supervisor.sdk.rest",
     "WebhookRequest": "supervisor.sdk.webhooks",
     "WebhookResponse": "supervisor.sdk.webhooks",
     "webhook_key": "supervisor.sdk.webhooks",
@@ -62,6 +70,7 @@ __all__ = [
     "BLURPLE",
     "DATABASE_DOWN",
     "DESCRIPTION_LIMIT",
+    "DISCORD_TIMEOUT",
     "FIELD_VALUE_LIMIT",
     "GOLD",
     "GREEN",
@@ -70,21 +79,28 @@ __all__ = [
     "RED",
     "VERSION",
     "AIUnavailable",
+    "AdjustableClock",
+    "CallResult",
     "Confirm",
+    "DiscordCode",
     "Duration",
     "EnvKey",
     "Feature",
     "FeatureContext",
     "InstanceFileError",
     "KeyedLocks",
+    "Outcome",
     "Periodic",
     "Setting",
     "SharedServices",
     "SlidingWindowLimiter",
+    "SystemClock",
     "UserError",
     "WebhookRequest",
     "WebhookResponse",
     "complete",
+    "count",
+    "discord_call",
     "duration",
     "fit_lines",
     "float_range",
@@ -128,8 +144,10 @@ if TYPE_CHECKING:
     )
     from supervisor.keyed_locks import KeyedLocks
     from supervisor.ratelimit import SlidingWindowLimiter
+    from supervisor.runtime.counters import count
     from supervisor.runtime.errors import DATABASE_DOWN, UserError
     from supervisor.sdk.ai import AIUnavailable, complete
+    from supervisor.sdk.clock import AdjustableClock, SystemClock
     from supervisor.sdk.confirm import Confirm
     from supervisor.sdk.context import FeatureContext, InstanceFileError
     from supervisor.sdk.converters import Duration
@@ -138,6 +156,7 @@ if TYPE_CHECKING:
     from supervisor.sdk.mcp_tools import READ_ONLY_TOOLS as MCP_READ_ONLY_TOOLS
     from supervisor.sdk.mcp_tools import unknown_tools as mcp_unknown_tools
     from supervisor.sdk.periodic import Periodic
+    from supervisor.sdk.rest import DISCORD_TIMEOUT, CallResult, DiscordCode, Outcome, discord_call
     from supervisor.sdk.shared import SharedServices
     from supervisor.sdk.version import VERSION
     from supervisor.sdk.webhooks import WebhookRequest, WebhookResponse, webhook_key

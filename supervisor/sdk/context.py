@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Coroutine, Mapping
+from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -12,8 +12,10 @@ import structlog
 
 from supervisor.ratelimit import SlidingWindowLimiter
 from supervisor.safe_read import UnreadableFile, read_regular_file
+from supervisor.sdk.clock import SystemClock
 from supervisor.sdk.feature import Feature
 from supervisor.sdk.periodic import Job, Periodic
+from supervisor.sdk.rest import DISCORD_TIMEOUT, CallResult, discord_call
 from supervisor.sdk.shared import Factory
 
 if TYPE_CHECKING:
@@ -24,6 +26,7 @@ if TYPE_CHECKING:
     from supervisor.runtime.context import InstanceContext
 
 T = TypeVar("T")
+WITHDRAW_DEADLINE = 5.0  # seconds a switched-off feature's tasks get to end after their cancel
 
 
 class InstanceFileError(Exception):
@@ -61,6 +64,7 @@ class FeatureContext:
         self._provided: list[str] = []
         self._listeners: list[Callable[[], None]] = []
         self._tasks: set[asyncio.Task[None]] = set()
+        self._jobs: list[Periodic] = []
 
     def follow_instance(self) -> None:
         """The edit this Cog was built for is now the instance's: read the live spec from here on."""
@@ -99,6 +103,12 @@ class FeatureContext:
         bot = self._instance.bot
         assert bot is not None, "the bot is built before any Cog"
         return bot
+
+    @property
+    def clock(self) -> SystemClock:
+        """The time: `clock.time()`, `clock.monotonic()`, `clock.utcnow()`, `await clock.sleep(s, wake_event)`.
+        Read it instead of the `time` module, so tests move it (`FeatureHarness.advance`) instead of sleeping."""
+        return self._instance.clock
 
     @property
     def started_at(self) -> float:
@@ -144,8 +154,15 @@ class FeatureContext:
         else:
             seconds = float(interval)
             interval_of = lambda: seconds  # noqa: E731
-        return Periodic(self, name, interval_of, job, wait_until_ready=wait_until_ready, first_delay=first_delay,
-                        restart_on_error=restart_on_error)
+        periodic = Periodic(self, name, interval_of, job, wait_until_ready=wait_until_ready,
+                            first_delay=first_delay, restart_on_error=restart_on_error)
+        self._jobs.append(periodic)
+        return periodic
+
+    @property
+    def jobs(self) -> tuple[Periodic, ...]:
+        """Every periodic job this feature started with `every` (their `rounds` count completed runs)."""
+        return tuple(self._jobs)
 
     def on_config_change(self, callback: Callable[[], None]) -> None:
         """Call `callback` after each live config edit is applied (read `settings` there for the new values).
@@ -172,16 +189,59 @@ class FeatureContext:
         """What another feature of this instance provides under `key`, or None when it is off."""
         return self._instance.services.get(key)
 
-    def withdraw(self) -> None:
-        """This feature is off (or its Cog never loaded): take back what it offered, stop what it started."""
-        for task in list(self._tasks):
-            task.cancel()
+    async def withdraw(self, deadline: float = WITHDRAW_DEADLINE) -> list[str]:
+        """This feature is off (or its Cog never loaded): take back what it offered, then cancel what it started
+        and wait for it, at most `deadline` seconds. Returns the names of tasks still running then: each is
+        logged and shown in `status` until it ends (a task that swallows its cancel is a bug to see, not hide)."""
         for key in self._provided:
             self._instance.services.pop(key, None)
         self._provided.clear()
         for callback in self._listeners:
             self._instance.config_listeners.remove(callback)
         self._listeners.clear()
+        tasks = list(self._tasks)
+        for task in tasks:
+            task.cancel()
+        if not tasks:
+            return []
+        ended_all = asyncio.Event()
+        left = set(tasks)
+
+        def one_ended(task: asyncio.Task[None]) -> None:
+            left.discard(task)
+            if not left:
+                ended_all.set()
+
+        for task in tasks:
+            task.add_done_callback(one_ended)
+        await self.clock.sleep(deadline, ended_all)  # on the feature's clock: a test moves it past the deadline
+        pending = {task for task in tasks if not task.done()}
+        if not pending:
+            return []
+        names = sorted(task.get_name() for task in pending)
+        self.warn("withdraw", f"switched off, but still running after {deadline:g} s: {', '.join(names)}")
+        self.log.error("feature_tasks_survived_withdraw", tasks=names, deadline_seconds=deadline)
+        survivors = set(pending)
+
+        def ended(task: asyncio.Task[None]) -> None:
+            survivors.discard(task)
+            if not survivors:
+                self.clear_warning("withdraw")
+
+        for task in pending:
+            task.add_done_callback(ended)
+        return names
+
+    @property
+    def tasks(self) -> frozenset[asyncio.Task[None]]:
+        """This feature's background tasks still running here (its `spawn`s and `every`s)."""
+        return frozenset(self._tasks)
+
+    # -- Discord ---------------------------------------------------------------------------------
+    async def discord(self, call: Awaitable[T], *, timeout: float = DISCORD_TIMEOUT) -> CallResult[T]:
+        """One Discord REST call (e.g. `member.add_roles(role)`) within `timeout` seconds, its outcome
+        classified: done, unknown target, forbidden, refused, rate limited or transient (see discord_call)."""
+        return await discord_call(call, timeout=timeout)
 
     # -- status ----------------------------------------------------------------------------------
     def warn(self, key: str, message: str) -> None:

@@ -22,6 +22,8 @@ class EnvKey:
 
     doc: str
     required: bool = False
+    # Unset while the feature is on: the feature cannot do its job. `check` and `status` say this (a warning).
+    missing: str | None = None
 
 
 @dataclass(frozen=True)
@@ -48,6 +50,9 @@ class Feature:
     validate: TableValidator | None = None
     # Warnings that need the instance's `.env` (a provider whose key is unset): (values, secrets) -> issues.
     env_warnings: Callable[[Mapping[str, Any], Mapping[str, str]], list[tuple[str, str]]] | None = None
+    # "package:folder" of this feature's own SQL migrations (<14-digit UTC timestamp>_<description>.sql), applied
+    # to an instance's schema when the feature is on there (before its Cog loads), recorded as this feature's.
+    migrations: str | None = None
 
     @property
     def table_name(self) -> str:

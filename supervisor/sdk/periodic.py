@@ -9,7 +9,6 @@ runs no query and wakes no task until the next round is due.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
@@ -88,5 +87,5 @@ class Periodic:
     async def _sleep(self, seconds: float) -> None:
         if seconds <= 0:
             return
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._wake.wait(), seconds)
+        # On the feature's clock (tests move it), in a cancel scope: a wake-up racing a cancel cannot swallow it.
+        await self.ctx.clock.sleep(seconds, self._wake)

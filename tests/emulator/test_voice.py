@@ -74,7 +74,8 @@ async def test_bot_plays_decryptable_opus_at_50_packets_a_second(
     source = ToneSource(440, seconds=3)
     voice.play(source)
     await finished(voice)
-    await recording.wait_for(lambda r: r.silence_count >= 5)
+    # The closing SPEAKING goes over the websocket, the silence over UDP: either may come first.
+    await recording.wait_for(lambda r: r.silence_count >= 5 and len(r.speaking) >= 3)
 
     # Every frame the source produced arrived, decrypted, in order and nothing else but the closing silence.
     assert recording.audio_payloads == source.sent and len(source.sent) == 150
@@ -106,9 +107,9 @@ async def test_pause_stops_packets_and_resume_restarts_them(emu: Emulator, world
     assert [p.opus for p in recording.packets[-5:]] == [OPUS_SILENCE] * 5
 
     voice.resume()
-    await recording.wait_audio(heard + 50)
+    await recording.wait_audio(heard + 100)
     resumed = [p for p in recording.since(paused_at) if p.audio]
-    assert RATE_LOW <= recording.rate(resumed[:50]) <= RATE_HIGH
+    assert RATE_LOW <= recording.rate(resumed) <= RATE_HIGH
 
     voice.stop()
     await recording.wait_for(lambda r: r.silence_count >= 10)

@@ -22,7 +22,7 @@ async def test_a_frozen_database_gets_a_clear_answer_and_recovery_needs_nothing(
             started = asyncio.get_running_loop().time()
             assert await h.say(h.owner, "!banlist") == DATABASE_DOWN
             await asyncio.sleep(max(0.0, FROZEN_SECONDS - (asyncio.get_running_loop().time() - started)))
-        [failed] = [e for e in logs if e["event"].startswith("command failed")]
+        [failed] = [e for e in logs if e["event"].startswith("command_failed")]
         assert failed["log_level"] == "warning" and failed["command"] == "banlist" and "exc_info" not in failed
         assert "command_timeout" in failed["reason"]
 

@@ -12,7 +12,7 @@ from supervisor.daemon.status import State
 from supervisor.emulator import Emulator
 from tests.support import event, eventually
 
-PARKED = event("instance failed")  # logged as the runner parks until an edit or a restart
+PARKED = event("instance_failed")  # logged as the runner parks until an edit or a restart
 
 
 async def test_discord_unreachable_at_start_is_waited_for_then_runs(emu: Emulator, harness_factory: Any) -> None:

@@ -41,6 +41,10 @@ async def test_an_old_row_whose_unban_was_missed_never_lifts_a_newer_ban(harness
     await eventually(lambda: _closed(h), timeout=10)
     assert h.emu.bans(h.guild)[target.id] == "a person's ban"
     assert h.emu.audit_reasons(h.guild, "member_ban_remove") == []
+    # The log says what happened to the row, once: left in place, never also "lifted".
+    closings = ("tempban_lifted", "tempban_left_newer_ban", "tempban_already_unbanned")
+    said = [e["event"] for e in h.log_events(lambda e: e.get("event") in closings)]
+    assert said == ["tempban_left_newer_ban"], said
 
 
 async def test_unban_with_the_database_down_leaves_discord_and_rows_consistent(harness_factory: Any) -> None:

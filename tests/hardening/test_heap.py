@@ -26,7 +26,7 @@ async def test_a_frozen_cycle_is_reclaimed_after_enough_bots_closed() -> None:
         alive = weakref.ref(node)
         with capture_logs() as logs:
             heap.freeze()
-        assert logs[0]["event"] == "heap frozen" and logs[0]["objects"] > 0
+        assert logs[0]["event"] == "heap_frozen" and logs[0]["objects"] > 0
         del node
         gc.collect()
         assert alive() is not None  # frozen: a collection does not look at it

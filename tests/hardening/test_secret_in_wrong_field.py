@@ -26,7 +26,7 @@ async def test_a_token_in_client_id_appears_in_no_output(emu: Emulator, instance
     daemon = DaemonProcess(instances.root, tmp_path, api_base=emu.api_base, gateway_url=emu.gateway_url)
     await daemon.start()
     try:
-        await daemon.wait_log(lambda e: e.get("event") == "instance invalid; not started")
+        await daemon.wait_log(lambda e: e.get("event") == "instance_invalid")
         for args in (("status",), ("status", "--json")):
             code, out, err = await run_cli_async(*args, "--control-socket", str(daemon.control_socket))
             assert code == 0 and "CLIENT_ID" in out, err

@@ -41,12 +41,19 @@ async def test_a_standby_daemon_takes_over_within_15_seconds_of_a_kill_9(
     try:
         await primary.wait_running("shared")
         await standby.start()
-        await standby.wait_log(lambda e: e.get("event") == "instance running elsewhere; standing by")
+        await standby.wait_log(lambda e: e.get("event") == "instance_running_elsewhere")
         assert primary.process is not None
         shown = await instance_status(standby, "shared")
         assert shown["state"] == "running elsewhere" and f"pid {primary.process.pid}" in shown["last_error"]
         assert emu.identify_count(bot.token) == 1  # the standby never connects meanwhile
 
+        async def primary_knows_the_standby() -> bool:  # so it cuts the bot off if it loses its lease
+            code, out, err = await run_cli_async("status", "--fleet", "--json", "--control-socket",
+                                                 str(standby.control_socket))
+            assert code == 0, err
+            return any(row["held"] and row["fences"] for row in json.loads(out))
+
+        await eventually(primary_knows_the_standby)
         await emu.send_message(bot.channel, bot.owner, f"!ban <@{target.id}> 4s")
         reply = await emu.wait_for_bot_message(channel=bot.channel, bot=bot.bot_user, timeout=10)
         assert reply.content.startswith("Banned")

@@ -29,7 +29,7 @@ async def test_a_blocking_command_is_logged_once_with_its_instance_and_command(h
             assert await h.say(h.owner, "!ping")  # the loop turned over since: the stall has been reported
         finally:
             await watchdog.stop()
-    stalls = [e for e in logs if e["event"] == "event loop stalled" and e.get("activity") == "command nap"]
+    stalls = [e for e in logs if e["event"] == "event_loop_stalled" and e.get("activity") == "command nap"]
     assert len(stalls) == 1, logs
     assert stalls[0]["instance"] == "sleepy" and stalls[0]["stalled_ms"] >= 900
     assert watchdog.count_for("sleepy") >= 1

@@ -10,7 +10,7 @@ import asyncpg
 import pytest
 
 from supervisor.pg.bundled import BundledError, BundledPostgres
-from tests.support import scratch_state_dir, tcp_ports_of
+from tests.support import scratch_state_dir, tcp_ports_of, with_password
 
 
 async def test_data_survives_a_restart_and_no_tcp_port_is_opened(state_dir: Path) -> None:
@@ -81,7 +81,7 @@ async def test_a_password_protected_cluster_refuses_a_wrong_password(state_dir: 
         connection = await asyncpg.connect(url)
         await connection.close()
         with pytest.raises(asyncpg.InvalidPasswordError):
-            await asyncpg.connect(url.replace("right%20horse%20battery", "wrong"))
+            await asyncpg.connect(with_password(url, "wrong"))
     finally:
         await server.stop()
 

@@ -19,6 +19,7 @@ from tests.support import (
     scratch_state_dir,
     server_pids,
     socket_inodes,
+    socket_url,
     tcp_listeners,
 )
 
@@ -33,15 +34,15 @@ async def test_the_bundled_server_keeps_a_bots_data_across_daemon_restarts(
         emu: Emulator, instances: InstanceFolders, tmp_path: Path, unique) -> None:
     with scratch_state_dir() as state:
         bot = add_bot(emu, instances, "local", prefix="!", schema=unique("bundled"), database_url="")
-        url = f"postgresql://postgres@/postgres?host={state}/postgres/run"
+        url = socket_url(f"{state}/postgres/run")
         for run in ("first", "second"):
             daemon = DaemonProcess(instances.root, tmp_path, api_base=emu.api_base, gateway_url=emu.gateway_url,
                                    extra_args=("--state-dir", str(state)))
             await daemon.start()
             try:
                 await daemon.wait_running("local")
-                said = daemon.find(lambda e: e.get("event", "").startswith("database: the bundled PostgreSQL"))
-                assert said and "no TCP port" in said["event"] and "set DATABASE_URL" in said["event"]
+                said = daemon.find(lambda e: e.get("event") == "database_bundled")
+                assert said and "no TCP port" in said["detail"] and "set DATABASE_URL" in said["hint"]
                 postmaster = int((state / "postgres" / "data" / "postmaster.pid").read_text().split()[0])
                 assert socket_inodes(server_pids(postmaster)) & tcp_listeners() == set()
                 if run == "first":
@@ -51,6 +52,6 @@ async def test_the_bundled_server_keeps_a_bots_data_across_daemon_restarts(
                 assert "survives restarts" in await reply_to(emu, bot, "!banlist")
             finally:
                 assert await daemon.stop() == 0, daemon.stderr_text[-3000:]
-            assert daemon.find(lambda e: e.get("event") == "bundled PostgreSQL stopped")
+            assert daemon.find(lambda e: e.get("event") == "bundled_postgres_stopped")
             with pytest.raises(OSError):
                 await asyncpg.connect(url, timeout=3)  # stopped with the daemon

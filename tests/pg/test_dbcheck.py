@@ -15,7 +15,7 @@ from supervisor.commands import dbcheck
 from supervisor.dburl import redact_url
 from supervisor.pg.bundled import BundledPostgres
 from supervisor.pg.probe import url_warnings
-from tests.support import InstanceFolders, as_role, make_instance, settings_for
+from tests.support import InstanceFolders, as_role, make_instance, settings_for, with_password
 
 
 async def check_db(instances: InstanceFolders, state_dir: Path, database_url: str | None = None) -> tuple[int, str]:
@@ -65,7 +65,7 @@ async def test_a_wrong_password_has_its_own_message(instances: InstanceFolders, 
     locked = BundledPostgres(state_dir, password="the-real-one")  # password auth, Unix socket only
     url = await locked.start()
     try:
-        make_instance(instances, "badpass", unique("badpass"), url.replace("the-real-one", "a-wrong-one"))
+        make_instance(instances, "badpass", unique("badpass"), with_password(url, "a-wrong-one"))
         make_instance(instances, "goodpass", unique("goodpass"), url)
         code, out = await check_db(instances, state_dir.parent / "unused-state")
     finally:

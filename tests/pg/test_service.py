@@ -44,11 +44,11 @@ async def test_instances_without_a_url_share_the_bundled_server(instances: Insta
         finally:
             await databases.close()
     events = [entry["event"] for entry in logs]
-    bundled = next(e for e in events if e.startswith("database: the bundled PostgreSQL 16"))
-    assert "Unix socket only, no TCP port" in bundled and "set DATABASE_URL" in bundled
-    assert f"database: external PostgreSQL at {redact_url(database_url)}" in events
-    assert events[-1] == "bundled PostgreSQL stopped"
-    assert sum(e.startswith("database: the bundled") for e in events) == 1
+    [bundled] = [entry for entry in logs if entry["event"] == "database_bundled"]
+    assert bundled["version"].startswith("16") and bundled["detail"] == "Unix socket only, no TCP port"
+    assert "set DATABASE_URL" in bundled["hint"]
+    assert [e["url"] for e in logs if e["event"] == "database_external"] == [redact_url(database_url)]
+    assert events[-1] == "bundled_postgres_stopped"
 
 
 async def test_an_insecure_url_is_warned_about_at_start(instances: InstanceFolders, state_dir: Path) -> None:
@@ -56,7 +56,8 @@ async def test_an_insecure_url_is_warned_about_at_start(instances: InstanceFolde
     databases = Databases(state_dir)
     with capture_logs() as logs:
         await databases.url_for(specs_of(instances)[0])
-    warnings = [entry["event"] for entry in logs if entry["log_level"] == "warning"]
+    assert {entry["event"] for entry in logs if entry["log_level"] == "warning"} == {"database_url_warning"}
+    warnings = [entry["problem"] for entry in logs if entry["log_level"] == "warning"]
     assert len(warnings) == 2
     assert "without sslmode=require" in warnings[0] and "well-known default password" in warnings[1]
     assert all("discord_bot_pass@" not in str(entry) for entry in logs)
@@ -71,10 +72,11 @@ async def test_pools_that_cannot_fit_are_reported_with_numbers(instances: Instan
         await databases.review(specs_of(instances))
         await databases.review(specs_of(instances))  # the same numbers are not repeated
     [warning] = [entry for entry in logs if entry["log_level"] == "warning"]
-    assert warning["event"].startswith("connection budget: 10 instances on ")
-    assert "may open up to 40 connections together" in warning["event"]
-    assert f"the server allows {SMALL_MAX_CONNECTIONS} (max_connections) - 3 reserved" in warning["event"]
-    assert "ALTER SYSTEM SET max_connections = N as a superuser, then restart PostgreSQL" in warning["event"]
+    assert warning["event"] == "pools_exceed_connection_budget"
+    assert warning["detail"].startswith("10 instances on ")
+    assert "may open up to 40 connections together" in warning["detail"]
+    assert f"the server allows {SMALL_MAX_CONNECTIONS} (max_connections) - 3 reserved" in warning["detail"]
+    assert "ALTER SYSTEM SET max_connections = N as a superuser, then restart PostgreSQL" in warning["detail"]
     budget = await databases.budget_for(small_server)
     assert budget is await databases.budget_for(small_server.replace("postgres@", "someone_else@"))
     assert budget.limit < 40

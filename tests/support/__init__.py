@@ -16,9 +16,10 @@ from supervisor.pg.scratch import scratch_server, scratch_state_dir
 from tests.support.bots import BotRunner, World, add_ping, full_intents
 from tests.support.check import GOOD_ENV, run_check
 from tests.support.daemon import DaemonProcess, run_cli, run_cli_async, status
+from tests.support.dburls import socket_url, with_database, with_options, with_password
 from tests.support.dumps import TRICKY, add_ban, contents, dump_body, dump_text, fill, run_backup, run_restore
 from tests.support.finnhub import FinnhubStandIn
-from tests.support.folders import REPO, InstanceFolders, config_text, fake_token
+from tests.support.folders import REPO, InstanceFolders, config_text, fake_token, save
 from tests.support.harness import FeatureHarness, config_for, message_text
 from tests.support.llm_standins import Answer, Recorded, StandIn, error, text, tool
 from tests.support.logbook import LogBook, LogPredicate, captured_logs, event
@@ -94,6 +95,7 @@ __all__ = [
     "run_cli",
     "run_cli_async",
     "run_restore",
+    "save",
     "scratch_database",
     "scratch_server",
     "scratch_state_dir",
@@ -101,9 +103,13 @@ __all__ = [
     "server_pids",
     "settings_for",
     "socket_inodes",
+    "socket_url",
     "status",
     "tcp_listeners",
     "tcp_ports_of",
     "text",
     "tool",
+    "with_database",
+    "with_options",
+    "with_password",
 ]

@@ -8,7 +8,8 @@ from pathlib import Path
 from supervisor.commands import check
 from supervisor.settings import SupervisorSettings
 
-GOOD_ENV = {"DISCORD_TOKEN": "token-one", "GUILD_ID": "123456789012345678"}
+# With a Finnhub key: stocks is on by default, and `check` warns (rightly) when its key is missing.
+GOOD_ENV = {"DISCORD_TOKEN": "token-one", "GUILD_ID": "123456789012345678", "FINNHUB_API_KEY": "finnhub-key"}
 
 
 def run_check(root: Path) -> tuple[int, str]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -23,9 +24,11 @@ class DaemonProcess:
     def __init__(self, instances_dir: Path, work_dir: Path, *, api_base: str, gateway_url: str,
                  database_url: str | None = None, extra_args: tuple[str, ...] = (),
                  env: dict[str, str] | None = None, ca_file: str | None = None,
-                 program: tuple[str, ...] = ("-m", "supervisor")):
+                 program: tuple[str, ...] = ("-m", "supervisor"), journal: bool = False):
         """`program`: what the interpreter runs, `-m supervisor` (the CLI) unless a test wraps it."""
         self.program = program
+        self.journal = journal  # stderr as systemd gives it: JOURNAL_STREAM names it; lines carry `<N>` priorities
+        self.priorities: list[tuple[int, str]] = []  # (priority, line) of each line, with `journal`
         self.instances_dir = instances_dir
         self.control_socket = work_dir / "control.sock"
         self.work_dir = work_dir
@@ -48,17 +51,34 @@ class DaemonProcess:
         return self.book.entries
 
     async def start(self) -> DaemonProcess:
+        stderr: int = asyncio.subprocess.PIPE
+        env = self.env
+        if self.journal:  # a pipe of our own, so that JOURNAL_STREAM can name it (both ends share its inode)
+            read_end, stderr = os.pipe()
+            found = os.fstat(stderr)
+            env = {**env, "JOURNAL_STREAM": f"{found.st_dev}:{found.st_ino}"}
         self.process = await asyncio.create_subprocess_exec(
-            sys.executable, *self.program, *self.args, cwd=self.work_dir, env=self.env,
-            stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+            sys.executable, *self.program, *self.args, cwd=self.work_dir, env=env,
+            stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE, stderr=stderr,
         )
-        self._reader = asyncio.create_task(self._read())
+        if self.journal:
+            os.close(stderr)
+            reader = asyncio.StreamReader()
+            await asyncio.get_running_loop().connect_read_pipe(
+                lambda: asyncio.StreamReaderProtocol(reader), os.fdopen(read_end, "rb"))
+            self._reader = asyncio.create_task(self._read(reader))
+        else:
+            assert self.process.stderr is not None
+            self._reader = asyncio.create_task(self._read(self.process.stderr))
         return self
 
-    async def _read(self) -> None:
-        assert self.process and self.process.stderr
-        while line := await self.process.stderr.readline():
-            self.book.add_line(line.decode(errors="replace").rstrip())
+    async def _read(self, stream: asyncio.StreamReader) -> None:
+        while line := await stream.readline():
+            text = line.decode(errors="replace").rstrip()
+            if self.journal and (found := re.match(r"<([0-7])>", text)):
+                self.priorities.append((int(found.group(1)), text))
+                text = text[found.end():]
+            self.book.add_line(text)
 
     def _gone(self) -> bool:
         return bool(self.process and self.process.returncode is not None and self._reader and self._reader.done())
@@ -75,7 +95,7 @@ class DaemonProcess:
 
     async def wait_running(self, *names: str, timeout: float = 30.0, start: int = 0) -> None:
         for name in names:
-            await self.wait_log(lambda e, n=name: e.get("event") == "instance running" and e.get("instance") == n,
+            await self.wait_log(lambda e, n=name: e.get("event") == "instance_running" and e.get("instance") == n,
                                 timeout, start)
 
     async def stop(self, signum: int = signal.SIGTERM, timeout: float = 20.0) -> int:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import secrets
 from pathlib import Path
 
@@ -17,6 +18,14 @@ def config_text(name: str, prefix: str = "!", extra: str = "", bot_name: str | N
     it: unset it means "m", discord-bot-rs's default), then `extra` (tables such as `[features]`)."""
     root = "" if "command_root" in extra else 'command_root = ""\n'
     return f'bot_name = "{bot_name or name.title() + " Bot"}"\ncommand_prefix = "{prefix}"\n{root}{extra}'
+
+
+def save(path: Path, text: str) -> None:
+    """Save like an editor does: write a new file, then rename it over the old one. A test that writes in place
+    lets the daemon's watcher read a half-written file under load (an empty .env is a different instance)."""
+    temporary = path.with_name(f".{path.name}.swp")
+    temporary.write_text(text, encoding="utf-8")
+    os.replace(temporary, path)
 
 
 class InstanceFolders:

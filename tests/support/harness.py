@@ -12,6 +12,7 @@ so the harness and the fixture that builds it stay in one file.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -35,6 +36,7 @@ from supervisor.migrator import load_migrations
 from supervisor.pg.service import Databases
 from supervisor.runtime.endpoints import apply_endpoints
 from supervisor.runtime.tls import trust_extra_ca
+from supervisor.sdk.clock import AdjustableClock
 from supervisor.sdk.shared import SharedServices
 from tests.support.folders import InstanceFolders, config_text, fake_token
 from tests.support.logbook import LogBook, LogPredicate, captured_logs
@@ -61,6 +63,12 @@ class FeatureHarness:
     new_runner: Callable[[InstanceSpec], InstanceRunner]
     logs: LogBook
     members: list[User] = field(default_factory=list)
+    clock: AdjustableClock = field(default_factory=AdjustableClock)  # the instance's ctx.clock
+
+    async def advance(self, seconds: float) -> None:
+        """Move the test's clock (every instance's ctx.clock) forward: timers due by then (periodic jobs, expiries,
+        cache ages) run or count now, instead of the test sleeping."""
+        await self.clock.advance(seconds)
 
     # -- people ----------------------------------------------------------------------------------
     def add_member(self, name: str, *, permissions: int = 0, roles: list[Role] | None = None,
@@ -191,6 +199,7 @@ async def harness_factory(emu: Emulator, database_url: str, tmp_path: Path, uniq
     migrations = load_migrations()
     gate = asyncio.Semaphore(8)
     shared = SharedServices()
+    clock = AdjustableClock()  # one time for every instance of the test (they share the quote cache, say)
     made: list[FeatureHarness] = []
 
     async def make(*, name: str = "bot", config_extra: str = "", config: str | None = None,
@@ -219,7 +228,7 @@ async def harness_factory(emu: Emulator, database_url: str, tmp_path: Path, uniq
         )
         report = await asyncio.to_thread(load_instance, folder, None)
         assert report.spec is not None, report.problems
-        options = RuntimeOptions(guild_ready_timeout=guild_ready_timeout, backoff_first=0.2)
+        options = RuntimeOptions(guild_ready_timeout=guild_ready_timeout, backoff_first=0.2, clock=clock)
 
         def new_runner(spec: InstanceSpec) -> InstanceRunner:
             return InstanceRunner(spec, migrations, options, gate, databases, shared)
@@ -227,7 +236,7 @@ async def harness_factory(emu: Emulator, database_url: str, tmp_path: Path, uniq
         runner = new_runner(report.spec)
         runner.start()
         harness = FeatureHarness(emu, name, folder, token, bot_user, guild, channel, owner, bot_role, schema,
-                                 database_url, runner, shared, new_runner, instance_logs)
+                                 database_url, runner, shared, new_runner, instance_logs, clock=clock)
         made.append(harness)
         if wait:
             await harness.wait_running()
@@ -244,20 +253,29 @@ async def harness_factory(emu: Emulator, database_url: str, tmp_path: Path, uniq
         trust_extra_ca(None)
 
 
-TEST_FEATURE_PACKAGES = ("tests.fixture_features.faulty", "tests.fixture_features.voiceprobe")
+TEST_FEATURE_PACKAGES = ("tests.fixture_features.faulty", "tests.fixture_features.stubborn",
+                         "tests.fixture_features.saboteur",
+                         "tests.fixture_features.voiceprobe")
 
 
-@pytest.fixture
-def test_features() -> Iterator[None]:
-    """Registers the test-only feature packages of tests/fixture_features/ (e.g. `faulty`) for one test."""
+@contextlib.contextmanager
+def extra_features(*packages: str) -> Iterator[None]:
+    """Registers feature packages importable here but not installed (no entry point) for the block."""
     shipped = registry.FEATURE_PACKAGES
-    registry.FEATURE_PACKAGES = (*shipped, *TEST_FEATURE_PACKAGES)
+    registry.FEATURE_PACKAGES = (*shipped, *packages)
     registry.features.cache_clear()
     try:
         yield
     finally:
         registry.FEATURE_PACKAGES = shipped
         registry.features.cache_clear()
+
+
+@pytest.fixture
+def test_features() -> Iterator[None]:
+    """Registers the test-only feature packages of tests/fixture_features/ (e.g. `faulty`) for one test."""
+    with extra_features(*TEST_FEATURE_PACKAGES):
+        yield
 
 
 @pytest_asyncio.fixture

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import tempfile
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
@@ -33,6 +34,10 @@ def private_data_dir(base_temp: Path) -> Path:
     if os.environ.get("TEST_PGSERVER_DIR"):
         return Path(os.environ["TEST_PGSERVER_DIR"])
     shared = base_temp.parent if os.environ.get("PYTEST_XDIST_WORKER") else base_temp
+    if os.geteuid() == 0:
+        # As root, pgserver runs PostgreSQL as its own `pgserver` user, which cannot enter pytest's
+        # /tmp/pytest-of-root (pytest keeps it at mode 0700, and another pytest run resets it at any moment).
+        return Path(tempfile.gettempdir()) / f"ds-pgserver-{shared.name}"
     return shared / "pgserver"
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import array
 import ctypes.util
+import functools
 import importlib.util
 import math
 from pathlib import Path
@@ -51,40 +52,49 @@ def load_libopus() -> str:
                        + "; ".join(tried))
 
 
+@functools.lru_cache(maxsize=16)
+def tone_cycle(frequency: int, amplitude: float = 0.3) -> tuple[bytes, ...]:
+    """One second of a sine tone as 50 Opus frames (discord.opus.Encoder). A whole number of hertz repeats every
+    second, so the cycle loops seamlessly; encoded once per process (libopus takes a few ms a frame, too much
+    for a starved audio thread to do live at 50 frames a second on a loaded 2-core machine)."""
+    load_libopus()
+    encoder = discord.opus.Encoder()
+    step = 2 * math.pi * frequency / SAMPLE_RATE
+    peak = 32767 * amplitude
+    frames = []
+    for start in range(0, SAMPLE_RATE, FRAME_SAMPLES):
+        samples = array.array("h")
+        for i in range(start, start + FRAME_SAMPLES):
+            value = int(peak * math.sin(step * i))
+            samples.extend((value, value))
+        frames.append(encoder.encode(samples.tobytes(), FRAME_SAMPLES))
+    return tuple(frames)
+
+
 class ToneSource(discord.AudioSource):
-    """`seconds` of a sine tone at `frequency` Hz as 20 ms Opus frames (discord.opus.Encoder), sent as they are.
+    """`seconds` of a sine tone at `frequency` Hz (whole hertz) as 20 ms Opus frames, sent as they are.
 
     `sent` holds every frame handed to discord.py, in order: a recording of the same bot must hold exactly
-    these. Frames are encoded in `read()`, on discord.py's audio thread, as a live source would.
+    these. The frames come from `tone_cycle`, encoded here (once per frequency and process: call
+    `tone_cycle` in a thread first where the event loop must not wait): a first read that took a few hundred ms
+    would make discord.py's player send a catch-up burst. Each read is then as cheap as reading an Opus stream.
     """
 
-    def __init__(self, frequency: float, seconds: float, *, amplitude: float = 0.3) -> None:
+    def __init__(self, frequency: int, seconds: float, *, amplitude: float = 0.3) -> None:
         load_libopus()
-        self.encoder = discord.opus.Encoder()
         self.frequency = frequency
         self.amplitude = amplitude
         self.frames_left = round(seconds * SAMPLE_RATE / FRAME_SAMPLES)
         self.sent: list[bytes] = []
-        self._sample = 0
+        self._cycle = tone_cycle(frequency, amplitude)
 
     def is_opus(self) -> bool:
         return True
-
-    def _pcm(self) -> bytes:
-        step = 2 * math.pi * self.frequency / SAMPLE_RATE
-        peak = 32767 * self.amplitude
-        samples = array.array("h")
-        for i in range(self._sample, self._sample + FRAME_SAMPLES):
-            value = int(peak * math.sin(step * i))
-            samples.append(value)
-            samples.append(value)
-        self._sample += FRAME_SAMPLES
-        return samples.tobytes()
 
     def read(self) -> bytes:
         if self.frames_left <= 0:
             return b""
         self.frames_left -= 1
-        frame = self.encoder.encode(self._pcm(), FRAME_SAMPLES)
+        frame = self._cycle[len(self.sent) % len(self._cycle)]
         self.sent.append(frame)
         return frame

@@ -1,8 +1,10 @@
+import asyncio
+
 import discord
 from discord.ext import commands
 
 from supervisor.sdk import FeatureContext
-from tests.support.voice import ToneSource
+from tests.support.voice import ToneSource, tone_cycle
 
 
 class VoiceProbeCog(commands.Cog):
@@ -19,6 +21,7 @@ class VoiceProbeCog(commands.Cog):
         client = context.voice_client
         if not isinstance(client, discord.VoiceClient):
             client = await voice_state.channel.connect(timeout=10, reconnect=False)
+        await asyncio.to_thread(tone_cycle, 440)  # encoding takes ~150 ms: not on the event loop
         source = ToneSource(440, seconds=2)
         self.sources.append(source)
         client.play(source)

@@ -1,0 +1,512 @@
+"""One daemon's lease session on one database: its advisory locks are the leases, its heartbeat confirms them,
+and it keeps this daemon's rows in the fleet tables and reads the others' to place instances.
+
+Fencing: a lease counts while a heartbeat sent less than FENCE_AFTER ago was confirmed. When that bound
+passes, or the session fails, every bot holding a lease here is cut off at once (synchronously, before the event
+loop runs anything else) and the session is dropped; the leases are taken again on a new one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import math
+from typing import TYPE_CHECKING, Any
+
+import asyncpg
+
+from supervisor.database import DatabaseError, explain
+from supervisor.hosts import timing
+from supervisor.hosts.holder import LEASE_CLASS, LeaseInterrupted, LeaseUser, describe_holder, holder_name
+from supervisor.hosts.view import FleetView, Me
+
+if TYPE_CHECKING:
+    from supervisor.hosts.leases import Leases
+
+_TRY = "SELECT pg_try_advisory_lock($1::int, hashtext($2))"
+_UNLOCK = "SELECT pg_advisory_unlock($1::int, hashtext($2))"
+_HOLDER = (
+    "SELECT a.application_name, a.client_hostname, host(a.client_addr) AS addr FROM pg_locks l "
+    "JOIN pg_stat_activity a ON a.pid = l.pid WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 2 "
+    "AND l.classid = $1::int::oid AND l.objid = hashtext($2)::oid AND l.database = "
+    "(SELECT oid FROM pg_database WHERE datname = current_database()) LIMIT 1"
+)
+CONNECT_TIMEOUT = 10.0
+_NOTIFY = "SELECT pg_notify($1, $2)"
+RELEASED = "discord_supervisor_released"  # payload: fleet schema, releasing daemon id, schema (tab-separated)
+HANDOFF_TIMEOUT = 30.0  # a handoff the new owner has not taken up by then no longer blocks the next one
+FORGET_EVERY = 30  # heartbeats between sweeps of long-gone daemons' rows
+_UNRECOGNIZED = "42704"  # an older server without one of the session settings
+
+
+class Timed:
+    """A connection whose every query carries asyncpg's own timeout."""
+
+    def __init__(self, connection: asyncpg.Connection, seconds: float):
+        self._connection = connection
+        self._seconds = seconds
+
+    async def execute(self, query: str, *args: Any) -> str:
+        return await self._connection.execute(query, *args, timeout=self._seconds)
+
+    async def fetch(self, query: str, *args: Any) -> list[asyncpg.Record]:
+        return await self._connection.fetch(query, *args, timeout=self._seconds)
+
+
+class LeaseSession:
+    def __init__(self, url: str, leases: Leases):
+        self.url = url
+        self.leases = leases
+        self.tables = leases.tables
+        self.log = leases.log
+        self.connection: asyncpg.Connection | None = None
+        self.held: dict[str, LeaseUser] = {}  # schema -> the runner holding its lease
+        self.known: dict[str, LeaseUser] = {}  # schema -> this daemon's runner of it, held or not
+        self.written: dict[str, tuple[str, str, float, bool]] = {}  # our rows in the table as last written
+        # Schemas another daemon also has (so it may take them over): only these are cut off when the session
+        # is lost. The others stay up through a database outage and are taken again on a new session.
+        self.shared: set[str] = set()
+        self._unshared: set[str] = set()  # no other daemon has these any more: not fenced once our row says so
+        self.lock = asyncio.Lock()  # one query at a time on the session
+        self.confirmed_at = -math.inf  # loop time the last confirmed heartbeat was sent
+        self.last_confirmed = -math.inf  # the same, kept across lost sessions: the lone holder's bound
+        self._lone_timer: asyncio.TimerHandle | None = None
+        self.tables_ok = False
+        self.view = FleetView()
+        self.handoff: tuple[str, str, float] | None = None  # (schema, to daemon id, loop time started)
+        self._keeper: asyncio.Task[None] | None = None
+        self._fence_timer: asyncio.TimerHandle | None = None
+        self._wake = asyncio.Event()
+        self._turns: dict[str, asyncio.Event] = {}  # schema -> set when another daemon releases it
+        self._beats = 0
+        self._down_logged = False
+
+    # -- what the runners ask ----------------------------------------------------------------------
+    def confirmed(self, schema: str, user: LeaseUser) -> bool:
+        """The fencing gate: ours and, if another daemon could take it, confirmed within the bound."""
+        if self.held.get(schema) is not user:
+            return False
+        if not self._fences(schema):
+            return asyncio.get_running_loop().time() - self.last_confirmed < timing.LONE_FENCE_AFTER
+        return (self.connection is not None
+                and asyncio.get_running_loop().time() - self.confirmed_at < timing.FENCE_AFTER)
+
+    def _fences(self, schema: str) -> bool:
+        """Whether a lost session cuts this instance off: another daemon has it (or the tables cannot tell)."""
+        return schema in self.shared or not self.tables_ok
+
+    async def try_acquire(self, schema: str, user: LeaseUser) -> str | None:
+        self.known[schema] = user
+        async with self.lock:
+            if self.held.get(schema) is user:
+                return None
+            if schema in self.held:
+                return f"this daemon, as instance {self.held[schema].instance_name}"
+            connection = await self._ensure()
+            try:
+                async with asyncio.timeout(2 * timing.QUERY_TIMEOUT):
+                    await self._sync_rows(connection)  # our row is there before anyone places this schema
+                    placed = self._placed_elsewhere(schema, user)
+                    if placed is not None:
+                        return placed
+                    if not await connection.fetchval(_TRY, LEASE_CLASS, schema):
+                        return describe_holder(await connection.fetchrow(_HOLDER, LEASE_CLASS, schema))
+                    if self.connection is None or self.connection is not connection:
+                        raise ConnectionError("the lease session was replaced")
+                    self.held[schema] = user
+                    self.view.note(schema, self.leases.identity.daemon_id, True)
+                    if self.tables_ok:
+                        await connection.execute(self.tables.hold, self.leases.identity.daemon_id, schema)
+            except Exception as error:
+                self.fence(f"lease query failed: {error!r}")
+                raise DatabaseError(explain(error, self.url)) from error
+        try:
+            await self._wait_for_previous(schema, user)
+        except BaseException:
+            await asyncio.shield(self.release(schema))
+            raise
+        return None
+
+    async def release(self, schema: str) -> None:
+        async with self.lock:
+            if self.held.pop(schema, None) is None:
+                return
+            self.view.note(schema, self.leases.identity.daemon_id, False)
+            connection = self.connection
+            if connection is None or connection.is_closed():
+                return
+            try:
+                async with asyncio.timeout(timing.QUERY_TIMEOUT):
+                    if self.tables_ok:  # first: a taker reading the row must not wait for us
+                        await connection.execute(self.tables.unhold, self.leases.identity.daemon_id, schema)
+                    await connection.fetchval(_UNLOCK, LEASE_CLASS, schema)
+                    if self.tables_ok:  # the daemon it is placed on takes it now, not at its next look
+                        await connection.execute(_NOTIFY, RELEASED, self._release_note(schema))
+            except Exception as error:  # dropping the session drops the lock: the others' leases go too
+                self.fence(f"lease not released: {error!r}")
+
+    def _release_note(self, schema: str) -> str:
+        return "\t".join((self.tables.schema, self.leases.identity.daemon_id, schema))
+
+    def _on_released(self, _connection: object, _pid: int, _channel: str, payload: str) -> None:
+        """Another daemon released a lease: if we have that instance, look at once whether it is ours now."""
+        parts = payload.split("\t")
+        if len(parts) != 3 or parts[0] != self.tables.schema or parts[2] not in self.known:
+            return
+        _fleet, daemon_id, schema = parts
+        self.view.note(schema, daemon_id, False)
+        turn = self._turns.get(schema)
+        if turn is not None:
+            turn.set()
+
+    async def wait_turn(self, schema: str, seconds: float) -> None:
+        """Sleep `seconds`, or less if another daemon releases this instance's lease meanwhile."""
+        turn = self._turns.setdefault(schema, asyncio.Event())
+        turn.clear()
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(seconds):
+                await turn.wait()
+
+    def forget(self, schema: str, user: LeaseUser) -> None:
+        if self.known.get(schema) is user:
+            del self.known[schema]
+            self.poke()
+
+    def poke(self) -> None:
+        self._wake.set()
+
+    def moving(self) -> str | None:
+        """The instance being handed over (until it runs on its new daemon)."""
+        if self.handoff is None:
+            return None
+        user = self.known.get(self.handoff[0])
+        return user.instance_name if user is not None else self.handoff[0]
+
+    def nobody_else(self, schema: str) -> bool:
+        return not self.view.others_can_take(schema, self._me())
+
+    # -- fencing ---------------------------------------------------------------------------------------
+    def fence(self, reason: str) -> None:
+        """Cut off, now, every bot holding a lease here that another daemon could take over, and drop the
+        session (its locks go with it); the others keep running and are taken again on a new session."""
+        held = {schema: user for schema, user in self.held.items() if self._fences(schema)}
+        for schema in held:
+            del self.held[schema]
+        connection, self.connection = self.connection, None
+        if self._fence_timer is not None:
+            self._fence_timer.cancel()
+        self.confirmed_at = -math.inf
+        self.handoff = None
+        self.written.clear()
+        for user in held.values():  # before anything else runs on the loop: no event of theirs is handled
+            try:
+                user.lease_lost()
+            except Exception as error:
+                self.log.error("lease_fence_failed", instance=user.instance_name, error=repr(error))
+        if connection is not None and not connection.is_closed():
+            connection.terminate()
+        if held:
+            self.log.warning("lease_fenced", reason=reason, instances=sorted(u.instance_name for u in held.values()))
+        if self.held:
+            self.log.warning("lease_session_lost", reason=reason,
+                             kept=sorted(u.instance_name for u in self.held.values()))
+
+    def _confirm(self, sent: float) -> None:
+        self.confirmed_at = max(self.confirmed_at, sent)
+        self.last_confirmed = max(self.last_confirmed, sent)
+        if self._lone_timer is not None:
+            self._lone_timer.cancel()
+        self._lone_timer = asyncio.get_running_loop().call_at(sent + timing.LONE_FENCE_AFTER, self._lone_fence_due)
+        if self._fence_timer is not None:
+            self._fence_timer.cancel()
+        self._fence_timer = asyncio.get_running_loop().call_at(sent + timing.FENCE_AFTER, self._fence_due)
+
+    def _fence_due(self) -> None:
+        late = asyncio.get_running_loop().time() - self.confirmed_at >= timing.FENCE_AFTER
+        if late and any(self._fences(schema) for schema in self.held):
+            self.fence(f"lease not confirmed within {timing.FENCE_AFTER:g} s")
+
+    def _lone_fence_due(self) -> None:
+        """The outage has lasted as long as a lone holder may keep its bots: a newcomer may take them soon."""
+        self._lone_timer = None
+        if asyncio.get_running_loop().time() - self.last_confirmed < timing.LONE_FENCE_AFTER or not self.held:
+            return
+        held, self.held = self.held, {}
+        for user in held.values():
+            try:
+                user.lease_lost()
+            except Exception as error:
+                self.log.error("lease_fence_failed", instance=user.instance_name, error=repr(error))
+        self.log.warning("lease_lone_fenced", seconds=timing.LONE_FENCE_AFTER,
+                         instances=sorted(u.instance_name for u in held.values()))
+
+    # -- the session -----------------------------------------------------------------------------------
+    async def _ensure(self) -> asyncpg.Connection:
+        """The live session, opened and registered if needed (under self.lock). Raises DatabaseError."""
+        if self.connection is not None and not self.connection.is_closed():
+            return self.connection
+        if self.connection is not None:
+            self.fence("lease session closed")
+        loop = asyncio.get_running_loop()
+        connection = await self._connect()
+        sent = loop.time()
+        try:
+            async with asyncio.timeout(CONNECT_TIMEOUT):
+                await self._register(connection)
+        except Exception as error:
+            connection.terminate()
+            raise DatabaseError(explain(error, self.url)) from error
+        self.connection = connection
+        self._confirm(sent)
+        if self._keeper is None or self._keeper.done():
+            self._keeper = loop.create_task(self._keep(), name="lease-keeper")
+        if self._down_logged:
+            self.log.info("lease_session_back")
+            self._down_logged = False
+        return connection
+
+    async def _connect(self) -> asyncpg.Connection:
+        settings = {"application_name": holder_name(), **timing.TCP_KEEPALIVES,
+                    "idle_session_timeout": str(timing.IDLE_SESSION_TIMEOUT_MS),
+                    "tcp_user_timeout": str(timing.TCP_USER_TIMEOUT_MS)}
+        try:
+            try:
+                return await asyncpg.connect(self.url, timeout=CONNECT_TIMEOUT, server_settings=settings)
+            except asyncpg.PostgresError as error:
+                if error.sqlstate != _UNRECOGNIZED:
+                    raise
+                self.log.warning("lease_session_settings_refused", error=str(error))
+                basic = {"application_name": holder_name(), **timing.TCP_KEEPALIVES}
+                return await asyncpg.connect(self.url, timeout=CONNECT_TIMEOUT, server_settings=basic)
+        except Exception as error:
+            raise DatabaseError(explain(error, self.url)) from error
+
+    async def _register(self, connection: asyncpg.Connection) -> None:
+        me = self.leases.identity
+        try:
+            async with connection.transaction():
+                for statement in self.tables.setup():
+                    await connection.execute(statement)
+            self.tables_ok = True
+        except asyncpg.PostgresError as error:  # no right to create them: every daemon takes what is free
+            if self.tables_ok or not self._down_logged:
+                self.log.warning("fleet_tables_unavailable", schema=self.tables.schema, error=str(error))
+            self.tables_ok = False
+            return
+        await connection.add_listener(RELEASED, self._on_released)
+        for _ in range(20):  # an old session of ours that we just dropped may hold it for a moment
+            if await connection.fetchval(self.tables.liveness_lock, me.daemon_id):
+                break
+            await asyncio.sleep(0.25)
+        await connection.execute(self.tables.register, me.daemon_id, me.node, me.host, me.pid, me.started,
+                                 self.leases.options.capacity, self.leases.draining, self.leases.options.standby)
+        # What we fenced is not held any more; what we kept through the outage we take again (or stop, if
+        # another daemon took it meanwhile).
+        await connection.execute(self.tables.forget_holds, me.daemon_id, list(self.held))
+        for schema, user in list(self.held.items()):
+            if await connection.fetchval(_TRY, LEASE_CLASS, schema):
+                await connection.execute(self.tables.hold, me.daemon_id, schema)
+                continue
+            del self.held[schema]
+            await connection.execute(self.tables.unhold, me.daemon_id, schema)
+            self.log.warning("lease_taken_while_lost", instance=user.instance_name)
+            user.lease_lost()
+        self.written.clear()
+        await self._sync_rows(connection)
+        await self._read_view(connection)
+
+    async def _keep(self) -> None:
+        """Heartbeat, this daemon's rows, the others' rows, and one handoff at a time; never ends by error."""
+        while not self.leases.closed:
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(timing.HEARTBEAT):
+                    await self._wake.wait()
+            self._wake.clear()
+            try:
+                await self._beat()
+                self._rebalance()
+            except Exception as error:
+                self.log.error("lease_keeper_failed", error=repr(error), exc_info=error)
+
+    async def _beat(self) -> None:
+        async with self.lock:
+            connection = self.connection
+            if connection is None or connection.is_closed():
+                if connection is not None:
+                    self.fence("lease session closed")
+                if self.known:
+                    await self._reopen()
+                return
+            sent = asyncio.get_running_loop().time()
+            try:
+                async with asyncio.timeout(timing.QUERY_TIMEOUT):
+                    if self.tables_ok:
+                        outcome = await connection.execute(self.tables.heartbeat, self.leases.identity.daemon_id,
+                                                           self.leases.options.capacity, self.leases.draining)
+                    else:
+                        outcome = await connection.execute("SELECT 1")
+            except Exception as error:
+                self._down_logged = True
+                self.fence(f"heartbeat failed: {error!r}")
+                return
+            self._confirm(sent)
+            if self.tables_ok:
+                await self._bookkeep(connection, outcome)
+
+    async def _reopen(self) -> None:
+        try:
+            await self._ensure()
+        except DatabaseError as error:
+            if not self._down_logged:
+                self.log.warning("lease_session_unavailable", error=str(error))
+                self._down_logged = True
+
+    async def _bookkeep(self, connection: asyncpg.Connection, outcome: str) -> None:
+        """Rows and view; a failure here is logged, and the next heartbeat decides about the session."""
+        me = self.leases.identity
+        # asyncpg's own timeouts (not a cancellation from outside): a slow query is cancelled on the server and
+        # the session stays usable for the next heartbeat.
+        connection = Timed(connection, 2 * timing.QUERY_TIMEOUT)
+        try:
+            if outcome == "UPDATE 0":  # our row was swept (a long stall): register again on this session
+                await connection.execute(self.tables.register, me.daemon_id, me.node, me.host, me.pid,
+                                         me.started, self.leases.options.capacity, self.leases.draining,
+                                         self.leases.options.standby)
+                self.written.clear()
+            await self._sync_rows(connection)
+            await self._read_view(connection)
+            await self._sync_rows(connection)  # at once: whether we fence what another daemon now has
+            self._beats += 1
+            if self._beats % FORGET_EVERY == 0:
+                await connection.execute(self.tables.forget_gone, timing.DAEMON_FORGET_AFTER)
+        except Exception as error:
+            self.log.warning("fleet_tables_not_updated", error=repr(error))
+
+    async def _sync_rows(self, connection: asyncpg.Connection | Timed) -> None:
+        if not self.tables_ok:
+            return
+        rows = {schema: (user.instance_name, *user.fleet_state(), schema in self.shared - self._unshared)
+                for schema, user in self.known.items()}
+        changed = [(schema, row) for schema, row in rows.items() if self.written.get(schema) != row]
+        gone = [schema for schema in self.written if schema not in rows]
+        me = self.leases.identity.daemon_id
+        if changed:
+            await connection.execute(self.tables.put_instances, me, [s for s, _ in changed],
+                                     [r[0] for _, r in changed], [r[1] for _, r in changed],
+                                     [r[2] for _, r in changed], [r[3] for _, r in changed])
+        if gone:
+            await connection.execute(self.tables.drop_instances, me, gone)
+        self.written = rows
+        self.shared -= self._unshared
+        self._unshared = set()
+
+    async def _read_view(self, connection: asyncpg.Connection | Timed) -> None:
+        daemons = await connection.fetch(self.tables.daemons)
+        offers = await connection.fetch(self.tables.offers)
+        self.view = FleetView.read(self._me(), daemons, offers, self.view, asyncio.get_running_loop().time())
+        shared = {schema for schema in self.known if self.view.others_have(schema, self.leases.identity.daemon_id)}
+        # A schema joins `shared` at once; it leaves only once our row says we no longer fence it (_sync_rows),
+        # so a taker that reads "fences" from our row can always rely on it.
+        self._unshared = self.shared - shared
+        self.shared |= shared
+
+    # -- placement -------------------------------------------------------------------------------------
+    def _me(self) -> Me:
+        options = self.leases.options
+        return Me(self.leases.identity, options.capacity, self.leases.draining, options.standby)
+
+    def _placed_elsewhere(self, schema: str, user: LeaseUser) -> str | None:
+        if not self.tables_ok:
+            return None
+        me = self._me()
+        holders = self.view.holders(schema, me)
+        if holders:
+            return f"host {holders[0].host}, pid {holders[0].pid}"
+        placed = self.view.may_take(schema, me, asyncio.get_running_loop().time())
+        return None if placed is None else f"placed on host {placed.host}, pid {placed.pid}"
+
+    def _rebalance(self) -> None:
+        """Over its share: hand one instance at a time to the daemon it belongs on; the next once that one runs
+        it (or after HANDOFF_TIMEOUT)."""
+        if not self.tables_ok or self.connection is None:
+            return
+        now = asyncio.get_running_loop().time()
+        if self.handoff is not None:
+            moving, target_id, started = self.handoff
+            if moving in self.held or not self.view.runs_on(moving, target_id):
+                if now - started < HANDOFF_TIMEOUT:
+                    return
+                self.log.warning("handoff_not_taken_up", schema=moving)
+            self.handoff = None
+        settled = [schema for schema, user in self.held.items()
+                   if user.fleet_state()[0] not in ("starting", "reloading")]
+        choice = self.view.handoff(settled, self._me())
+        if choice is None:
+            return
+        schema, target = choice
+        user = self.held[schema]
+        self.handoff = (schema, target.daemon_id, now)
+        self.log.info("instance_handed_off", instance=user.instance_name, to_host=target.host, to_pid=target.pid)
+        user.hand_off()
+
+    async def _wait_for_previous(self, schema: str, user: LeaseUser) -> None:
+        """Until the daemon that held this lease before us has certainly stopped the bot (fenced in time)."""
+        announced = False
+        while True:
+            async with self.lock:
+                connection = self.connection
+                if connection is None or self.held.get(schema) is not user:
+                    raise LeaseInterrupted("the lease was lost while waiting for its previous holder to stop")
+                if not self.tables_ok:
+                    rows: list[Any] = []
+                    wait = timing.TAKE_AFTER if not announced else 0.0
+                else:
+                    rows = await connection.fetch(self.tables.previous_holders, self.leases.identity.daemon_id,
+                                                  schema, timeout=2 * timing.QUERY_TIMEOUT)
+                    wait = max((self._still_to_wait(row) for row in rows), default=0.0)
+                if wait <= 0:
+                    if rows:
+                        await connection.execute(self.tables.clear_previous, self.leases.identity.daemon_id,
+                                                 schema, timeout=2 * timing.QUERY_TIMEOUT)
+                    return
+            if not announced:
+                holder = next((f"host {r['host']}, pid {r['pid']}" for r in rows), "an unknown daemon")
+                self.log.info("lease_waiting_for_previous_holder", instance=user.instance_name, holder=holder,
+                              seconds=round(wait, 1))
+                announced = True
+            await asyncio.sleep(min(wait, timing.HEARTBEAT) + 0.05)
+
+    def _still_to_wait(self, row: asyncpg.Record) -> float:
+        """How much longer a previous holder may still run the bot (see timing.py)."""
+        if row["fences"]:  # it cuts its bots off in time, and reconnects only after that
+            return timing.TAKE_AFTER - row["age"] if row["same_session"] else 0.0
+        if row["node"] == self.leases.identity.node:  # an earlier process of this daemon: gone
+            return timing.TAKE_AFTER - row["age"]
+        return timing.LONE_TAKE_AFTER - row["age"]  # it knew of no other daemon: it kept the bot up
+
+    # -- the fleet view and the end ----------------------------------------------------------------------
+    async def fleet_rows(self) -> list[dict[str, object]]:
+        async with self.lock:
+            if not self.tables_ok or self.connection is None or self.connection.is_closed():
+                return []
+            rows = await self.connection.fetch(self.tables.fleet, timeout=2 * timing.QUERY_TIMEOUT)
+        me = self.leases.identity
+        return [dict(row) | {"this_daemon": row["pid"] == me.pid and row["host"] == me.host} for row in rows]
+
+    async def close(self) -> None:
+        if self._keeper is not None:
+            self._keeper.cancel()
+            await asyncio.gather(self._keeper, return_exceptions=True)
+        for timer in (self._fence_timer, self._lone_timer):
+            if timer is not None:
+                timer.cancel()
+        connection, self.connection = self.connection, None
+        if connection is None or connection.is_closed():
+            return
+        try:
+            async with asyncio.timeout(timing.QUERY_TIMEOUT):
+                if self.tables_ok:  # a clean stop: nobody waits for our bots, which are all closed by now
+                    await connection.execute(self.tables.unregister, self.leases.identity.daemon_id)
+                await connection.close()
+        except Exception:
+            connection.terminate()

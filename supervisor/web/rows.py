@@ -1,0 +1,122 @@
+"""What the console shows, copied from the daemon on the event loop as plain values (rendered elsewhere)."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import socket
+import time
+from collections.abc import AsyncIterator
+from typing import TYPE_CHECKING, Any
+
+from supervisor.daemon.status import State
+from supervisor.dburl import redact_url
+
+if TYPE_CHECKING:
+    from supervisor.daemon.fleet import Fleet
+    from supervisor.instances import InstanceSpec
+
+HIDDEN = "***"
+_SECRET_KEY = re.compile(r"token|secret|key|password|passwd|webhook|auth", re.IGNORECASE)
+CHUNK = 100  # instances read between two yields to the event loop
+
+
+class Slices:
+    """The longest stretch a request held the event loop without yielding (its Server-Timing `loop`)."""
+
+    def __init__(self) -> None:
+        self.longest = 0.0
+        self._since = time.perf_counter()
+
+    async def pause(self) -> None:
+        self.end()
+        await asyncio.sleep(0)
+        self._since = time.perf_counter()
+
+    def end(self) -> float:
+        self.longest = max(self.longest, time.perf_counter() - self._since)
+        return self.longest
+
+
+async def statuses(fleet: Fleet, names: set[str] | None = None,
+                   slices: Slices | None = None) -> AsyncIterator[dict[str, Any]]:
+    """Each instance's status, yielding to the event loop every CHUNK instances: a page or a scrape of 1,000
+    instances never holds the loop (and every bot on it) for the whole fleet at once."""
+    wanted = fleet.names() if names is None else sorted(names)
+    slices = slices or Slices()
+    for index, name in enumerate(wanted):
+        if index and index % CHUNK == 0:
+            await slices.pause()
+        status = fleet.status_of(name)
+        if status is not None:
+            yield status
+
+
+def _features(spec: InstanceSpec | None) -> str:
+    return " ".join(spec.config.enabled_features()) if spec is not None else ""
+
+
+async def rows(fleet: Fleet, names: set[str] | None = None, slices: Slices | None = None) -> list[dict[str, Any]]:
+    """The fleet table's rows (every instance, or those of `names` that still exist)."""
+    here = socket.gethostname()
+    result = []
+    async for status in statuses(fleet, names, slices):
+        name = str(status["name"])
+        runner = fleet.runners.get(name)
+        report = fleet.reports.get(name)
+        spec = runner.spec if runner is not None else (report.spec if report is not None else None)
+        host = ""
+        if runner is not None:
+            host = here
+            if runner.status.state is State.ELSEWHERE and runner.status.last_error:
+                host = runner.status.last_error.partition("(host ")[2].partition(",")[0] or "elsewhere"
+        error = status.get("rejected") or status.get("last_error")
+        result.append({
+            "name": name, "state": status["state"], "since": status["since"], "guilds": status.get("guilds"),
+            "latency_ms": status.get("latency_ms"), "restarts": status["restarts"],
+            "last_error": str(error)[:300] if error else "", "features": _features(spec), "host": host,
+        })
+    return result
+
+
+def problems(fleet: Fleet) -> list[str]:
+    """What `check` says about every folder that has something to say, as its lines."""
+    lines = []
+    for name, report in sorted(fleet.reports.items()):
+        for problem in report.problems:
+            lines.append(f"{name}: {report.status}: {problem}")
+        for warning in report.warnings:
+            lines.append(f"{name}: warning: {warning}")
+    for name, hint in sorted(fleet._hints.items()):
+        lines.append(f"{name}: {hint}")
+    return lines
+
+
+def masked(key: str, value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: masked(k, v) for k, v in value.items()}
+    return HIDDEN if _SECRET_KEY.search(key) and value not in (None, "", False) else value
+
+
+def config_view(spec: InstanceSpec | None) -> list[tuple[str, str]]:
+    """The instance's config as the daemon sees it, every secret shown as ***."""
+    if spec is None:
+        return []
+    config = spec.config
+    view: list[tuple[str, str]] = [
+        ("bot_name", repr(config.bot_name)), ("command_prefix", repr(config.command_prefix)),
+        ("command_root", repr(config.command_root)), ("timezone", repr(config.timezone)),
+        ("features", ", ".join(config.enabled_features())), ("pool_max_size", str(config.pool_max_size)),
+        ("command_timeout", str(config.command_timeout)), ("schema", spec.schema),
+    ]
+    for feature, settings in sorted(config.settings.items()):
+        for key, value in sorted(settings.items()):
+            view.append((f"[{feature}] {key}", repr(masked(key, value))))
+    env = spec.env
+    view.append((".env DISCORD_TOKEN", HIDDEN))
+    view.append((".env DATABASE_URL", "*** (set)" if env.database_url else "(the supervisor's)"))
+    view.append(("database", redact_url(spec.database_url).replace(":***@", "@") if spec.database_url else
+                 "the bundled PostgreSQL"))
+    for key in sorted(env.secrets):
+        view.append((f".env {key}", HIDDEN))
+    return view
