@@ -4,7 +4,7 @@ discord.py keeps each gateway connection alive from a thread of its own (`KeepAl
 heartbeat interval (41.25 s from Discord), then hands the heartbeat to the event loop and waits for it to be
 sent. At 10,000 bots that is 10,000 OS threads (this box's pid_max is 32,768), each with its stack and a Python
 thread state, and every wake-up asks the event loop's thread for the GIL. Here the same work is a timer on the
-loop: `LoopKeepAlive` keeps discord.py's semantics and its log messages:
+loop: `LoopKeepAlive` keeps discord.py's semantics (its log lines become constant events):
 - a heartbeat every `interval` seconds after the previous one was sent (the first is sent by discord.py at HELLO);
 - the gateway's ACK sets `latency` (the time since the heartbeat was sent) and logs "Can't keep up" beyond 10 s;
 - when nothing at all was received for the client's `heartbeat_timeout` (a zombie connection), it closes the
@@ -19,20 +19,18 @@ Voice connections keep discord.py's own thread (`VoiceKeepAliveHandler` subclass
 from __future__ import annotations
 
 import asyncio
-import logging
 import time
 from typing import Any
 
 import discord.gateway
 
-_log = logging.getLogger("discord.gateway")  # discord.py's own logger: the same lines as its thread would log
+from supervisor.logs import get_logger
+
+log = get_logger("supervisor.heartbeats")  # each line carries the instance (bound in the runner's context)
 
 
 class LoopKeepAlive:
     """discord.py's KeepAliveHandler interface (start, stop, tick, ack, beat, get_payload, latency) on timers."""
-
-    msg = "Keeping shard ID %s websocket alive with sequence %s."
-    behind_msg = "Can't keep up, shard ID %s websocket is %.1fs behind."
 
     def __init__(self, *args: Any, ws: Any, interval: float | None = None, shard_id: int | None = None,
                  **kwargs: Any) -> None:
@@ -72,16 +70,15 @@ class LoopKeepAlive:
 
     async def _beat(self) -> None:
         if self._last_recv + self.heartbeat_timeout < time.perf_counter():
-            _log.warning("Shard ID %s has stopped responding to the gateway. Closing and restarting.", self.shard_id)
+            log.warning("gateway_not_responding", shard_id=self.shard_id, seconds=self.heartbeat_timeout)
             try:
                 await self.ws.close(4000)
-            except Exception:
-                _log.exception("An error occurred while stopping the gateway. Ignoring.")
+            except Exception as error:
+                log.warning("gateway_close_failed", shard_id=self.shard_id, error=repr(error))
             finally:
                 self.stop()
             return
         data = self.get_payload()
-        _log.debug(self.msg, self.shard_id, data["d"])
         # Noted before sending: on loopback the ACK can be read before this coroutine resumes after the send.
         self._last_send = time.perf_counter()
         try:
@@ -106,8 +103,8 @@ class LoopKeepAlive:
         ack_time = time.perf_counter()
         self._last_ack = ack_time
         self.latency = ack_time - self._last_send
-        if self.latency > 10:
-            _log.warning(self.behind_msg, self.shard_id, self.latency)
+        if self.latency > 10:  # discord.py's "Can't keep up"
+            log.warning("gateway_heartbeat_behind", shard_id=self.shard_id, seconds=round(self.latency, 1))
 
 
 def use_loop_heartbeats() -> None:

@@ -11,6 +11,7 @@ import threading
 import discord.gateway
 import pytest
 from discord.ext import commands
+from structlog.testing import capture_logs
 
 from supervisor.emulator import Emulator
 from supervisor.runtime.heartbeats import LoopKeepAlive, use_loop_heartbeats
@@ -62,8 +63,8 @@ async def test_unanswered_heartbeats_close_the_connection_and_it_resumes(emu: Em
     assert keep_alive_threads() == []
 
 
-async def test_the_keep_alive_itself_closes_a_zombie_connection(emu: Emulator, world: World, bots: BotRunner,
-                                                                caplog: pytest.LogCaptureFixture) -> None:
+async def test_the_keep_alive_itself_closes_a_zombie_connection(emu: Emulator, world: World,
+                                                                bots: BotRunner) -> None:
     """discord.py's read timeout is the same heartbeat_timeout and usually notices first; with a long read timeout
     and a short keep-alive one, the keep-alive's own check is what closes the connection."""
     bot = await bots.start(world.token, setup=add_ping)
@@ -71,11 +72,11 @@ async def test_the_keep_alive_itself_closes_a_zombie_connection(emu: Emulator, w
     assert isinstance(keep_alive, LoopKeepAlive)
     keep_alive.heartbeat_timeout = 0.3
 
-    with caplog.at_level(logging.WARNING, logger="discord.gateway"):
+    with capture_logs() as logs:
         emu.gateway.unacked_heartbeats.add(world.token)
         await emu.wait_until(lambda: emu.resume_count(world.token) == 1, timeout=10)
         emu.gateway.unacked_heartbeats.discard(world.token)
-    assert any("has stopped responding to the gateway" in r.getMessage() for r in caplog.records)
+    assert any(e["event"] == "gateway_not_responding" for e in logs)
     assert not keep_alive.is_alive()
 
     await emu.wait_until(lambda: emu.connected(world.token))
