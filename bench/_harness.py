@@ -76,7 +76,8 @@ def make_bots(emu: Emulator, root: Path, count: int, database_url: str, run_id: 
             emu.add_member(guild, emu.create_user(f"{name}-m{member_index}"))
         folder = root / name
         folder.mkdir(parents=True)
-        (folder / "config.toml").write_text(f'bot_name = "{name}"\ncommand_prefix = "{prefix}"\n{config_extra}')
+        (folder / "config.toml").write_text(
+            f'bot_name = "{name}"\ncommand_prefix = "{prefix}"\ncommand_root = ""\n{config_extra}')
         (folder / "personality.txt").write_text("You are a benchmark bot.")
         (folder / ".env").write_text(f"DISCORD_TOKEN={token}\nDB_SCHEMA=bench_{name}\nDATABASE_URL={database_url}\n")
         bots.append(Bot(name, token, user, guild, channel, owner, prefix))
@@ -87,7 +88,8 @@ class DaemonProcess:
     """`python -m supervisor run` on a folder of instances, its JSON log lines read as they come."""
 
     def __init__(self, instances_dir: Path, work_dir: Path, *, api_base: str, gateway_url: str,
-                 extra_args: tuple[str, ...] = ()):
+                 extra_args: tuple[str, ...] = (), program: tuple[str, ...] = ("-m", "supervisor"),
+                 env: dict[str, str] | None = None):
         self.control_socket = work_dir / "control.sock"
         self.work_dir = work_dir
         self.args = [
@@ -97,6 +99,8 @@ class DaemonProcess:
         ]
         self.env = {k: v for k, v in os.environ.items()
                     if k not in ("DATABASE_URL", "SUPERVISOR_INSTANCES", "NOTIFY_SOCKET", "WATCHDOG_USEC")}
+        self.env.update(env or {})
+        self.program = program  # `-m supervisor`, or a wrapper script such as bench/_gc_probe.py
         self.logs: list[dict[str, Any]] = []
         self.process: asyncio.subprocess.Process | None = None
         self._new_line = asyncio.Event()
@@ -109,7 +113,7 @@ class DaemonProcess:
 
     async def start(self) -> DaemonProcess:
         self.process = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "supervisor", *self.args, cwd=self.work_dir, env=self.env,
+            sys.executable, *self.program, *self.args, cwd=self.work_dir, env=self.env,
             stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
             limit=1 << 20,
         )
@@ -125,6 +129,15 @@ class DaemonProcess:
                     self.logs.append(entry)
                     self._new_line.set()
         self._new_line.set()
+
+    def save_log(self, path: Path) -> dict[str, int]:
+        """Write every JSON log line read so far to `path`; return how many WARNING/ERROR lines each event had."""
+        path.write_text("".join(json.dumps(entry) + "\n" for entry in self.logs))
+        counts: dict[str, int] = {}
+        for entry in self.logs:
+            if entry.get("level") in ("warning", "error"):
+                counts[str(entry.get("event"))] = counts.get(str(entry.get("event")), 0) + 1
+        return counts
 
     def count(self, predicate: Callable[[dict[str, Any]], bool]) -> int:
         return sum(1 for entry in self.logs if predicate(entry))
@@ -161,14 +174,16 @@ class DaemonProcess:
         return code
 
 
-async def start_daemon(emu: Emulator, root: Path, work: Path, *extra: str) -> tuple[DaemonProcess, float]:
+async def start_daemon(emu: Emulator, root: Path, work: Path, *extra: str,
+                       program: tuple[str, ...] = ("-m", "supervisor"),
+                       env: dict[str, str] | None = None) -> tuple[DaemonProcess, float]:
     """Start the daemon and return it with the seconds until every instance was running.
 
     Not "daemon_ready": that goes out after at most a minute even if some instances are still starting.
     """
     expected = sum(1 for folder in root.iterdir() if (folder / "config.toml").is_file())
     daemon = DaemonProcess(root, work, api_base=emu.api_base, gateway_url=emu.gateway_url,
-                           extra_args=("--log-level", "INFO", *extra))
+                           extra_args=("--log-level", "INFO", *extra), program=program, env=env)
     started = time.perf_counter()
     await daemon.start()
     running: set[str] = set()

@@ -79,6 +79,7 @@ class SupervisorSettings:
     guild_ready_timeout: float = 2.0
     backoff_first: float = 1.0
     discord_defaults: bool = False
+    stall_threshold_ms: float = 250.0
     watch: bool = True
     capacity: float = 1.0  # this daemon's share of the instances among the daemons on the same databases
     standby: bool = False  # take an instance only when no daemon without --standby has it
@@ -151,6 +152,7 @@ SOURCES: dict[str, Source] = {
     "guild_ready_timeout": Source(default=2.0, parse=_number),
     "backoff_first": Source(default=1.0, parse=_number),
     "discord_defaults": Source(default=False, parse=_flag),
+    "stall_threshold_ms": Source(default=250.0, parse=_number),
     "no_watch": Source(default=False, parse=_flag),
     "capacity": Source(default=1.0, parse=_number),
     "standby": Source(default=False, parse=_flag),

@@ -39,6 +39,9 @@ def add_parser(subparsers: Any) -> None:
                      help=argparse.SUPPRESS)  # tests: the first restart delay (it doubles up to 60 s)
     run.add_argument("--discord-defaults", action="store_true",
                      help=argparse.SUPPRESS)  # bench/chatter.py: discord.py's default caches, compression and reads
+    run.add_argument("--stall-threshold-ms", type=float, metavar="MS",
+                     help="log an event-loop stall (which instance held the loop, how much of it was garbage "
+                     "collection) once the loop was held this long (default 250)")
     run.add_argument("--log-level", choices=list(LOG_LEVELS), type=str.upper,
                      help="DEBUG, INFO, WARNING or ERROR (default INFO or $SUPERVISOR_LOG_LEVEL)")
     run.add_argument("--log-format", choices=list(LOG_FORMATS),
@@ -76,6 +79,7 @@ def run(args: argparse.Namespace, settings: SupervisorSettings) -> int:
         state_dir=settings.state_dir,
         shutdown_timeout=settings.shutdown_timeout,
         watch=settings.watch,
+        stall_threshold=settings.stall_threshold_ms / 1000,
         http_listen=http_listen,
         hosts=host_options(settings),
     )

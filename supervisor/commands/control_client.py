@@ -41,6 +41,10 @@ def render_status(instances: list[dict[str, Any]], out: TextIO) -> None:
     widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h) for i, h in enumerate(headers)]
     for row in [headers, *rows]:
         print("  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row[:-1])) + "  " + row[-1], file=out)
+    starting = sum(1 for item in instances if item["state"] == "starting")
+    if starting:  # a start of thousands takes minutes: how far it got
+        running = sum(1 for item in instances if item["state"] == "running")
+        print(f"start under way: {running} of {len(instances)} running, {starting} starting", file=out)
 
 
 def status(socket_path: Path, as_json: bool, out: TextIO = sys.stdout) -> int:

@@ -219,6 +219,10 @@ class Fleet:
         while loop.time() < deadline and any(r.status.state not in settled for r in self.runners.values()):
             await asyncio.sleep(0.05)
 
+    def starting(self) -> bool:
+        """Whether any instance is still on its way to running (or to a backoff or failure)."""
+        return any(runner.status.state is State.STARTING for runner in self.runners.values())
+
     def counts(self) -> dict[str, int]:
         counts = {"running": 0, "backoff": 0, "failed": 0}
         for runner in self.runners.values():

@@ -1,15 +1,26 @@
-"""Keep full garbage collections short in a process that hosts hundreds of bots.
+"""Keep every garbage collection short in a process that hosts thousands of bots.
 
 CPython's full collection walks every tracked object while it holds the GIL, and every bot's guilds, members,
-channels and commands are such objects: at 1,000 bots a full collection took 200-440 ms, a stall of every bot at
-once, and it comes back whenever a quarter again as many objects have survived (a busy fleet's message caches).
-Once the fleet is up, the objects that survived start-up are frozen (`gc.freeze`): collections no longer look at
-them, so a full one only walks what came after.
+channels and commands are such objects: at 1,000-2,000 bots a full collection took 300-1,300 ms, a stall of every
+bot at once. `gc.freeze()` moves every object alive now out of all collections; a later `gc.collect()` walks only
+what was allocated since. So the daemon never lets CPython start a full collection on its own (the third
+threshold is out of reach) and instead, every YOUNG_PER_FREEZE collections of the middle generation (that is after
+a bounded number of net allocations; CPython would consider a full collection every 10), it collects what came
+since the last freeze and freezes the survivors. What one collection walks is then bounded by the allocations
+between two of them, never by the number of bots: the heap grows in frozen layers.
 
-Frozen objects in reference cycles are not reclaimed while frozen, and a closed bot is such a cycle. So after
-every REFREEZE_AFTER closed bots (restarts, removed instances) the heap is thawed, collected once and frozen
-again: one full collection, paid when bots stop rather than in the middle of everyone's commands. It waits a
-moment after the last closure, so a burst of restarts pays once, and is skipped while the daemon shuts down.
+It also freezes after each wave of START_WAVE instances that reached running and once the last instance of a
+start is running (not when daemon_ready goes out: that has a one-minute cap, and at 2,000 bots it went out with
+64 still starting).
+
+What frozen objects cannot do is come back when they end up in a reference cycle: a closed bot is such a cycle,
+and so is what an object that lived across a freeze leaves behind. So after enough closed bots (REFREEZE_AFTER or
+REFREEZE_SHARE of the hosted bots, whichever is more) the heap is thawed, collected in full and frozen again: one
+long collection, paid when bots stop rather than in the middle of everyone's commands. It waits a moment after the
+last closure, so a burst of restarts pays once, and is skipped while the daemon shuts down.
+
+The hot paths (a command and its reply, a gateway event) make no cyclic garbage: `bench/gc_trace.py --saveall`
+keeps what collections find and names it by type.
 """
 
 from __future__ import annotations
@@ -17,35 +28,123 @@ from __future__ import annotations
 import asyncio
 import gc
 import time
+from collections.abc import Callable
 
 from supervisor.logs import get_logger
 
-REFREEZE_AFTER = 32  # closed bots whose memory may wait for the next full collection
+REFREEZE_AFTER = 32  # closed bots whose memory may wait for the next full collection...
+REFREEZE_SHARE = 0.05  # ...or this share of the hosted bots, whichever is more
 REFREEZE_QUIET_SECONDS = 2.0  # after the last closure: a burst of restarts is collected once
+START_WAVE = 200  # instances that reached running since the last freeze: freeze again
+YOUNG_PER_FREEZE = 3  # middle-generation collections between two freezes (CPython considers a full one at 10)
+NEVER = 1 << 30  # the third threshold: CPython never starts a full collection itself
+START_SETTLE_SECONDS = 1.0  # after an instance reached running: are any still starting?
 
 
 class HeapFreezer:
-    def __init__(self, quiet_seconds: float = REFREEZE_QUIET_SECONDS) -> None:
+    def __init__(self, quiet_seconds: float = REFREEZE_QUIET_SECONDS,
+                 hosted: Callable[[], int] = lambda: 0, starting: Callable[[], bool] = lambda: False) -> None:
         self.closed_since = 0
+        self.started_since = 0  # instances that reached running since the last freeze
         self.quiet_seconds = quiet_seconds
+        self.hosted = hosted  # how many bots the daemon hosts now
+        self.starting = starting  # whether any instance is still starting
         self.stopping = False
         self.log = get_logger("supervisor.heap")
+        self._loop: asyncio.AbstractEventLoop | None = None
         self._refreeze: asyncio.TimerHandle | None = None
+        self._settle: asyncio.TimerHandle | None = None
+        self._young = 0  # middle-generation collections since the last freeze
+        self._young_pending = False
+        self._thresholds: tuple[int, int, int] | None = None
 
-    def freeze(self) -> None:
-        """Collect what is garbage now, then keep every survivor out of later collections."""
+    # -- the collector's own pace ------------------------------------------------------------------
+    def start(self) -> None:
+        """On the event loop: take over full collections from CPython (freezes instead)."""
+        self._loop = asyncio.get_running_loop()
+        self._thresholds = gc.get_threshold()
+        first, second, _third = self._thresholds
+        gc.set_threshold(first, second, NEVER)
+        gc.callbacks.append(self._on_gc)
+        self.freeze("imports")  # before any bot: the modules' objects are never walked again
+
+    def close(self) -> None:
+        self.stop()
+        if self._thresholds is not None:
+            gc.set_threshold(*self._thresholds)
+            self._thresholds = None
+        if self._on_gc in gc.callbacks:
+            gc.callbacks.remove(self._on_gc)
+
+    def _on_gc(self, phase: str, info: dict[str, int]) -> None:
+        """Any thread (discord.py's heartbeats collect too): count middle-generation collections; each
+        YOUNG_PER_FREEZE-th schedules a freeze on the loop (a collection may not start inside a callback)."""
+        if phase != "stop" or info["generation"] != 1 or self._loop is None:
+            return
+        self._young += 1
+        if self._young >= YOUNG_PER_FREEZE and not self._young_pending:
+            self._young_pending = True
+            try:
+                self._loop.call_soon_threadsafe(self._freeze_young)
+            except RuntimeError:  # the loop closed
+                self._young_pending = False
+
+    def _freeze_young(self) -> None:
+        self._young_pending = False
+        if not self.stopping:
+            self.freeze("allocations")
+
+    # -- freezing ------------------------------------------------------------------------------------
+    def freeze(self, reason: str = "start") -> None:
+        """Collect what came since the last freeze (the frozen heap is not walked), then freeze the survivors."""
+        started = time.perf_counter()
+        freed = gc.collect()
+        gc.freeze()
+        self._young = 0
+        self.started_since = 0
+        ms = round((time.perf_counter() - started) * 1000)
+        log = self.log.debug if reason == "allocations" else self.log.info
+        log("heap_frozen", reason=reason, objects=gc.get_freeze_count(), freed=freed, ms=ms)
+
+    def refreeze(self) -> None:
+        """Thaw everything, collect in full (closed bots' cycles) and freeze again: the one long collection."""
         started = time.perf_counter()
         gc.unfreeze()
         freed = gc.collect()
         gc.freeze()
         self.closed_since = 0
-        self.log.info("heap_frozen", objects=gc.get_freeze_count(), freed=freed,
+        self._young = 0
+        self.log.info("heap_frozen", reason="closed_bots", objects=gc.get_freeze_count(), freed=freed,
                       ms=round((time.perf_counter() - started) * 1000))
+
+    # -- instances -----------------------------------------------------------------------------------
+    def instance_running(self) -> None:
+        """Called on the event loop each time an instance reached running: after a wave of them, and once
+        none is starting any more, freeze what their start left."""
+        self.started_since += 1
+        if self.stopping:
+            return
+        if self.started_since >= START_WAVE:
+            self.freeze("start_wave")
+            return
+        if self._settle is None:
+            self._settle = asyncio.get_running_loop().call_later(START_SETTLE_SECONDS, self._start_settled)
+
+    def _start_settled(self) -> None:
+        self._settle = None
+        if self.stopping or not self.started_since:
+            return
+        if self.starting():
+            self._settle = asyncio.get_running_loop().call_later(START_SETTLE_SECONDS, self._start_settled)
+            return
+        self.freeze("started")
 
     def bot_closed(self) -> None:
         """Called on the event loop each time an instance's Bot has been closed."""
         self.closed_since += 1
-        if self.stopping or self.closed_since < REFREEZE_AFTER or not gc.get_freeze_count():
+        if self.stopping or self.closed_since < max(REFREEZE_AFTER, REFREEZE_SHARE * self.hosted()):
+            return
+        if not gc.get_freeze_count():
             return
         if self._refreeze is not None:
             self._refreeze.cancel()
@@ -54,10 +153,11 @@ class HeapFreezer:
     def stop(self) -> None:
         """The daemon is shutting down: every bot is about to close, and nothing is worth collecting."""
         self.stopping = True
-        if self._refreeze is not None:
-            self._refreeze.cancel()
+        for handle in (self._refreeze, self._settle):
+            if handle is not None:
+                handle.cancel()
 
     def _refreeze_now(self) -> None:
         self._refreeze = None
         if not self.stopping:
-            self.freeze()
+            self.refreeze()

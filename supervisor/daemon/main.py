@@ -18,7 +18,8 @@ from supervisor.daemon.heap import HeapFreezer
 from supervisor.daemon.lockfile import DaemonAlreadyRunning, DaemonLock
 from supervisor.daemon.notify import Notifier
 from supervisor.daemon.runner import RuntimeOptions
-from supervisor.daemon.watchdog import LoopWatchdog
+from supervisor.daemon.status import State
+from supervisor.daemon.watchdog import STALL_THRESHOLD, LoopWatchdog
 from supervisor.daemon.watcher import watch
 from supervisor.hosts import control as hosts_control
 from supervisor.hosts.leases import HostOptions
@@ -30,6 +31,8 @@ from supervisor.pg.service import Databases
 from supervisor.runtime.compression import use_bounded_compression
 from supervisor.runtime.endpoints import apply_endpoints
 from supervisor.runtime.gateway_reads import use_yielding_reads
+from supervisor.runtime.heartbeats import use_loop_heartbeats
+from supervisor.runtime.transport_cycles import free_closed_transports
 from supervisor.settings import SupervisorSettings
 
 
@@ -42,6 +45,7 @@ if TYPE_CHECKING:
     from supervisor.web.listen import HttpListen
     from supervisor.web.server import WebService
 
+START_PROGRESS_SECONDS = 5.0  # while instances start: a start_progress line this often
 READY_WAIT_SECONDS = 60.0  # READY=1 goes out when every valid instance has started, or after this long
 
 
@@ -55,6 +59,7 @@ class DaemonOptions:
     mcp_listen: McpListen | None = None  # the fleet's MCP endpoint alone (served by the HTTP listener); off: None
     http_listen: HttpListen | None = None  # the console, /metrics (and /mcp when MCP is on); off when None
     hosts: HostOptions | None = None  # capacity, standby and the fleet tables' schema (docs/standby.md)
+    stall_threshold: float = STALL_THRESHOLD  # seconds the loop may be held before the watchdog logs it
 
 
 class Daemon:
@@ -63,15 +68,15 @@ class Daemon:
         self.settings = settings
         self.options = options
         self.databases = Databases(options.state_dir, options.hosts)
-        self.heap = HeapFreezer()
-        runtime = replace(options.runtime, on_bot_closed=self.heap.bot_closed)
+        self.heap = HeapFreezer(hosted=lambda: len(self.fleet.runners), starting=lambda: self.fleet.starting())
+        runtime = replace(options.runtime, on_bot_closed=self.heap.bot_closed, on_running=self.heap.instance_running)
         self.fleet = Fleet(settings, load_migrations(), runtime, self.databases, before_start)
         self._review: asyncio.Task[None] | None = None
         self.notifier = Notifier()
         self.control = ControlServer(options.control_socket, self.handle_control)
         self.control_commands: dict[str, ControlCommand] = ControlHandlers(self).table()  # others may add theirs
         self.control_commands.update(hosts_control.table(self.databases.leases))  # drain, undrain, fleet
-        self.watchdog = LoopWatchdog()
+        self.watchdog = LoopWatchdog(options.stall_threshold)
         self.log = get_logger("supervisor.daemon")
         self._stop = asyncio.Event()
         self._signals = 0
@@ -134,8 +139,7 @@ class Daemon:
 
     async def _announce_ready(self) -> None:
         """READY=1 once the first scan's instances have all started (or settled in backoff/failed)."""
-        await self.fleet.wait_settled(READY_WAIT_SECONDS)
-        self.heap.freeze()  # the start wave's survivors are long-lived: later full collections skip them
+        await self.fleet.wait_settled(READY_WAIT_SECONDS)  # the heap freezes per start wave, not here
         self.notifier.ready(self.status_line())
         self.log.info("daemon_ready", status=self.status_line())
         while True:  # keep STATUS= current, and feed the watchdog when systemd asks for one
@@ -144,15 +148,26 @@ class Daemon:
             if self.notifier.watchdog_interval:
                 self.notifier.watchdog()
 
+    async def _log_start_progress(self) -> None:
+        """While instances are starting (thousands take minutes), say how far the start got every few seconds."""
+        while True:
+            await asyncio.sleep(START_PROGRESS_SECONDS)
+            starting = sum(1 for r in self.fleet.runners.values() if r.status.state is State.STARTING)
+            if starting:
+                self.log.info("start_progress", starting=starting, **self.fleet.counts())
+
     async def start(self) -> None:
         """Open the control socket, start every valid instance, and begin watching. Raises on a busy socket."""
         apply_endpoints(self.settings.api_base_url, self.settings.gateway_url, self.settings.ca_file)
+        free_closed_transports()  # a frozen heap would keep every closed connection's transport cycle
         if not self.options.runtime.discord_defaults:
             use_bounded_compression()
             use_yielding_reads()
+            use_loop_heartbeats()  # no OS thread per connection: 10,000 bots would be 10,000 threads
         self.log.info("daemon_starting", instances_dir=str(self.settings.instances_dir),
                       control_socket=str(self.options.control_socket))
         await self.control.start()
+        self.heap.start()
         self.watchdog.start()
         listen = self.options.http_listen
         if listen is None and self.options.mcp_listen is not None:
@@ -170,6 +185,7 @@ class Daemon:
         await self.fleet.reconcile()
         self.review_databases()
         self._keep("notify", self._announce_ready)
+        self._keep("start_progress", self._log_start_progress)
         if self.options.watch:
             self._keep("watcher", lambda: watch(self.settings.instances_dir, self.fleet.reconcile, self._stop))
 
@@ -185,6 +201,7 @@ class Daemon:
         try:
             return await self.shutdown()
         finally:
+            self.heap.close()
             await self.watchdog.stop()
             await self.control.stop()
 

@@ -61,6 +61,7 @@ class RuntimeOptions:
     upstreams: Mapping[str, str] = field(default_factory=dict)
     discord_defaults: bool = False  # discord.py's own caches, compression, reads (bench/chatter.py compares)
     on_bot_closed: Callable[[], None] = lambda: None  # the daemon's heap freezer counts closed bots
+    on_running: Callable[[], None] = lambda: None  # ...and instances that reached running (start waves)
     clock: SystemClock = field(default_factory=SystemClock)  # features' time (ctx.clock); tests move theirs
 
 
@@ -279,6 +280,7 @@ class InstanceRunner:
                     listener = await open_instance_listener(self)  # listening before it counts as running
                 self.status.enter(State.RUNNING)
                 self.status.last_error = self._last_crash  # a wait for Discord or the database is over; a crash
+                self.options.on_running()
                 self._reached_discord = True
                 self.log.info("instance_running", guilds=len(bot.guilds))
                 ending: set[asyncio.Future[Any]] = {bot_task, ctx.crashed, wake}

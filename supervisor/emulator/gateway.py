@@ -158,6 +158,7 @@ class TokenStats:
     resumes: int = 0
     invalidated: int = 0
     replayed: int = 0
+    heartbeats: int = 0  # heartbeats received on an identified connection
 
 
 @dataclass
@@ -185,6 +186,8 @@ class Gateway:
         # a client waits its guild-ready timeout for them.
         self.withheld_guilds: set[int] = set()
         self.watch = SessionWatch(lambda token: len(self.live_connections(token)))  # sessions per token over time
+        # Tokens whose heartbeats get no ACK (a zombie connection, seen from the client).
+        self.unacked_heartbeats: set[str] = set()
         # Op 4 (a bot joining, moving or leaving voice) goes to the voice model (voice_states.py).
         self.on_voice_state: Callable[[Session, dict[str, Any]], None] | None = None
 
@@ -367,6 +370,11 @@ class Gateway:
         raw_data = payload.get("d")
         data: dict[str, Any] = raw_data if isinstance(raw_data, dict) else {}
         if op == OP_HEARTBEAT:
+            if conn.session is not None:
+                token = conn.session.app.token
+                self.token_stats(token).heartbeats += 1
+                if token in self.unacked_heartbeats:
+                    return
             ack = {"op": OP_HEARTBEAT_ACK, "d": None, "s": None, "t": None}
             delay = self.config.heartbeat_ack_delay_ms / 1000
             if delay > 0:

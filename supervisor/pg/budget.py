@@ -105,7 +105,7 @@ class _Slot:
     __slots__ = ("closing", "connection")
 
     def __init__(self, connection: BudgetedConnection):
-        self.connection = connection
+        self.connection: BudgetedConnection | None = connection
         self.closing = False  # closed by us to make room
 
 
@@ -170,11 +170,13 @@ class ConnectionBudget:
             del self._idle[slot]
             slot.closing = True
             self._closing += 1
-            slot.connection.terminate()  # idle, so nothing is lost; its termination listener frees the slot
+            if slot.connection is not None:
+                slot.connection.terminate()  # idle, so nothing is lost; its termination listener frees the slot
             wanted -= 1
 
     def _closed(self, slot: _Slot) -> None:
         self._idle.pop(slot, None)
+        slot.connection = None  # the connection and its slot refer to each other: freed at once, not by a collection
         if slot.closing:
             self._closing -= 1
         self._give_back()

@@ -115,7 +115,12 @@ class InstanceBot(commands.Bot):
         mark(self.instance.name, f"command {ctx.command.qualified_name}" if ctx.command else "command")
         if ctx.command is not None:
             self.instance.counters.commands += 1
-        await super().invoke(ctx)
+        try:
+            await super().invoke(ctx)
+        finally:
+            # discord.py puts the context in its own argument list (ctx.args = [ctx, ...]): a reference cycle
+            # per command, left for the garbage collector. Breaking it frees the context at once.
+            ctx.args = []
 
     async def setup_hook(self) -> None:
         await self.switch_features(self.instance.spec)

@@ -1,0 +1,85 @@
+"""Gateway heartbeats as event-loop timers (supervisor/runtime/heartbeats.py), against the emulator: sent every
+interval, ACK'd, latency set, no thread per connection; a connection whose heartbeats go unanswered is closed and
+RESUMEd, as with discord.py's own heartbeat thread."""
+
+from __future__ import annotations
+
+import logging
+import math
+import threading
+
+import discord.gateway
+import pytest
+from discord.ext import commands
+from structlog.testing import capture_logs
+
+from supervisor.emulator import Emulator
+from supervisor.runtime.heartbeats import LoopKeepAlive, use_loop_heartbeats
+from tests.support import BotRunner, World, add_ping, full_intents
+
+
+@pytest.fixture(autouse=True)
+def loop_heartbeats(emu: Emulator, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(discord.gateway, "KeepAliveHandler", discord.gateway.KeepAliveHandler)  # restored after
+    use_loop_heartbeats()
+    emu.gateway.config.heartbeat_interval_ms = 100
+
+
+def keep_alive_threads() -> list[str]:
+    return [t.name for t in threading.enumerate() if t.name.startswith("keep-alive-handler")]
+
+
+async def test_heartbeats_are_sent_acked_and_measured_without_a_thread(emu: Emulator, world: World,
+                                                                        bots: BotRunner) -> None:
+    bot = await bots.start(world.token, setup=add_ping)
+    assert isinstance(bot.ws._keep_alive, LoopKeepAlive)
+
+    await emu.wait_until(lambda: emu.gateway.token_stats(world.token).heartbeats >= 3)
+    await emu.wait_until(lambda: not math.isinf(bot.latency))
+    # The emulator answers after 40 ms: the latency is that round trip, never the interval.
+    assert 0 < bot.latency < 5
+    assert keep_alive_threads() == []
+    await emu.send_message(world.channel, world.owner, "!ping")
+    assert (await emu.wait_for_bot_message(channel=world.channel)).content == "pong"
+
+
+async def test_unanswered_heartbeats_close_the_connection_and_it_resumes(emu: Emulator, world: World,
+                                                                         bots: BotRunner,
+                                                                         caplog: pytest.LogCaptureFixture) -> None:
+    bot = commands.Bot(command_prefix="!", intents=full_intents(), heartbeat_timeout=0.5,
+                       help_command=None)
+    await bots.start(world.token, bot=bot, setup=add_ping)
+    await emu.wait_until(lambda: emu.gateway.token_stats(world.token).heartbeats >= 1)
+
+    emu.gateway.unacked_heartbeats.add(world.token)  # a zombie connection: nothing comes back
+    with caplog.at_level(logging.DEBUG, logger="discord.gateway"):
+        await emu.wait_until(lambda: emu.resume_count(world.token) == 1, timeout=10)
+    emu.gateway.unacked_heartbeats.discard(world.token)
+
+    await emu.wait_until(lambda: emu.connected(world.token))
+    await emu.send_message(world.channel, world.owner, "!ping")
+    assert (await emu.wait_for_bot_message(channel=world.channel)).content == "pong"
+    assert emu.identify_count(world.token) == 1  # resumed, not a new session
+    assert keep_alive_threads() == []
+
+
+async def test_the_keep_alive_itself_closes_a_zombie_connection(emu: Emulator, world: World,
+                                                                bots: BotRunner) -> None:
+    """discord.py's read timeout is the same heartbeat_timeout and usually notices first; with a long read timeout
+    and a short keep-alive one, the keep-alive's own check is what closes the connection."""
+    bot = await bots.start(world.token, setup=add_ping)
+    keep_alive = bot.ws._keep_alive
+    assert isinstance(keep_alive, LoopKeepAlive)
+    keep_alive.heartbeat_timeout = 0.3
+
+    with capture_logs() as logs:
+        emu.gateway.unacked_heartbeats.add(world.token)
+        await emu.wait_until(lambda: emu.resume_count(world.token) == 1, timeout=10)
+        emu.gateway.unacked_heartbeats.discard(world.token)
+    assert any(e["event"] == "gateway_not_responding" for e in logs)
+    assert not keep_alive.is_alive()
+
+    await emu.wait_until(lambda: emu.connected(world.token))
+    await emu.send_message(world.channel, world.owner, "!ping")
+    assert (await emu.wait_for_bot_message(channel=world.channel)).content == "pong"
+    assert emu.identify_count(world.token) == 1
