@@ -89,22 +89,22 @@ async def run(db: str, instances: int, seconds: float, consoles: int, run_id: st
         make_bots(emu, root, instances, db, run_id, members=10)
         daemon, start = await start_daemon(emu, root, work, "--http-listen", "127.0.0.1:0")
         base = str((await daemon.wait_log(lambda e: e.get("event") == "http_listening"))["url"]).rstrip("/")
-        await daemon.wait_log(lambda e: e.get("event") == "daemon ready")
+        await daemon.wait_log(lambda e: e.get("event") == "daemon_ready")
         freeze_heap()
         async with aiohttp.ClientSession() as http:
             # First the same time with no console and no scrape: the fleet's own lateness, to compare.
             _wall, _timing, text = await timed_get(http, f"{base}/metrics")
-            quiet_stalls = daemon.count(lambda e: e.get("event") == "event loop stalled")
+            quiet_stalls = daemon.count(lambda e: e.get("event") == "event_loop_stalled")
             quiet_before = lag_buckets(text)
             await asyncio.sleep(seconds)
             _wall, _timing, text = await timed_get(http, f"{base}/metrics")
             quiet = window_of(quiet_before, lag_buckets(text))
-            quiet_stalls = daemon.count(lambda e: e.get("event") == "event loop stalled") - quiet_stalls
+            quiet_stalls = daemon.count(lambda e: e.get("event") == "event_loop_stalled") - quiet_stalls
             before = lag_buckets(text)
             _wall, _timing, page = await timed_get(http, f"{base}/")
             stop, events = asyncio.Event(), [0]
             pages: list[tuple[float, float, float]] = []
-            stalls_before = daemon.count(lambda e: e.get("event") == "event loop stalled")
+            stalls_before = daemon.count(lambda e: e.get("event") == "event_loop_stalled")
             tasks = [asyncio.create_task(console(http, base, stop, pages, events)) for _ in range(consoles)]
             scrapes: list[tuple[float, float, float]] = []
             deadline = time.monotonic() + seconds
@@ -121,8 +121,8 @@ async def run(db: str, instances: int, seconds: float, consoles: int, run_id: st
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
             after = lag_buckets(text)
-        stalls = daemon.count(lambda e: e.get("event") == "event loop stalled") - stalls_before
-        stalled = [e for e in daemon.logs if e.get("event") == "event loop stalled"][-stalls:] if stalls else []
+        stalls = daemon.count(lambda e: e.get("event") == "event_loop_stalled") - stalls_before
+        stalled = [e for e in daemon.logs if e.get("event") == "event_loop_stalled"][-stalls:] if stalls else []
         await daemon.stop()
     finally:
         await emu.stop()

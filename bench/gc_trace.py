@@ -81,7 +81,7 @@ async def main(args: argparse.Namespace, db: str) -> None:
             daemon, ready = await start_daemon(emu, work / "instances", work, program=(str(PROBE),), env=env)
             print(f"{args.bots} bots running after {ready:.1f} s", flush=True)
             summary("start-up", await snapshot(daemon.pid, out), args.top)
-            await daemon.wait_log(lambda e: e.get("event") in ("daemon ready", "daemon_ready"), timeout=120)
+            await daemon.wait_log(lambda e: e.get("event") in ("daemon_ready",), timeout=120)
             await asyncio.sleep(args.quiet)
             summary(f"quiet {args.quiet:.0f} s", await snapshot(daemon.pid, out), args.top)
             for burst in range(args.bursts):
@@ -105,7 +105,7 @@ async def main(args: argparse.Namespace, db: str) -> None:
                 if entry.get("event") == "heap_frozen":
                     print(f"  heap frozen: reason {entry.get('reason')}, {entry.get('objects')} objects, "
                           f"{entry.get('ms')} ms")
-            stalls = [e for e in daemon.logs if e.get("event") in ("event loop stalled", "event_loop_stalled")]
+            stalls = [e for e in daemon.logs if e.get("event") in ("event_loop_stalled",)]
             print(f"watchdog stalls: {len(stalls)}; worst {max((e['stalled_ms'] for e in stalls), default=0)} ms "
                   f"(gc {max((e.get('gc_ms', 0) for e in stalls), default=0)} ms); bench loop worst lag "
                   f"{lag.worst_ms:.0f} ms")
