@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hmac
-import ipaddress
 import socket
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
@@ -25,6 +24,7 @@ from mcp.server.transport_security import TransportSecuritySettings
 from supervisor import __version__
 from supervisor.logs import get_logger
 from supervisor.mcp.http_limits import HEADER_TIMEOUT, uvicorn_limits
+from supervisor.mcp.instance_env import is_loopback
 from supervisor.mcp.webhook_routes import Resolver, WebhookRoutes
 
 MAX_BODY_BYTES = 64 * 1024
@@ -60,12 +60,7 @@ class McpListen:
 
     @property
     def loopback(self) -> bool:
-        if self.host == "localhost":
-            return True
-        try:
-            return ipaddress.ip_address(self.host).is_loopback
-        except ValueError:
-            return False
+        return is_loopback(self.host)
 
 
 def build_server(list_tools: ListTools, call_tool: CallTool) -> Server[Any]:
