@@ -6,7 +6,9 @@ differ between callers (DJ mode, the rate limit) stay with the callers.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
 from dataclasses import dataclass
+from typing import TypeVar
 
 import discord
 from supervisor.sdk import UserError
@@ -17,6 +19,8 @@ from .resolve import COOKIES_EXPIRED, ResolveFailed
 from .service import NOTHING_PLAYING, STOPPED, MusicService
 from .source import NotAudio
 from .tracks import MAX_QUEUE, LoopMode, Track
+
+T = TypeVar("T")
 
 NOT_IN_VOICE = "You need to be in a voice channel!"
 NOT_FOUND = "Couldn't find that song. Try a different search."
@@ -84,16 +88,24 @@ async def _start_or_queue(service: MusicService, player: GuildPlayer, member: di
         return first, len(added)
 
 
+async def _resolved(service: MusicService, channel: discord.abc.Messageable, lookup: Awaitable[T], event: str,
+                    failure: str) -> T:
+    """What the resolver found; a failure is logged as `event` and told as `failure`. Either way, warn when the
+    cookies have expired."""
+    try:
+        return await lookup
+    except ResolveFailed as error:
+        service.ctx.log.info(event, error=str(error)[:200])
+        raise UserError(failure) from None
+    finally:
+        await _warn_cookies(service, channel)
+
+
 async def play(service: MusicService, member: discord.Member, channel: discord.abc.Messageable,
                query: str) -> Reply:
     _voice_channel(member)
-    try:
-        track = await service.resolver.track(query, member.display_name)
-    except ResolveFailed as error:
-        service.ctx.log.info("music_resolve_failed", error=str(error)[:200])
-        raise UserError(NOT_FOUND) from None
-    finally:
-        await _warn_cookies(service, channel)
+    track = await _resolved(service, channel, service.resolver.track(query, member.display_name),
+                            "music_resolve_failed", NOT_FOUND)
     player = service.player(member.guild)
     started, _queued = await _start_or_queue(service, player, member, channel, [track])
     if started is not None:
@@ -104,13 +116,8 @@ async def play(service: MusicService, member: discord.Member, channel: discord.a
 async def playlist(service: MusicService, member: discord.Member, channel: discord.abc.Messageable,
                    url: str) -> Reply:
     _voice_channel(member)
-    try:
-        tracks = await service.resolver.playlist(url, member.display_name)
-    except ResolveFailed as error:
-        service.ctx.log.info("music_playlist_failed", error=str(error)[:200])
-        raise UserError("Couldn't load that playlist.") from None
-    finally:
-        await _warn_cookies(service, channel)
+    tracks = await _resolved(service, channel, service.resolver.playlist(url, member.display_name),
+                             "music_playlist_failed", "Couldn't load that playlist.")
     if not tracks:
         raise UserError("No tracks found in that playlist.")
     player = service.player(member.guild)

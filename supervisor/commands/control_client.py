@@ -59,12 +59,19 @@ def status(socket_path: Path, as_json: bool, out: TextIO = sys.stdout) -> int:
     return 0
 
 
-def act(socket_path: Path, payload: dict[str, Any], done: str, out: TextIO = sys.stdout) -> int:
+def ask_ok(socket_path: Path, payload: dict[str, Any]) -> dict[str, Any] | None:
+    """The daemon's answer when it accepted the request; else None, having said why on stderr."""
     answer = _ask(socket_path, payload)
     if answer is None:
-        return 1
+        return None
     if not answer.get("ok"):
         print(f"error: {answer.get('error', 'the daemon refused')}", file=sys.stderr)
+        return None
+    return answer
+
+
+def act(socket_path: Path, payload: dict[str, Any], done: str, out: TextIO = sys.stdout) -> int:
+    if ask_ok(socket_path, payload) is None:
         return 1
     print(done, file=out)
     return 0

@@ -7,7 +7,7 @@ import time
 from pathlib import Path
 from typing import Any, TextIO
 
-from supervisor.commands.control_client import _ask
+from supervisor.commands.control_client import ask_ok
 from supervisor.text import format_duration
 
 DRAIN_POLL_SECONDS = 0.5
@@ -18,11 +18,8 @@ def drain(socket_path: Path, timeout: float, out: TextIO = sys.stdout) -> int:
     deadline = time.monotonic() + timeout
     said: tuple[str, ...] | None = None
     while True:
-        answer = _ask(socket_path, {"command": "drain"})
+        answer = ask_ok(socket_path, {"command": "drain"})
         if answer is None:
-            return 1
-        if not answer.get("ok"):
-            print(f"error: {answer.get('error', 'the daemon refused')}", file=sys.stderr)
             return 1
         held, kept = answer["held"], answer["kept"]
         movable = [name for name in held if name not in kept]
@@ -43,22 +40,16 @@ def drain(socket_path: Path, timeout: float, out: TextIO = sys.stdout) -> int:
 
 
 def undrain(socket_path: Path, out: TextIO = sys.stdout) -> int:
-    answer = _ask(socket_path, {"command": "undrain"})
+    answer = ask_ok(socket_path, {"command": "undrain"})
     if answer is None:
-        return 1
-    if not answer.get("ok"):
-        print(f"error: {answer.get('error', 'the daemon refused')}", file=sys.stderr)
         return 1
     print("undrained: this daemon takes its share back, one instance at a time", file=out)
     return 0
 
 
 def fleet(socket_path: Path, as_json: bool, out: TextIO = sys.stdout) -> int:
-    answer = _ask(socket_path, {"command": "fleet"})
+    answer = ask_ok(socket_path, {"command": "fleet"})
     if answer is None:
-        return 1
-    if not answer.get("ok"):
-        print(f"error: {answer.get('error', 'the daemon refused')}", file=sys.stderr)
         return 1
     rows = answer["instances"]
     if as_json:

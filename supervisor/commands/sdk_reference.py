@@ -14,6 +14,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from supervisor.commands import generated_docs
+
 GENERATED_BEGIN = "<!-- begin: generated from supervisor/sdk by `python -m supervisor.commands.sdk_reference` -->"
 GENERATED_END = "<!-- end: generated from supervisor/sdk -->"
 _ADDRESS = re.compile(r" at 0x[0-9a-f]+")
@@ -90,16 +92,11 @@ def reference() -> str:
 
 
 def generated_section(document: str) -> str | None:
-    begin, end = document.find(GENERATED_BEGIN), document.find(GENERATED_END)
-    if begin < 0 or end < begin:
-        return None
-    return document[begin + len(GENERATED_BEGIN):end].strip("\n") + "\n"
+    return generated_docs.section(document, GENERATED_BEGIN, GENERATED_END)
 
 
 def update_document(path: Path) -> None:
-    document = path.read_text(encoding="utf-8")
-    begin, end = document.index(GENERATED_BEGIN), document.index(GENERATED_END)
-    path.write_text(f"{document[:begin + len(GENERATED_BEGIN)]}\n{reference()}{document[end:]}", encoding="utf-8")
+    generated_docs.rewrite(path, GENERATED_BEGIN, GENERATED_END, reference())
 
 
 if __name__ == "__main__":

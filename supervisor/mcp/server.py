@@ -9,11 +9,9 @@ closed and connections capped (http_limits.py).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import hmac
-import ipaddress
 import socket
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,7 +23,9 @@ from mcp.server.transport_security import TransportSecuritySettings
 from supervisor import __version__
 from supervisor.logs import get_logger
 from supervisor.mcp.http_limits import HEADER_TIMEOUT, uvicorn_limits
+from supervisor.mcp.instance_env import is_loopback
 from supervisor.mcp.webhook_routes import Resolver, WebhookRoutes
+from supervisor.web.embedded import EmbeddedUvicorn, stop_embedded
 
 MAX_BODY_BYTES = 64 * 1024
 PATH = "/mcp"
@@ -60,12 +60,7 @@ class McpListen:
 
     @property
     def loopback(self) -> bool:
-        if self.host == "localhost":
-            return True
-        try:
-            return ipaddress.ip_address(self.host).is_loopback
-        except ValueError:
-            return False
+        return is_loopback(self.host)
 
 
 def build_server(list_tools: ListTools, call_tool: CallTool) -> Server[Any]:
@@ -101,14 +96,6 @@ class BearerGuard:
         await self.app(scope, receive, send)
 
 
-class _EmbeddedUvicorn(uvicorn.Server):
-    """uvicorn inside the daemon: the daemon owns the signals (uvicorn would catch SIGTERM and raise it again)."""
-
-    @contextlib.contextmanager
-    def capture_signals(self) -> Iterator[None]:
-        yield
-
-
 def streamable_app(host: str, port: int, list_tools: ListTools, call_tool: CallTool) -> Any:
     """The MCP endpoint at /mcp as a Starlette app (its lifespan runs the session manager). The fleet's HTTP
     listener mounts it beside the console; McpHttpService serves it alone."""
@@ -139,7 +126,7 @@ class McpHttpService:
         config = uvicorn.Config(guarded, host=listen.host, port=listen.port,
                                 log_config=None, access_log=False, lifespan="on", server_header=False,
                                 **uvicorn_limits(header_timeout))  # idle and slow clients are closed
-        self._server = _EmbeddedUvicorn(config)
+        self._server = EmbeddedUvicorn(config)
         self._task: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
@@ -165,9 +152,4 @@ class McpHttpService:
     async def stop(self) -> None:
         if self._task is None:
             return
-        self._server.should_exit = True
-        try:
-            await asyncio.wait_for(asyncio.shield(self._task), 5.0)
-        except (TimeoutError, Exception):
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
+        await stop_embedded(self._server, self._task)

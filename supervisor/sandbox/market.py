@@ -10,6 +10,8 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from aiohttp import web
 
+from supervisor.sandbox.standin import serve_loopback
+
 # Roughly where these traded recently; the walk starts here.
 OPENING = {
     "AAPL": 190, "MSFT": 410, "GOOG": 142, "AMZN": 178, "NVDA": 880, "META": 495, "TSLA": 175, "BRK.B": 405,
@@ -63,12 +65,7 @@ class SimulatedMarket:
     async def start(self) -> str:
         app = web.Application()
         app.router.add_get("/api/v1/quote", self._quote)
-        self._runner = web.AppRunner(app, access_log=None)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-        self.url = f"http://127.0.0.1:{port}"
+        self._runner, self.url = await serve_loopback(app)
         return self.url
 
     async def stop(self) -> None:

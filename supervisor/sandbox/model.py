@@ -14,6 +14,8 @@ from typing import Any
 
 from aiohttp import web
 
+from supervisor.sandbox.standin import serve_loopback
+
 _BAN_REQUEST = re.compile(r"\bban\b", re.IGNORECASE)
 _MENTION = re.compile(r"<@!?(\d+)>")
 _DURATION = re.compile(r"\b(\d+)\s*(s|m|h|d|w)\b", re.IGNORECASE)
@@ -77,12 +79,8 @@ class SandboxModel:
         """Listen on a free loopback port; returns the chat completions URL."""
         app = web.Application()
         app.router.add_post("/v1/chat/completions", _completions)
-        self._runner = web.AppRunner(app, access_log=None)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-        self.url = f"http://127.0.0.1:{port}/v1/chat/completions"
+        self._runner, base = await serve_loopback(app)
+        self.url = f"{base}/v1/chat/completions"
         return self.url
 
     async def stop(self) -> None:

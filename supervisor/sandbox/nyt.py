@@ -15,6 +15,8 @@ from typing import Any
 
 from aiohttp import web
 
+from supervisor.sandbox.standin import serve_loopback
+
 WORDLE_FIRST = dt.date(2021, 6, 19)
 CONNECTIONS_FIRST = dt.date(2023, 6, 12)
 
@@ -93,12 +95,7 @@ class NytStandIn:
     async def start(self) -> str:
         app = web.Application()
         app.router.add_get(r"/svc/{game:wordle|connections}/v2/{day}", self._answer)
-        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.5)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-        self.url = f"http://127.0.0.1:{port}"
+        self._runner, self.url = await serve_loopback(app, shutdown_timeout=0.5)
         return self.url
 
     async def stop(self) -> None:

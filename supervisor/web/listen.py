@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-import ipaddress
 from dataclasses import dataclass, field
+
+from supervisor.mcp.instance_env import is_loopback
 
 
 class HttpConfigError(Exception):
@@ -37,12 +38,7 @@ class HttpListen:
 
     @property
     def loopback(self) -> bool:
-        if self.host == "localhost":
-            return True
-        try:
-            return ipaddress.ip_address(self.host).is_loopback
-        except ValueError:
-            return False
+        return is_loopback(self.host)
 
     @property
     def wildcard(self) -> bool:

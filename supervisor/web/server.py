@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import socket
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 import uvicorn
@@ -23,6 +23,7 @@ from uvicorn.protocols.http.h11_impl import H11Protocol
 from supervisor.logs import get_logger
 from supervisor.mcp.webhook_routes import Resolver, WebhookRoutes
 from supervisor.web.console import Console
+from supervisor.web.embedded import EmbeddedUvicorn, stop_embedded
 from supervisor.web.guard import Guard
 from supervisor.web.listen import HttpConfigError, HttpListen
 
@@ -43,14 +44,6 @@ class IdleClosingH11(H11Protocol):
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
         self.timeout_keep_alive_task = self.loop.call_later(self.timeout_keep_alive, self.timeout_keep_alive_handler)
-
-
-class _EmbeddedUvicorn(uvicorn.Server):
-    """uvicorn inside the daemon: the daemon owns the signals (uvicorn would catch SIGTERM and raise it again)."""
-
-    @contextlib.contextmanager
-    def capture_signals(self) -> Iterator[None]:
-        yield
 
 
 def bind(listen: HttpListen) -> socket.socket:
@@ -78,7 +71,7 @@ class WebService:
         self.daemon = daemon
         self.console = Console(daemon, listen.token)
         self._tools = (list_tools, call_tool)
-        self._server: _EmbeddedUvicorn | None = None
+        self._server: EmbeddedUvicorn | None = None
         self._task: asyncio.Task[None] | None = None
         self.url = ""
 
@@ -109,7 +102,7 @@ class WebService:
                                 server_header=False, http=IdleClosingH11, timeout_keep_alive=int(IDLE_TIMEOUT),
                                 limit_concurrency=LIMIT_CONCURRENCY, timeout_graceful_shutdown=2,
                                 h11_max_incomplete_event_size=16 * 1024)
-        self._server = _EmbeddedUvicorn(config)
+        self._server = EmbeddedUvicorn(config)
         self._task = asyncio.get_running_loop().create_task(self._server.serve(sockets=[sock]), name="http")
         while not self._server.started:
             if self._task.done():
@@ -125,9 +118,4 @@ class WebService:
         await self.console.feed.stop()
         if self._task is None or self._server is None:
             return
-        self._server.should_exit = True
-        try:
-            await asyncio.wait_for(asyncio.shield(self._task), 5.0)
-        except (TimeoutError, Exception):
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
+        await stop_embedded(self._server, self._task)
