@@ -88,14 +88,14 @@ async def _start_or_queue(service: MusicService, player: GuildPlayer, member: di
         return first, len(added)
 
 
-async def _resolved(service: MusicService, channel: discord.abc.Messageable, lookup: Awaitable[T], event: str,
+async def _resolved(service: MusicService, channel: discord.abc.Messageable, lookup: Awaitable[T], what: str,
                     failure: str) -> T:
-    """What the resolver found; a failure is logged as `event` and told as `failure`. Either way, warn when the
-    cookies have expired."""
+    """What the resolver found; a failure is logged (`what`: track or playlist) and told as `failure`. Either way,
+    warn when the cookies have expired."""
     try:
         return await lookup
     except ResolveFailed as error:
-        service.ctx.log.info(event, error=str(error)[:200])
+        service.ctx.log.info("music_resolve_failed", what=what, error=str(error)[:200])
         raise UserError(failure) from None
     finally:
         await _warn_cookies(service, channel)
@@ -105,7 +105,7 @@ async def play(service: MusicService, member: discord.Member, channel: discord.a
                query: str) -> Reply:
     _voice_channel(member)
     track = await _resolved(service, channel, service.resolver.track(query, member.display_name),
-                            "music_resolve_failed", NOT_FOUND)
+                            "track", NOT_FOUND)
     player = service.player(member.guild)
     started, _queued = await _start_or_queue(service, player, member, channel, [track])
     if started is not None:
@@ -117,7 +117,7 @@ async def playlist(service: MusicService, member: discord.Member, channel: disco
                    url: str) -> Reply:
     _voice_channel(member)
     tracks = await _resolved(service, channel, service.resolver.playlist(url, member.display_name),
-                             "music_playlist_failed", "Couldn't load that playlist.")
+                             "playlist", "Couldn't load that playlist.")
     if not tracks:
         raise UserError("No tracks found in that playlist.")
     player = service.player(member.guild)
