@@ -54,12 +54,16 @@ async def test_three_daemons_started_one_after_another_split_the_instances_evenl
             return sorted((row["name"], row["pid"]) for row in rows) == expected
 
         await eventually(fleet_shows_placement, timeout=20)
-        code, out, err = await run_cli_async("status", "--fleet", "--control-socket", str(first.control_socket))
-        assert code == 0, err
-        lines = out.splitlines()
-        assert lines[0].split() == ["INSTANCE", "HOST", "PID", "STATE", "SINCE", "DAEMON"]
-        assert sum("running elsewhere" in line for line in lines) == 2 * INSTANCES  # the others stand by
-        assert any("this daemon" in line and str(pids[0]) in line for line in lines)
+
+        async def table_shows_the_others_standing_by() -> bool:  # each standby's row follows within a look
+            code, out, err = await run_cli_async("status", "--fleet", "--control-socket", str(first.control_socket))
+            assert code == 0, err
+            lines = out.splitlines()
+            assert lines[0].split() == ["INSTANCE", "HOST", "PID", "STATE", "SINCE", "DAEMON"]
+            return (sum("running elsewhere" in line for line in lines) == 2 * INSTANCES
+                    and any("this daemon" in line and str(pids[0]) in line for line in lines))
+
+        await eventually(table_shows_the_others_standing_by, timeout=20)
     finally:
         await hosts.stop_all()
 
