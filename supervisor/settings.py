@@ -53,6 +53,19 @@ def _choice(options: tuple[str, ...], transform: Callable[[str], str]) -> Callab
     return parse
 
 
+def parse_workers(name: str, text: str) -> int:
+    """`--workers`/SUPERVISOR_WORKERS: a count of at least 1, or `auto` (one per core this process may use)."""
+    if text.strip().lower() == "auto":
+        return max(1, len(os.sched_getaffinity(0)))
+    try:
+        count = int(text)
+    except ValueError:
+        raise SettingsError(f"{name}={text!r}: expected a number of worker processes or 'auto'") from None
+    if count < 1:
+        raise SettingsError(f"{name}={text!r}: at least 1 worker")
+    return count
+
+
 def _flag(name: str, text: str) -> bool:
     return text.strip().lower() in ("1", "true", "yes", "on")
 
@@ -84,6 +97,7 @@ class SupervisorSettings:
     capacity: float = 1.0  # this daemon's share of the instances among the daemons on the same databases
     standby: bool = False  # take an instance only when no daemon without --standby has it
     fleet_schema: str = "discord_supervisor"  # the schema of the fleet tables in each database
+    workers: int = 1  # daemon processes on this host under one parent (supervisor/daemon/workers.py)
 
     @classmethod
     def from_sources(cls, args: argparse.Namespace | None = None, environ: Mapping[str, str] | None = None,
@@ -157,4 +171,5 @@ SOURCES: dict[str, Source] = {
     "capacity": Source(default=1.0, parse=_number),
     "standby": Source(default=False, parse=_flag),
     "fleet_schema": Source(default="discord_supervisor"),
+    "workers": Source(default=1, parse=parse_workers),
 }

@@ -64,6 +64,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return 2
     args.parser = parser  # for a command's own usage errors (exit 2)
+    args.argv = list(sys.argv[1:] if argv is None else argv)  # `run --workers N` starts its workers with these
     try:
         settings = SupervisorSettings.from_sources(args)
     except SettingsError as error:

@@ -8,7 +8,7 @@ from typing import Any
 
 from supervisor.cli.hosts import add_host_options, host_options
 from supervisor.cli.options import add_control_socket, add_finnhub_url, add_instances, add_nyt_url, add_state_dir
-from supervisor.settings import LOG_FORMATS, LOG_LEVELS, SupervisorSettings
+from supervisor.settings import LOG_FORMATS, LOG_LEVELS, SettingsError, SupervisorSettings, parse_workers
 
 
 def add_parser(subparsers: Any) -> None:
@@ -47,6 +47,12 @@ def add_parser(subparsers: Any) -> None:
     run.add_argument("--log-format", choices=list(LOG_FORMATS),
                      help="auto: console on a terminal, JSON lines otherwise")
     add_host_options(run)
+    run.add_argument("--workers", metavar="N|auto", type=_workers,
+                     help="run N daemon processes on this host under this one, each running a share of the "
+                     "instances (placed as among hosts: docs/workers.md); a dead worker is restarted alone, "
+                     "`status` and the control socket answer for all of them (default 1, or "
+                     "$SUPERVISOR_WORKERS; auto: one per core)")
+    run.add_argument("--worker-index", type=int, help=argparse.SUPPRESS)  # set by the parent for its workers
     run.add_argument("--mcp-listen", metavar="HOST:PORT",
                      help="serve one MCP endpoint for the whole fleet at http://HOST:PORT/mcp (default: off, or "
                      "$MCP_LISTEN); a non-loopback HOST needs $MCP_AUTH_TOKEN. Each instance opts in with its "
@@ -57,12 +63,27 @@ def add_parser(subparsers: Any) -> None:
                      "$SUPERVISOR_HTTP_TOKEN; with --mcp-listen set to the same address it serves /mcp too")
 
 
+def _workers(text: str) -> int:
+    try:
+        return parse_workers("--workers", text)
+    except SettingsError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
 def run(args: argparse.Namespace, settings: SupervisorSettings) -> int:
     from supervisor import logs
     from supervisor.daemon import main as daemon
     from supervisor.daemon.runner import RuntimeOptions
 
     logs.configure(settings.log_level, json={"auto": None, "json": True, "console": False}[settings.log_format])
+    if settings.workers > 1 and args.worker_index is None:
+        if settings.http_listen or settings.mcp_listen:
+            print("discord-supervisor: --http-listen and --mcp-listen serve one process's bots; they do not work "
+                  "with --workers yet (run with --workers 1, or without them)", file=sys.stderr)
+            return 2
+        from supervisor.daemon import workers
+
+        return workers.run(settings, getattr(args, "argv", None) or sys.argv[1:])
     from supervisor.web.listen import HttpConfigError, from_flags
 
     try:
@@ -82,5 +103,6 @@ def run(args: argparse.Namespace, settings: SupervisorSettings) -> int:
         stall_threshold=settings.stall_threshold_ms / 1000,
         http_listen=http_listen,
         hosts=host_options(settings),
+        worker=args.worker_index,
     )
     return daemon.run(settings, options)

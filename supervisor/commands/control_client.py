@@ -39,6 +39,10 @@ def render_status(instances: list[dict[str, Any]], out: TextIO) -> None:
             note,
         ])
     widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h) for i, h in enumerate(headers)]
+    if any("worker" in item for item in instances):  # `run --workers N`: which worker runs it
+        headers.insert(2, "WORKER")
+        for row, item in zip(rows, instances, strict=True):
+            row.insert(2, "-" if item.get("worker") is None else str(item["worker"]))
     for row in [headers, *rows]:
         print("  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row[:-1])) + "  " + row[-1], file=out)
     starting = sum(1 for item in instances if item["state"] == "starting")

@@ -10,6 +10,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import structlog
+
 from supervisor.daemon.control import ControlServer
 from supervisor.daemon.control_handlers import ControlHandlers
 from supervisor.daemon.control_table import ControlCommand, dispatch
@@ -60,6 +62,7 @@ class DaemonOptions:
     http_listen: HttpListen | None = None  # the console, /metrics (and /mcp when MCP is on); off when None
     hosts: HostOptions | None = None  # capacity, standby and the fleet tables' schema (docs/standby.md)
     stall_threshold: float = STALL_THRESHOLD  # seconds the loop may be held before the watchdog logs it
+    worker: int | None = None  # this daemon's number under a `run --workers N` parent (supervisor/daemon/workers.py)
 
 
 class Daemon:
@@ -148,6 +151,14 @@ class Daemon:
             if self.notifier.watchdog_interval:
                 self.notifier.watchdog()
 
+    async def _watch_parent(self) -> None:
+        """A worker whose parent died (kill -9) stops by itself: it was the parent's to stop, and nobody else is."""
+        parent = os.getppid()
+        while os.getppid() == parent:
+            await asyncio.sleep(1.0)
+        self.log.warning("worker_orphaned", parent_pid=parent)
+        self._stop.set()
+
     async def _log_start_progress(self) -> None:
         """While instances are starting (thousands take minutes), say how far the start got every few seconds."""
         while True:
@@ -186,6 +197,8 @@ class Daemon:
         self.review_databases()
         self._keep("notify", self._announce_ready)
         self._keep("start_progress", self._log_start_progress)
+        if self.options.worker is not None:
+            self._keep("parent_watch", self._watch_parent)
         if self.options.watch:
             self._keep("watcher", lambda: watch(self.settings.instances_dir, self.fleet.reconcile, self._stop))
 
@@ -247,6 +260,8 @@ def run(settings: SupervisorSettings, options: DaemonOptions) -> int:
     if not settings.instances_dir.is_dir():
         log.error("instances_dir_missing", instances_dir=str(settings.instances_dir))
         return 1
+    if options.worker is not None:  # every line of a worker says which (they share the parent's stderr)
+        structlog.contextvars.bind_contextvars(worker=options.worker)
     lock = DaemonLock(options.control_socket)
     try:
         lock.acquire()  # before anything else: a refused daemon touches nothing the running one owns

@@ -1,0 +1,180 @@
+"""`run --workers 2`: one parent, two worker daemons sharing the instances by the many-hosts placement; the real
+daemon, the emulator and a real Postgres. Every bot runs once, `status` through the parent lists them all, a
+kill -9 of one worker moves nothing of the other's, and SIGTERM stops everything with exit code 0."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from supervisor.daemon.control import ControlUnavailable, request
+from supervisor.emulator import Emulator
+from tests.support import eventually, run_cli_async
+from tests.support.daemon import DaemonProcess
+from tests.support.hosts import Hosts, Pinger, SessionSampler, make_hosts
+
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+
+INSTANCES = 6
+BACK_SECONDS = 15.0  # a killed worker's bots answer again within this, measured from the kill
+
+
+def start_parent(hosts: Hosts, work: Path) -> DaemonProcess:
+    work.mkdir()
+    return DaemonProcess(hosts.root / "origin", work, api_base=hosts.emu.api_base, gateway_url=hosts.emu.gateway_url,
+                         extra_args=("--fleet-schema", hosts.fleet_schema, "--backoff-first", "0.5",
+                                     "--workers", "2"))
+
+
+async def placement(hosts: Hosts, parent: DaemonProcess) -> dict[str, int] | None:
+    """Instance -> the worker running it, once every bot runs with exactly one gateway session; else None."""
+    try:
+        answer = await request(parent.control_socket, {"command": "status"}, timeout=10)
+    except ControlUnavailable:
+        return None
+    items = answer["instances"]
+    if len(items) != INSTANCES or any(item["state"] != "running" or not item["worker"] for item in items):
+        return None
+    if any(hosts.emu.session_count(bot.token) != 1 for bot in hosts.bots):
+        return None
+    return {item["name"]: item["worker"] for item in items}
+
+
+async def wait_placed(hosts: Hosts, parent: DaemonProcess, timeout: float = 90.0) -> dict[str, int]:
+    """Until every bot runs once and each worker runs half of them (the placement hands over one at a time)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while True:
+        where = await placement(hosts, parent)
+        if where is not None and sorted(list(where.values()).count(i) for i in (1, 2)) == [3, 3]:
+            return where
+        assert loop.time() < deadline, f"not placed: {where}"
+        await asyncio.sleep(0.2)
+
+
+async def status_of(parent: DaemonProcess) -> dict[str, dict[str, Any]]:
+    answer = await request(parent.control_socket, {"command": "status"}, timeout=10)
+    return {item["name"]: item for item in answer["instances"]}
+
+
+async def worker_pids(parent: DaemonProcess) -> dict[int, int]:
+    answer = await request(parent.control_socket, {"command": "workers"})
+    return {row["worker"]: row["pid"] for row in answer["workers"]}
+
+
+def alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+async def answered(emu: Emulator, pinger: Pinger) -> bool:
+    return all(count >= 1 for count in pinger.replies())
+
+
+async def test_two_workers_share_the_instances_and_the_parent_answers_for_both(
+        emu: Emulator, tmp_path: Path, database_url: str, schemas: list[str], unique: Any) -> None:
+    hosts = make_hosts(emu, tmp_path, database_url, unique, schemas, INSTANCES)
+    parent = start_parent(hosts, tmp_path / "parent")
+    await parent.start()
+    try:
+        async with SessionSampler(emu, [bot.token for bot in hosts.bots]) as sampler:
+            where = await wait_placed(hosts, parent)
+        assert sampler.most == 1 and sampler.overlap_seconds() == 0.0
+        assert all(emu.most_sessions(bot.token) == 1 for bot in hosts.bots)
+
+        code, out, err = await run_cli_async("status", "--control-socket", str(parent.control_socket))
+        assert code == 0, err
+        lines = out.splitlines()
+        assert lines[0].split()[:3] == ["INSTANCE", "STATE", "WORKER"]
+        shown = {line.split()[0]: line.split()[2] for line in lines[1:]}
+        assert shown == {name: str(worker) for name, worker in where.items()}
+        code, out, err = await run_cli_async("status", "--json", "--control-socket", str(parent.control_socket))
+        assert code == 0, err
+        assert sorted(item["name"] for item in json.loads(out)) == sorted(where)
+
+        # Commands reach the worker concerned: a restart of one bot, a pause and resume of another.
+        name = hosts.bots[0].name
+        since = (await status_of(parent))[name]["since"]
+        code, out, err = await run_cli_async("restart", name, "--control-socket", str(parent.control_socket))
+        assert code == 0, err + out
+
+        async def restarted() -> bool:
+            item = (await status_of(parent))[name]
+            return item["since"] > since and item["state"] == "running" and item["worker"] == where[name]
+
+        await eventually(restarted, timeout=60)
+        assert (await request(parent.control_socket, {"command": "pause", "name": name}))["ok"]
+
+        async def paused() -> bool:  # on both workers: the other does not take it over
+            item = (await status_of(parent))[name]
+            return item["state"] == "stopped" and emu.session_count(hosts.bots[0].token) == 0
+
+        await eventually(paused, timeout=60)
+        await asyncio.sleep(0)
+        assert (await request(parent.control_socket, {"command": "resume", "name": name}))["ok"]
+        assert await wait_placed(hosts, parent)
+
+        pids = await worker_pids(parent)
+        code = await parent.stop(signal.SIGTERM, timeout=60)
+        assert code == 0, parent.stderr_text[-3000:]
+        assert not any(alive(pid) for pid in pids.values())
+        assert parent.find(lambda e: e.get("event") == "workers_stopped" and e.get("code") == 0)
+    finally:
+        await hosts.stop_all()
+        if parent.process is not None and parent.process.returncode is None:
+            await parent.stop()
+
+
+async def test_kill_9_of_one_worker_brings_its_bots_back_and_leaves_the_other_alone(
+        emu: Emulator, tmp_path: Path, database_url: str, schemas: list[str], unique: Any) -> None:
+    hosts = make_hosts(emu, tmp_path, database_url, unique, schemas, INSTANCES)
+    parent = start_parent(hosts, tmp_path / "parent")
+    await parent.start()
+    try:
+        where = await wait_placed(hosts, parent)
+        pids = await worker_pids(parent)
+        victim = 1
+        survivors = [bot for bot in hosts.bots if where[bot.name] != victim]
+        victims = [bot for bot in hosts.bots if where[bot.name] == victim]
+        loop = asyncio.get_running_loop()
+        async with SessionSampler(emu, [bot.token for bot in hosts.bots]) as sampler, \
+                Pinger(emu, survivors, interval=0.5) as pinger:
+            os.kill(pids[victim], signal.SIGKILL)
+            killed_at = loop.time()
+            back: float | None = None
+            while back is None:  # a !ping to each of the killed worker's bots until every one answers
+                probe = Pinger(emu, victims)
+                await probe.ping_once()
+                try:
+                    async with asyncio.timeout(2.0):
+                        while not await answered(emu, probe):
+                            await asyncio.sleep(0.05)
+                    back = loop.time() - killed_at
+                except TimeoutError:
+                    assert loop.time() - killed_at < BACK_SECONDS + 60, "the killed worker's bots never came back"
+            assert back < BACK_SECONDS, back
+        assert sampler.most == 1 and sampler.overlap_seconds() == 0.0
+        await parent.wait_log(lambda e: e.get("event") == "worker_exited" and e.get("worker") == victim
+                              and e.get("signal") == "SIGKILL")
+        await parent.wait_log(lambda e: e.get("event") == "worker_started" and e.get("worker") == victim
+                              and e.get("restarts") == 1)
+        # The other worker's bots answered every ping sent meanwhile, exactly once.
+        loop_deadline = loop.time() + 20
+        while not await answered(emu, pinger) and loop.time() < loop_deadline:
+            await asyncio.sleep(0.1)
+        assert pinger.sent and pinger.replies() == [1] * len(pinger.sent)
+        assert (await worker_pids(parent))[victim] not in (None, pids[victim])
+        await wait_placed(hosts, parent)  # the restarted worker takes its share back
+        assert await parent.stop(signal.SIGTERM, timeout=60) == 0
+    finally:
+        if parent.process is not None and parent.process.returncode is None:
+            await parent.stop()
