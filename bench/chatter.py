@@ -7,6 +7,14 @@ cache and every member seen cached). A checkpoint waits until every bot has answ
 messages, so each figure is taken after the daemon has read everything sent before it. Usage:
 
     python bench/chatter.py [--bots 300] [--messages 5000]
+
+With `--workers 1,2` it measures throughput instead (docs/workers.md): for each count, `run --workers N` hosts the
+bots, every bot receives M chat messages as fast as the emulator sends them, and the figure is messages handled
+per second (the time until every bot answered a `!ping` sent after its last message). With 2 or more workers it
+then kills one worker with SIGKILL while chatter and `!ping`s flow: how long until its bots answer again, and how
+many pings to the other workers' bots went unanswered. Usage:
+
+    python bench/chatter.py --workers 1,2 [--bots 100] [--messages 500]
 """
 
 from __future__ import annotations
@@ -25,6 +33,16 @@ from supervisor.emulator import Emulator
 CHECKPOINTS = (1000, 3000)
 SPEAKERS = 20
 BATCH = 50  # messages per bot between yields to the event loop
+
+
+def chatter_message(emu: Emulator, bot: Bot, template: dict, members: list[int], index: int) -> None:
+    """One ordinary chat message from one of the bot's members, dispatched to the bot's gateway."""
+    guild = emu.state.guilds[bot.guild.id]
+    author = emu.state.users[members[index % len(members)]]
+    text = f"chatter {index} from {author.username}: " + "lorem ipsum " * (index % 8)
+    payload = {**template, "id": str(emu.state.new_message_id()), "content": text,
+               "author": {**template["author"], "id": str(author.id), "username": author.username, "bot": False}}
+    emu.gateway.dispatch_guild(guild, "MESSAGE_CREATE", payload, channel=emu.state.channel(bot.channel.id))
 
 
 def chatter_payloads(emu: Emulator, bot: Bot) -> tuple[dict, list[int]]:
@@ -55,15 +73,8 @@ async def run(args: argparse.Namespace, db: str, run_id: str, defaults: bool) ->
             while sent < mark:
                 step = min(BATCH, mark - sent)
                 for bot, (template, members) in zip(bots, templates, strict=True):
-                    guild = emu.state.guilds[bot.guild.id]
-                    channel = emu.state.channel(bot.channel.id)
                     for index in range(sent, sent + step):
-                        author = emu.state.users[members[index % len(members)]]
-                        text = f"chatter {index} from {author.username}: " + "lorem ipsum " * (index % 8)
-                        payload = {**template, "id": str(emu.state.new_message_id()), "content": text,
-                                   "author": {**template["author"], "id": str(author.id), "username": author.username,
-                                              "bot": False}}
-                        emu.gateway.dispatch_guild(guild, "MESSAGE_CREATE", payload, channel=channel)
+                        chatter_message(emu, bot, template, members, index)
                     await asyncio.sleep(0)
                 sent += step
             await asyncio.gather(*(ping_ms(emu, bot, timeout=600) for bot in bots))
@@ -98,8 +109,17 @@ async def main(args: argparse.Namespace, db: str) -> None:
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--bots", type=int, default=300)
-    parser.add_argument("--messages", type=int, default=5000)
+    parser.add_argument("--bots", type=int)
+    parser.add_argument("--messages", type=int)
+    parser.add_argument("--workers", help="comma-separated worker counts: measure throughput and a kill -9")
+    parsed = parser.parse_args()
     raise_fd_limit()
     url, _server = database_url()  # the handle keeps a private server alive while needed
-    asyncio.run(main(parser.parse_args(), url))
+    if parsed.workers:
+        from _chatter_workers import workers_main
+
+        parsed.bots, parsed.messages = parsed.bots or 100, parsed.messages or 500
+        asyncio.run(workers_main(parsed, url, [int(n) for n in parsed.workers.split(",")]))
+    else:
+        parsed.bots, parsed.messages = parsed.bots or 300, parsed.messages or 5000
+        asyncio.run(main(parsed, url))

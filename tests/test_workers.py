@@ -119,7 +119,6 @@ async def test_two_workers_share_the_instances_and_the_parent_answers_for_both(
             return item["state"] == "stopped" and emu.session_count(hosts.bots[0].token) == 0
 
         await eventually(paused, timeout=60)
-        await asyncio.sleep(0)
         assert (await request(parent.control_socket, {"command": "resume", "name": name}))["ok"]
         assert await wait_placed(hosts, parent)
 

@@ -1,0 +1,160 @@
+"""`bench/chatter.py --workers 1,2`: messages handled per second with N worker processes, and a kill -9 of one.
+
+Throughput: every bot receives `--messages` chat messages as fast as the emulator (in this process) sends them;
+the clock stops when every bot has answered a `!ping` sent after its last message, so each daemon has read and
+handled everything before it. CPU seconds of the daemon processes and of this process (the emulator and the load
+generator) during that window say who was the bottleneck.
+
+Kill -9 (with 2 or more workers): chatter at a modest rate to every bot and a `!ping` to each of the other
+workers' bots every second; SIGKILL to worker 1; then a `!ping` to each of its bots until every one answers. It
+prints the time from the kill until they all answered, and the pings to the other workers' bots that went
+unanswered.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import os
+import resource
+import secrets
+import signal
+import tempfile
+import time
+from pathlib import Path
+
+from _harness import Bot, DaemonProcess, cpu_seconds, drop_schemas, make_bots, ping_ms, start_daemon
+from chatter import chatter_message, chatter_payloads
+
+from supervisor.daemon.control import ControlUnavailable, request
+from supervisor.emulator import Emulator
+
+BATCH = 50
+
+
+def own_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+async def placement(daemon: DaemonProcess, count: int, workers: int) -> dict[str, int]:
+    """Instance -> worker (0 for a single daemon), once every instance runs and the workers hold even shares."""
+    while True:
+        with contextlib.suppress(ControlUnavailable):
+            answer = await request(daemon.control_socket, {"command": "status"})
+            items = answer["instances"]
+            where = {item["name"]: item.get("worker") or 0 for item in items if item["state"] == "running"}
+            loads = [list(where.values()).count(i) for i in range(1, workers + 1)] if workers > 1 else [len(where)]
+            if len(where) == count and max(loads) - min(loads) <= 1:
+                return where
+        await asyncio.sleep(0.5)
+
+
+async def daemon_pids(daemon: DaemonProcess, workers: int) -> dict[int, int]:
+    if workers == 1:
+        return {0: daemon.pid}
+    answer = await request(daemon.control_socket, {"command": "workers"})
+    return {0: daemon.pid, **{row["worker"]: row["pid"] for row in answer["workers"]}}
+
+
+async def flood(emu: Emulator, bots: list[Bot], templates: list, messages: int) -> float:
+    """Every bot gets `messages` chat messages, then a `!ping`; the seconds until every ping was answered."""
+    started = time.monotonic()
+    for first in range(0, messages, BATCH):
+        for bot, (template, members) in zip(bots, templates, strict=True):
+            for index in range(first, min(messages, first + BATCH)):
+                chatter_message(emu, bot, template, members, index)
+            await asyncio.sleep(0)
+    await asyncio.gather(*(ping_ms(emu, bot, timeout=900) for bot in bots))
+    return time.monotonic() - started
+
+
+async def kill_one(emu: Emulator, daemon: DaemonProcess, bots: list[Bot], templates: list,
+                   where: dict[str, int], pids: dict[int, int]) -> tuple[float, int, int]:
+    """SIGKILL worker 1 under chatter: (seconds until its bots answered, pings to the others, unanswered)."""
+    victims = [bot for bot in bots if where[bot.name] == 1]
+    others = [bot for bot in bots if where[bot.name] != 1]
+    sent: list[int] = []
+    stop = asyncio.Event()
+
+    async def background() -> None:
+        index = 10**6
+        while not stop.is_set():
+            for bot, (template, members) in zip(bots, templates, strict=True):
+                chatter_message(emu, bot, template, members, index)
+            index += 1
+            for bot in others:
+                sent.append((await emu.send_message(bot.channel, bot.speaker, f"{bot.prefix}ping")).id)
+            await asyncio.sleep(1.0)
+
+    task = asyncio.create_task(background())
+    await asyncio.sleep(3.0)
+    os.kill(pids[1], signal.SIGKILL)
+    killed = time.monotonic()
+    pending = list(victims)
+    while pending:
+        results = await asyncio.gather(*(ping_ms(emu, bot, timeout=2.0) for bot in pending), return_exceptions=True)
+        pending = [bot for bot, result in zip(pending, results, strict=True) if isinstance(result, BaseException)]
+        if time.monotonic() - killed > 120:
+            raise RuntimeError(f"{len(pending)} bots of the killed worker never came back")
+    back = time.monotonic() - killed
+    await asyncio.sleep(3.0)
+    stop.set()
+    await task
+    await asyncio.sleep(5.0)  # the last pings' answers
+    answered = {m.reference_id for m in emu.bot_messages if m.reference_id is not None}
+    return back, len(sent), sum(1 for message_id in sent if message_id not in answered)
+
+
+async def one_count(args: argparse.Namespace, db: str, run_id: str, workers: int) -> dict[str, float]:
+    emu = Emulator()
+    await emu.start()
+    work = Path(tempfile.mkdtemp(prefix="bench-workers-"))
+    try:
+        bots = make_bots(emu, work / "instances", args.bots, db, run_id, config_extra="")
+        daemon, _ = await start_daemon(emu, work / "instances", work, "--workers", str(workers),
+                                       "--fleet-schema", f"bench_b{run_id}_fleet")
+        try:
+            where = await placement(daemon, len(bots), workers)
+            for bot in bots:  # a first message per bot: the template for the stream
+                await ping_ms(emu, bot, timeout=60)
+            templates = [chatter_payloads(emu, bot) for bot in bots]
+            pids = await daemon_pids(daemon, workers)
+            cpu_before = {n: cpu_seconds(pid) for n, pid in pids.items()}
+            mine_before = own_cpu()
+            seconds = await flood(emu, bots, templates, args.messages)
+            figures = {"rate": len(bots) * args.messages / seconds, "seconds": seconds,
+                       "daemon_cpu": sum(cpu_seconds(pid) - cpu_before[n] for n, pid in pids.items()) / seconds,
+                       "bench_cpu": (own_cpu() - mine_before) / seconds}
+            print(f"  {workers} worker(s): {len(bots) * args.messages} messages in {seconds:.1f} s", flush=True)
+            if workers > 1:
+                back, sent, missed = await kill_one(emu, daemon, bots, templates, where, pids)
+                figures |= {"back": back, "pings": sent, "missed": missed}
+        finally:
+            await daemon.stop()
+        return figures
+    finally:
+        await emu.stop()
+
+
+async def workers_main(args: argparse.Namespace, db: str, counts: list[int]) -> None:
+    run_id = secrets.token_hex(2)
+    results: dict[int, dict[str, float]] = {}
+    try:
+        for count in counts:
+            print(f"--workers {count}: {args.bots} bots x {args.messages} messages", flush=True)
+            results[count] = await one_count(args, db, f"{run_id}w{count}", count)
+    finally:
+        await drop_schemas(db, f"bench_b{run_id}")
+    base = results[counts[0]]["rate"]
+    print(f"\nmessages handled per second, {args.bots} bots x {args.messages} chat messages each "
+          f"({os.cpu_count()} cores):")
+    print(f"{'workers':>8} {'msgs/s':>9} {'ratio':>6} {'daemons CPU':>12} {'bench CPU':>10}")
+    for count, fig in results.items():
+        print(f"{count:>8} {fig['rate']:>9.0f} {fig['rate'] / base:>5.2f}x {fig['daemon_cpu']:>11.2f}c "
+              f"{fig['bench_cpu']:>9.2f}c")
+    for count, fig in results.items():
+        if "back" in fig:
+            print(f"kill -9 of worker 1 of {count}: its bots answered again after {fig['back']:.1f} s; the other "
+                  f"workers' bots missed {fig['missed']:.0f} of {fig['pings']:.0f} pings")
