@@ -30,7 +30,8 @@ from chatter import chatter_message, chatter_payloads
 from supervisor.daemon.control import ControlUnavailable, request
 from supervisor.emulator import Emulator
 
-BATCH = 50
+BURST = 50  # chat messages per bot before every bot is pinged and its answer awaited
+WATCHED = ("lease_fenced", "event_loop_stalled", "instance_handed_off", "worker_exited")
 
 
 def own_cpu() -> float:
@@ -58,15 +59,16 @@ async def daemon_pids(daemon: DaemonProcess, workers: int) -> dict[int, int]:
     return {0: daemon.pid, **{row["worker"]: row["pid"] for row in answer["workers"]}}
 
 
-async def flood(emu: Emulator, bots: list[Bot], templates: list, messages: int) -> float:
-    """Every bot gets `messages` chat messages, then a `!ping`; the seconds until every ping was answered."""
+async def flood(emu: Emulator, bots: list[Bot], templates: list, messages: int, burst: int) -> float:
+    """Every bot gets `messages` chat messages in bursts of `burst`, each burst followed by a `!ping` to every bot
+    and the wait for its answers (so no daemon falls minutes behind); the seconds it all took."""
     started = time.monotonic()
-    for first in range(0, messages, BATCH):
+    for first in range(0, messages, burst):
         for bot, (template, members) in zip(bots, templates, strict=True):
-            for index in range(first, min(messages, first + BATCH)):
+            for index in range(first, min(messages, first + burst)):
                 chatter_message(emu, bot, template, members, index)
             await asyncio.sleep(0)
-    await asyncio.gather(*(ping_ms(emu, bot, timeout=900) for bot in bots))
+        await asyncio.gather(*(ping_ms(emu, bot, timeout=120) for bot in bots))
     return time.monotonic() - started
 
 
@@ -123,7 +125,7 @@ async def one_count(args: argparse.Namespace, db: str, run_id: str, workers: int
             pids = await daemon_pids(daemon, workers)
             cpu_before = {n: cpu_seconds(pid) for n, pid in pids.items()}
             mine_before = own_cpu()
-            seconds = await flood(emu, bots, templates, args.messages)
+            seconds = await flood(emu, bots, templates, args.messages, args.burst)
             figures = {"rate": len(bots) * args.messages / seconds, "seconds": seconds,
                        "daemon_cpu": sum(cpu_seconds(pid) - cpu_before[n] for n, pid in pids.items()) / seconds,
                        "bench_cpu": (own_cpu() - mine_before) / seconds}
@@ -133,6 +135,10 @@ async def one_count(args: argparse.Namespace, db: str, run_id: str, workers: int
                 figures |= {"back": back, "pings": sent, "missed": missed}
         finally:
             await daemon.stop()
+            log = Path(tempfile.gettempdir()) / f"bench-workers-{run_id}.log"
+            daemon.save_log(log)
+            seen = {event: daemon.count(lambda e, name=event: e.get("event") == name) for event in WATCHED}
+            print(f"  log: {log}; " + ", ".join(f"{event} {n}" for event, n in seen.items()), flush=True)
         return figures
     finally:
         await emu.stop()
