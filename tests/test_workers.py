@@ -8,6 +8,7 @@ import asyncio
 import json
 import os
 import signal
+import socket
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +16,7 @@ import pytest
 
 from supervisor.daemon.control import ControlUnavailable, request
 from supervisor.emulator import Emulator
+from supervisor.hosts.placement import score
 from tests.support import eventually, run_cli_async
 from tests.support.daemon import DaemonProcess
 from tests.support.hosts import Hosts, Pinger, SessionSampler, make_hosts
@@ -90,6 +92,12 @@ async def test_two_workers_share_the_instances_and_the_parent_answers_for_both(
             where = await wait_placed(hosts, parent)
         assert sampler.most == 1 and sampler.overlap_seconds() == 0.0
         assert all(emu.most_sessions(bot.token) == 1 for bot in hosts.bots)
+        # Each worker started only the instances the rendezvous hash gives it; then the cap moved the excess.
+        nodes = [f"{socket.gethostname()}:{parent.control_socket.with_name(f'control.worker{i}.sock')}"
+                 for i in (1, 2)]
+        hashed = [max(nodes, key=lambda node, s=bot.schema: (score(s, node, 1.0), node)) for bot in hosts.bots]
+        excess = abs(hashed.count(nodes[0]) - INSTANCES // 2)
+        assert parent.count(lambda e: e.get("event") == "instance_handed_off") <= excess
 
         code, out, err = await run_cli_async("status", "--control-socket", str(parent.control_socket))
         assert code == 0, err

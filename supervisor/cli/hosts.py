@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import socket
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from supervisor.settings import SupervisorSettings
@@ -23,11 +24,13 @@ def add_host_options(run: argparse.ArgumentParser) -> None:
                      "discord_supervisor); daemons share instances with those using the same one")
 
 
-def host_options(settings: SupervisorSettings) -> HostOptions:
+def host_options(settings: SupervisorSettings, peers: tuple[Path, ...] = ()) -> HostOptions:
+    """`peers`: the control sockets of every worker of a `run --workers N` parent, this one's included."""
     from supervisor.hosts.leases import HostOptions
 
     if settings.capacity <= 0:
         raise SystemExit("discord-supervisor: --capacity must be more than 0")
     # The node names this daemon in placement: stable across its restarts, distinct per control socket.
+    host = socket.gethostname()
     return HostOptions(capacity=settings.capacity, standby=settings.standby, fleet_schema=settings.fleet_schema,
-                       node=f"{socket.gethostname()}:{settings.socket_path()}")
+                       node=f"{host}:{settings.socket_path()}", peers=tuple(f"{host}:{peer}" for peer in peers))

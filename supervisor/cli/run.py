@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 from typing import Any
 
 from supervisor.cli.hosts import add_host_options, host_options
@@ -53,6 +54,7 @@ def add_parser(subparsers: Any) -> None:
                      "`status` and the control socket answer for all of them (default 1, or "
                      "$SUPERVISOR_WORKERS; auto: one per core)")
     run.add_argument("--worker-index", type=int, help=argparse.SUPPRESS)  # set by the parent for its workers
+    run.add_argument("--worker-count", type=int, help=argparse.SUPPRESS)  # likewise
     run.add_argument("--mcp-listen", metavar="HOST:PORT",
                      help="serve one MCP endpoint for the whole fleet at http://HOST:PORT/mcp (default: off, or "
                      "$MCP_LISTEN); a non-loopback HOST needs $MCP_AUTH_TOKEN. Each instance opts in with its "
@@ -68,6 +70,15 @@ def _workers(text: str) -> int:
         return parse_workers("--workers", text)
     except SettingsError as error:
         raise argparse.ArgumentTypeError(str(error)) from None
+
+
+def _peers(settings: SupervisorSettings, index: int | None, count: int | None) -> tuple[Path, ...]:
+    """A worker's siblings' control sockets (its own included), from its own: ...worker2.sock -> ...workerK.sock."""
+    if index is None or not count:
+        return ()
+    from supervisor.daemon.workers import sibling_sockets
+
+    return sibling_sockets(settings.socket_path(), index, count)
 
 
 def run(args: argparse.Namespace, settings: SupervisorSettings) -> int:
@@ -102,7 +113,7 @@ def run(args: argparse.Namespace, settings: SupervisorSettings) -> int:
         watch=settings.watch,
         stall_threshold=settings.stall_threshold_ms / 1000,
         http_listen=http_listen,
-        hosts=host_options(settings),
+        hosts=host_options(settings, _peers(settings, args.worker_index, args.worker_count)),
         worker=args.worker_index,
     )
     return daemon.run(settings, options)

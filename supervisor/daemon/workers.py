@@ -52,6 +52,16 @@ def worker_socket(parent: Path, index: int) -> Path:
     return parent.with_name(f"{parent.stem}.worker{index}{parent.suffix}")
 
 
+def sibling_sockets(own: Path, index: int, count: int) -> tuple[Path, ...]:
+    """Every worker's control socket, from worker `index`'s own (the parent's path is not passed down)."""
+    for suffix in (own.suffix, ""):  # discord-supervisor.worker1.sock, or a path without a suffix: ctl.worker1
+        marker = f".worker{index}{suffix}"
+        if own.name.endswith(marker):
+            base = own.with_name(own.name[: -len(marker)] + suffix)
+            return tuple(worker_socket(base, k) for k in range(1, count + 1))
+    raise ValueError(f"{own} is not the control socket of worker {index}")
+
+
 @dataclass
 class Worker:
     index: int
@@ -148,7 +158,10 @@ class Parent:
             self.log.info("workers_rescan_forwarded", signal=name, workers=sorted(self._reloading))
         else:
             self._signals += 1
-            self.log.info("daemon_stopping" if self._signals == 1 else "second_signal_forwarded", signal=name)
+            if self._signals == 1:
+                self.log.info("daemon_stopping", signal=name)
+            else:  # the workers force their exit on a second signal, as a single daemon does
+                self.log.warning("second_signal_forwarded", signal=name)
             self._stop.set()
         self._forward(signum)
 
@@ -162,7 +175,8 @@ class Parent:
 
     async def _spawn(self, worker: Worker) -> None:
         command = [sys.executable, "-m", "supervisor", *self.argv, "--workers", "1",
-                   "--control-socket", str(worker.control_socket), "--worker-index", str(worker.index)]
+                   "--control-socket", str(worker.control_socket), "--worker-index", str(worker.index),
+                   "--worker-count", str(len(self.workers))]
         # A process group of its own: Ctrl-C reaches the parent alone, which forwards it once.
         worker.process = await asyncio.create_subprocess_exec(
             *command, stdin=asyncio.subprocess.DEVNULL, env=self._worker_env(), process_group=0)

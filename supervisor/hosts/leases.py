@@ -31,6 +31,7 @@ class HostOptions:
     standby: bool = False  # take an instance only when no daemon without --standby has it
     fleet_schema: str = DEFAULT_FLEET_SCHEMA
     node: str | None = None  # this daemon's stable name for placement; default: the host name
+    peers: tuple[str, ...] = ()  # `run --workers N`: every worker's node; each waits for the others at start
 
 
 class Leases:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import math
+import time
 from typing import TYPE_CHECKING, Any
 
 import asyncpg
@@ -18,6 +19,7 @@ import asyncpg
 from supervisor.database import DatabaseError, explain
 from supervisor.hosts import timing
 from supervisor.hosts.holder import LEASE_CLASS, LeaseInterrupted, LeaseUser, describe_holder, holder_name
+from supervisor.hosts.placement import score
 from supervisor.hosts.view import FleetView, Me
 
 if TYPE_CHECKING:
@@ -34,6 +36,7 @@ _HOLDER = (
 CONNECT_TIMEOUT = 10.0
 _NOTIFY = "SELECT pg_notify($1, $2)"
 RELEASED = "discord_supervisor_released"  # payload: fleet schema, releasing daemon id, schema (tab-separated)
+PEER_GRACE = 60.0  # seconds after a worker's start in which it leaves the others' instances to them (workers)
 HANDOFF_TIMEOUT = 30.0  # a handoff the new owner has not taken up by then no longer blocks the next one
 FORGET_EVERY = 30  # heartbeats between sweeps of long-gone daemons' rows
 _UNRECOGNIZED = "42704"  # an older server without one of the session settings
@@ -422,8 +425,21 @@ class LeaseSession:
         holders = self.view.holders(schema, me)
         if holders:
             return f"host {holders[0].host}, pid {holders[0].pid}"
+        peer = self._peer_placed(schema)
+        if peer is not None:
+            return f"placed on the starting worker {peer}"
         placed = self.view.may_take(schema, me, asyncio.get_running_loop().time())
         return None if placed is None else f"placed on host {placed.host}, pid {placed.pid}"
+
+    def _peer_placed(self, schema: str) -> str | None:
+        """`run --workers N`, for PEER_GRACE after this worker's start: the worker the rendezvous hash places this
+        instance on when it is not this one, whether or not that worker is up yet. So the first worker up does not
+        start every instance and then hand half of them over one at a time; afterwards the usual rules apply."""
+        options = self.leases.options
+        if not options.peers or time.time() - self.leases.identity.started > PEER_GRACE:
+            return None
+        chosen = max(options.peers, key=lambda node: (score(schema, node, options.capacity), node))
+        return None if chosen == self.leases.identity.node else chosen
 
     def _rebalance(self) -> None:
         """Over its share: hand one instance at a time to the daemon it belongs on; the next once that one runs
