@@ -14,7 +14,7 @@ per second (the time until every bot answered a `!ping` sent after its last mess
 then kills one worker with SIGKILL while chatter and `!ping`s flow: how long until its bots answer again, and how
 many pings to the other workers' bots went unanswered. Usage:
 
-    python bench/chatter.py --workers 1,2 [--bots 100] [--messages 500] [--burst 50]
+    python bench/chatter.py --workers 1,2 [--bots 100] [--messages 500] [--burst 50] [--rounds 2]
 """
 
 from __future__ import annotations
@@ -113,6 +113,7 @@ if __name__ == "__main__":
     parser.add_argument("--messages", type=int)
     parser.add_argument("--workers", help="comma-separated worker counts: measure throughput and a kill -9")
     parser.add_argument("--burst", type=int, default=50, help="with --workers: chat messages per bot between pings")
+    parser.add_argument("--rounds", type=int, default=2, help="with --workers: runs of each count, alternating")
     parsed = parser.parse_args()
     raise_fd_limit()
     url, _server = database_url()  # the handle keeps a private server alive while needed
