@@ -82,8 +82,9 @@ async def answered_ping(emu: Emulator, bot: Bot, tries: int = 5) -> None:
 
 
 async def kill_one(emu: Emulator, daemon: DaemonProcess, bots: list[Bot], templates: list,
-                   where: dict[str, int], pids: dict[int, int]) -> tuple[float, int, int]:
+                   pids: dict[int, int]) -> tuple[float, int, int]:
     """SIGKILL worker 1 under chatter: (seconds until its bots answered, pings to the others, unanswered)."""
+    where = await placement(daemon, len(bots), 2)  # now: a fence or handoff during the flood may have moved some
     victims = [bot for bot in bots if where[bot.name] == 1]
     others = [bot for bot in bots if where[bot.name] != 1]
     sent: list[int] = []
@@ -127,7 +128,7 @@ async def one_count(args: argparse.Namespace, db: str, run_id: str, workers: int
         daemon, _ = await start_daemon(emu, work / "instances", work, "--workers", str(workers),
                                        "--fleet-schema", f"bench_b{run_id}_fleet")
         try:
-            where = await placement(daemon, len(bots), workers)
+            await placement(daemon, len(bots), workers)
             for bot in bots:  # a first message per bot: the template for the stream
                 await ping_ms(emu, bot, timeout=60)
             templates = [chatter_payloads(emu, bot) for bot in bots]
@@ -143,7 +144,7 @@ async def one_count(args: argparse.Namespace, db: str, run_id: str, workers: int
             print(f"  {workers} worker(s): {total} messages in {seconds:.1f} s (load average {figures['load']:.1f})",
                   flush=True)
             if workers > 1 and kill:
-                back, sent, missed = await kill_one(emu, daemon, bots, templates, where, pids)
+                back, sent, missed = await kill_one(emu, daemon, bots, templates, pids)
                 figures |= {"back": back, "pings": sent, "missed": missed}
         finally:
             await daemon.stop()
