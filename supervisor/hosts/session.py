@@ -419,15 +419,15 @@ class LeaseSession:
         return Me(self.leases.identity, options.capacity, self.leases.draining, options.standby)
 
     def _placed_elsewhere(self, schema: str, user: LeaseUser) -> str | None:
+        peer = self._peer_placed(schema)  # needs no table: the rendezvous hash of the workers' names
+        if peer is not None:
+            return f"placed on the starting worker {peer}"
         if not self.tables_ok:
             return None
         me = self._me()
         holders = self.view.holders(schema, me)
         if holders:
             return f"host {holders[0].host}, pid {holders[0].pid}"
-        peer = self._peer_placed(schema)
-        if peer is not None:
-            return f"placed on the starting worker {peer}"
         placed = self.view.may_take(schema, me, asyncio.get_running_loop().time())
         return None if placed is None else f"placed on host {placed.host}, pid {placed.pid}"
 
