@@ -25,8 +25,14 @@ pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 INSTANCES = 6
 NOTABLE = ("lease_fenced", "instance_handed_off", "worker_exited", "worker_started", "instance_stopped",
-           "event_loop_stalled")
+           "event_loop_stalled", "fleet_tables_unavailable", "instance_running", "instance_running_elsewhere")
 BACK_SECONDS = 15.0  # a killed worker's bots answer again within this, measured from the kill
+
+
+def notable(parent: DaemonProcess) -> str:
+    """The log events that explain a failure, one per line."""
+    return "\n".join(" ".join(f"{key}={value}" for key, value in entry.items() if key not in ("logger", "level"))
+                     for entry in parent.logs if entry.get("event") in NOTABLE)
 
 
 def start_parent(hosts: Hosts, work: Path) -> DaemonProcess:
@@ -99,8 +105,7 @@ async def test_two_workers_share_the_instances_and_the_parent_answers_for_both(
                  for i in (1, 2)]
         hashed = [max(nodes, key=lambda node, s=bot.schema: (score(s, node, 1.0), node)) for bot in hosts.bots]
         excess = abs(hashed.count(nodes[0]) - INSTANCES // 2)
-        notable = [e for e in parent.logs if e.get("event") in (*NOTABLE, "fleet_tables_unavailable")]
-        assert parent.count(lambda e: e.get("event") == "instance_handed_off") <= excess, notable
+        assert parent.count(lambda e: e.get("event") == "instance_handed_off") <= excess, notable(parent)
 
         code, out, err = await run_cli_async("status", "--control-socket", str(parent.control_socket))
         assert code == 0, err
@@ -181,8 +186,7 @@ async def test_kill_9_of_one_worker_brings_its_bots_back_and_leaves_the_other_al
         loop_deadline = loop.time() + 20
         while not await answered(emu, pinger) and loop.time() < loop_deadline:
             await asyncio.sleep(0.1)
-        notable = [e for e in parent.logs if e.get("event") in NOTABLE]
-        assert pinger.sent and pinger.replies() == [1] * len(pinger.sent), (pinger.replies(), notable)
+        assert pinger.sent and pinger.replies() == [1] * len(pinger.sent), f"{pinger.replies()} {notable(parent)}"
         assert (await worker_pids(parent))[victim] not in (None, pids[victim])
         await wait_placed(hosts, parent)  # the restarted worker takes its share back
         assert await parent.stop(signal.SIGTERM, timeout=60) == 0

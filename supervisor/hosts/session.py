@@ -433,13 +433,16 @@ class LeaseSession:
 
     def _peer_placed(self, schema: str) -> str | None:
         """`run --workers N`, for PEER_GRACE after this worker's start: the worker the rendezvous hash places this
-        instance on when it is not this one, whether or not that worker is up yet. So the first worker up does not
-        start every instance and then hand half of them over one at a time; afterwards the usual rules apply."""
+        instance on when it is not this one and has not shown up with it yet. So the first worker up does not
+        start every instance and then hand half of them over one at a time."""
         options = self.leases.options
         if not options.peers or time.time() - self.leases.identity.started > PEER_GRACE:
             return None
         chosen = max(options.peers, key=lambda node: (score(schema, node, options.capacity), node))
-        return None if chosen == self.leases.identity.node else chosen
+        present = {self.view.daemons[d].node for d in self.view.rows.get(schema, {}) if d in self.view.daemons}
+        if chosen == self.leases.identity.node or chosen in present:
+            return None  # ours, or that worker is up and has it: the usual rules (caps, handoffs) decide
+        return chosen
 
     def _rebalance(self) -> None:
         """Over its share: hand one instance at a time to the daemon it belongs on; the next once that one runs
