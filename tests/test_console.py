@@ -15,7 +15,7 @@ import pytest
 from aiohttp import web
 
 from supervisor.emulator import Emulator
-from tests.support import DaemonProcess, InstanceFolders, add_bot, fake_token
+from tests.support import DaemonProcess, InstanceFolders, add_bot, eventually, fake_token
 from tests.support.browser import chromium
 from tests.support.folders import REPO
 
@@ -176,3 +176,79 @@ async def test_no_cookie_or_a_wrong_csrf_token_changes_nothing(
         assert not daemon.find(lambda e: e.get("event") == "console_action")
     finally:
         assert await daemon.stop(signal.SIGTERM) == 0
+
+
+def logged(text: str, event: str) -> int:
+    """How many of the page's log lines are `event` (a line: timestamp, level, event, fields)."""
+    return sum(line.split()[2:3] == [event] for line in text.splitlines())
+
+
+async def test_the_instance_page_follows_its_state_and_log_lines_without_a_reload(
+        emu: Emulator, instances: InstanceFolders, tmp_path: Path, database_url: str, schemas: list[str],
+        unique: Any) -> None:
+    alpha = add_bot(emu, instances, "alpha", prefix="!", schema=unique("con_l"), database_url=database_url,
+                    config_extra=ROOTLESS)
+    schemas.append(alpha.schema)
+    daemon, url = await start_daemon(emu, instances, tmp_path)
+    env = alpha.folder / ".env"
+    good = env.read_text()
+    try:
+        await daemon.wait_running("alpha")
+        async with chromium() as browser:
+            page = await browser.page()
+            await page.goto(f"{url}signin")
+            await page.fill("#token", TOKEN)
+            await page.click("#signin")
+            await page.wait_for_selector("#fleet")
+            pages = [page, await browser.page()]  # two pages on the same instance: each sees every line once
+            for each in pages:
+                await each.goto(f"{url}instance/alpha")
+                await each.wait_for_selector("#live.on")
+                await each.wait_for_selector("body[data-updates]")  # its feed's first send
+                assert await each.text_content("#state") == "running"
+                assert logged(await each.text_content("#logs"), "instance_failed") == 0
+                await each.evaluate("window.notReloaded = true")
+
+            # Discord refuses its new token: the open pages turn to failed, with the error and the log lines.
+            env.write_text(good.replace(alpha.token, fake_token("nobody")))
+            failed = await daemon.wait_log(lambda e: e.get("event") == "instance_failed"
+                                           and e.get("instance") == "alpha")
+            failed_at = dt.datetime.fromisoformat(failed["timestamp"]).timestamp()
+            for each in pages:
+                await each.wait_for_selector("#state.s-failed", timeout=20_000)  # (the page's CSP: no eval)
+                # pushed at once (not at the feed's next 5 s refresh): within 2 s by the daemon's and the page's
+                # clocks, as the fleet table's rows
+                learnt_at = int(await each.get_attribute("#state", "data-changed-at")) / 1000
+                assert learnt_at - failed_at < 2.0, learnt_at - failed_at
+                await eventually(lambda each=each: _shows(each, "instance_failed"), timeout=20)
+                assert await each.is_visible("#last-error") and "401" in await each.text_content("#last-error-text")
+                assert await each.text_content("#history tr:first-child td:nth-child(2)") == "failed"
+                assert "401" in await each.text_content("#errors li:first-child")
+
+            # The good token back: the instance runs again, and the pages say so, with the new lines after the old.
+            mark = daemon.book.mark()
+            env.write_text(good)
+            await daemon.wait_running("alpha", start=mark)
+            for each in pages:
+                await each.wait_for_selector("#state.s-running", timeout=20_000)
+                await eventually(lambda each=each: _running_after_failure(each), timeout=20)
+                text = await each.text_content("#logs")
+                lines = text.splitlines()
+                assert logged(text, "instance_failed") == daemon.count(
+                    lambda e: e.get("event") == "instance_failed" and e.get("instance") == "alpha")
+                assert len(lines) == len(set(lines))  # no line twice
+                assert await each.text_content("#log-count") == str(len(lines))
+                assert await each.evaluate("window.notReloaded === true")
+            assert browser.console == []  # the page's own JavaScript logged no error
+    finally:
+        assert await daemon.stop(signal.SIGTERM) == 0
+
+
+async def _running_after_failure(page: Any) -> bool:
+    lines = (await page.text_content("#logs")).splitlines()
+    events = [line.split()[2] for line in lines if len(line.split()) > 2]
+    return "instance_failed" in events and "instance_running" in events[events.index("instance_failed"):]
+
+
+async def _shows(page: Any, event: str) -> bool:
+    return logged(await page.text_content("#logs"), event) > 0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import re
 import socket
 import time
@@ -14,6 +15,7 @@ from supervisor.dburl import redact_url
 
 if TYPE_CHECKING:
     from supervisor.daemon.fleet import Fleet
+    from supervisor.daemon.runner import InstanceRunner
     from supervisor.instances import InstanceSpec
 
 HIDDEN = "***"
@@ -56,25 +58,38 @@ def _features(spec: InstanceSpec | None) -> str:
     return " ".join(spec.config.enabled_features()) if spec is not None else ""
 
 
+def where(runner: InstanceRunner | None, here: tuple[str, int]) -> tuple[str, int | None]:
+    """(host, pid) of the daemon that runs the instance, as the hosts layer knows it; ("", None) when none does."""
+    if runner is None:
+        return "", None
+    holder = runner.elsewhere if runner.status.state is State.ELSEWHERE else None
+    if holder is None:
+        return here
+    if holder.host is not None:
+        return holder.host, holder.pid
+    return holder.address or "another daemon", None
+
+
+def host_text(host: str, pid: int | None) -> str:
+    return f"{host} (pid {pid})" if host and pid is not None else host
+
+
 async def rows(fleet: Fleet, names: set[str] | None = None, slices: Slices | None = None) -> list[dict[str, Any]]:
     """The fleet table's rows (every instance, or those of `names` that still exist)."""
-    here = socket.gethostname()
+    here = (socket.gethostname(), os.getpid())
     result = []
     async for status in statuses(fleet, names, slices):
         name = str(status["name"])
         runner = fleet.runners.get(name)
         report = fleet.reports.get(name)
         spec = runner.spec if runner is not None else (report.spec if report is not None else None)
-        host = ""
-        if runner is not None:
-            host = here
-            if runner.status.state is State.ELSEWHERE and runner.status.last_error:
-                host = runner.status.last_error.partition("(host ")[2].partition(",")[0] or "elsewhere"
+        host, pid = where(runner, here)
         error = status.get("rejected") or status.get("last_error")
         result.append({
             "name": name, "state": status["state"], "since": status["since"], "guilds": status.get("guilds"),
             "latency_ms": status.get("latency_ms"), "restarts": status["restarts"],
-            "last_error": str(error)[:300] if error else "", "features": _features(spec), "host": host,
+            "last_error": str(error)[:300] if error else "", "features": _features(spec),
+            "host": host_text(host, pid),
         })
     return result
 
@@ -90,6 +105,51 @@ def problems(fleet: Fleet) -> list[str]:
     for name, hint in sorted(fleet._hints.items()):
         lines.append(f"{name}: {hint}")
     return lines
+
+
+def problems_of(fleet: Fleet, name: str) -> list[str]:
+    """problems(), of one folder only (without a pass over the fleet)."""
+    report = fleet.reports.get(name)
+    lines = []
+    if report is not None:
+        lines += [f"{name}: {report.status}: {problem}" for problem in report.problems]
+        lines += [f"{name}: warning: {warning}" for warning in report.warnings]
+    hint = fleet._hints.get(name)
+    if hint is not None:
+        lines.append(f"{name}: {hint}")
+    return lines
+
+
+def sparkline(values: list[float], width: int = 240, height: int = 40) -> str:
+    """SVG polyline points for the latency samples ('' when there are fewer than two)."""
+    if len(values) < 2:
+        return ""
+    top = max(values) or 1.0
+    step = width / (len(values) - 1)
+    return " ".join(f"{i * step:.1f},{height - (v / top) * (height - 2) - 1:.1f}" for i, v in enumerate(values))
+
+
+async def detail(fleet: Fleet, name: str, latencies: list[float]) -> dict[str, Any] | None:
+    """What the instance page shows but its log lines (None: no such instance now), as plain values: the page's
+    first rendering and each live update of it are the same data."""
+    found = await rows(fleet, {name})
+    if not found:
+        return None
+    runner = fleet.runners.get(name)
+    report = fleet.reports.get(name)
+    spec = runner.spec if runner is not None else (report.spec if report is not None else None)
+    status = runner.status if runner is not None else None
+    warnings = runner.ctx.warnings if runner is not None and runner.ctx is not None else {}
+    return {
+        "row": found[0],
+        "history": [list(entry) for entry in reversed(status.history)] if status else [],
+        "errors": [list(entry) for entry in reversed(status.errors)] if status else [],
+        "warnings": [list(item) for item in sorted(warnings.items())],
+        "config": [list(item) for item in config_view(spec)],
+        "problems": problems_of(fleet, name),
+        "sparkline": sparkline(latencies),
+        "paused": name in fleet.paused,
+    }
 
 
 def masked(key: str, value: Any) -> Any:
