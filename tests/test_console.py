@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import datetime as dt
 import os
+import re
 import signal
+import socket
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -13,11 +16,13 @@ from typing import Any
 import aiohttp
 import pytest
 from aiohttp import web
+from prometheus_client.parser import text_string_to_metric_families
 
 from supervisor.emulator import Emulator
 from tests.support import DaemonProcess, InstanceFolders, add_bot, eventually, fake_token
 from tests.support.browser import chromium
 from tests.support.folders import REPO
+from tests.support.hosts import make_hosts
 
 pytestmark = pytest.mark.e2e
 
@@ -54,6 +59,20 @@ async def attacker_page(host: str, target: str) -> AsyncIterator[str]:
         yield f"http://{host}:{runner.addresses[0][1]}/"
     finally:
         await runner.cleanup()
+
+
+async def first_event(url: str, cookie: str) -> str:
+    """A live feed's first event (all its page shows), as it is sent."""
+    async with aiohttp.ClientSession() as http, asyncio.timeout(20), http.get(
+            url, headers={"cookie": f"ds_console={cookie}"}) as answer:
+        assert answer.status == 200 and answer.content_type == "text/event-stream"
+        text = ""
+        async for chunk in answer.content.iter_any():
+            text += chunk.decode()
+            if "\ndata: " in text and text.endswith("\n\n"):
+                assert '"row":' in text or '"rows":' in text
+                return text
+    raise AssertionError(f"the stream ended: {text!r}")
 
 
 async def test_sign_in_live_fleet_table_red_on_failure_restart_and_no_secrets(
@@ -129,6 +148,8 @@ async def test_sign_in_live_fleet_table_red_on_failure_restart_and_no_secrets(
             for path in ("/", "/instance/beta", "/signin", "/metrics"):
                 await page.goto(url.rstrip("/") + path)
                 pages.append(await page.content())
+            for path in ("events", "events?instance=alpha", "events?instance=beta"):  # what the live pages are sent
+                pages.append(await first_event(url + path, cookie["value"]))
             for text in pages:
                 for secret in (alpha.token, beta.token, TOKEN, API_KEY):
                     assert secret not in text
@@ -252,3 +273,41 @@ async def _running_after_failure(page: Any) -> bool:
 
 async def _shows(page: Any, event: str) -> bool:
     return logged(await page.text_content("#logs"), event) > 0
+
+
+async def shown_hosts(url: str) -> tuple[dict[str, str], dict[str, float]]:
+    """(instance -> its fleet row's host, host -> lease_holders on /metrics) of one daemon (no token: loopback)."""
+    async with aiohttp.ClientSession() as http:
+        async with http.get(url) as answer:
+            html = await answer.text()
+        async with http.get(f"{url}metrics") as answer:
+            metrics = await answer.text()
+    rows = {m[1]: m[2] for m in re.finditer(r'<tr id="i-([^"]+)"[^\n]*<td>([^<]*)</td></tr>', html)}
+    leases = {sample.labels["host"]: sample.value for family in text_string_to_metric_families(metrics)
+              for sample in family.samples if sample.name == "discord_supervisor_lease_holders"}
+    return rows, leases
+
+
+@pytest.mark.slow
+async def test_each_daemon_shows_the_host_and_pid_of_the_daemon_that_runs_each_instance(
+        emu: Emulator, tmp_path: Path, database_url: str, schemas: list[str], unique: Any) -> None:
+    hosts = make_hosts(emu, tmp_path, database_url, unique, schemas, 4)
+    try:
+        daemons = [await hosts.add_daemon(extra_args=("--http-listen", "127.0.0.1:0")).start() for _ in range(2)]
+        placed = await hosts.wait_settled(daemons)
+        assert all(any(on == [index] for on in placed.values()) for index in (0, 1))  # each runs some
+        urls = [(await daemon.wait_log(lambda e: e.get("event") == "http_listening"))["url"] for daemon in daemons]
+        here, pids = socket.gethostname(), [daemon.process.pid for daemon in daemons if daemon.process]
+        expected = {bot: f"{here} (pid {pids[on[0]]})" for bot, on in placed.items()}
+        seen: list[tuple[dict[str, str], dict[str, float]]] = []
+
+        async def every_daemon_shows_where_each_runs() -> bool:
+            seen[:] = [await shown_hosts(url) for url in urls]  # the others' rows follow within a lease poll
+            return all(rows == expected and leases == {here: 4.0} for rows, leases in seen)
+
+        try:
+            await eventually(every_daemon_shows_where_each_runs, timeout=30)
+        except AssertionError:
+            raise AssertionError(f"expected {expected}, shown {seen}") from None
+    finally:
+        await hosts.stop_all()

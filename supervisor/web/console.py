@@ -93,13 +93,13 @@ class Console:
                                 csrf=self.csrf(request))
 
     async def instance_page(self, request: Request) -> Response:
-        name = request.path_params["name"]
+        name, slices = request.path_params["name"], Slices()
         shown = await detail(self.daemon.fleet, name, self.feed.latencies(name))
         if shown is None:
             return await self._page("missing.html", name=name)
         # The page's live feed (/events?instance=) sends it all afresh, then what changes.
-        return await self._page("instance.html", csrf=self.csrf(request), said=request.query_params.get("said", ""),
-                                logs=RINGS.tail(name), **shown)
+        return await self._page("instance.html", slices, csrf=self.csrf(request),
+                                said=request.query_params.get("said", ""), logs=RINGS.tail(name), **shown)
 
     async def act(self, request: Request) -> Response:
         name, action = request.path_params["name"], request.path_params["action"]

@@ -221,13 +221,13 @@ class Feed:
         """One instance page's events: all of it at once (what it may have missed since its rendering), then what
         changes, until it goes away (or the daemon stops)."""
         queue: Queue = asyncio.Queue(QUEUE)
-        first = name not in self._watchers
+        # Read, then subscribe, with no await between: every push this page gets is newer than this first send.
+        shown, logs = await self._instance(name, 0)
+        if name not in self._watchers:  # the first page on it; the others' state stays as it was sent to them
+            self._shown[name], self._upto[name] = shown, logs["upto"]
         self._watchers.setdefault(name, set()).add(queue)
         try:
             yield "retry: 1000\n\n"
-            shown, logs = await self._instance(name, 0)
-            if first:  # the others' state stays as it is: a push after this one is sent to every page
-                self._shown[name], self._upto[name] = shown, logs["upto"]
             data = {"gone": True} if shown is None else dict(shown)
             yield f"event: instance\ndata: {json.dumps(data | {'logs': logs}, separators=(',', ':'))}\n\n"
             async for message in self._messages(queue):

@@ -155,6 +155,8 @@ async def detail(fleet: Fleet, name: str, latencies: list[float]) -> dict[str, A
 def masked(key: str, value: Any) -> Any:
     if isinstance(value, dict):
         return {k: masked(k, v) for k, v in value.items()}
+    if isinstance(value, list) and not _SECRET_KEY.search(key):
+        return [masked(key, v) for v in value]  # a list of tables: each table's own keys
     return HIDDEN if _SECRET_KEY.search(key) and value not in (None, "", False) else value
 
 
