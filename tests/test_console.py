@@ -21,13 +21,16 @@ from prometheus_client.parser import text_string_to_metric_families
 from supervisor.emulator import Emulator
 from tests.support import DaemonProcess, InstanceFolders, add_bot, eventually, fake_token
 from tests.support.browser import chromium
-from tests.support.folders import REPO
+from tests.support.folders import REPO, save
 from tests.support.hosts import make_hosts
 
 pytestmark = pytest.mark.e2e
 
 TOKEN = "console-test-token-8c1f5e"
 API_KEY = "finnhub-secret-key-a93b7d2e"
+HEADER = "provider-header-secret-5e0c71"  # an AI provider's extra header: the console shows headers as ***
+PROVIDER = ('[ai.providers.own]\nurl = "https://llm.example/v1/chat/completions"\nmodel = "m"\n'
+            f'api_key_env = "OWN_API_KEY"\nmax_tokens = 100\nheaders = {{ X-Api-Key = "{HEADER}" }}\n')
 ROOTLESS = 'command_root = ""\n'
 
 
@@ -79,7 +82,7 @@ async def test_sign_in_live_fleet_table_red_on_failure_restart_and_no_secrets(
         emu: Emulator, instances: InstanceFolders, tmp_path: Path, database_url: str, schemas: list[str],
         unique: Any) -> None:
     alpha = add_bot(emu, instances, "alpha", prefix="!", schema=unique("con_a"), database_url=database_url,
-                    config_extra=ROOTLESS)
+                    config_extra=ROOTLESS + PROVIDER)
     beta = add_bot(emu, instances, "beta", prefix="?", schema=unique("con_b"), database_url=database_url,
                    config_extra=ROOTLESS)
     schemas += [alpha.schema, beta.schema]
@@ -130,6 +133,7 @@ async def test_sign_in_live_fleet_table_red_on_failure_restart_and_no_secrets(
             assert await page.text_content(".said") == "restart: done"
             await emu.wait_until(lambda: emu.identify_count(alpha.token) > identifies, timeout=20)
             assert "***" in html and "instance_running" in html  # masked config; its own log lines
+            assert "llm.example" in html  # the provider is shown, its headers are not
 
             # Another site the signed-in browser visits posts the same form: its request changes nothing. From
             # another host the SameSite cookie stays home (401); from another port of this host it goes along,
@@ -151,7 +155,7 @@ async def test_sign_in_live_fleet_table_red_on_failure_restart_and_no_secrets(
             for path in ("events", "events?instance=alpha", "events?instance=beta"):  # what the live pages are sent
                 pages.append(await first_event(url + path, cookie["value"]))
             for text in pages:
-                for secret in (alpha.token, beta.token, TOKEN, API_KEY):
+                for secret in (alpha.token, beta.token, TOKEN, API_KEY, HEADER):
                     assert secret not in text
             assert browser.console == []  # the pages' own JavaScript logged no error
     finally:
@@ -231,7 +235,7 @@ async def test_the_instance_page_follows_its_state_and_log_lines_without_a_reloa
                 await each.evaluate("window.notReloaded = true")
 
             # Discord refuses its new token: the open pages turn to failed, with the error and the log lines.
-            env.write_text(good.replace(alpha.token, fake_token("nobody")))
+            save(env, good.replace(alpha.token, fake_token("nobody")))
             failed = await daemon.wait_log(lambda e: e.get("event") == "instance_failed"
                                            and e.get("instance") == "alpha")
             failed_at = dt.datetime.fromisoformat(failed["timestamp"]).timestamp()
@@ -248,7 +252,7 @@ async def test_the_instance_page_follows_its_state_and_log_lines_without_a_reloa
 
             # The good token back: the instance runs again, and the pages say so, with the new lines after the old.
             mark = daemon.book.mark()
-            env.write_text(good)
+            save(env, good)
             await daemon.wait_running("alpha", start=mark)
             for each in pages:
                 await each.wait_for_selector("#state.s-running", timeout=20_000)

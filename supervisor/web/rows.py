@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import os
 import re
 import socket
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 from supervisor.daemon.status import State
@@ -19,7 +20,8 @@ if TYPE_CHECKING:
     from supervisor.instances import InstanceSpec
 
 HIDDEN = "***"
-_SECRET_KEY = re.compile(r"token|secret|key|password|passwd|webhook|auth", re.IGNORECASE)
+# A value under such a key is shown as ***. Headers too: an AI provider's extra headers may carry a key.
+_SECRET_KEY = re.compile(r"token(?!s)|secret|key|password|passwd|webhook|auth|header|cookie", re.IGNORECASE)
 CHUNK = 100  # instances read between two yields to the event loop
 
 
@@ -152,12 +154,26 @@ async def detail(fleet: Fleet, name: str, latencies: list[float]) -> dict[str, A
     }
 
 
+def plain(value: Any) -> Any:
+    """A parsed setting as plain dicts and lists (a feature's config dataclass included), so that masked() sees
+    every key in it: the repr of an object would show its fields, secrets and all."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {field.name: plain(getattr(value, field.name)) for field in dataclasses.fields(value)}
+    if isinstance(value, Mapping):
+        return {str(k): plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
+        return [plain(v) for v in value]
+    return value
+
+
 def masked(key: str, value: Any) -> Any:
+    if _SECRET_KEY.search(key):
+        return HIDDEN if value not in (None, "", False) and value != {} else value
     if isinstance(value, dict):
         return {k: masked(k, v) for k, v in value.items()}
-    if isinstance(value, list) and not _SECRET_KEY.search(key):
+    if isinstance(value, list):
         return [masked(key, v) for v in value]  # a list of tables: each table's own keys
-    return HIDDEN if _SECRET_KEY.search(key) and value not in (None, "", False) else value
+    return value
 
 
 def config_view(spec: InstanceSpec | None) -> list[tuple[str, str]]:
@@ -173,7 +189,7 @@ def config_view(spec: InstanceSpec | None) -> list[tuple[str, str]]:
     ]
     for feature, settings in sorted(config.settings.items()):
         for key, value in sorted(settings.items()):
-            view.append((f"[{feature}] {key}", repr(masked(key, value))))
+            view.append((f"[{feature}] {key}", repr(masked(key, plain(value)))))
     env = spec.env
     view.append((".env DISCORD_TOKEN", HIDDEN))
     view.append((".env DATABASE_URL", "*** (set)" if env.database_url else "(the supervisor's)"))
