@@ -150,4 +150,3 @@ class Console:
 
 def _timing(on_loop: float, rendering_since: float) -> str:
     return f"loop;dur={on_loop * 1000:.1f}, render;dur={(time.perf_counter() - rendering_since) * 1000:.1f}"
-
