@@ -263,6 +263,9 @@ async def test_the_instance_page_follows_its_state_and_log_lines_without_a_reloa
                     lambda e: e.get("event") == "instance_failed" and e.get("instance") == "alpha")
                 assert len(lines) == len(set(lines))  # no line twice
                 assert await each.text_content("#log-count") == str(len(lines))
+                # the latency sparkline follows too (a sample every 5 s while it runs; two make a line)
+                await each.wait_for_selector("#spark:not([hidden])", timeout=30_000)
+                assert len((await each.get_attribute("#spark-line", "points")).split()) >= 2
                 assert await each.evaluate("window.notReloaded === true")
             assert browser.console == []  # the page's own JavaScript logged no error
     finally:
