@@ -1,14 +1,15 @@
 """The fleet console and /metrics at scale, against the real daemon and the emulator.
 
 Starts N instances with --http-listen, waits --seconds with nothing asked of it (the fleet's own loop lateness,
-for comparison), then for --seconds: one /metrics scrape per second and 5 open consoles (each loads the fleet
-page, then holds its live feed open), and one more page load every 10 s. Prints the scrape
+for comparison), then for --seconds: one /metrics scrape per second, 5 open consoles (each loads the fleet
+page, then holds its live feed open), 5 open instance pages (each of its own instance, live too), and one more
+page load every 10 s. Prints the scrape
 and page times (wall clock, and the daemon's own Server-Timing: how long its event loop was held, how long the
 off-loop rendering took), the fleet page's size, and the daemon loop's worst lateness during the run (its
 watchdog's heartbeat histogram, read from /metrics, and any stall it logged). Goals: /metrics under 100 ms, the
 loop never held over 50 ms by a scrape or a page, the fleet page under 1 MB. Usage:
 
-    python bench/console.py [--instances 1000] [--seconds 60] [--consoles 5]
+    python bench/console.py [--instances 1000] [--seconds 60] [--consoles 5] [--instance-pages 5]
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import statistics
 import tempfile
 import time
 from pathlib import Path
+from urllib.parse import quote, urlencode
 
 import aiohttp
 from _harness import database_url, drop_schemas, freeze_heap, make_bots, raise_fd_limit, start_daemon
@@ -69,18 +71,21 @@ async def timed_get(http: aiohttp.ClientSession, url: str) -> tuple[float, str, 
 
 async def console(http: aiohttp.ClientSession, base: str, stop: asyncio.Event,
                   pages: list[tuple[float, float, float]],
-                  events: list[int]) -> None:
-    """One open console: the page, then its live feed for the rest of the run (as a person leaves it open)."""
-    wall, timing, _body = await timed_get(http, f"{base}/")
+                  events: list[int], instance: str | None = None) -> None:
+    """One open console: the fleet page (or `instance`'s page), then its live feed for the rest of the run (as a
+    person leaves it open)."""
+    page, feed_url = (f"{base}/", f"{base}/events") if instance is None else (
+        f"{base}/instance/{quote(instance)}", f"{base}/events?{urlencode({'instance': instance})}")
+    wall, timing, _body = await timed_get(http, page)
     pages.append((wall, server_timing(timing, "loop"), server_timing(timing, "render")))
-    async with http.get(f"{base}/events") as feed:
+    async with http.get(feed_url) as feed:
         async for _line in feed.content:
             events[0] += 1
             if stop.is_set():
                 return
 
 
-async def run(db: str, instances: int, seconds: float, consoles: int, run_id: str) -> None:
+async def run(db: str, instances: int, seconds: float, consoles: int, instance_pages: int, run_id: str) -> None:
     emu = Emulator()
     await emu.start()
     work = Path(tempfile.mkdtemp(prefix="bench-console-"))
@@ -104,8 +109,14 @@ async def run(db: str, instances: int, seconds: float, consoles: int, run_id: st
             _wall, _timing, page = await timed_get(http, f"{base}/")
             stop, events = asyncio.Event(), [0]
             pages: list[tuple[float, float, float]] = []
+            singles: list[tuple[float, float, float]] = []
+            single_events = [0]
             stalls_before = daemon.count(lambda e: e.get("event") == "event_loop_stalled")
             tasks = [asyncio.create_task(console(http, base, stop, pages, events)) for _ in range(consoles)]
+            names = sorted(path.name for path in root.iterdir())
+            tasks += [asyncio.create_task(console(http, base, stop, singles, single_events,
+                                                  names[index * len(names) // instance_pages]))
+                      for index in range(instance_pages)]
             scrapes: list[tuple[float, float, float]] = []
             deadline = time.monotonic() + seconds
             while time.monotonic() < deadline:
@@ -138,7 +149,10 @@ async def run(db: str, instances: int, seconds: float, consoles: int, run_id: st
               f"{max(p[0] for p in pages):.0f} ms; loop held max {max(p[1] for p in pages):.1f} ms; rendering (off the "
               f"loop) median {statistics.median(p[2] for p in pages):.0f} ms; "
               f"{len(page.encode()) / 1024:.0f} KiB of HTML")
-    print(f"  live feed: {events[0]} lines received")
+    if singles:
+        print(f"  instance pages: {len(singles)} loads, wall median {statistics.median(p[0] for p in singles):.0f} "
+              f"ms; loop held max {max(p[1] for p in singles):.1f} ms")
+    print(f"  live feed: {events[0]} lines received by the fleet pages, {single_events[0]} by the instance pages")
     print(f"  daemon loop lateness (watchdog heartbeat), worst: {worst_of(window)} with the scrapes and consoles "
           f"({stalls} stalls over 250 ms logged); {worst_of(quiet)} in the same time without them ({quiet_stalls})")
     for entry in stalled:  # what held the loop, as the watchdog saw it
@@ -149,7 +163,7 @@ async def run(db: str, instances: int, seconds: float, consoles: int, run_id: st
 async def main(args: argparse.Namespace, db: str) -> None:
     run_id = secrets.token_hex(2)
     try:
-        await run(db, args.instances, args.seconds, args.consoles, run_id)
+        await run(db, args.instances, args.seconds, args.consoles, args.instance_pages, run_id)
     finally:
         await drop_schemas(db, f"bench_b{run_id}")
 
@@ -159,6 +173,7 @@ if __name__ == "__main__":
     parser.add_argument("--instances", type=int, default=1000)
     parser.add_argument("--seconds", type=float, default=60.0)
     parser.add_argument("--consoles", type=int, default=5)
+    parser.add_argument("--instance-pages", type=int, default=5)
     raise_fd_limit()
     url, _server = database_url()  # the handle keeps a private server alive while needed
     asyncio.run(main(parser.parse_args(), url))

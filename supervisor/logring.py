@@ -8,7 +8,7 @@ process by design: logging is process-wide; the rings are bounded by LINES per i
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import MutableMapping
+from collections.abc import Callable, MutableMapping
 from typing import Any
 
 LINES = 200
@@ -16,22 +16,41 @@ _SKIP = {"event", "level", "timestamp", "instance", "logger", "_record", "_from_
 
 
 class LogRings:
+    """Each instance's last lines, and how many it ever logged (a line's number: what a live page has seen).
+
+    Listeners hear the instance's name with each line, in the thread that logged it (the event loop's, mostly):
+    they must be cheap and must not log.
+    """
+
     def __init__(self, lines: int = LINES):
         self.lines = lines
         self.rings: dict[str, deque[str]] = {}
+        self.counts: dict[str, int] = {}
+        self.listeners: list[Callable[[str], None]] = []
 
     def add(self, instance: str, line: str) -> None:
         ring = self.rings.get(instance)
         if ring is None:
             ring = self.rings[instance] = deque(maxlen=self.lines)
         ring.append(line)
+        self.counts[instance] = self.counts.get(instance, 0) + 1
+        for listener in self.listeners:
+            listener(instance)
 
     def tail(self, instance: str) -> list[str]:
         return list(self.rings.get(instance, ()))
 
+    def since(self, instance: str, seen: int) -> tuple[int, list[str]]:
+        """(lines logged so far, those after the first `seen` that the ring still has)."""
+        count = self.counts.get(instance, 0)
+        ring = self.rings.get(instance, ())
+        new = min(max(count - seen, 0), len(ring))
+        return count, list(ring)[len(ring) - new:] if new else []
+
     def forget(self, keep: set[str]) -> None:
         for name in [name for name in self.rings if name not in keep]:
             del self.rings[name]
+            self.counts.pop(name, None)
 
 
 RINGS = LogRings()

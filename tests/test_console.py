@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import datetime as dt
 import os
+import re
 import signal
+import socket
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -13,16 +16,21 @@ from typing import Any
 import aiohttp
 import pytest
 from aiohttp import web
+from prometheus_client.parser import text_string_to_metric_families
 
 from supervisor.emulator import Emulator
-from tests.support import DaemonProcess, InstanceFolders, add_bot, fake_token
+from tests.support import DaemonProcess, InstanceFolders, add_bot, eventually, fake_token
 from tests.support.browser import chromium
-from tests.support.folders import REPO
+from tests.support.folders import REPO, save
+from tests.support.hosts import make_hosts
 
 pytestmark = pytest.mark.e2e
 
 TOKEN = "console-test-token-8c1f5e"
 API_KEY = "finnhub-secret-key-a93b7d2e"
+HEADER = "provider-header-secret-5e0c71"  # an AI provider's extra header: the console shows headers as ***
+PROVIDER = ('[ai.providers.own]\nurl = "https://llm.example/v1/chat/completions"\nmodel = "m"\n'
+            f'api_key_env = "OWN_API_KEY"\nmax_tokens = 100\nheaders = {{ X-Api-Key = "{HEADER}" }}\n')
 ROOTLESS = 'command_root = ""\n'
 
 
@@ -56,11 +64,25 @@ async def attacker_page(host: str, target: str) -> AsyncIterator[str]:
         await runner.cleanup()
 
 
+async def first_event(url: str, cookie: str) -> str:
+    """A live feed's first event (all its page shows), as it is sent."""
+    async with aiohttp.ClientSession() as http, asyncio.timeout(20), http.get(
+            url, headers={"cookie": f"ds_console={cookie}"}) as answer:
+        assert answer.status == 200 and answer.content_type == "text/event-stream"
+        text = ""
+        async for chunk in answer.content.iter_any():
+            text += chunk.decode()
+            if "\ndata: " in text and text.endswith("\n\n"):
+                assert '"row":' in text or '"rows":' in text
+                return text
+    raise AssertionError(f"the stream ended: {text!r}")
+
+
 async def test_sign_in_live_fleet_table_red_on_failure_restart_and_no_secrets(
         emu: Emulator, instances: InstanceFolders, tmp_path: Path, database_url: str, schemas: list[str],
         unique: Any) -> None:
     alpha = add_bot(emu, instances, "alpha", prefix="!", schema=unique("con_a"), database_url=database_url,
-                    config_extra=ROOTLESS)
+                    config_extra=ROOTLESS + PROVIDER)
     beta = add_bot(emu, instances, "beta", prefix="?", schema=unique("con_b"), database_url=database_url,
                    config_extra=ROOTLESS)
     schemas += [alpha.schema, beta.schema]
@@ -111,6 +133,7 @@ async def test_sign_in_live_fleet_table_red_on_failure_restart_and_no_secrets(
             assert await page.text_content(".said") == "restart: done"
             await emu.wait_until(lambda: emu.identify_count(alpha.token) > identifies, timeout=20)
             assert "***" in html and "instance_running" in html  # masked config; its own log lines
+            assert "llm.example" in html  # the provider is shown, its headers are not
 
             # Another site the signed-in browser visits posts the same form: its request changes nothing. From
             # another host the SameSite cookie stays home (401); from another port of this host it goes along,
@@ -129,8 +152,10 @@ async def test_sign_in_live_fleet_table_red_on_failure_restart_and_no_secrets(
             for path in ("/", "/instance/beta", "/signin", "/metrics"):
                 await page.goto(url.rstrip("/") + path)
                 pages.append(await page.content())
+            for path in ("events", "events?instance=alpha", "events?instance=beta"):  # what the live pages are sent
+                pages.append(await first_event(url + path, cookie["value"]))
             for text in pages:
-                for secret in (alpha.token, beta.token, TOKEN, API_KEY):
+                for secret in (alpha.token, beta.token, TOKEN, API_KEY, HEADER):
                     assert secret not in text
             assert browser.console == []  # the pages' own JavaScript logged no error
     finally:
@@ -176,3 +201,120 @@ async def test_no_cookie_or_a_wrong_csrf_token_changes_nothing(
         assert not daemon.find(lambda e: e.get("event") == "console_action")
     finally:
         assert await daemon.stop(signal.SIGTERM) == 0
+
+
+def logged(text: str, event: str) -> int:
+    """How many of the page's log lines are `event` (a line: timestamp, level, event, fields)."""
+    return sum(line.split()[2:3] == [event] for line in text.splitlines())
+
+
+async def test_the_instance_page_follows_its_state_and_log_lines_without_a_reload(
+        emu: Emulator, instances: InstanceFolders, tmp_path: Path, database_url: str, schemas: list[str],
+        unique: Any) -> None:
+    alpha = add_bot(emu, instances, "alpha", prefix="!", schema=unique("con_l"), database_url=database_url,
+                    config_extra=ROOTLESS)
+    schemas.append(alpha.schema)
+    daemon, url = await start_daemon(emu, instances, tmp_path)
+    env = alpha.folder / ".env"
+    good = env.read_text()
+    try:
+        await daemon.wait_running("alpha")
+        async with chromium() as browser:
+            page = await browser.page()
+            await page.goto(f"{url}signin")
+            await page.fill("#token", TOKEN)
+            await page.click("#signin")
+            await page.wait_for_selector("#fleet")
+            pages = [page, await browser.page()]  # two pages on the same instance: each sees every line once
+            for each in pages:
+                await each.goto(f"{url}instance/alpha")
+                await each.wait_for_selector("#live.on")
+                await each.wait_for_selector("body[data-updates]")  # its feed's first send
+                assert await each.text_content("#state") == "running"
+                assert logged(await each.text_content("#logs"), "instance_failed") == 0
+                await each.evaluate("window.notReloaded = true")
+
+            # Discord refuses its new token: the open pages turn to failed, with the error and the log lines.
+            save(env, good.replace(alpha.token, fake_token("nobody")))
+            failed = await daemon.wait_log(lambda e: e.get("event") == "instance_failed"
+                                           and e.get("instance") == "alpha")
+            failed_at = dt.datetime.fromisoformat(failed["timestamp"]).timestamp()
+            for each in pages:
+                await each.wait_for_selector("#state.s-failed", timeout=20_000)  # (the page's CSP: no eval)
+                # pushed at once (not at the feed's next 5 s refresh): within 2 s by the daemon's and the page's
+                # clocks, as the fleet table's rows
+                learnt_at = int(await each.get_attribute("#state", "data-changed-at")) / 1000
+                assert learnt_at - failed_at < 2.0, learnt_at - failed_at
+                await eventually(lambda each=each: _shows(each, "instance_failed"), timeout=20)
+                assert await each.is_visible("#last-error") and "401" in await each.text_content("#last-error-text")
+                assert await each.text_content("#history tr:first-child td:nth-child(2)") == "failed"
+                assert "401" in await each.text_content("#errors li:first-child")
+
+            # The good token back: the instance runs again, and the pages say so, with the new lines after the old.
+            mark = daemon.book.mark()
+            save(env, good)
+            await daemon.wait_running("alpha", start=mark)
+            for each in pages:
+                await each.wait_for_selector("#state.s-running", timeout=20_000)
+                await eventually(lambda each=each: _running_after_failure(each), timeout=20)
+                text = await each.text_content("#logs")
+                lines = text.splitlines()
+                assert logged(text, "instance_failed") == daemon.count(
+                    lambda e: e.get("event") == "instance_failed" and e.get("instance") == "alpha")
+                assert len(lines) == len(set(lines))  # no line twice
+                assert await each.text_content("#log-count") == str(len(lines))
+                # the latency sparkline follows too (a sample every 5 s while it runs; two make a line)
+                await each.wait_for_selector("#spark:not([hidden])", timeout=30_000)
+                assert len((await each.get_attribute("#spark-line", "points")).split()) >= 2
+                assert await each.evaluate("window.notReloaded === true")
+            assert browser.console == []  # the page's own JavaScript logged no error
+    finally:
+        assert await daemon.stop(signal.SIGTERM) == 0
+
+
+async def _running_after_failure(page: Any) -> bool:
+    lines = (await page.text_content("#logs")).splitlines()
+    events = [line.split()[2] for line in lines if len(line.split()) > 2]
+    return "instance_failed" in events and "instance_running" in events[events.index("instance_failed"):]
+
+
+async def _shows(page: Any, event: str) -> bool:
+    return logged(await page.text_content("#logs"), event) > 0
+
+
+async def shown_hosts(url: str) -> tuple[dict[str, str], dict[str, float]]:
+    """(instance -> its fleet row's host, host -> lease_holders on /metrics) of one daemon (no token: loopback)."""
+    async with aiohttp.ClientSession() as http:
+        async with http.get(url) as answer:
+            html = await answer.text()
+        async with http.get(f"{url}metrics") as answer:
+            metrics = await answer.text()
+    rows = {m[1]: m[2] for m in re.finditer(r'<tr id="i-([^"]+)"[^\n]*<td>([^<]*)</td></tr>', html)}
+    leases = {sample.labels["host"]: sample.value for family in text_string_to_metric_families(metrics)
+              for sample in family.samples if sample.name == "discord_supervisor_lease_holders"}
+    return rows, leases
+
+
+@pytest.mark.slow
+async def test_each_daemon_shows_the_host_and_pid_of_the_daemon_that_runs_each_instance(
+        emu: Emulator, tmp_path: Path, database_url: str, schemas: list[str], unique: Any) -> None:
+    hosts = make_hosts(emu, tmp_path, database_url, unique, schemas, 4)
+    try:
+        daemons = [await hosts.add_daemon(extra_args=("--http-listen", "127.0.0.1:0")).start() for _ in range(2)]
+        placed = await hosts.wait_settled(daemons)
+        assert all(any(on == [index] for on in placed.values()) for index in (0, 1))  # each runs some
+        urls = [(await daemon.wait_log(lambda e: e.get("event") == "http_listening"))["url"] for daemon in daemons]
+        here, pids = socket.gethostname(), [daemon.process.pid for daemon in daemons if daemon.process]
+        expected = {bot: f"{here} (pid {pids[on[0]]})" for bot, on in placed.items()}
+        seen: list[tuple[dict[str, str], dict[str, float]]] = []
+
+        async def every_daemon_shows_where_each_runs() -> bool:
+            seen[:] = [await shown_hosts(url) for url in urls]  # the others' rows follow within a lease poll
+            return all(rows == expected and leases == {here: 4.0} for rows, leases in seen)
+
+        try:
+            await eventually(every_daemon_shows_where_each_runs, timeout=30)
+        except AssertionError:
+            raise AssertionError(f"expected {expected}, shown {seen}") from None
+    finally:
+        await hosts.stop_all()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import re
 import signal
 from pathlib import Path
@@ -13,6 +14,7 @@ import aiohttp
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from supervisor.daemon.control import request
 from supervisor.emulator import Emulator
 from supervisor.pg.budget import server_key
 from tests.support import REPO, DaemonProcess, InstanceFolders, add_bot
@@ -96,6 +98,21 @@ async def test_a_command_shows_in_its_instances_counters_and_counters_only_incre
         served = {name.removesuffix(end) for name, _labels in second for end in ("", "_bucket", "_count", "_sum")}
         feature_counters = {"discord_supervisor_instance_quote_cache_hits_total"}  # only once a quote was cached
         assert documented - served - feature_counters == set()
+
+        # A restart, then a pause and a resume (a new runner for alpha): its counters, restarts included, carry on.
+        scrapes = [second]
+        for command in ("restart", "pause", "resume"):
+            mark = daemon.book.mark()
+            assert (await request(daemon.control_socket, {"command": command, "name": "alpha"}))["ok"]
+            if command != "pause":
+                await daemon.wait_running("alpha", start=mark)
+            scrapes.append(await scrape(base))
+        assert of(scrapes[1], prefix + "instance_restarts_total", instance="alpha") == \
+            of(second, prefix + "instance_restarts_total", instance="alpha") + 1
+        assert of(scrapes[2], prefix + "instance_state", instance="alpha", state="stopped") == 1
+        for before, after in itertools.pairwise(scrapes):
+            for key in counters:
+                assert after.get(key, 0.0) >= before[key], key
     finally:
         assert await daemon.stop(signal.SIGTERM) == 0
 

@@ -40,6 +40,7 @@ class Fleet:
         self._lock = asyncio.Lock()  # one reconcile at a time: a burst of changes never interleaves
         self._closing = False
         self.counters: dict[str, InstanceCounters] = {}  # by name: kept when a runner is replaced (pause, resume)
+        self.restarts: dict[str, int] = {}  # by name, the same: /metrics' restarts counter never goes down
         self.changed: set[str] = set()  # instances whose status changed since the console's feed last looked
         self.change_event = asyncio.Event()  # set with each change: the feed waits on it, nothing polls
 
@@ -139,6 +140,7 @@ class Fleet:
             self.runners[name] = runner
             runner.status.on_change = self.note_change
             runner.counters = self.counters.setdefault(name, runner.counters)
+            runner.status.restarts = self.restarts.get(name, 0)
             runner.start()
             log.info("instance_starting", schema=spec.schema)
             return
@@ -175,6 +177,7 @@ class Fleet:
     async def _stop(self, name: str) -> None:
         runner = self.runners[name]
         await runner.stop()
+        self.restarts[name] = runner.status.restarts
         self.runners.pop(name, None)
         self.note_change(name)
 
@@ -202,7 +205,7 @@ class Fleet:
         report = self.reports.get(name)
         if report is None and name not in self.paused:
             return None
-        status = InstanceStatus(name)
+        status = InstanceStatus(name, restarts=self.restarts.get(name, 0))
         if name in self.paused:
             status.enter(State.STOPPED, "paused through the control socket")
         elif report is not None and report.status is Status.INVALID:

@@ -24,7 +24,7 @@ from supervisor.daemon.outcomes import permanent_reason, unreachable_reason
 from supervisor.daemon.restart_fields import restart_reasons
 from supervisor.daemon.status import InstanceStatus, State
 from supervisor.database import DatabaseError, is_database_unavailable, open_pool
-from supervisor.hosts.holder import LeaseInterrupted
+from supervisor.hosts.holder import Holder, LeaseInterrupted
 from supervisor.instances import InstanceSpec
 from supervisor.logs import get_logger
 from supervisor.migrator import Migration, MigrationError, migrate
@@ -97,6 +97,7 @@ class InstanceRunner:
         self._stopping = False
         self._reached_discord = False  # the last run got as far as a working connection
         self._lease: tuple[str, str] | None = None  # (url, schema) whose lease this runner holds
+        self.elsewhere: Holder | None = None  # who holds it (or where it is placed) while it runs elsewhere
         self._database_url: str | None = None  # the URL the current run's pool was opened on
         self._offered: tuple[str, str] | None = None  # (url, schema) this runner has a row for in the fleet table
         self._fenced = False  # the lease was lost: this run ends without counting as a crash
@@ -379,11 +380,17 @@ class InstanceRunner:
                 continue
             if holder is None:
                 self._lease = (url, spec.schema)  # kept across restarts: another daemon takes over only when we stop
+                self.elsewhere = None
                 return
             if self.status.state is not State.ELSEWHERE:
-                self.log.info("instance_running_elsewhere", holder=holder)
+                self.log.info("instance_running_elsewhere", holder=str(holder))
+            self.elsewhere = holder  # before the state change: the console's feed reads it on that notice
             self.status.enter(State.ELSEWHERE, f"running elsewhere ({holder})")
             await self.databases.leases.wait_turn(url, spec.schema, self.options.lease_poll)
+
+    @property
+    def holds_lease(self) -> bool:
+        return self._lease is not None
 
     def _lease_guard(self) -> Callable[[], bool]:
         if self._lease is None:

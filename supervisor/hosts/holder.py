@@ -48,14 +48,34 @@ def holder_name() -> str:
     return f"{APPLICATION_PREFIX} {socket.gethostname()} {os.getpid()}"[:63]
 
 
-def describe_holder(row: asyncpg.Record | None) -> str:
-    """'host H, pid P' from the holder's application_name, else what Postgres knows of its address."""
+@dataclass(frozen=True)
+class Holder:
+    """Where an instance runs when not on this daemon, as data (the console's host column, /metrics' lease holders
+    per host); str() is how the log and `status` say it."""
+
+    host: str | None = None  # None: not one of our daemons (or not known)
+    pid: int | None = None
+    placed: bool = False  # nobody holds it yet: placement puts it on that daemon
+    address: str | None = None  # what Postgres knows of a holder that is not one of our daemons
+    instance: str | None = None  # this daemon holds it, as that other instance (two folders, one schema)
+
+    def __str__(self) -> str:
+        if self.instance is not None:
+            return f"this daemon, as instance {self.instance}"
+        if self.host is not None:
+            return f"{'placed on ' if self.placed else ''}host {self.host}, pid {self.pid}"
+        if self.address:
+            return f"another daemon at {self.address}"
+        return "another daemon on this database" if self.address == "" else "another daemon"
+
+
+def describe_holder(row: asyncpg.Record | None) -> Holder:
+    """The lease's holder from its session's application_name, else what Postgres knows of its address."""
     if row is None:
-        return "another daemon"
+        return Holder()
     name = row["application_name"] or ""
     if name.startswith(APPLICATION_PREFIX):
         parts = name[len(APPLICATION_PREFIX):].split()
-        if len(parts) == 2:
-            return f"host {parts[0]}, pid {parts[1]}"
-    where = row["client_hostname"] or row["addr"]
-    return f"another daemon at {where}" if where else "another daemon on this database"
+        if len(parts) == 2 and parts[1].isdigit():
+            return Holder(parts[0], int(parts[1]))
+    return Holder(address=row["client_hostname"] or row["addr"] or "")

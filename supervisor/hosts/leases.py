@@ -17,12 +17,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from supervisor.dburl import database_identity, redact_url
-from supervisor.hosts.holder import Identity, LeaseInterrupted, LeaseUser, describe_holder, holder_name
+from supervisor.hosts.holder import Holder, Identity, LeaseInterrupted, LeaseUser, describe_holder, holder_name
 from supervisor.hosts.session import LeaseSession
 from supervisor.hosts.tables import DEFAULT_FLEET_SCHEMA, FleetTables
 from supervisor.logs import get_logger
 
-__all__ = ["HostOptions", "LeaseInterrupted", "LeaseUser", "Leases", "describe_holder", "holder_name"]
+__all__ = ["Holder", "HostOptions", "LeaseInterrupted", "LeaseUser", "Leases", "describe_holder", "holder_name"]
 
 
 @dataclass(frozen=True)
@@ -55,7 +55,7 @@ class Leases:
             session = self._sessions[key] = LeaseSession(url, self)
         return session
 
-    async def try_acquire(self, url: str, schema: str, user: LeaseUser) -> str | None:
+    async def try_acquire(self, url: str, schema: str, user: LeaseUser) -> Holder | None:
         """Take the lease of `schema`: None when it is ours and the bot may start, else where it runs or is
         placed. Raises DatabaseError."""
         if self.closed:

@@ -18,7 +18,7 @@ import asyncpg
 
 from supervisor.database import DatabaseError, explain
 from supervisor.hosts import timing
-from supervisor.hosts.holder import LEASE_CLASS, LeaseInterrupted, LeaseUser, describe_holder, holder_name
+from supervisor.hosts.holder import LEASE_CLASS, Holder, LeaseInterrupted, LeaseUser, describe_holder, holder_name
 from supervisor.hosts.placement import score
 from supervisor.hosts.view import FleetView, Me
 
@@ -98,13 +98,14 @@ class LeaseSession:
         """Whether a lost session cuts this instance off: another daemon has it (or the tables cannot tell)."""
         return schema in self.shared or not self.tables_ok
 
-    async def try_acquire(self, schema: str, user: LeaseUser) -> str | None:
+    async def try_acquire(self, schema: str, user: LeaseUser) -> Holder | None:
         self.known[schema] = user
         async with self.lock:
             if self.held.get(schema) is user:
                 return None
             if schema in self.held:
-                return f"this daemon, as instance {self.held[schema].instance_name}"
+                me = self.leases.identity
+                return Holder(me.host, me.pid, instance=self.held[schema].instance_name)
             connection = await self._ensure()
             try:
                 async with asyncio.timeout(2 * timing.QUERY_TIMEOUT):
@@ -418,18 +419,18 @@ class LeaseSession:
         options = self.leases.options
         return Me(self.leases.identity, options.capacity, self.leases.draining, options.standby)
 
-    def _placed_elsewhere(self, schema: str, user: LeaseUser) -> str | None:
+    def _placed_elsewhere(self, schema: str, user: LeaseUser) -> Holder | None:
         peer = self._peer_placed(schema)  # needs no table: the rendezvous hash of the workers' names
         if peer is not None:
-            return f"placed on the starting worker {peer}"
+            return Holder(address=f"{peer} (a worker still starting)")
         if not self.tables_ok:
             return None
         me = self._me()
         holders = self.view.holders(schema, me)
         if holders:
-            return f"host {holders[0].host}, pid {holders[0].pid}"
+            return Holder(holders[0].host, holders[0].pid)
         placed = self.view.may_take(schema, me, asyncio.get_running_loop().time())
-        return None if placed is None else f"placed on host {placed.host}, pid {placed.pid}"
+        return None if placed is None else Holder(placed.host, placed.pid, placed=True)
 
     def _peer_placed(self, schema: str) -> str | None:
         """`run --workers N`, for PEER_GRACE after this worker's start: the worker the rendezvous hash places this

@@ -27,7 +27,7 @@ from supervisor.logring import RINGS
 from supervisor.web.feed import Feed
 from supervisor.web.guard import COOKIE, cookie_of, session_value
 from supervisor.web.metrics import render, take_snapshot
-from supervisor.web.rows import Slices, config_view, problems, rows
+from supervisor.web.rows import Slices, detail, problems, rows
 
 if TYPE_CHECKING:
     from supervisor.daemon.main import Daemon
@@ -93,25 +93,13 @@ class Console:
                                 csrf=self.csrf(request))
 
     async def instance_page(self, request: Request) -> Response:
-        name = request.path_params["name"]
-        fleet = self.daemon.fleet
-        found = await rows(fleet, {name})
-        if not found:
+        name, slices = request.path_params["name"], Slices()
+        shown = await detail(self.daemon.fleet, name, self.feed.latencies(name))
+        if shown is None:
             return await self._page("missing.html", name=name)
-        runner = fleet.runners.get(name)
-        report = fleet.reports.get(name)
-        spec = runner.spec if runner is not None else (report.spec if report is not None else None)
-        status = runner.status if runner is not None else None
-        warnings = dict(runner.ctx.warnings) if runner is not None and runner.ctx is not None else {}
-        return await self._page(
-            "instance.html", row=found[0], csrf=self.csrf(request), said=request.query_params.get("said", ""),
-            history=list(reversed(status.history)) if status else [],
-            errors=list(reversed(status.errors)) if status else [],
-            warnings=sorted(warnings.items()), config=config_view(spec), logs=RINGS.tail(name),
-            problems=[line for line in problems(fleet) if line.startswith(f"{name}: ")],
-            sparkline=_sparkline([ms for _t, ms in self.feed.latency.get(name, ())]),
-            paused=name in fleet.paused,
-        )
+        # The page's live feed (/events?instance=) sends it all afresh, then what changes.
+        return await self._page("instance.html", slices, csrf=self.csrf(request),
+                                said=request.query_params.get("said", ""), logs=RINGS.tail(name), **shown)
 
     async def act(self, request: Request) -> Response:
         name, action = request.path_params["name"], request.path_params["action"]
@@ -131,7 +119,10 @@ class Console:
         return RedirectResponse(f"/instance/{quote(name)}?{urlencode({'said': said})}", status_code=303)
 
     async def events(self, request: Request) -> Response:
-        return StreamingResponse(self.feed.stream(), media_type="text/event-stream",
+        """The fleet page's live rows, or with ?instance=NAME that instance page's live state and log lines."""
+        name = request.query_params.get("instance")
+        stream = self.feed.stream() if name is None else self.feed.watch(name)
+        return StreamingResponse(stream, media_type="text/event-stream",
                                  headers={"cache-control": "no-store", "x-accel-buffering": "no"})
 
     async def metrics(self, request: Request) -> Response:
@@ -159,12 +150,3 @@ class Console:
 
 def _timing(on_loop: float, rendering_since: float) -> str:
     return f"loop;dur={on_loop * 1000:.1f}, render;dur={(time.perf_counter() - rendering_since) * 1000:.1f}"
-
-
-def _sparkline(values: list[float], width: int = 240, height: int = 40) -> str:
-    """SVG polyline points for the latency samples ('' when there are fewer than two)."""
-    if len(values) < 2:
-        return ""
-    top = max(values) or 1.0
-    step = width / (len(values) - 1)
-    return " ".join(f"{i * step:.1f},{height - (v / top) * (height - 2) - 1:.1f}" for i, v in enumerate(values))

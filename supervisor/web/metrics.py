@@ -25,6 +25,7 @@ from supervisor.web.rows import Slices, statuses
 
 if TYPE_CHECKING:
     from supervisor.daemon.main import Daemon
+    from supervisor.daemon.runner import InstanceRunner
 
 P = "discord_supervisor_"
 
@@ -80,6 +81,16 @@ def _pool_numbers(pool: Any) -> tuple[int, int, int] | None:
     return size - idle, idle, waiting
 
 
+def _lease_host(runner: InstanceRunner, here: str) -> str | None:
+    """The host whose daemon holds the instance's lease (None: nobody holds it, e.g. only placed there yet)."""
+    if runner.holds_lease:
+        return here
+    holder = runner.elsewhere
+    if runner.status.state is not State.ELSEWHERE or holder is None or holder.placed:
+        return None
+    return holder.host or holder.address or "unknown"
+
+
 async def take_snapshot(daemon: Daemon, slices: Slices | None = None) -> Snapshot:
     """On the loop, a slice of the fleet at a time: copy what the families need (no formatting here)."""
     fleet, watchdog = daemon.fleet, daemon.watchdog
@@ -100,10 +111,8 @@ async def take_snapshot(daemon: Daemon, slices: Slices | None = None) -> Snapsho
         if runner is not None:
             if runner.ctx is not None:
                 row.pool = _pool_numbers(runner.ctx.pool)
-            if runner._lease is not None:
-                leases[here] = leases.get(here, 0) + 1
-            elif runner.status.state is State.ELSEWHERE and runner.status.last_error:
-                holder = runner.status.last_error.partition("(host ")[2].partition(",")[0] or "unknown"
+            holder = _lease_host(runner, here)
+            if holder is not None:
                 leases[holder] = leases.get(holder, 0) + 1
         row.busy = watchdog.busy.get(name, 0.0)
         row.stalls = watchdog.stalls.get(name, 0)

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+import os
 import re
 import socket
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 from supervisor.daemon.status import State
@@ -14,10 +16,12 @@ from supervisor.dburl import redact_url
 
 if TYPE_CHECKING:
     from supervisor.daemon.fleet import Fleet
+    from supervisor.daemon.runner import InstanceRunner
     from supervisor.instances import InstanceSpec
 
 HIDDEN = "***"
-_SECRET_KEY = re.compile(r"token|secret|key|password|passwd|webhook|auth", re.IGNORECASE)
+# A value under such a key is shown as ***. Headers too: an AI provider's extra headers may carry a key.
+_SECRET_KEY = re.compile(r"token(?!s)|secret|key|password|passwd|webhook|auth|header|cookie", re.IGNORECASE)
 CHUNK = 100  # instances read between two yields to the event loop
 
 
@@ -56,25 +60,38 @@ def _features(spec: InstanceSpec | None) -> str:
     return " ".join(spec.config.enabled_features()) if spec is not None else ""
 
 
+def where(runner: InstanceRunner | None, here: tuple[str, int]) -> tuple[str, int | None]:
+    """(host, pid) of the daemon that runs the instance, as the hosts layer knows it; ("", None) when none does."""
+    if runner is None:
+        return "", None
+    holder = runner.elsewhere if runner.status.state is State.ELSEWHERE else None
+    if holder is None:
+        return here
+    if holder.host is not None:
+        return holder.host, holder.pid
+    return holder.address or "another daemon", None
+
+
+def host_text(host: str, pid: int | None) -> str:
+    return f"{host} (pid {pid})" if host and pid is not None else host
+
+
 async def rows(fleet: Fleet, names: set[str] | None = None, slices: Slices | None = None) -> list[dict[str, Any]]:
     """The fleet table's rows (every instance, or those of `names` that still exist)."""
-    here = socket.gethostname()
+    here = (socket.gethostname(), os.getpid())
     result = []
     async for status in statuses(fleet, names, slices):
         name = str(status["name"])
         runner = fleet.runners.get(name)
         report = fleet.reports.get(name)
         spec = runner.spec if runner is not None else (report.spec if report is not None else None)
-        host = ""
-        if runner is not None:
-            host = here
-            if runner.status.state is State.ELSEWHERE and runner.status.last_error:
-                host = runner.status.last_error.partition("(host ")[2].partition(",")[0] or "elsewhere"
+        host, pid = where(runner, here)
         error = status.get("rejected") or status.get("last_error")
         result.append({
             "name": name, "state": status["state"], "since": status["since"], "guilds": status.get("guilds"),
             "latency_ms": status.get("latency_ms"), "restarts": status["restarts"],
-            "last_error": str(error)[:300] if error else "", "features": _features(spec), "host": host,
+            "last_error": str(error)[:300] if error else "", "features": _features(spec),
+            "host": host_text(host, pid),
         })
     return result
 
@@ -92,10 +109,71 @@ def problems(fleet: Fleet) -> list[str]:
     return lines
 
 
+def problems_of(fleet: Fleet, name: str) -> list[str]:
+    """problems(), of one folder only (without a pass over the fleet)."""
+    report = fleet.reports.get(name)
+    lines = []
+    if report is not None:
+        lines += [f"{name}: {report.status}: {problem}" for problem in report.problems]
+        lines += [f"{name}: warning: {warning}" for warning in report.warnings]
+    hint = fleet._hints.get(name)
+    if hint is not None:
+        lines.append(f"{name}: {hint}")
+    return lines
+
+
+def sparkline(values: list[float], width: int = 240, height: int = 40) -> str:
+    """SVG polyline points for the latency samples ('' when there are fewer than two)."""
+    if len(values) < 2:
+        return ""
+    top = max(values) or 1.0
+    step = width / (len(values) - 1)
+    return " ".join(f"{i * step:.1f},{height - (v / top) * (height - 2) - 1:.1f}" for i, v in enumerate(values))
+
+
+async def detail(fleet: Fleet, name: str, latencies: list[float]) -> dict[str, Any] | None:
+    """What the instance page shows but its log lines (None: no such instance now), as plain values: the page's
+    first rendering and each live update of it are the same data."""
+    found = await rows(fleet, {name})
+    if not found:
+        return None
+    runner = fleet.runners.get(name)
+    report = fleet.reports.get(name)
+    spec = runner.spec if runner is not None else (report.spec if report is not None else None)
+    status = runner.status if runner is not None else None
+    warnings = runner.ctx.warnings if runner is not None and runner.ctx is not None else {}
+    return {
+        "row": found[0],
+        "history": [list(entry) for entry in reversed(status.history)] if status else [],
+        "errors": [list(entry) for entry in reversed(status.errors)] if status else [],
+        "warnings": [list(item) for item in sorted(warnings.items())],
+        "config": [list(item) for item in config_view(spec)],
+        "problems": problems_of(fleet, name),
+        "sparkline": sparkline(latencies),
+        "paused": name in fleet.paused,
+    }
+
+
+def plain(value: Any) -> Any:
+    """A parsed setting as plain dicts and lists (a feature's config dataclass included), so that masked() sees
+    every key in it: the repr of an object would show its fields, secrets and all."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {field.name: plain(getattr(value, field.name)) for field in dataclasses.fields(value)}
+    if isinstance(value, Mapping):
+        return {str(k): plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
+        return [plain(v) for v in value]
+    return value
+
+
 def masked(key: str, value: Any) -> Any:
+    if _SECRET_KEY.search(key):
+        return HIDDEN if value not in (None, "", False) and value != {} else value
     if isinstance(value, dict):
         return {k: masked(k, v) for k, v in value.items()}
-    return HIDDEN if _SECRET_KEY.search(key) and value not in (None, "", False) else value
+    if isinstance(value, list):
+        return [masked(key, v) for v in value]  # a list of tables: each table's own keys
+    return value
 
 
 def config_view(spec: InstanceSpec | None) -> list[tuple[str, str]]:
@@ -111,7 +189,7 @@ def config_view(spec: InstanceSpec | None) -> list[tuple[str, str]]:
     ]
     for feature, settings in sorted(config.settings.items()):
         for key, value in sorted(settings.items()):
-            view.append((f"[{feature}] {key}", repr(masked(key, value))))
+            view.append((f"[{feature}] {key}", repr(masked(key, plain(value)))))
     env = spec.env
     view.append((".env DISCORD_TOKEN", HIDDEN))
     view.append((".env DATABASE_URL", "*** (set)" if env.database_url else "(the supervisor's)"))

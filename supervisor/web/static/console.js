@@ -1,5 +1,5 @@
-// The console's only script: live rows (Server-Sent Events), filter and sort on the fleet table, and a
-// confirmation before an action. No framework, no build step.
+// The console's only script: live rows (Server-Sent Events), filter and sort on the fleet table, the live
+// instance page, and a confirmation before an action. No framework, no build step.
 "use strict";
 
 (function () {
@@ -16,6 +16,106 @@
       if (!window.confirm(form.dataset.action + " " + name + "?")) event.preventDefault();
     });
   });
+
+  // The instance page: its own feed sends it all once, then what changes, and its new log lines (numbered).
+  var LOG_LINES = 200;
+  function item(tag, parts) {  // an element of text parts; [text, className] for a styled part
+    var element = document.createElement(tag);
+    parts.forEach(function (part) {
+      if (typeof part === "string") { element.appendChild(document.createTextNode(part)); return; }
+      var inner = document.createElement(part[2] || "span");
+      inner.className = part[1] || "";
+      inner.textContent = part[0];
+      element.appendChild(inner);
+    });
+    return element;
+  }
+  function replaceList(list, elements, none) {
+    list.textContent = "";
+    elements.forEach(function (element) { list.appendChild(element); });
+    if (!elements.length && none) {
+      var empty = item("li", [none]);
+      empty.className = "muted";
+      list.appendChild(empty);
+    }
+  }
+  function showInstance(data, state) {
+    var row = data.row;
+    var badge = document.getElementById("state");
+    if (data.gone) {
+      badge.textContent = "removed";
+      badge.className = "badge s-stopped";
+      return;
+    }
+    if (row) {
+      if (badge.textContent !== row.state) badge.dataset.changedAt = String(Date.now());  // when this page learnt it
+      badge.textContent = row.state;
+      badge.className = "badge s-" + row.state.replace(/ /g, "-");
+      document.getElementById("since").textContent = when(row.since);
+      document.getElementById("restarts").textContent = text(row.restarts);
+      document.getElementById("guilds").textContent = row.guilds === null ? "–" : text(row.guilds);
+      document.getElementById("latency").textContent = row.latency_ms === null ? "–" : text(row.latency_ms);
+      document.getElementById("host").textContent = row.host || "–";
+      document.getElementById("paused").textContent = data.paused ? " · paused" : "";
+      document.getElementById("last-error").hidden = !row.last_error;
+      document.getElementById("last-error-text").textContent = row.last_error;
+      document.getElementById("spark").hidden = !data.sparkline;
+      document.getElementById("spark-none").hidden = !!data.sparkline;
+      document.getElementById("spark-line").setAttribute("points", data.sparkline);
+      replaceList(document.getElementById("warnings"), data.warnings.map(function (pair) {
+        return item("li", [[pair[0], "", "b"], ": " + pair[1]]);
+      }), "none");
+      replaceList(document.getElementById("problems"), data.problems.map(function (line) {
+        return item("li", [line]);
+      }), "none");
+      replaceList(document.getElementById("history"), data.history.map(function (entry) {
+        var tr = document.createElement("tr");
+        tr.appendChild(item("td", [when(entry[0])]));
+        tr.appendChild(item("td", [text(entry[1])]));
+        var error = item("td", [text(entry[2])]);
+        error.className = "err";
+        tr.appendChild(error);
+        return tr;
+      }), null);
+      replaceList(document.getElementById("errors"), data.errors.map(function (entry) {
+        return item("li", [when(entry[0]) + ": ", [text(entry[1]), "err"]]);
+      }), "none");
+      replaceList(document.getElementById("config"), data.config.map(function (pair) {
+        var tr = document.createElement("tr");
+        tr.appendChild(item("td", [pair[0]]));
+        tr.appendChild(item("td", [pair[1]]));
+        return tr;
+      }), null);
+    }
+    var logs = data.logs;
+    if (logs) {
+      if (logs.reset) { state.lines = []; state.upto = logs.upto - logs.lines.length; }
+      var first = logs.upto - logs.lines.length + 1;  // the number of the first line sent
+      logs.lines.forEach(function (line, i) {
+        if (first + i > state.upto) state.lines.push(line);
+      });
+      state.upto = Math.max(state.upto, logs.upto);
+      if (state.lines.length > LOG_LINES) state.lines.splice(0, state.lines.length - LOG_LINES);
+      var pre = document.getElementById("logs");
+      var atEnd = pre.scrollTop + pre.clientHeight >= pre.scrollHeight - 4;
+      pre.textContent = state.lines.length ? state.lines.join("\n") + "\n" : "";
+      if (atEnd) pre.scrollTop = pre.scrollHeight;
+      document.getElementById("log-count").textContent = String(state.lines.length);
+    }
+  }
+  var instance = document.getElementById("instance");
+  if (instance) {
+    var state = {lines: [], upto: 0};
+    var feed = new EventSource("/events?instance=" + encodeURIComponent(instance.dataset.name));
+    var lamp = document.getElementById("live");
+    feed.addEventListener("open", function () { lamp.classList.add("on"); });
+    feed.addEventListener("error", function () { lamp.classList.remove("on"); });
+    feed.addEventListener("instance", function (event) {
+      showInstance(JSON.parse(event.data), state);
+      document.body.dataset.updates = String(Number(document.body.dataset.updates || 0) + 1);
+    });
+    return;
+  }
 
   var table = document.getElementById("fleet");
   if (!table) return;
