@@ -332,8 +332,9 @@ class InstanceRunner:
             await self._take_lease(url, spec)
             budget = await self.databases.budget_for(url)
             migrations = await asyncio.to_thread(registry.migrations_for, spec.config, self.migrations)
-            async with self.startup_gate, budget.slot():  # the migration's connection counts against the budget
-                await migrate(url, spec.schema, migrations)
+            if not await self.databases.up_to_date(url, spec.schema, migrations):  # a warm start: read in batches
+                async with self.startup_gate, budget.slot():  # the migration's connection counts against the budget
+                    await migrate(url, spec.schema, migrations)
             self._database_url = url
             return await open_pool(url, spec.schema, spec.config.pool_max_size, budget=budget,
                                    command_timeout=spec.config.command_timeout)
