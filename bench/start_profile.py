@@ -6,9 +6,10 @@ For each: the daemon's CPU seconds and the bench's (the emulator runs in this pr
 daemon runs under cProfile and the top functions by cumulative and by own time are printed. With `--burst N`,
 after the warm start N bots get `!ping` at once: when each reply came (first, median, last), and with `--profile`
 the daemon (bench/_profile_probe.py, switched on for the burst alone) and the bench's emulator profiled during
-it. Usage:
+it. With `--memory` the warm start's daemon runs under tracemalloc and where its live bytes come from is printed.
+Usage:
 
-    python bench/start_profile.py [--bots 300] [--members 100] [--profile] [--top 40] [--burst 300]
+    python bench/start_profile.py [--bots 300] [--members 100] [--profile] [--top 40] [--burst 300] [--memory]
 """
 
 from __future__ import annotations
@@ -20,7 +21,6 @@ import os
 import pstats
 import secrets
 import signal
-import statistics
 import tempfile
 import time
 from pathlib import Path
@@ -34,7 +34,7 @@ from _harness import (
     drop_schemas,
     freeze_heap,
     make_bots,
-    ping_ms,
+    ping_reply,
     raise_fd_limit,
     rss_mb,
     start_daemon,
@@ -75,18 +75,21 @@ async def burst(emu: Emulator, daemon: DaemonProcess, bots: list[Bot], work: Pat
         bench_profile.enable()
     started = time.perf_counter()
     replies: list[float] = []
+    at_emulator: list[float] = []
 
     async def one(bot: Bot) -> None:
-        await ping_ms(emu, bot, timeout=300)
+        at_emulator.append((await ping_reply(emu, bot, timeout=300))[1])
         replies.append((time.perf_counter() - started) * 1000)
 
     with LoopLag() as lag:
         await asyncio.gather(*(one(bot) for bot in bots))
     bench_profile.disable()
-    replies.sort()
-    deciles = ", ".join(f"{replies[min(len(replies) - 1, len(replies) * q // 10)]:.0f}" for q in range(11))
-    print(f"burst of {len(bots)}: replies (ms after the sends, deciles 0..100 %): {deciles}; median "
-          f"{statistics.median(replies):.0f}; bench loop worst lag {lag.worst_ms:.0f} ms", flush=True)
+    for label, times in (("seen by the bench's tasks (ms after the sends)", replies),
+                         ("by the emulator's message timestamps (ms)", at_emulator)):
+        times.sort()
+        deciles = ", ".join(f"{times[min(len(times) - 1, len(times) * q // 10)]:.0f}" for q in range(11))
+        print(f"burst of {len(bots)}, replies {label}, deciles 0..100 %: {deciles}", flush=True)
+    print(f"bench loop worst lag {lag.worst_ms:.0f} ms, its longest collection {lag.longest_gc_ms:.0f} ms")
     if args.profile:
         os.kill(daemon.pid, signal.SIGUSR2)
         await asyncio.sleep(3.0)
@@ -107,7 +110,18 @@ async def main(args: argparse.Namespace, db: str) -> None:
         freeze_heap()
         daemon = await timed_start(emu, work, f"cold start of {args.bots}", None)
         await daemon.stop(timeout=600)
-        if args.burst:
+        if args.memory:
+            daemon = await timed_start(emu, work, f"warm start of {args.bots} (tracemalloc)", None,
+                                       program=(str(PROBE),), env={"TRACEMALLOC_OUT": str(work / "memory.txt")})
+            await asyncio.sleep(5.0)
+            os.kill(daemon.pid, signal.SIGUSR2)
+            for _ in range(1200):
+                await asyncio.sleep(0.5)
+                if (work / "memory.txt").exists():
+                    break
+            await asyncio.sleep(1.0)
+            print((work / "memory.txt").read_text())
+        elif args.burst:
             daemon = await timed_start(emu, work, f"warm start of {args.bots}", None, program=(str(PROBE),),
                                        env={"PROFILE_PROBE_OUT": str(work / "burst.prof")})
             await burst(emu, daemon, bots[:args.burst], work, args)
@@ -132,6 +146,7 @@ if __name__ == "__main__":
     parser.add_argument("--members", type=int, default=100)
     parser.add_argument("--profile", action="store_true", help="the warm start's daemon under cProfile")
     parser.add_argument("--top", type=int, default=40)
+    parser.add_argument("--memory", action="store_true", help="the warm start's daemon under tracemalloc")
     parser.add_argument("--burst", type=int, default=0, help="after the warm start, this many !ping at once")
     raise_fd_limit()
     url, _server = database_url()
