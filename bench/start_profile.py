@@ -67,6 +67,7 @@ def show(profile: Path, top: int) -> None:
 
 
 async def burst(emu: Emulator, daemon: DaemonProcess, bots: list[Bot], work: Path, args: argparse.Namespace) -> None:
+    freeze_heap()  # the emulator's sessions: out of this process's collections
     await asyncio.sleep(5.0)
     bench_profile = cProfile.Profile()
     if args.profile:

@@ -115,6 +115,7 @@ async def size(n: int, args: argparse.Namespace, db: str, run_id: str) -> dict[s
             daemon, row["cold"] = await start_timed(emu, work, "cold")
             await daemon.stop(timeout=600)
             daemon, row["warm"] = await start_timed(emu, work, "warm")
+            freeze_heap()  # the emulator's sessions of both starts: out of this process's collections too
             try:
                 after_start = len(daemon.logs)
                 await asyncio.sleep(5.0)
