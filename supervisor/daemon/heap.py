@@ -108,7 +108,8 @@ class HeapFreezer:
         # objects of it may die before the freeze: the count is close, not exact).
         self.frozen_objects = gc.get_freeze_count() if self.frozen_objects is None else self.frozen_objects + layer
         self._young = 0
-        self.started_since = 0
+        if reason != "allocations":  # a freeze for allocations must not cancel the one due once a start is done
+            self.started_since = 0
         ms = round((time.perf_counter() - started) * 1000)
         log = self.log.debug if reason == "allocations" else self.log.info
         log("heap_frozen", reason=reason, objects=self.frozen_objects, layer=layer, freed=freed, ms=ms)
