@@ -137,8 +137,10 @@ async def main(args: argparse.Namespace, db: str) -> None:
             show(work / "warm.prof", args.top)
         print(f"work folder: {work}")
     finally:
-        await emu.stop()
-        await drop_schemas(db, f"bench_b{run_id}")
+        try:
+            await emu.stop()
+        finally:
+            await drop_schemas(db, f"bench_b{run_id}")
 
 
 if __name__ == "__main__":
