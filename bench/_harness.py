@@ -204,6 +204,17 @@ async def ping_ms(emu: Emulator, bot: Bot, timeout: float = 10.0) -> float:
     return (time.perf_counter() - started) * 1000
 
 
+async def ping_reply(emu: Emulator, bot: Bot, timeout: float = 10.0) -> tuple[float, float]:
+    """A `!ping`'s round trip twice: as the bench's task saw it, and between the emulator's creation of the
+    command message and of the reply (message timestamps). The first includes the wait for this task to run again
+    on the bench's loop, which the emulator shares: after a burst that loop runs every reply's handler before it
+    resumes any waiting task, so every reply seems to come back at the end, in one clump."""
+    started = time.perf_counter()
+    sent = await emu.send_message(bot.channel, bot.speaker, f"{bot.prefix}ping")
+    reply = await emu.wait_for_bot_message(channel=bot.channel, bot=bot.user, timeout=timeout)
+    return (time.perf_counter() - started) * 1000, (reply.timestamp - sent.timestamp).total_seconds() * 1000
+
+
 async def drop_schemas(database_url: str, prefix: str) -> None:
     connection = await asyncpg.connect(database_url)
     try:

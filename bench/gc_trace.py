@@ -59,7 +59,7 @@ def summary(label: str, report: dict[str, Any], top: int) -> None:
         print("  longest (generation: ms): " + ", ".join(f"{c['gen']}: {c['ms']:.0f}" for c in longest))
     full = [c for c in report["collections"] if c["gen"] == 2]
     if full:
-        print("  full collections (ms, frozen before): " + ", ".join(f"{c['ms']:.0f} ({c['frozen']})" for c in full))
+        print("  full collections (ms): " + ", ".join(f"{c['ms']:.0f}" for c in full))
     print(f"  frozen {report['frozen']}, counts now {report['counts']}, thresholds {report['threshold']}")
     if report["garbage"]:
         print(f"  cyclic garbage kept: {report['garbage']} objects; by type:")

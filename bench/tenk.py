@@ -37,6 +37,7 @@ from _harness import (
     freeze_heap,
     make_bots,
     ping_ms,
+    ping_reply,
     raise_fd_limit,
     rss_mb,
     start_daemon,
@@ -78,11 +79,12 @@ def percentile(values: list[float], share: float) -> float:
     return ordered[min(len(ordered) - 1, int(len(ordered) * share))]
 
 
-async def burst(emu: Emulator, bots: list[Bot], count: int) -> tuple[list[float], int]:
+async def burst(emu: Emulator, bots: list[Bot], count: int) -> tuple[list[float], list[float], int]:
+    """Round trips as the bench's tasks saw them and by the emulator's message timestamps (see ping_reply)."""
     chosen = bots[:count]
-    outcomes = await asyncio.gather(*(ping_ms(emu, bot, timeout=300) for bot in chosen), return_exceptions=True)
-    answered = [t for t in outcomes if isinstance(t, float)]
-    return answered, len(chosen) - len(answered)
+    outcomes = await asyncio.gather(*(ping_reply(emu, bot, timeout=300) for bot in chosen), return_exceptions=True)
+    answered = [t for t in outcomes if isinstance(t, tuple)]
+    return [t[0] for t in answered], [t[1] for t in answered], len(chosen) - len(answered)
 
 
 def stalls_since(daemon: DaemonProcess, start: int) -> dict[str, float]:
@@ -115,6 +117,7 @@ async def size(n: int, args: argparse.Namespace, db: str, run_id: str) -> dict[s
             daemon, row["cold"] = await start_timed(emu, work, "cold")
             await daemon.stop(timeout=600)
             daemon, row["warm"] = await start_timed(emu, work, "warm")
+            freeze_heap()  # the emulator's sessions of both starts: out of this process's collections too
             try:
                 after_start = len(daemon.logs)
                 await asyncio.sleep(5.0)
@@ -129,8 +132,10 @@ async def size(n: int, args: argparse.Namespace, db: str, run_id: str) -> dict[s
                 row["idle_threads"] = (others1 - others0) / elapsed * 100
                 sequential = [await ping_ms(emu, bots[i * 7919 % n], timeout=60) for i in range(args.pings)]
                 row["ping_p50"], row["ping_p95"] = statistics.median(sequential), percentile(sequential, 0.95)
-                together, missed = await burst(emu, bots, min(args.burst, n))
+                together, at_emulator, missed = await burst(emu, bots, min(args.burst, n))
                 row["burst_p50"], row["burst_p95"] = statistics.median(together), percentile(together, 0.95)
+                row["burst_emu_p50"] = statistics.median(at_emulator)
+                row["burst_emu_p95"] = percentile(at_emulator, 0.95)
                 row["burst_missed"] = missed
                 await asyncio.sleep(3.0)
                 row["rss_after"] = rss_mb(pid)
@@ -183,6 +188,7 @@ def table(rows: list[dict[str, Any]], bare: dict[str, float]) -> None:
         ("!ping ms p50 / p95", lambda r: f"{r['ping_p50']:.0f} / {r['ping_p95']:.0f}"),
         ("burst !ping ms p50 / p95", lambda r: f"{r['burst_p50']:.0f} / {r['burst_p95']:.0f}"
                                                + (f" ({r['burst_missed']} missed)" if r["burst_missed"] else "")),
+        ("  by the emulator's timestamps", lambda r: f"{r['burst_emu_p50']:.0f} / {r['burst_emu_p95']:.0f}"),
         (f"stalls > {STALL_MS} ms, worst ms", lambda r: f"{r['stalls']}, {r['worst']}"),
         ("  share of it in GC", lambda r: f"{r['gc_share'] * 100:.0f} %"),
         ("bench (emulator) RSS MB", lambda r: f"{r['emu_rss']:.0f}"),

@@ -20,11 +20,13 @@ as a missing file.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import hashlib
 import re
 import time
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -230,15 +232,21 @@ async def _plan(connection: asyncpg.Connection, schema: str, migrations: list[Mi
         "to_regclass($2) IS NOT NULL AS has_sqlx, to_regclass($3) IS NOT NULL AS has_ledger",
         schema, _qualified(schema, SQLX_TABLE), _qualified(schema, LEDGER_TABLE),
     )
-    plan = _Plan(row["schema_exists"], {t for t, ok in ((SQLX_TABLE, row["has_sqlx"]),
-                                                         (LEDGER_TABLE, row["has_ledger"])) if ok})
+    tables = {t for t, ok in ((SQLX_TABLE, row["has_sqlx"]), (LEDGER_TABLE, row["has_ledger"])) if ok}
+    # to_jsonb: a ledger of an older release has no owner column yet (NULL: the supervisor's)
+    applied = {table: await connection.fetch(f"SELECT version, success, checksum, to_jsonb(t)->>'owner' AS owner "
+                                             f"FROM {_qualified(schema, table)} t") for table in sorted(tables)}
+    return _plan_from(row["schema_exists"], applied, migrations)
+
+
+def _plan_from(schema_exists: bool, applied_rows: dict[str, list[asyncpg.Record]],
+               migrations: list[Migration]) -> _Plan:
+    """The plan from what the ledger tables hold (`applied_rows`: each existing table's rows)."""
+    plan = _Plan(schema_exists, set(applied_rows))
     by_version = {m.version: m for m in migrations}
     owners = {m.owner for m in migrations}
     for table in sorted(plan.tables):
-        # to_jsonb: a ledger of an older release has no owner column yet (NULL: the supervisor's)
-        rows = await connection.fetch(f"SELECT version, success, checksum, to_jsonb(t)->>'owner' AS owner "
-                                      f"FROM {_qualified(schema, table)} t")
-        for applied in rows:
+        for applied in applied_rows[table]:
             version = applied["version"]
             if applied["owner"] not in owners:
                 continue  # a feature that is off here (or uninstalled): its tables and rows stay as they are
@@ -263,6 +271,88 @@ async def _plan(connection: asyncpg.Connection, schema: str, migrations: list[Mi
     plan.pending = [m for m in migrations if m.version not in done]
     plan.already.sort()
     return plan
+
+
+LEDGER_BATCH = 200  # schemas whose ledgers one query reads
+
+
+class LedgerReader:
+    """Whether schemas are up to date, for many at once: one connection and two queries per batch of schemas.
+
+    A warm start of thousands of instances asks this for each; a schema that is up to date then needs no
+    connection, lock or migration round trips of its own (`migrate` would take a connection, our advisory lock and
+    four queries to find there is nothing to do). Whatever is not plainly up to date (work to do, a dirty or
+    unknown row, an error reading) answers False: `migrate` then does it under its locks and says what is wrong.
+    Asks made while a batch is read wait for the next batch, which takes them all. No lock is needed to read: a
+    migration writes its ledger row in the transaction that applies it (a no-transaction one is marked dirty until
+    it is done), so a ledger that shows every migration applied means the schema is up to date."""
+
+    def __init__(self, url: str | None, slot: Callable[[], contextlib.AbstractAsyncContextManager[None]]):
+        self.url = url
+        self.slot = slot  # the connection budget's: the reading connection counts against it
+        self._asked: list[tuple[str, list[Migration], asyncio.Future[bool]]] = []
+        self._reader: asyncio.Task[None] | None = None
+
+    async def up_to_date(self, schema: str, migrations: list[Migration]) -> bool:
+        asked: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+        self._asked.append((schema, migrations, asked))
+        if self._reader is None or self._reader.done():
+            self._reader = asyncio.get_running_loop().create_task(self._read_asked(), name="ledger-reader")
+        return await asked
+
+    async def _read_asked(self) -> None:
+        try:
+            async with self.slot():
+                connection = await connect(self.url)
+                try:
+                    while self._asked:
+                        batch, self._asked = self._asked[:LEDGER_BATCH], self._asked[LEDGER_BATCH:]
+                        found = await _read_ledgers(connection, sorted({schema for schema, _, _ in batch}))
+                        for schema, migrations, asked in batch:
+                            if not asked.done():
+                                asked.set_result(_current(found.get(schema), migrations))
+                finally:
+                    await connection.close()
+        except Exception:  # each instance's own migrate() reports the database's problem
+            pass
+        finally:
+            batch, self._asked = self._asked, []
+            for _schema, _migrations, asked in batch:
+                if not asked.done():
+                    asked.set_result(False)
+
+
+def _current(found: tuple[bool, dict[str, list[asyncpg.Record]]] | None, migrations: list[Migration]) -> bool:
+    if found is None:
+        return False
+    try:
+        return not _plan_from(found[0], found[1], migrations).work
+    except MigrationError:
+        return False
+
+
+async def _read_ledgers(connection: asyncpg.Connection,
+                        schemas: list[str]) -> dict[str, tuple[bool, dict[str, list[asyncpg.Record]]]]:
+    """schema -> (whether it exists, each existing ledger table's rows), for every schema of `schemas`."""
+    exists = await connection.fetch(
+        "SELECT s, EXISTS (SELECT FROM pg_namespace WHERE nspname = s) AS schema_exists, "
+        "to_regclass(quote_ident(s) || '.' || $2) IS NOT NULL AS has_sqlx, "
+        "to_regclass(quote_ident(s) || '.' || $3) IS NOT NULL AS has_ledger FROM unnest($1::text[]) AS s",
+        schemas, SQLX_TABLE, LEDGER_TABLE)
+    found: dict[str, tuple[bool, dict[str, list[asyncpg.Record]]]] = {}
+    reads = []
+    for row in exists:
+        tables: dict[str, list[asyncpg.Record]] = {}
+        found[row["s"]] = (row["schema_exists"], tables)
+        for table, present in ((SQLX_TABLE, row["has_sqlx"]), (LEDGER_TABLE, row["has_ledger"])):
+            if present:
+                tables[table] = []
+                reads.append(f"SELECT {_literal(row['s'])} AS s, {_literal(table)} AS tbl, version, success, checksum, "
+                             f"to_jsonb(t)->>'owner' AS owner FROM {_qualified(row['s'], table)} t")
+    if reads:
+        for applied in await connection.fetch(" UNION ALL ".join(reads)):
+            found[applied["s"]][1][applied["tbl"]].append(applied)
+    return found
 
 
 async def _carry_out(connection: asyncpg.Connection, schema: str, plan: _Plan, url: str | None) -> MigrationResult:

@@ -431,3 +431,44 @@ async def test_a_failing_migration_in_a_batch_is_named_and_those_before_it_stay(
         assert await connection.fetchval("SELECT to_regclass($1) IS NULL", f'"{schema}".bad')
     finally:
         await connection.close()
+
+
+async def test_a_warm_start_reads_many_ledgers_at_once_and_sends_the_rest_to_migrate(
+        database_url: str, schemas: list[str], unique) -> None:
+    """The daemon asks the batched reader first: only a schema plainly up to date skips migrate(); a fresh one, a
+    dirty one, a partly migrated one or a Mixed-Case one that is up to date are each answered as they are."""
+    import contextlib
+
+    from supervisor.migrator import LedgerReader
+
+    current, fresh, dirty, behind, mixed = (unique(name) for name in ("led_ok", "led_new", "led_dirty",
+                                                                      "led_behind", "Led_Mixed"))
+    schemas.extend([current, fresh, dirty, behind, mixed])
+    migrations = load_migrations()
+    for schema in (current, dirty, behind, mixed):
+        await migrate(database_url, schema, migrations)
+    connection = await asyncpg.connect(database_url)
+    try:
+        await connection.execute(f'UPDATE "{dirty}"._sqlx_migrations SET success = FALSE')
+        await connection.execute(f'DELETE FROM "{behind}"._supervisor_migrations WHERE version = $1',
+                                 own_versions()[-1])
+    finally:
+        await connection.close()
+    slots = 0
+
+    @contextlib.asynccontextmanager
+    async def slot():  # type: ignore[no-untyped-def]
+        nonlocal slots
+        slots += 1
+        yield
+
+    reader = LedgerReader(database_url, slot)
+    answers = await asyncio.gather(*(reader.up_to_date(s, migrations) for s in (current, fresh, dirty, behind,
+                                                                                  mixed)))
+    assert answers == [True, False, False, False, True]
+    assert slots == 1  # asked together: one connection read them all
+    assert await reader.up_to_date(current, [*migrations, Migration(29990101000000, "later", "x.sql", b"")]) is False
+    with pytest.raises(MigrationError, match="is dirty"):  # migrate() still says what is wrong
+        await migrate(database_url, dirty, migrations)
+    applied = await migrate(database_url, behind, migrations)
+    assert [m.version for m in applied.applied] == [own_versions()[-1]]

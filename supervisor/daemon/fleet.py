@@ -19,6 +19,9 @@ from supervisor.settings import SupervisorSettings
 
 # How many instances may migrate at once: each holds one connection while it does.
 STARTUP_CONCURRENCY = 8
+# How many bots log in and wait for their READY at once (each token has its own IDENTIFY budget, so nothing on
+# Discord's side asks for fewer; the bound keeps a start of thousands a steady wave for memory and the loop).
+CONNECT_CONCURRENCY = 50
 
 
 class Fleet:
@@ -37,6 +40,7 @@ class Fleet:
         self.paused: set[str] = set()  # stopped on request (restore); not restarted until resumed
         self.log = get_logger("supervisor.fleet")
         self._startup_gate = asyncio.Semaphore(STARTUP_CONCURRENCY)
+        self._connect_gate = asyncio.Semaphore(CONNECT_CONCURRENCY)
         self._lock = asyncio.Lock()  # one reconcile at a time: a burst of changes never interleaves
         self._closing = False
         self.counters: dict[str, InstanceCounters] = {}  # by name: kept when a runner is replaced (pause, resume)
@@ -136,7 +140,7 @@ class Fleet:
             if self.before_start:
                 self.before_start(spec)
             runner = InstanceRunner(spec, self.migrations, self.options, self._startup_gate, self.databases,
-                                    self.shared)
+                                    self.shared, connect_gate=self._connect_gate)
             self.runners[name] = runner
             runner.status.on_change = self.note_change
             runner.counters = self.counters.setdefault(name, runner.counters)

@@ -34,6 +34,7 @@ from supervisor.runtime.compression import use_bounded_compression
 from supervisor.runtime.endpoints import apply_endpoints
 from supervisor.runtime.gateway_reads import use_yielding_reads
 from supervisor.runtime.heartbeats import use_loop_heartbeats
+from supervisor.runtime.lean_state import share_backoff_random
 from supervisor.runtime.transport_cycles import free_closed_transports
 from supervisor.settings import SupervisorSettings
 
@@ -175,6 +176,7 @@ class Daemon:
             use_bounded_compression()
             use_yielding_reads()
             use_loop_heartbeats()  # no OS thread per connection: 10,000 bots would be 10,000 threads
+            share_backoff_random()  # one random generator, not 2.6 KB of one per connection
         self.log.info("daemon_starting", instances_dir=str(self.settings.instances_dir),
                       control_socket=str(self.options.control_socket))
         await self.control.start()

@@ -49,6 +49,7 @@ CLOSE_TIMEOUT = 5.0
 # A frozen database must not hold up a stop (the daemon's SIGTERM has 10 s for everything): closing the pool and
 # releasing the lease get this long each; after that the connections are cut, which frees the lease as well.
 DATABASE_CLOSE_SECONDS = 2.0
+CONNECT_GATE_SECONDS = 30.0  # the longest one bot holds its place in the start wave (see _connect)
 
 
 @dataclass(frozen=True)
@@ -79,8 +80,10 @@ class DiscordUnreachable(Exception):
 
 class InstanceRunner:
     def __init__(self, spec: InstanceSpec, migrations: list[Migration], options: RuntimeOptions,
-                 startup_gate: asyncio.Semaphore, databases: Databases, shared: SharedServices):
+                 startup_gate: asyncio.Semaphore, databases: Databases, shared: SharedServices,
+                 connect_gate: asyncio.Semaphore | None = None):
         self.spec = spec  # the last good spec
+        self.connect_gate = connect_gate  # the fleet's: how many bots log in and wait for READY at once
         self.shared = shared
         self.databases = databases
         self.startup_gate = startup_gate
@@ -253,7 +256,7 @@ class InstanceRunner:
             bot = InstanceBot(ctx, guild_ready_timeout=self.options.guild_ready_timeout,
                               discord_defaults=self.options.discord_defaults)
             ctx.bot = bot
-            bot_task = asyncio.create_task(_connect(bot, spec.env.token), name=f"bot:{spec.name}")
+            bot_task = asyncio.create_task(_connect(bot, spec.env.token, self.connect_gate), name=f"bot:{spec.name}")
             loaded = asyncio.create_task(bot.features_loaded.wait())
             ready = asyncio.create_task(bot.wait_until_ready())
             wake = asyncio.create_task(self._wake.wait())
@@ -333,8 +336,9 @@ class InstanceRunner:
             await self._take_lease(url, spec)
             budget = await self.databases.budget_for(url)
             migrations = await asyncio.to_thread(registry.migrations_for, spec.config, self.migrations)
-            async with self.startup_gate, budget.slot():  # the migration's connection counts against the budget
-                await migrate(url, spec.schema, migrations)
+            if not await self.databases.up_to_date(url, spec.schema, migrations):  # a warm start: read in batches
+                async with self.startup_gate, budget.slot():  # the migration's connection counts against the budget
+                    await migrate(url, spec.schema, migrations)
             self._database_url = url
             return await open_pool(url, spec.schema, spec.config.pool_max_size, budget=budget,
                                    command_timeout=spec.config.command_timeout)
@@ -434,13 +438,28 @@ class InstanceRunner:
             self.log.warning("bot_close_failed", error=repr(error))
 
 
-async def _connect(bot: InstanceBot, token: str) -> None:
+async def _connect(bot: InstanceBot, token: str, gate: asyncio.Semaphore | None = None) -> None:
     """bot.start, where a KeyboardInterrupt or SystemExit (feature code run inside discord.py's gateway reader,
-    such as a wait_for check) ends this instance's connection instead of the event loop."""
+    such as a wait_for check) ends this instance's connection instead of the event loop.
+
+    With a gate, the bot logs in only once it holds a place, and gives it back at its first READY (or when the
+    connection ends first): a start of thousands of bots goes in a steady wave of that many instead of all at
+    once, which held every login's and READY's transient objects at the same moment (RSS) and the loop longer."""
+    ready: asyncio.Future[None] | None = None
+    if gate is not None:
+        await gate.acquire()
+        ready = asyncio.ensure_future(bot.wait_until_ready())
+        ready.add_done_callback(lambda _done: gate.release())  # once: on READY, or on a cancel below
+        # A bot whose READY does not come (Discord down, its IDENTIFY budget spent) lets the others pass.
+        expiry = asyncio.get_running_loop().call_later(CONNECT_GATE_SECONDS, ready.cancel)
     try:
         await bot.start(token)
     except (KeyboardInterrupt, SystemExit) as error:
         raise RuntimeError(f"the bot's connection raised {error!r}") from error
+    finally:
+        if ready is not None:
+            ready.cancel()
+            expiry.cancel()
 
 
 async def apply_live(runner: InstanceRunner, spec: InstanceSpec) -> str:

@@ -37,6 +37,9 @@ OP_INVALID_SESSION = 9
 OP_HELLO = 10
 OP_HEARTBEAT_ACK = 11
 
+PAYLOAD_COMPRESS_MIN = 1024  # payload compression: Discord compresses large payloads only (its threshold is not
+# documented); READY and GUILD_CREATE exceed this, a MESSAGE_CREATE of a short message does not
+
 # Closing codes from the client after which Discord forgets the session.
 _SESSION_ENDING_CLOSES = (1000, 1001)
 
@@ -81,6 +84,9 @@ class Connection:
         self._writer = asyncio.create_task(self._write_loop())
         self.session: Session | None = None
         self.closing = False
+        # IDENTIFY's `compress: true` without transport compression: payloads of PAYLOAD_COMPRESS_MIN bytes or
+        # more go out on their own, each one whole zlib stream in a binary frame (Discord's payload compression).
+        self.payload_compress = False
 
     @property
     def alive(self) -> bool:
@@ -110,7 +116,9 @@ class Connection:
                         await self.ws.close(code=item.code, message=item.reason.encode())
                         return
                     raw = json.dumps(item, separators=(",", ":")).encode()
-                    if self._compress is None:
+                    if self._compress is None and self.payload_compress and len(raw) >= PAYLOAD_COMPRESS_MIN:
+                        await self.ws.send_bytes(zlib.compress(raw))
+                    elif self._compress is None:
                         await self.ws.send_str(raw.decode())
                     else:
                         await self.ws.send_bytes(self._compress(raw))
@@ -437,6 +445,7 @@ class Gateway:
         self.sessions[session.id] = session
         self._by_user.setdefault(app.user.id, []).append(session)
         conn.session = session
+        conn.payload_compress = data.get("compress") is True
         self.token_stats(app.token).identifies += 1
         self.watch.changed(app.token)
 

@@ -26,7 +26,9 @@ if TYPE_CHECKING:
     from supervisor.hosts.leases import Leases
 
 _TRY = "SELECT pg_try_advisory_lock($1::int, hashtext($2))"
-_UNLOCK = "SELECT pg_advisory_unlock($1::int, hashtext($2))"
+_TRY_MANY = ("SELECT s AS schema, pg_try_advisory_lock($1::int, hashtext(s)) AS taken "
+             "FROM unnest($2::text[]) WITH ORDINALITY AS u(s, n) ORDER BY n")
+_UNLOCK_MANY = "SELECT pg_advisory_unlock($1::int, hashtext(s)) FROM unnest($2::text[]) AS s"
 _HOLDER = (
     "SELECT a.application_name, a.client_hostname, host(a.client_addr) AS addr FROM pg_locks l "
     "JOIN pg_stat_activity a ON a.pid = l.pid WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 2 "
@@ -34,7 +36,7 @@ _HOLDER = (
     "(SELECT oid FROM pg_database WHERE datname = current_database()) LIMIT 1"
 )
 CONNECT_TIMEOUT = 10.0
-_NOTIFY = "SELECT pg_notify($1, $2)"
+_NOTIFY_MANY = "SELECT pg_notify($1, note) FROM unnest($2::text[]) AS note"
 RELEASED = "discord_supervisor_released"  # payload: fleet schema, releasing daemon id, schema (tab-separated)
 PEER_GRACE = 60.0  # seconds after a worker's start in which it leaves the others' instances to them (workers)
 HANDOFF_TIMEOUT = 30.0  # a handoff the new owner has not taken up by then no longer blocks the next one
@@ -83,6 +85,10 @@ class LeaseSession:
         self._turns: dict[str, asyncio.Event] = {}  # schema -> set when another daemon releases it
         self._beats = 0
         self._down_logged = False
+        self._asked: list[tuple[str, LeaseUser, asyncio.Future[tuple[Holder | None, bool]]]] = []  # the next batch
+        self._taker: asyncio.Task[None] | None = None
+        self._releasing: list[tuple[str, asyncio.Future[None]]] = []  # the next batch of releases
+        self._releaser: asyncio.Task[None] | None = None
 
     # -- what the runners ask ----------------------------------------------------------------------
     def confirmed(self, schema: str, user: LeaseUser) -> bool:
@@ -99,55 +105,132 @@ class LeaseSession:
         return schema in self.shared or not self.tables_ok
 
     async def try_acquire(self, schema: str, user: LeaseUser) -> Holder | None:
+        """None when the lease is ours (and its previous holder has stopped the bot), else where it runs.
+
+        Asks made while a batch is on the session wait for the next batch, which takes them all in a few round
+        trips: a start of thousands of instances does not queue one lease query after another."""
         self.known[schema] = user
-        async with self.lock:
-            if self.held.get(schema) is user:
-                return None
-            if schema in self.held:
+        asked: asyncio.Future[tuple[Holder | None, bool]] = asyncio.get_running_loop().create_future()
+        self._asked.append((schema, user, asked))
+        if self._taker is None or self._taker.done():
+            self._taker = asyncio.get_running_loop().create_task(self._take_asked(), name="lease-taker")
+        refused, previous = await asked
+        if refused is not None:
+            return refused
+        if previous:
+            try:
+                await self._wait_for_previous(schema, user)
+            except BaseException:
+                await asyncio.shield(self.release(schema))
+                raise
+        return None
+
+    async def _take_asked(self) -> None:
+        while self._asked:
+            batch, self._asked = self._asked, []
+            async with self.lock:
+                try:
+                    outcomes = await self._take_batch([(schema, user) for schema, user, _ in batch])
+                except Exception as error:
+                    for _schema, _user, asked in batch:
+                        if not asked.done():
+                            asked.set_exception(error)
+                    continue
+            for (schema, user, asked), outcome in zip(batch, outcomes, strict=True):
+                if not asked.done():
+                    asked.set_result(outcome)
+                elif outcome[0] is None and self.held.get(schema) is user:  # its runner gave up (a stop)
+                    asyncio.get_running_loop().create_task(self.release(schema))
+
+    async def _take_batch(self, batch: list[tuple[str, LeaseUser]]) -> list[tuple[Holder | None, bool]]:
+        """(refusal or None, whether a previous holder may still run the bot) for each (schema, user)."""
+        early: list[tuple[Holder | None, bool] | None] = []
+        claimed: dict[str, LeaseUser] = {}
+        for schema, user in batch:
+            holder = self.held.get(schema) or claimed.get(schema)
+            if holder is user:
+                early.append((None, False))
+            elif holder is not None:  # another runner of this daemon has it, or asked first in this batch
                 me = self.leases.identity
-                return Holder(me.host, me.pid, instance=self.held[schema].instance_name)
+                early.append((Holder(me.host, me.pid, instance=holder.instance_name), False))
+            else:
+                claimed[schema] = user
+                early.append(None)
+        taken: dict[str, tuple[Holder | None, bool]] = {}
+        if claimed:
             connection = await self._ensure()
             try:
                 async with asyncio.timeout(2 * timing.QUERY_TIMEOUT):
-                    await self._sync_rows(connection)  # our row is there before anyone places this schema
-                    placed = self._placed_elsewhere(schema, user)
-                    if placed is not None:
-                        return placed
-                    if not await connection.fetchval(_TRY, LEASE_CLASS, schema):
-                        return describe_holder(await connection.fetchrow(_HOLDER, LEASE_CLASS, schema))
-                    if self.connection is None or self.connection is not connection:
-                        raise ConnectionError("the lease session was replaced")
-                    self.held[schema] = user
-                    self.view.note(schema, self.leases.identity.daemon_id, True)
-                    if self.tables_ok:
-                        await connection.execute(self.tables.hold, self.leases.identity.daemon_id, schema)
+                    taken = await self._take_leases(connection, claimed)
             except Exception as error:
                 self.fence(f"lease query failed: {error!r}")
                 raise DatabaseError(explain(error, self.url)) from error
-        try:
-            await self._wait_for_previous(schema, user)
-        except BaseException:
-            await asyncio.shield(self.release(schema))
-            raise
-        return None
+        return [taken[schema] if outcome is None else outcome
+                for (schema, _user), outcome in zip(batch, early, strict=True)]
+
+    async def _take_leases(self, connection: asyncpg.Connection,
+                           claimed: dict[str, LeaseUser]) -> dict[str, tuple[Holder | None, bool]]:
+        outcomes: dict[str, tuple[Holder | None, bool]] = {}
+        await self._sync_rows(connection, list(claimed))  # our rows are there before anyone places these
+        free = []
+        for schema, user in claimed.items():
+            placed = self._placed_elsewhere(schema, user)
+            if placed is not None:
+                outcomes[schema] = (placed, False)
+            else:
+                free.append(schema)
+        taken = [row["schema"] for row in await connection.fetch(_TRY_MANY, LEASE_CLASS, free) if row["taken"]]
+        for schema in set(free) - set(taken):
+            outcomes[schema] = (describe_holder(await connection.fetchrow(_HOLDER, LEASE_CLASS, schema)), False)
+        if self.connection is None or self.connection is not connection:
+            raise ConnectionError("the lease session was replaced")
+        for schema in taken:
+            self.held[schema] = claimed[schema]
+            self.view.note(schema, self.leases.identity.daemon_id, True)
+        previous = set(taken)  # without the tables nobody can say: every one waits its bound
+        if self.tables_ok and taken:
+            await connection.execute(self.tables.hold_many, self.leases.identity.daemon_id, taken)
+            rows = await connection.fetch(self.tables.previously_held, self.leases.identity.daemon_id, taken)
+            previous = {row["schema_name"] for row in rows}
+        outcomes |= {schema: (None, schema in previous) for schema in taken}
+        return outcomes
 
     async def release(self, schema: str) -> None:
-        async with self.lock:
-            if self.held.pop(schema, None) is None:
-                return
-            self.view.note(schema, self.leases.identity.daemon_id, False)
-            connection = self.connection
-            if connection is None or connection.is_closed():
-                return
+        """Let go of the lease (after the bot is closed). Releases asked for together go in one batch: a daemon
+        stopping thousands of bots does not queue three queries per bot on the session."""
+        released: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._releasing.append((schema, released))
+        if self._releaser is None or self._releaser.done():
+            self._releaser = asyncio.get_running_loop().create_task(self._release_asked(), name="lease-releaser")
+        await released
+
+    async def _release_asked(self) -> None:
+        while self._releasing:
+            batch, self._releasing = self._releasing, []
             try:
-                async with asyncio.timeout(timing.QUERY_TIMEOUT):
-                    if self.tables_ok:  # first: a taker reading the row must not wait for us
-                        await connection.execute(self.tables.unhold, self.leases.identity.daemon_id, schema)
-                    await connection.fetchval(_UNLOCK, LEASE_CLASS, schema)
-                    if self.tables_ok:  # the daemon it is placed on takes it now, not at its next look
-                        await connection.execute(_NOTIFY, RELEASED, self._release_note(schema))
-            except Exception as error:  # dropping the session drops the lock: the others' leases go too
-                self.fence(f"lease not released: {error!r}")
+                async with self.lock:
+                    await self._release_batch([schema for schema, _ in batch])
+            finally:
+                for _schema, released in batch:
+                    if not released.done():
+                        released.set_result(None)
+
+    async def _release_batch(self, asked: list[str]) -> None:
+        schemas = [schema for schema in dict.fromkeys(asked) if self.held.pop(schema, None) is not None]
+        for schema in schemas:
+            self.view.note(schema, self.leases.identity.daemon_id, False)
+        connection = self.connection
+        if not schemas or connection is None or connection.is_closed():
+            return
+        try:
+            async with asyncio.timeout(timing.QUERY_TIMEOUT):
+                if self.tables_ok:  # first: a taker reading the row must not wait for us
+                    await connection.execute(self.tables.unhold_many, self.leases.identity.daemon_id, schemas)
+                await connection.execute(_UNLOCK_MANY, LEASE_CLASS, schemas)
+                if self.tables_ok:  # the daemon it is placed on takes it now, not at its next look
+                    await connection.execute(_NOTIFY_MANY, RELEASED, [self._release_note(s) for s in schemas])
+        except Exception as error:  # dropping the session drops the lock: the others' leases go too
+            self.fence(f"lease not released: {error!r}")
 
     def _release_note(self, schema: str) -> str:
         return "\t".join((self.tables.schema, self.leases.identity.daemon_id, schema))
@@ -386,23 +469,31 @@ class LeaseSession:
         except Exception as error:
             self.log.warning("fleet_tables_not_updated", error=repr(error))
 
-    async def _sync_rows(self, connection: asyncpg.Connection | Timed) -> None:
+    async def _sync_rows(self, connection: asyncpg.Connection | Timed, only: list[str] | None = None) -> None:
+        """Write this daemon's rows that changed: all of them, or `only` those schemas' (a lease being taken)."""
         if not self.tables_ok:
             return
-        rows = {schema: (user.instance_name, *user.fleet_state(), schema in self.shared - self._unshared)
-                for schema, user in self.known.items()}
+        names = self.known if only is None else [schema for schema in only if schema in self.known]
+        rows = {schema: self._row(schema) for schema in names}
         changed = [(schema, row) for schema, row in rows.items() if self.written.get(schema) != row]
-        gone = [schema for schema in self.written if schema not in rows]
         me = self.leases.identity.daemon_id
         if changed:
             await connection.execute(self.tables.put_instances, me, [s for s, _ in changed],
                                      [r[0] for _, r in changed], [r[1] for _, r in changed],
                                      [r[2] for _, r in changed], [r[3] for _, r in changed])
+        if only is not None:
+            self.written.update(rows)
+            return
+        gone = [schema for schema in self.written if schema not in rows]
         if gone:
             await connection.execute(self.tables.drop_instances, me, gone)
         self.written = rows
         self.shared -= self._unshared
         self._unshared = set()
+
+    def _row(self, schema: str) -> tuple[str, str, float, bool]:
+        user = self.known[schema]
+        return (user.instance_name, *user.fleet_state(), schema in self.shared and schema not in self._unshared)
 
     async def _read_view(self, connection: asyncpg.Connection | Timed) -> None:
         daemons = await connection.fetch(self.tables.daemons)

@@ -104,8 +104,21 @@ class FleetTables:
         )
 
     @property
+    def hold_many(self) -> str:
+        return (
+            f"UPDATE {self._s}.instances SET held_session = pg_backend_pid() WHERE daemon = $1 "
+            "AND schema_name = ANY($2::text[])"
+        )
+
+    @property
     def unhold(self) -> str:
         return f"UPDATE {self._s}.instances SET held_session = NULL WHERE daemon = $1 AND schema_name = $2"
+
+    @property
+    def unhold_many(self) -> str:
+        return (
+            f"UPDATE {self._s}.instances SET held_session = NULL WHERE daemon = $1 AND schema_name = ANY($2::text[])"
+        )
 
     @property
     def unregister(self) -> str:
@@ -132,6 +145,14 @@ class FleetTables:
             f"SELECT d.id, d.node, d.host, d.pid, extract(epoch FROM now() - d.heartbeat)::float8 AS age, i.fences, "
             f"i.held_session = d.session AS same_session FROM {self._s}.instances i JOIN {self._s}.daemons d "
             "ON d.id = i.daemon WHERE i.schema_name = $2 AND i.daemon <> $1 AND i.held_session IS NOT NULL"
+        )
+
+    @property
+    def previously_held(self) -> str:
+        """Which of the schemas $2 another daemon said it held (those whose start waits: previous_holders)."""
+        return (
+            f"SELECT DISTINCT schema_name FROM {self._s}.instances WHERE schema_name = ANY($2::text[]) "
+            "AND daemon <> $1 AND held_session IS NOT NULL"
         )
 
     @property

@@ -11,6 +11,7 @@ from supervisor.database import DatabaseError, connect, redact_url
 from supervisor.hosts.leases import HostOptions, Leases
 from supervisor.instances import InstanceSpec
 from supervisor.logs import get_logger
+from supervisor.migrator import LedgerReader, Migration
 from supervisor.pg.budget import ConnectionBudget, ServerLimits, fit_message, read_limits, server_key
 from supervisor.pg.bundled import BundledError, BundledPostgres
 from supervisor.pg.probe import url_warnings
@@ -34,6 +35,7 @@ class Databases:
         self._fit_said: dict[str, str] = {}
         self._bundled_failure: tuple[float, BundledError] | None = None
         self._bundled_announced = False
+        self._ledgers: dict[str, LedgerReader] = {}  # by URL: a warm start's ledger checks, batched
 
     async def url_for(self, spec: InstanceSpec) -> str:
         """The instance's own or the supervisor's DATABASE_URL, else the bundled server (started on first use)."""
@@ -89,6 +91,14 @@ class Databases:
                               max_connections=limits.max_connections, reserved=limits.reserved,
                               other_clients=limits.others)
             return budget
+
+    async def up_to_date(self, url: str, schema: str, migrations: list[Migration]) -> bool:
+        """Whether `schema` needs no migration (read with many others' in one batch); False when unsure."""
+        reader = self._ledgers.get(url)
+        if reader is None:
+            budget = await self.budget_for(url)
+            reader = self._ledgers.setdefault(url, LedgerReader(url, budget.slot))
+        return await reader.up_to_date(schema, migrations)
 
     async def review(self, specs: Iterable[InstanceSpec]) -> None:
         """Say, per server, whether the instances' pool maxima fit its limit, with the numbers and the remedy.

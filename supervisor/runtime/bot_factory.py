@@ -18,6 +18,7 @@ from supervisor.runtime.containment import culprit
 from supervisor.runtime.context import InstanceContext
 from supervisor.runtime.errors import DATABASE_DOWN, is_internal, user_message
 from supervisor.runtime.fencing import cut_gateway, gate_rest
+from supervisor.runtime.lean_state import lazy_parsers
 from supervisor.runtime.rest_counting import rest_trace
 from supervisor.runtime.tls import bot_connector
 from supervisor.sdk.context import FeatureContext
@@ -75,6 +76,8 @@ class InstanceBot(commands.Bot):
             http_trace=rest_trace(ctx.counters),
             connector=bot_connector(),  # None (discord.py's own) unless an extra CA is trusted (--ca-file)
         )
+        if not discord_defaults:
+            lazy_parsers(self)  # 75 bound methods per bot, looked up per event instead
         self.fenced = False  # its lease is lost: it never connects again (docs/standby.md, fencing)
         gate_rest(self.http, lambda: self.instance.lease_valid())
 

@@ -1,42 +1,48 @@
-"""Gateway transport compression with a small, fixed memory cost per connection.
+"""Gateway compression with no memory kept per connection.
 
-discord.py asks for zstd-stream whenever the zstandard package is installed (other dependencies pull it in).
-A zstd stream's window is what the sender chose, megabytes, and the decompressor keeps that window for each
-connection once enough data has passed: about 4 MB per busy bot (bench/chatter.py). zlib-stream's window is
-32 KiB. One process hosts hundreds of connections, so the daemon asks for zlib-stream.
+discord.py asks for transport compression: zstd-stream whenever the zstandard package is installed (other
+dependencies pull it in), else zlib-stream. Both keep a decompression window per connection for as long as it
+lives: zstd's is what the sender chose, megabytes once enough data has passed (about 4 MB per busy bot,
+bench/chatter.py); zlib-stream's is 32 KiB plus its state, about 40 KB per bot (tracemalloc at 300 bots), which at
+10,000 bots is 400 MB. So the daemon asks for no transport compression and relies on payload compression instead:
+discord.py's IDENTIFY always says `compress: true`, and Discord then sends each large payload (READY, GUILD_CREATE)
+as one whole zlib stream in a binary frame, small ones as plain text. Each binary frame is decompressed on its
+own; nothing stays between messages. What it costs: small events travel uncompressed (a MESSAGE_CREATE is a
+few hundred bytes to a few KB).
 """
 
 from __future__ import annotations
 
 import zlib
+from typing import Any
 
+import discord.gateway
 import discord.utils
 
-_SYNC_FLUSH = b"\x00\x00\xff\xff"  # every gateway message ends a zlib flush
 
+class PayloadZlibContext:
+    """A connection's reader of payload-compressed frames (the protocol discord.py's gateway calls)."""
 
-class ZlibStreamContext:
-    """One connection's zlib-stream decompressor (the protocol discord.py's gateway calls)."""
+    __slots__ = ()
 
-    __slots__ = ("buffer", "context")
-
-    COMPRESSION_TYPE = "zlib-stream"
-
-    def __init__(self) -> None:
-        self.buffer = bytearray()
-        self.context = zlib.decompressobj()
+    COMPRESSION_TYPE = "zlib-stream"  # never asked for: the connection URL carries no `compress`
 
     def decompress(self, data: bytes, /) -> str | None:
-        """The message once its last frame arrived, else None (a message may span frames)."""
-        self.buffer.extend(data)
-        if len(data) < 4 or data[-4:] != _SYNC_FLUSH:
-            return None
-        message = self.context.decompress(self.buffer)
-        self.buffer = bytearray()
-        return message.decode("utf-8")
+        """A binary frame is one whole payload, compressed alone."""
+        return zlib.decompress(data).decode("utf-8")
+
+
+_original_from_client = discord.gateway.DiscordWebSocket.from_client.__func__  # type: ignore[attr-defined]
+
+
+async def _from_client_uncompressed(cls: Any, client: Any, **kwargs: Any) -> Any:
+    kwargs["compress"] = False  # no transport compression in the connection URL
+    return await _original_from_client(cls, client, **kwargs)
 
 
 def use_bounded_compression() -> None:
-    """Every gateway connection opened from now on in this process uses zlib-stream (process-global, like the
-    REST base URL: discord.py reads it when a connection starts)."""
-    discord.utils._ActiveDecompressionContext = ZlibStreamContext
+    """Every gateway connection opened from now on in this process asks for no transport compression and reads
+    payload-compressed frames (process-global, like the REST base URL: discord.py reads both when a connection
+    starts)."""
+    discord.utils._ActiveDecompressionContext = PayloadZlibContext
+    discord.gateway.DiscordWebSocket.from_client = classmethod(_from_client_uncompressed)  # type: ignore[assignment]

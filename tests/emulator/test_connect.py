@@ -97,6 +97,28 @@ async def test_zlib_stream(emu: Emulator, world: World, bots: BotRunner, monkeyp
     assert emu.gateway.compressions == ["zlib-stream"]
 
 
+async def test_payload_compression_without_transport_compression(
+        emu: Emulator, world: World, bots: BotRunner, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The daemon's gateway reading (supervisor/runtime/compression.py): no `compress` in the URL, so nothing is
+    kept per connection; IDENTIFY's `compress: true` has READY and GUILD_CREATE come zlib-compressed, each alone,
+    and small events as text. The bot still sees its whole guild and answers."""
+    from supervisor.runtime import compression
+
+    for index in range(60):  # a GUILD_CREATE far over the compression threshold
+        emu.add_member(world.guild, emu.create_user(f"member-{index}"))
+    monkeypatch.setattr(discord.utils, "_ActiveDecompressionContext", compression.PayloadZlibContext)
+    monkeypatch.setattr(discord.gateway.DiscordWebSocket, "from_client",
+                        classmethod(compression._from_client_uncompressed))
+    bot = await bots.start(world.token, setup=add_ping)
+
+    guild = bot.get_guild(world.guild.id)
+    assert guild is not None and len(guild.members) == 62  # the owner, the bot and the 60
+    for _ in range(3):
+        await emu.send_message(world.channel, world.owner, "!ping")
+        assert (await emu.wait_for_bot_message()).content == "pong"
+    assert emu.gateway.compressions == [None]
+
+
 async def test_two_bots_are_told_apart_by_token(emu: Emulator, world: World, bots: BotRunner) -> None:
     second = emu.add_application("bot-token-2", "SecondBot")
     emu.add_bot_to_guild(world.guild, second)
