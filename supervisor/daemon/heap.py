@@ -46,6 +46,7 @@ class HeapFreezer:
                  hosted: Callable[[], int] = lambda: 0, starting: Callable[[], bool] = lambda: False) -> None:
         self.closed_since = 0
         self.started_since = 0  # instances that reached running since the last freeze
+        self._start_pending = False  # an instance reached running, and no start freeze has followed yet
         self.quiet_seconds = quiet_seconds
         self.hosted = hosted  # how many bots the daemon hosts now
         self.starting = starting  # whether any instance is still starting
@@ -102,6 +103,8 @@ class HeapFreezer:
         gc.freeze()
         self._young = 0
         self.started_since = 0
+        if reason in ("started", "start_wave"):
+            self._start_pending = False
         ms = round((time.perf_counter() - started) * 1000)
         log = self.log.debug if reason == "allocations" else self.log.info
         log("heap_frozen", reason=reason, objects=gc.get_freeze_count(), freed=freed, ms=ms)
@@ -122,6 +125,7 @@ class HeapFreezer:
         """Called on the event loop each time an instance reached running: after a wave of them, and once
         none is starting any more, freeze what their start left."""
         self.started_since += 1
+        self._start_pending = True
         if self.stopping:
             return
         if self.started_since >= START_WAVE:
@@ -132,7 +136,8 @@ class HeapFreezer:
 
     def _start_settled(self) -> None:
         self._settle = None
-        if self.stopping or not self.started_since:
+        # Not started_since: a freeze for allocations in between resets that count, and the start still settles.
+        if self.stopping or not self._start_pending:
             return
         if self.starting():
             self._settle = asyncio.get_running_loop().call_later(START_SETTLE_SECONDS, self._start_settled)
