@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import socket
 from typing import TYPE_CHECKING, Any
 
@@ -77,17 +78,27 @@ def schema_settings(schema: str) -> dict[str, str]:
 
 
 async def connect(url: str | None, schema: str | None = None, timeout: float = 10.0,
-                  application_name: str | None = None) -> asyncpg.Connection:
-    """A single connection (migrations, checks); wraps failures in DatabaseError."""
+                  application_name: str | None = None, patience: float = 0.0) -> asyncpg.Connection:
+    """A single connection (migrations, checks); wraps failures in DatabaseError. With `patience`, a server full
+    of other clients' sessions ("too many clients") is asked again for up to that many seconds."""
     kwargs: dict[str, Any] = {"timeout": timeout}
     if schema:
         kwargs["server_settings"] = schema_settings(schema)
     if application_name:
         kwargs["server_settings"] = {**kwargs.get("server_settings", {}), "application_name": application_name}
-    try:
-        return await asyncpg.connect(url, **kwargs)
-    except Exception as error:
-        raise DatabaseError(explain(error, url)) from error
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + patience
+    delay = 0.05
+    while True:
+        try:
+            return await asyncpg.connect(url, **kwargs)
+        except asyncpg.TooManyConnectionsError as error:
+            if loop.time() + delay > deadline:
+                raise DatabaseError(explain(error, url)) from error
+        except Exception as error:
+            raise DatabaseError(explain(error, url)) from error
+        await asyncio.sleep(delay)
+        delay = min(delay * 2, 1.0)
 
 
 async def fetch_value(url: str | None, query: str, *args: Any) -> Any:

@@ -34,6 +34,7 @@ from pathlib import Path
 import asyncpg
 
 from supervisor.database import DatabaseError, connect, explain, is_database_unavailable, quote_ident
+from supervisor.pg.budget import PATIENCE
 
 _FILE_NAME = re.compile(r"^(\d{14})_([A-Za-z0-9_]+)\.sql$")
 NO_TRANSACTION_MARKER = b"-- no-transaction"
@@ -190,7 +191,7 @@ class _Plan:
 async def migrate(url: str | None, schema: str, migrations: list[Migration]) -> MigrationResult:
     """Bring `schema` up to date. Serialized per (database, schema) by an advisory lock of ours; while anything
     is written, sqlx's own lock (one per database) is held too, shared, so only discord-bot-rs waits on it."""
-    connection = await connect(url, schema)
+    connection = await connect(url, schema, patience=PATIENCE)  # documented: retries while others fill the server
     try:
         # A dedicated connection: a pooled one would drop the lock at release (pg_advisory_unlock_all).
         # The lock comes first: even CREATE SCHEMA IF NOT EXISTS fails when two sessions race on it.

@@ -9,7 +9,6 @@ import secrets
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 
-import asyncpg
 import pytest
 import pytest_asyncio
 
@@ -55,7 +54,7 @@ async def schemas(database_url: str) -> AsyncIterator[list[str]]:
     created: list[str] = []
     yield created
     if created:
-        connection = await asyncpg.connect(database_url)
+        connection = await postgres.connect(database_url)
         try:
             for schema in created:
                 await connection.execute(f"DROP SCHEMA IF EXISTS {quote_ident(schema)} CASCADE")

@@ -12,7 +12,7 @@ import asyncpg
 import pytest
 
 from supervisor.emulator import User
-from tests.support import FeatureHarness, FinnhubStandIn, eventually, message_text
+from tests.support import FeatureHarness, FinnhubStandIn, eventually, message_text, postgres
 
 KEY = "test-finnhub-key"
 FAST = "[stocks]\nquote_ttl = 1\ntrade_quote_max_age = 1\n"
@@ -166,7 +166,9 @@ async def test_reset_button_only_for_the_requester_then_gone(harness_factory, fi
 
 # -- races through the database layer ----------------------------------------------------------------
 async def race_pool(h: FeatureHarness) -> asyncpg.Pool:
-    pool = await asyncpg.create_pool(h.database_url, min_size=10, max_size=25,
+    # Ten connections race as well as twenty-five, and take less of a test server other runs share; a full server
+    # ("too many clients") is waited for, never the test's failure.
+    pool = await asyncpg.create_pool(h.database_url, min_size=2, max_size=10, connect=postgres.connect,
                                      server_settings={"search_path": h.schema})
     assert pool is not None
     return pool

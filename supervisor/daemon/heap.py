@@ -46,6 +46,7 @@ class HeapFreezer:
                  hosted: Callable[[], int] = lambda: 0, starting: Callable[[], bool] = lambda: False) -> None:
         self.closed_since = 0
         self.started_since = 0  # instances that reached running since the last freeze
+        self._start_pending = False  # an instance reached running, and no start freeze has followed yet
         self.quiet_seconds = quiet_seconds
         self.hosted = hosted  # how many bots the daemon hosts now
         self.starting = starting  # whether any instance is still starting
@@ -108,8 +109,9 @@ class HeapFreezer:
         # objects of it may die before the freeze: the count is close, not exact).
         self.frozen_objects = gc.get_freeze_count() if self.frozen_objects is None else self.frozen_objects + layer
         self._young = 0
-        if reason != "allocations":  # a freeze for allocations must not cancel the one due once a start is done
-            self.started_since = 0
+        self.started_since = 0
+        if reason in ("started", "start_wave"):
+            self._start_pending = False
         ms = round((time.perf_counter() - started) * 1000)
         log = self.log.debug if reason == "allocations" else self.log.info
         log("heap_frozen", reason=reason, objects=self.frozen_objects, layer=layer, freed=freed, ms=ms)
@@ -131,6 +133,7 @@ class HeapFreezer:
         """Called on the event loop each time an instance reached running: after a wave of them, and once
         none is starting any more, freeze what their start left."""
         self.started_since += 1
+        self._start_pending = True
         if self.stopping:
             return
         if self.started_since >= START_WAVE:
@@ -141,7 +144,8 @@ class HeapFreezer:
 
     def _start_settled(self) -> None:
         self._settle = None
-        if self.stopping or not self.started_since:
+        # Not started_since: a freeze for allocations in between resets that count, and the start still settles.
+        if self.stopping or not self._start_pending:
             return
         if self.starting():
             self._settle = asyncio.get_running_loop().call_later(START_SETTLE_SECONDS, self._start_settled)

@@ -350,10 +350,7 @@ class Emulator:
         current = self.current_message(message)
         interaction = self.ops.interactions.press(current, id_of(user), button)
         if wait:
-            try:
-                await asyncio.wait_for(interaction.answered.wait(), timeout)
-            except TimeoutError:
-                self.give_up(interaction)
+            await self._await_answer(interaction, timeout)
         return interaction
 
     async def submit_modal(self, shown: Interaction, values: dict[str, str], *, wait: bool = True,
@@ -361,11 +358,17 @@ class Emulator:
         """The presser submits the form the bot answered `shown` with (text input custom_id -> text)."""
         interaction = modals.submit(self.ops.interactions, shown, values)
         if wait:
-            try:
-                await asyncio.wait_for(interaction.answered.wait(), timeout)
-            except TimeoutError:
-                self.give_up(interaction)
+            await self._await_answer(interaction, timeout)
         return interaction
+
+    async def _await_answer(self, interaction: Interaction, timeout: float) -> None:
+        """Wait up to `timeout` for the bot's answer, else give up as the presser's client does. asyncio.timeout,
+        never wait_for(event.wait()): on 3.11 wait_for can swallow a cancel that arrives as the event is set."""
+        try:
+            async with asyncio.timeout(timeout):
+                await interaction.answered.wait()
+        except TimeoutError:
+            self.give_up(interaction)
 
     def give_up(self, interaction: Interaction) -> bool:
         """The presser's client stops waiting: an unanswered interaction fails. True if it had failed."""

@@ -12,7 +12,7 @@ from supervisor.hosts.leases import HostOptions, Leases
 from supervisor.instances import InstanceSpec
 from supervisor.logs import get_logger
 from supervisor.migrator import LedgerReader, Migration
-from supervisor.pg.budget import ConnectionBudget, ServerLimits, fit_message, read_limits, server_key
+from supervisor.pg.budget import PATIENCE, ConnectionBudget, ServerLimits, fit_message, read_limits, server_key
 from supervisor.pg.bundled import BundledError, BundledPostgres
 from supervisor.pg.probe import url_warnings
 
@@ -77,7 +77,7 @@ class Databases:
         async with lock:
             budget = self._budgets.get(key)
             if budget is None:
-                connection = await connect(url)
+                connection = await connect(url, patience=PATIENCE)  # a server full of others' sessions: wait
                 try:
                     limits = await read_limits(connection)
                 except Exception as error:

@@ -6,12 +6,19 @@ own, and a feature may start tasks itself (`asyncio.create_task`, `discord.ext.t
 factory: a task created while an instance's code runs (its context carries the instance's owner, set by the
 runner) runs inside a guard that turns any BaseException other than cancellation into a restart of that instance
 alone, with the callback that raised named in its `last_error`.
+
+A plain callback is no task: one an instance's code schedules with `loop.call_soon`, `call_later`, `call_at` or
+`call_soon_threadsafe` (or a done callback of its own future, which asyncio schedules with `call_soon`) runs in the
+context captured when it was scheduled, and asyncio lets KeyboardInterrupt and SystemExit out of it and out of the
+loop. So the loop's scheduling methods wrap such a callback (never a task's own step: the task factory guards
+that) in a guard that restarts its instance instead, naming the callback.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextvars
+import functools
 import inspect
 import os
 import weakref
@@ -92,11 +99,66 @@ def _settle(inner: Coroutine[Any, Any, Any], task: asyncio.Task[Any]) -> None:
     # Any other exception stays the business of whoever awaits the task (asyncio reports it if nobody does).
 
 
+class _GuardedCallback:
+    """A callback an instance's code scheduled: a BaseException from it restarts that instance, never the loop."""
+
+    __slots__ = ("__wrapped__", "crash")
+
+    def __init__(self, callback: Callable[..., Any], crash: Crash):
+        self.__wrapped__ = callback  # asyncio's debug repr and its exception handler show the feature's callback
+        self.crash = crash
+
+    def __call__(self, *args: Any) -> Any:
+        try:
+            return self.__wrapped__(*args)
+        except BaseException as error:
+            if not must_contain(error):
+                raise
+            self.crash(f"callback {callback_name(self.__wrapped__, error)} raised {error!r}", error)
+            return None
+
+    def __repr__(self) -> str:
+        return repr(self.__wrapped__)
+
+
+def callback_name(callback: Callable[..., Any], error: BaseException) -> str:
+    """The feature's callable as a person finds it in their code: `SaboteurCog._fire`."""
+    while isinstance(callback, functools.partial):
+        callback = callback.func
+    name = getattr(callback, "__qualname__", None)
+    return name if isinstance(name, str) and "<lambda>" not in name else culprit(error.__traceback__)[1]
+
+
+def _needs_guard(callback: Callable[..., Any], context: contextvars.Context | None) -> Crash | None:
+    """Whose callback this is, if it is an instance's own (not a task's step or wakeup, not already guarded)."""
+    if isinstance(callback, _GuardedCallback) or isinstance(getattr(callback, "__self__", None), asyncio.Future):
+        return None
+    return context.get(owner) if context is not None else owner.get()
+
+
+def _guard_scheduling(loop: asyncio.AbstractEventLoop) -> None:
+    """Wrap the loop's call_soon, call_later, call_at and call_soon_threadsafe (on this loop object only)."""
+    def guarding(schedule: Callable[..., asyncio.Handle], timed: bool) -> Callable[..., asyncio.Handle]:
+        def guarded(*args: Any, context: contextvars.Context | None = None) -> asyncio.Handle:
+            at = 1 if timed else 0  # call_later(delay, callback, ...), call_at(when, callback, ...)
+            crash = _needs_guard(args[at], context)
+            if crash is not None:
+                args = (*args[:at], _GuardedCallback(args[at], crash), *args[at + 1:])
+            return schedule(*args, context=context)
+        return guarded
+
+    for method, timed in (("call_soon", False), ("call_soon_threadsafe", False), ("call_later", True),
+                          ("call_at", True)):
+        setattr(loop, method, guarding(getattr(loop, method), timed))
+
+
 def install(loop: asyncio.AbstractEventLoop) -> None:
-    """Give `loop` the containing task factory (once; any factory already set keeps working beneath it)."""
+    """Give `loop` the containing task factory and scheduling methods (once; any factory already set keeps
+    working beneath it)."""
     previous = loop.get_task_factory()
     if getattr(previous, "contains_instances", False):
         return
+    _guard_scheduling(loop)
 
     def factory(loop: asyncio.AbstractEventLoop, coro: Any, **kwargs: Any) -> asyncio.Future[Any]:
         context = kwargs.get("context")

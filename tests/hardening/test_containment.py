@@ -1,6 +1,8 @@
 """KeyboardInterrupt, SystemExit or a BaseException of a feature's own, raised wherever an instance's code runs
-(a button callback, a modal, a bare asyncio task, a periodic job, a listener), restarts that instance alone: its
-`status` names the callback, and another bot answers throughout. An escape would end the test's own event loop."""
+(a button callback, a modal, a bare asyncio task, a periodic job, a listener, a plain callback it scheduled with
+call_soon, call_later, call_at or call_soon_threadsafe, or a done callback on a future of its own), restarts that
+instance alone: its `status` names the callback, and another bot answers throughout. An escape would end the
+test's own event loop."""
 
 from __future__ import annotations
 
@@ -17,6 +19,11 @@ CULPRIT = {
     "task": "SaboteurCog._bare",
     "job": "'saboteur:trap-job' (SaboteurCog._job)",
     "listener": "event on_message (SaboteurCog.on_message)",
+    "soon": "callback SaboteurCog._fire",
+    "later": "callback SaboteurCog._fire",
+    "at": "callback SaboteurCog._fire",
+    "threadsafe": "callback SaboteurCog._fire",
+    "done": "callback SaboteurCog._fire",
 }
 CONFIG = 'command_root = ""\n[features]\nsaboteur = true\n'
 

@@ -40,7 +40,7 @@ async def test_the_bundled_server_keeps_a_bots_data_across_daemon_restarts(
                                    extra_args=("--state-dir", str(state)))
             await daemon.start()
             try:
-                await daemon.wait_running("local")
+                await daemon.wait_running("local", timeout=180)  # initdb and the server's start: slow under load
                 said = daemon.find(lambda e: e.get("event") == "database_bundled")
                 assert said and "no TCP port" in said["detail"] and "set DATABASE_URL" in said["hint"]
                 postmaster = int((state / "postgres" / "data" / "postmaster.pid").read_text().split()[0])

@@ -89,11 +89,13 @@ class DaemonProcess:
     def count(self, predicate: LogPredicate, start: int = 0) -> int:
         return self.book.count(predicate, start)
 
-    async def wait_log(self, predicate: LogPredicate, timeout: float = 20.0, start: int = 0,
+    async def wait_log(self, predicate: LogPredicate, timeout: float = 60.0, start: int = 0,
                        count: int = 1) -> dict[str, Any]:
+        # Generous: a daemon starting on a loaded machine was seen to stall 10 s (its watchdog said so) before
+        # its first lines; a wait that runs out is a failure, so this only ever costs time when it fails.
         return await self.book.wait(predicate, timeout, start, count, gone=self._gone)
 
-    async def wait_running(self, *names: str, timeout: float = 30.0, start: int = 0) -> None:
+    async def wait_running(self, *names: str, timeout: float = 60.0, start: int = 0) -> None:
         for name in names:
             await self.wait_log(lambda e, n=name: e.get("event") == "instance_running" and e.get("instance") == n,
                                 timeout, start)

@@ -38,6 +38,7 @@ from supervisor.runtime.endpoints import apply_endpoints
 from supervisor.runtime.tls import trust_extra_ca
 from supervisor.sdk.clock import AdjustableClock
 from supervisor.sdk.shared import SharedServices
+from tests.support import postgres
 from tests.support.folders import InstanceFolders, config_text, fake_token
 from tests.support.logbook import LogBook, LogPredicate, captured_logs
 from tests.support.waiting import eventually
@@ -160,7 +161,7 @@ class FeatureHarness:
         return await self.logs.wait(lambda e: e.get("instance") == self.name and predicate(e), timeout, start, count)
 
     async def fetch(self, query: str, *args: Any) -> list[asyncpg.Record]:
-        connection = await asyncpg.connect(self.database_url, server_settings={"search_path": self.schema})
+        connection = await postgres.connect(self.database_url, server_settings={"search_path": self.schema})
         try:
             return await connection.fetch(query, *args)
         finally:

@@ -10,7 +10,9 @@ class SandboxSession:
         self.process = process
         self.output = ""
 
-    async def read_until(self, text: str, timeout: float = 30.0, since: int = 0) -> str:
+    async def read_until(self, text: str, timeout: float = 120.0, since: int = 0) -> str:
+        """Wait for `text` (generously: a sandbox starting on a loaded machine, or on a shared database server
+        full of other clients' sessions, waits for its turn before it shows anything)."""
         assert self.process.stdout
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout

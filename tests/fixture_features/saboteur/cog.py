@@ -1,6 +1,9 @@
-"""`!trap <interrupt|exit|custom> <button|modal|task|job|listener>`: the next run of that code raises."""
+"""`!trap <interrupt|exit|custom> <where>`: the next run of that code raises. <where>: button, modal, task, job,
+listener, or a plain callback the command schedules on the loop: soon, later, at, threadsafe (call_soon,
+call_later, call_at, call_soon_threadsafe from a worker thread), done (a done callback on a future of its own)."""
 
 import asyncio
+import functools
 
 import discord
 from discord.ext import commands
@@ -71,8 +74,28 @@ class SaboteurCog(commands.Cog):
         elif where == "job":
             self.job_kind = kind
             self.job.wake()
-        else:
+        elif where == "listener":
             self.listener_kind = kind
+        else:
+            await self._schedule(kind, where)
+
+    async def _schedule(self, kind: str, where: str) -> None:
+        loop = asyncio.get_running_loop()
+        if where == "soon":
+            loop.call_soon(self._fire, kind)
+        elif where == "later":
+            loop.call_later(0, self._fire, kind)
+        elif where == "at":
+            loop.call_at(loop.time(), self._fire, kind)
+        elif where == "done":
+            future = loop.create_future()
+            future.add_done_callback(functools.partial(self._fire, kind))
+            future.set_result(None)
+        else:  # threadsafe: from a worker thread, as code that hands a result back to the loop does
+            await asyncio.to_thread(loop.call_soon_threadsafe, self._fire, kind)
+
+    def _fire(self, kind: str, *_future: object) -> None:
+        raise_kind(kind)
 
     async def _bare(self, kind: str) -> None:
         await asyncio.sleep(0)
