@@ -172,7 +172,14 @@ async def test_drain_hands_every_instance_to_the_others_and_undrain_takes_a_shar
         assert max(replies) == 1  # never answered twice
         assert replies.count(1) > len(replies) // 2  # and mostly answered: each bot is down for one reconnect
         assert sampler.most == 1 and sampler.overlap_seconds() == 0.0
-        assert all(emu.session_gap(bot.token) < 5 for bot in mine)
+        # A drained instance's lease is released cleanly, so its taker starts it at once: no taker waits out the
+        # fence bound of a lost holder (6 s), let alone a lone holder's (60 s). Said by the takers' own logs; the
+        # offline time itself depends on the machine's load (a generous bound still catches the 60 s wait).
+        names = {bot.name for bot in mine}
+        waited = [entry for daemon in daemons[1:] for entry in daemon.logs
+                  if entry.get("event") == "lease_waiting_for_previous_holder" and entry.get("instance") in names]
+        assert waited == []
+        assert all(emu.session_gap(bot.token) < 30 for bot in mine)
 
         code, out, err = await run_cli_async("undrain", "--control-socket", str(drained.control_socket))
         assert code == 0, err
