@@ -18,6 +18,7 @@ import argparse
 import asyncio
 import re
 import secrets
+import shutil
 import statistics
 import tempfile
 import time
@@ -31,6 +32,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from supervisor.emulator import Emulator
 
 LAG = "discord_supervisor_loop_lag_seconds_bucket"
+CURL = shutil.which("curl")
 
 
 def server_timing(header: str, name: str) -> float:
@@ -67,6 +69,18 @@ async def timed_get(http: aiohttp.ClientSession, url: str) -> tuple[float, str, 
         body = await answer.text()
         assert answer.status == 200, (answer.status, body[:200])
         return (time.perf_counter() - started) * 1000, answer.headers.get("server-timing", ""), body
+
+
+async def scrape_by_curl(url: str) -> tuple[float, str]:
+    """One scrape from a process of its own, as Prometheus makes it: (curl's total time in ms, Server-Timing). The
+    bench's own client shares its loop with the emulator's 1,000 connections, whose lateness it adds to its walls."""
+    process = await asyncio.create_subprocess_exec(
+        "curl", "-s", "-o", "/dev/null", "-D", "-", "-w", "\ntotal %{time_total}", url,
+        stdout=asyncio.subprocess.PIPE)
+    out, _ = await process.communicate()
+    lines = out.decode(errors="replace").splitlines()
+    timing = next((line.split(":", 1)[1].strip() for line in lines if line.lower().startswith("server-timing:")), "")
+    return float(lines[-1].split()[-1]) * 1000, timing
 
 
 async def console(http: aiohttp.ClientSession, base: str, stop: asyncio.Event,
@@ -118,11 +132,14 @@ async def run(db: str, instances: int, seconds: float, consoles: int, instance_p
                                                   names[index * len(names) // instance_pages]))
                       for index in range(instance_pages)]
             scrapes: list[tuple[float, float, float]] = []
+            curl_walls: list[float] = []
             deadline = time.monotonic() + seconds
             while time.monotonic() < deadline:
                 tick = time.monotonic()
                 wall, timing, text = await timed_get(http, f"{base}/metrics")
                 scrapes.append((wall, server_timing(timing, "loop"), server_timing(timing, "render")))
+                if CURL is not None:
+                    curl_walls.append((await scrape_by_curl(f"{base}/metrics"))[0])
                 if len(scrapes) % 10 == 0:  # and a fresh page every 10 s, beside the open ones
                     wall, timing, _body = await timed_get(http, f"{base}/")
                     pages.append((wall, server_timing(timing, "loop"), server_timing(timing, "render")))
@@ -144,6 +161,11 @@ async def run(db: str, instances: int, seconds: float, consoles: int, instance_p
     print(f"  /metrics: {len(scrapes)} scrapes, wall median {statistics.median(walls):.0f} ms, max {max(walls):.0f} "
           f"ms; daemon loop held median {statistics.median(loops):.1f} ms, max {max(loops):.1f} ms; rendering "
           f"(off the loop) median {statistics.median(renders):.0f} ms; {len(text) / 1024:.0f} KiB")
+    if curl_walls:
+        ordered = sorted(curl_walls)
+        print(f"  /metrics from curl in a process of its own (as Prometheus scrapes): {len(ordered)} scrapes, median "
+              f"{statistics.median(ordered):.0f} ms, p95 {ordered[int(0.95 * (len(ordered) - 1))]:.0f} ms, max "
+              f"{ordered[-1]:.0f} ms")
     if pages:
         print(f"  fleet page: {len(pages)} loads, wall median {statistics.median(p[0] for p in pages):.0f} ms, max "
               f"{max(p[0] for p in pages):.0f} ms; loop held max {max(p[1] for p in pages):.1f} ms; rendering (off the "
