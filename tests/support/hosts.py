@@ -65,22 +65,31 @@ class Hosts:
                 where.setdefault(name, []).append(index)
         return where
 
-    async def settled(self, among: list[DaemonProcess]) -> dict[str, list[int]] | None:
-        """The placement when every bot runs exactly once among `among`, with one gateway session, and the
-        daemons of `among` run an even share each (within one); else None."""
+    async def runs_once(self, among: list[DaemonProcess]) -> dict[str, list[int]] | None:
+        """The placement when every bot runs exactly once among `among`, with one gateway session; else None."""
         where = await self.placement(among)
         if not all(len(on) == 1 for on in where.values()) or not all(
                 self.emu.session_count(bot.token) == 1 for bot in self.bots):
             return None
+        return where
+
+    async def settled(self, among: list[DaemonProcess]) -> dict[str, list[int]] | None:
+        """The placement when every bot runs exactly once among `among`, with one gateway session, and the
+        daemons of `among` run an even share each (within one); else None."""
+        where = await self.runs_once(among)
+        if where is None:
+            return None
         loads = [sum(on == [self.daemons.index(d)] for on in where.values()) for d in among]
         return where if max(loads) - min(loads) <= 1 else None
 
-    async def wait_settled(self, among: list[DaemonProcess], timeout: float = 90.0) -> dict[str, list[int]]:
-        """Until every bot runs once, evenly spread over `among`."""
+    async def wait_settled(self, among: list[DaemonProcess], timeout: float = 90.0,
+                           evenly: bool = True) -> dict[str, list[int]]:
+        """Until every bot runs once among `among`, evenly spread over them (or anyhow, `evenly=False`: a
+        takeover, before the handoffs that even the shares out one at a time)."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
         while True:
-            where = await self.settled(among)
+            where = await (self.settled(among) if evenly else self.runs_once(among))
             if where is not None:
                 return where
             assert loop.time() < deadline, f"not settled: {await self.placement()}"
