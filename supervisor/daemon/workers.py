@@ -219,8 +219,9 @@ class Parent:
                              restart_in_s=delay)
             worker.status = "restarting"
             worker.restarts += 1
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._stop.wait(), delay)
+            with contextlib.suppress(TimeoutError):  # asyncio.timeout, not wait_for: a stop's cancel is never lost
+                async with asyncio.timeout(delay):
+                    await self._stop.wait()
 
     # -- systemd notifications from the workers -------------------------------------------------------
     def _open_notify(self) -> None:
