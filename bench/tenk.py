@@ -97,8 +97,10 @@ def stalls_since(daemon: DaemonProcess, start: int) -> dict[str, float]:
             "worst_three": [(e.get("stalled_ms"), e.get("gc_ms"), e.get("activity")) for e in worst]}
 
 
-async def start_timed(emu: Emulator, work: Path, label: str) -> tuple[DaemonProcess, float]:
-    daemon, seconds = await start_daemon(emu, work / "instances", work, "--stall-threshold-ms", str(STALL_MS))
+async def start_timed(emu: Emulator, work: Path, label: str, fleet_schema: str) -> tuple[DaemonProcess, float]:
+    # Fleet tables of its own: another daemon on this database (a test run) does not make it re-read them.
+    daemon, seconds = await start_daemon(emu, work / "instances", work, "--stall-threshold-ms", str(STALL_MS),
+                                         "--fleet-schema", fleet_schema)
     print(f"  {label} start: every instance running after {seconds:.1f} s", flush=True)
     return daemon, seconds
 
@@ -114,9 +116,10 @@ async def size(n: int, args: argparse.Namespace, db: str, run_id: str) -> dict[s
         freeze_heap()
         print(f"N={n}: emulator world built in {time.perf_counter() - made:.1f} s", flush=True)
         with LoopLag() as lag:
-            daemon, row["cold"] = await start_timed(emu, work, "cold")
+            fleet_schema = f"bench_b{run_id}fleet"  # dropped with the bots' schemas
+            daemon, row["cold"] = await start_timed(emu, work, "cold", fleet_schema)
             await daemon.stop(timeout=600)
-            daemon, row["warm"] = await start_timed(emu, work, "warm")
+            daemon, row["warm"] = await start_timed(emu, work, "warm", fleet_schema)
             freeze_heap()  # the emulator's sessions of both starts: out of this process's collections too
             try:
                 after_start = len(daemon.logs)

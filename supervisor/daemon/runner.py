@@ -128,6 +128,11 @@ class InstanceRunner:
     def fleet_state(self) -> tuple[str, float]:
         return str(self.status.state), self.status.since
 
+    def fleet_state_changed(self) -> None:
+        """The status changed: the fleet table hears of it at the next lease heartbeat."""
+        if self._offered is not None:
+            self.databases.leases.mark(*self._offered)
+
     # -- control ---------------------------------------------------------------------------------
     def start(self) -> None:
         # Every log line of this instance's tasks, discord.py's own included, carries instance=<name>.

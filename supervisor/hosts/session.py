@@ -20,6 +20,7 @@ from supervisor.database import DatabaseError, explain
 from supervisor.hosts import timing
 from supervisor.hosts.holder import LEASE_CLASS, Holder, LeaseInterrupted, LeaseUser, describe_holder, holder_name
 from supervisor.hosts.placement import score
+from supervisor.hosts.tables import CHANGED
 from supervisor.hosts.view import FleetView, Me
 
 if TYPE_CHECKING:
@@ -41,6 +42,11 @@ RELEASED = "discord_supervisor_released"  # payload: fleet schema, releasing dae
 PEER_GRACE = 60.0  # seconds after a worker's start in which it leaves the others' instances to them (workers)
 HANDOFF_TIMEOUT = 30.0  # a handoff the new owner has not taken up by then no longer blocks the next one
 FORGET_EVERY = 30  # heartbeats between sweeps of long-gone daemons' rows
+# Heartbeats between full passes over every instance, in case a change went unannounced (a daemon of an older
+# version writes rows without the trigger's notice, a server refused to create the trigger). Between them a beat
+# writes only the rows whose state changed and reads the others' rows only when they changed: an idle fleet of
+# 10,000 bots costs one heartbeat and one read of the small daemons table a second, not 10,000 rows each way.
+FULL_PASS_EVERY = 15
 _UNRECOGNIZED = "42704"  # an older server without one of the session settings
 
 
@@ -84,6 +90,10 @@ class LeaseSession:
         self._wake = asyncio.Event()
         self._turns: dict[str, asyncio.Event] = {}  # schema -> set when another daemon releases it
         self._beats = 0
+        self._dirty: set[str] = set()  # schemas whose row may differ from what was written (mark, forget)
+        self._rewrite = True  # compare every row with what was written at the next sync (a new session)
+        self._view_stale = True  # the instances table changed since our last read of it (the trigger's notice)
+        self._daemons_seen: frozenset[tuple[object, ...]] = frozenset()  # the daemons table at our last read
         self._down_logged = False
         self._asked: list[tuple[str, LeaseUser, asyncio.Future[tuple[Holder | None, bool]]]] = []  # the next batch
         self._taker: asyncio.Task[None] | None = None
@@ -257,7 +267,13 @@ class LeaseSession:
     def forget(self, schema: str, user: LeaseUser) -> None:
         if self.known.get(schema) is user:
             del self.known[schema]
+            self._dirty.add(schema)
             self.poke()
+
+    def mark(self, schema: str) -> None:
+        """The instance's state changed: its row is written at the next heartbeat."""
+        if schema in self.known:
+            self._dirty.add(schema)
 
     def poke(self) -> None:
         self._wake.set()
@@ -284,7 +300,7 @@ class LeaseSession:
             self._fence_timer.cancel()
         self.confirmed_at = -math.inf
         self.handoff = None
-        self.written.clear()
+        self._rewrite_rows()
         for user in held.values():  # before anything else runs on the loop: no event of theirs is handled
             try:
                 user.lease_lost()
@@ -297,6 +313,10 @@ class LeaseSession:
         if self.held:
             self.log.warning("lease_session_lost", reason=reason,
                              kept=sorted(u.instance_name for u in self.held.values()))
+
+    def _rewrite_rows(self) -> None:
+        self.written.clear()
+        self._rewrite = True
 
     def _confirm(self, sent: float) -> None:
         self.confirmed_at = max(self.confirmed_at, sent)
@@ -381,6 +401,8 @@ class LeaseSession:
             self.tables_ok = False
             return
         await connection.add_listener(RELEASED, self._on_released)
+        await connection.add_listener(CHANGED, self._on_changed)
+        self._view_stale = True
         for _ in range(20):  # an old session of ours that we just dropped may hold it for a moment
             if await connection.fetchval(self.tables.liveness_lock, me.daemon_id):
                 break
@@ -398,7 +420,7 @@ class LeaseSession:
             await connection.execute(self.tables.unhold, me.daemon_id, schema)
             self.log.warning("lease_taken_while_lost", instance=user.instance_name)
             user.lease_lost()
-        self.written.clear()
+        self._rewrite_rows()
         await self._sync_rows(connection)
         await self._read_view(connection)
 
@@ -459,7 +481,7 @@ class LeaseSession:
                 await connection.execute(self.tables.register, me.daemon_id, me.node, me.host, me.pid,
                                          me.started, self.leases.options.capacity, self.leases.draining,
                                          self.leases.options.standby)
-                self.written.clear()
+                self._rewrite_rows()
             await self._sync_rows(connection)
             await self._read_view(connection)
             await self._sync_rows(connection)  # at once: whether we fence what another daemon now has
@@ -470,9 +492,14 @@ class LeaseSession:
             self.log.warning("fleet_tables_not_updated", error=repr(error))
 
     async def _sync_rows(self, connection: asyncpg.Connection | Timed, only: list[str] | None = None) -> None:
-        """Write this daemon's rows that changed: all of them, or `only` those schemas' (a lease being taken)."""
+        """Write this daemon's rows that changed: those marked since the last sync, every one on a full pass,
+        or `only` those schemas' (a lease being taken)."""
         if not self.tables_ok:
             return
+        if only is None and not self._rewrite and self._beats % FULL_PASS_EVERY != 0:
+            await self._sync_marked(connection)
+            return
+        marked = set(self._dirty) if only is None else set()
         names = self.known if only is None else [schema for schema in only if schema in self.known]
         rows = {schema: self._row(schema) for schema in names}
         changed = [(schema, row) for schema, row in rows.items() if self.written.get(schema) != row]
@@ -488,6 +515,30 @@ class LeaseSession:
         if gone:
             await connection.execute(self.tables.drop_instances, me, gone)
         self.written = rows
+        self._rewrite = False
+        self._dirty -= marked  # marked since the rows were read: written at the next beat
+        self.shared -= self._unshared
+        self._unshared = set()
+
+    async def _sync_marked(self, connection: asyncpg.Connection | Timed) -> None:
+        """Write the rows of the instances marked since the last sync (and of those whose fencing flag flips)."""
+        marked = self._dirty | self._unshared
+        if not marked:
+            return
+        rows = {schema: self._row(schema) for schema in marked if schema in self.known}
+        changed = [(schema, row) for schema, row in rows.items() if self.written.get(schema) != row]
+        gone = [schema for schema in marked if schema not in self.known and schema in self.written]
+        me = self.leases.identity.daemon_id
+        if changed:
+            await connection.execute(self.tables.put_instances, me, [s for s, _ in changed],
+                                     [r[0] for _, r in changed], [r[1] for _, r in changed],
+                                     [r[2] for _, r in changed], [r[3] for _, r in changed])
+        if gone:
+            await connection.execute(self.tables.drop_instances, me, gone)
+        for schema in gone:
+            del self.written[schema]
+        self.written.update(rows)
+        self._dirty -= marked
         self.shared -= self._unshared
         self._unshared = set()
 
@@ -496,14 +547,28 @@ class LeaseSession:
         return (user.instance_name, *user.fleet_state(), schema in self.shared and schema not in self._unshared)
 
     async def _read_view(self, connection: asyncpg.Connection | Timed) -> None:
+        """The daemons table at every beat (a few rows); the instances table only when it changed (the trigger's
+        notice, a daemon came, went or changed its options) or on a full pass."""
         daemons = await connection.fetch(self.tables.daemons)
+        seen = frozenset((row["id"], row["live"], row["node"], row["capacity"], row["draining"], row["standby"])
+                         for row in daemons)
+        if seen == self._daemons_seen and not self._view_stale and self._beats % FULL_PASS_EVERY != 0:
+            return
+        self._view_stale = False  # first: a notice that comes during the read is for a change it may not show
         offers = await connection.fetch(self.tables.offers)
+        self._daemons_seen = seen
         self.view = FleetView.read(self._me(), daemons, offers, self.view, asyncio.get_running_loop().time())
         shared = {schema for schema in self.known if self.view.others_have(schema, self.leases.identity.daemon_id)}
         # A schema joins `shared` at once; it leaves only once our row says we no longer fence it (_sync_rows),
         # so a taker that reads "fences" from our row can always rely on it.
+        self._dirty |= shared - self.shared
         self._unshared = self.shared - shared
         self.shared |= shared
+
+    def _on_changed(self, _connection: object, _pid: int, _channel: str, payload: str) -> None:
+        """Some daemon (this one included) wrote the instances table: read it again at the next beat."""
+        if payload == self.tables.schema:
+            self._view_stale = True
 
     # -- placement -------------------------------------------------------------------------------------
     def _me(self) -> Me:
@@ -549,6 +614,8 @@ class LeaseSession:
                     return
                 self.log.warning("handoff_not_taken_up", schema=moving)
             self.handoff = None
+        if not self.view.over(self._me()):
+            return
         settled = [schema for schema, user in self.held.items()
                    if user.fleet_state()[0] not in ("starting", "reloading")]
         choice = self.view.handoff(settled, self._me())

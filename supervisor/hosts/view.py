@@ -113,12 +113,17 @@ class FleetView:
             return None  # free for a while and the daemon it is placed on does not take it: do not leave it down
         return placed
 
+    def over(self, me: Me) -> bool:
+        """Whether this daemon has instances to hand over: over its cap, draining, or --standby."""
+        mine = me.identity.daemon_id
+        tier = self.tiers.get(mine, ACTIVE)
+        return tier != ACTIVE or self.loads.get(mine, 0) > self.caps.get(mine, 0)
+
     def handoff(self, held: Iterable[str], me: Me) -> tuple[str, Candidate] | None:
         """Over its cap (or draining, or --standby while an ACTIVE daemon has it): which instance to hand to whom."""
         mine = me.identity.daemon_id
         tier = self.tiers.get(mine, ACTIVE)
-        over = tier != ACTIVE or self.loads.get(mine, 0) > self.caps.get(mine, 0)
-        if not over:
+        if not self.over(me):
             return None
         best: tuple[float, str, Candidate] | None = None
         for schema in held:
