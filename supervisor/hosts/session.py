@@ -42,11 +42,13 @@ RELEASED = "discord_supervisor_released"  # payload: fleet schema, releasing dae
 PEER_GRACE = 60.0  # seconds after a worker's start in which it leaves the others' instances to them (workers)
 HANDOFF_TIMEOUT = 30.0  # a handoff the new owner has not taken up by then no longer blocks the next one
 FORGET_EVERY = 30  # heartbeats between sweeps of long-gone daemons' rows
-# Heartbeats between full passes over every instance, in case a change went unannounced (a daemon of an older
-# version writes rows without the trigger's notice, a server refused to create the trigger). Between them a beat
-# writes only the rows whose state changed and reads the others' rows only when they changed: an idle fleet of
-# 10,000 bots costs one heartbeat and one read of the small daemons table a second, not 10,000 rows each way.
-FULL_PASS_EVERY = 15
+# A beat writes only the rows whose state changed and reads the others' rows only when the trigger says they
+# changed: an idle fleet of 10,000 bots costs one heartbeat and one read of the small daemons table a second, not
+# 10,000 rows each way. Heartbeats between full passes in case a change went unannounced: our rows compared in
+# full (a state change not marked would be a bug), the instances table read in full where the server would not
+# let us create the trigger.
+FULL_SYNC_EVERY = 60
+UNANNOUNCED_READ_EVERY = 15
 _UNRECOGNIZED = "42704"  # an older server without one of the session settings
 
 
@@ -93,6 +95,7 @@ class LeaseSession:
         self._dirty: set[str] = set()  # schemas whose row may differ from what was written (mark, forget)
         self._rewrite = True  # compare every row with what was written at the next sync (a new session)
         self._view_stale = True  # the instances table changed since our last read of it (the trigger's notice)
+        self._announced = False  # the instances table has the trigger (else it is read every few beats)
         self._daemons_seen: frozenset[tuple[object, ...]] = frozenset()  # the daemons table at our last read
         self._down_logged = False
         self._asked: list[tuple[str, LeaseUser, asyncio.Future[tuple[Holder | None, bool]]]] = []  # the next batch
@@ -402,6 +405,7 @@ class LeaseSession:
             return
         await connection.add_listener(RELEASED, self._on_released)
         await connection.add_listener(CHANGED, self._on_changed)
+        self._announced = bool(await connection.fetchval(self.tables.announced))
         self._view_stale = True
         for _ in range(20):  # an old session of ours that we just dropped may hold it for a moment
             if await connection.fetchval(self.tables.liveness_lock, me.daemon_id):
@@ -496,7 +500,7 @@ class LeaseSession:
         or `only` those schemas' (a lease being taken)."""
         if not self.tables_ok:
             return
-        if only is None and not self._rewrite and self._beats % FULL_PASS_EVERY != 0:
+        if only is None and not self._rewrite and self._beats % FULL_SYNC_EVERY != 0:
             await self._sync_marked(connection)
             return
         marked = set(self._dirty) if only is None else set()
@@ -548,11 +552,12 @@ class LeaseSession:
 
     async def _read_view(self, connection: asyncpg.Connection | Timed) -> None:
         """The daemons table at every beat (a few rows); the instances table only when it changed (the trigger's
-        notice, a daemon came, went or changed its options) or on a full pass."""
+        notice, a daemon came, went or changed its options), or every few seconds where there is no trigger."""
         daemons = await connection.fetch(self.tables.daemons)
         seen = frozenset((row["id"], row["live"], row["node"], row["capacity"], row["draining"], row["standby"])
                          for row in daemons)
-        if seen == self._daemons_seen and not self._view_stale and self._beats % FULL_PASS_EVERY != 0:
+        if seen == self._daemons_seen and not self._view_stale and (
+                self._announced or self._beats % UNANNOUNCED_READ_EVERY != 0):
             return
         self._view_stale = False  # first: a notice that comes during the read is for a change it may not show
         offers = await connection.fetch(self.tables.offers)

@@ -64,6 +64,12 @@ class FleetTables:
             "EXCEPTION WHEN insufficient_privilege THEN NULL; END $$",
         ]
 
+    @property
+    def announced(self) -> str:
+        """Whether the instances table has the trigger that NOTIFYs its changes."""
+        return (f"SELECT EXISTS (SELECT 1 FROM pg_trigger WHERE tgrelid = "
+                f"to_regclass({quote_literal(self._s + '.instances')}) AND tgname = 'instances_changed')")
+
     # -- this daemon ---------------------------------------------------------------------------------
     @property
     def liveness_lock(self) -> str:
