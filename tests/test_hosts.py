@@ -96,6 +96,30 @@ async def test_kill_9_of_one_daemon_moves_its_instances_to_the_others_within_15_
         await hosts.stop_all()
 
 
+async def test_a_daemon_back_after_a_kill_9_gets_the_bots_taken_over_and_the_others_own_bots_never_move(
+        emu: Emulator, tmp_path: Path, database_url: str, schemas: list[str], unique) -> None:
+    """The others hand back what they took over, not bots that ran on them all along (a reconnect each)."""
+    hosts = make_hosts(emu, tmp_path, database_url, unique, schemas, INSTANCES)
+    try:
+        daemons = [await hosts.add_daemon().start() for _ in range(3)]
+        placed = await hosts.wait_settled(daemons)
+        victim = daemons[0]
+        assert victim.process is not None
+        kept = [bot for bot in hosts.bots if placed[bot.name] != [0]]  # the other daemons' own bots
+        identifies = {bot.token: emu.identify_count(bot.token) for bot in kept}
+        async with Pinger(emu, kept, interval=0.5) as pinger:
+            victim.process.kill()
+            await victim.process.wait()
+            await hosts.wait_settled(daemons[1:], timeout=TAKEOVER_SECONDS + 60)  # its bots run on the others
+            await victim.start()  # the same host (node) again: it takes a share back, one handoff at a time
+            back = await hosts.wait_settled(daemons)
+        assert {bot.token: emu.identify_count(bot.token) for bot in kept} == identifies
+        assert all(back[bot.name] == placed[bot.name] for bot in kept)
+        await eventually(lambda: all(count == 1 for count in pinger.replies()))
+    finally:
+        await hosts.stop_all()
+
+
 async def test_a_daemon_cut_off_from_postgres_stops_its_bots_before_the_others_start_them(
         emu: Emulator, tmp_path: Path, database_url: str, schemas: list[str], unique) -> None:
     hosts = make_hosts(emu, tmp_path, database_url, unique, schemas, INSTANCES)

@@ -69,6 +69,9 @@ class LeaseSession:
         self.log = leases.log
         self.connection: LeaseConnection | None = None
         self.held: dict[str, LeaseUser] = {}  # schema -> the runner holding its lease
+        # Held leases taken over from a daemon that did not release them (it died or was cut off): handed on
+        # first when this daemon is over its share, so its own bots are not the ones that move (a reconnect).
+        self.adopted: set[str] = set()
         self.known: dict[str, LeaseUser] = {}  # schema -> this daemon's runner of it, held or not
         self.written: dict[str, tuple[str, str, float, bool]] = {}  # our rows in the table as last written
         # Schemas another daemon also has (so it may take them over): only these are cut off when the session
@@ -199,6 +202,7 @@ class LeaseSession:
             await connection.execute(self.tables.hold_many, self.leases.identity.daemon_id, taken)
             rows = await connection.fetch(self.tables.previously_held, self.leases.identity.daemon_id, taken)
             previous = {row["schema_name"] for row in rows}
+        self.adopted = (self.adopted - set(taken)) | previous
         outcomes |= {schema: (None, schema in previous) for schema in taken}
         return outcomes
 
@@ -561,7 +565,14 @@ class LeaseSession:
             self.handoff = None
         settled = [schema for schema, user in self.held.items()
                    if user.fleet_state()[0] not in ("starting", "reloading")]
-        choice = self.view.handoff(settled, self._me())
+        # What this daemon took over from a lost one goes first (the dead worker restarted, a host back): the
+        # bots that ran here all along stay up. One that is still starting is waited for, not replaced by them.
+        self.adopted &= self.held.keys()
+        choice = self.view.handoff([schema for schema in settled if schema in self.adopted], self._me())
+        if choice is None and self.adopted - set(settled):
+            return
+        if choice is None:
+            choice = self.view.handoff(settled, self._me())
         if choice is None:
             return
         schema, target = choice
