@@ -48,7 +48,8 @@ _UNRECOGNIZED = "42704"  # an older server without one of the session settings
 
 
 class Timed:
-    """A connection whose every query carries asyncpg's own timeout."""
+    """A connection whose every query carries asyncpg's own timeout, which runs on the lease thread: a busy bots'
+    loop that reads the answer late does not make a query that was answered in time count as failed."""
 
     def __init__(self, connection: LeaseConnection, seconds: float):
         self._connection = connection
@@ -59,6 +60,9 @@ class Timed:
 
     async def fetch(self, query: str, *args: Any) -> list[asyncpg.Record]:
         return await self._connection.fetch(query, *args, timeout=self._seconds)
+
+    async def fetchrow(self, query: str, *args: Any) -> asyncpg.Record | None:
+        return await self._connection.fetchrow(query, *args, timeout=self._seconds)
 
 
 class LeaseSession:
@@ -170,17 +174,17 @@ class LeaseSession:
         if claimed:
             connection = await self._ensure()
             try:
-                async with asyncio.timeout(2 * timing.QUERY_TIMEOUT):
-                    taken = await self._take_leases(connection, claimed)
+                taken = await self._take_leases(connection, claimed)
             except Exception as error:
                 self.fence(f"lease query failed: {error!r}")
                 raise DatabaseError(explain(error, self.url)) from error
         return [taken[schema] if outcome is None else outcome
                 for (schema, _user), outcome in zip(batch, early, strict=True)]
 
-    async def _take_leases(self, connection: LeaseConnection,
+    async def _take_leases(self, session: LeaseConnection,
                            claimed: dict[str, LeaseUser]) -> dict[str, tuple[Holder | None, bool]]:
         outcomes: dict[str, tuple[Holder | None, bool]] = {}
+        connection = Timed(session, 2 * timing.QUERY_TIMEOUT)
         await self._sync_rows(connection, list(claimed))  # our rows are there before anyone places these
         free = []
         for schema, user in claimed.items():
@@ -192,7 +196,7 @@ class LeaseSession:
         taken = [row["schema"] for row in await connection.fetch(_TRY_MANY, LEASE_CLASS, free) if row["taken"]]
         for schema in set(free) - set(taken):
             outcomes[schema] = (describe_holder(await connection.fetchrow(_HOLDER, LEASE_CLASS, schema)), False)
-        if self.connection is None or self.connection is not connection:
+        if self.connection is None or self.connection is not session:
             raise ConnectionError("the lease session was replaced")
         for schema in taken:
             self.held[schema] = claimed[schema]
@@ -233,13 +237,13 @@ class LeaseSession:
         connection = self.connection
         if not schemas or connection is None or connection.is_closed():
             return
+        timed = Timed(connection, timing.QUERY_TIMEOUT)
         try:
-            async with asyncio.timeout(timing.QUERY_TIMEOUT):
-                if self.tables_ok:  # first: a taker reading the row must not wait for us
-                    await connection.execute(self.tables.unhold_many, self.leases.identity.daemon_id, schemas)
-                await connection.execute(_UNLOCK_MANY, LEASE_CLASS, schemas)
-                if self.tables_ok:  # the daemon it is placed on takes it now, not at its next look
-                    await connection.execute(_NOTIFY_MANY, RELEASED, [self._release_note(s) for s in schemas])
+            if self.tables_ok:  # first: a taker reading the row must not wait for us
+                await timed.execute(self.tables.unhold_many, self.leases.identity.daemon_id, schemas)
+            await timed.execute(_UNLOCK_MANY, LEASE_CLASS, schemas)
+            if self.tables_ok:  # the daemon it is placed on takes it now, not at its next look
+                await timed.execute(_NOTIFY_MANY, RELEASED, [self._release_note(s) for s in schemas])
         except Exception as error:  # dropping the session drops the lock: the others' leases go too
             self.fence(f"lease not released: {error!r}")
 
