@@ -42,6 +42,7 @@ CONNECT_TIMEOUT = 10.0
 _NOTIFY_MANY = "SELECT pg_notify($1, note) FROM unnest($2::text[]) AS note"
 RELEASED = "discord_supervisor_released"  # payload: fleet schema, releasing daemon id, schema (tab-separated)
 PEER_GRACE = 60.0  # seconds after a worker's start in which it leaves the others' instances to them (workers)
+PEER_RETURN = 10.0  # seconds a dead worker's instances are left free for it to take back (workers: it restarts)
 HANDOFF_TIMEOUT = 30.0  # a handoff the new owner has not taken up by then no longer blocks the next one
 FORGET_EVERY = 30  # heartbeats between sweeps of long-gone daemons' rows
 _UNRECOGNIZED = "42704"  # an older server without one of the session settings
@@ -534,6 +535,9 @@ class LeaseSession:
             return Holder(address=f"{peer} (a worker still starting)")
         if not self.tables_ok:
             return None
+        peer = self._peer_returning(schema)
+        if peer is not None:
+            return Holder(address=f"{peer} (a worker restarting)")
         me = self._me()
         holders = self.view.holders(schema, me)
         if holders:
@@ -553,6 +557,22 @@ class LeaseSession:
         if chosen == self.leases.identity.node or chosen in present:
             return None  # ours, or that worker is up and has it: the usual rules (caps, handoffs) decide
         return chosen
+
+    def _peer_returning(self, schema: str) -> str | None:
+        """`run --workers N`: the worker whose lease this was died (kill -9, a crash) and the parent is starting it
+        again. For PEER_RETURN after the instance was first seen free, it is left to that worker, which takes its
+        own instances back (each waits out the dead worker's fencing bound either way). Taken by another worker
+        meanwhile, each would be handed back one at a time later: a second reconnect, and a chain of handoffs.
+        After PEER_RETURN (the worker keeps dying, or is slow), the usual rules take it over."""
+        node = self.view.lost.get(schema)
+        if not self.leases.options.peers or node is None or node == self.leases.identity.node:
+            return None
+        if node not in self.leases.options.peers or any(c.node == node for c in self.view.daemons.values()):
+            return None  # not a worker of ours, or it is back: the usual rules (it takes them, caps, handoffs)
+        free_since = self.view.free_since.get(schema)
+        if free_since is None or asyncio.get_running_loop().time() - free_since >= PEER_RETURN:
+            return None
+        return node
 
     def _rebalance(self) -> None:
         """Over its share: hand one instance at a time to the daemon it belongs on; the next once that one runs
