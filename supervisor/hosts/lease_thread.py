@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import math
 import threading
 import time
@@ -41,7 +42,9 @@ class LeaseThread:
     def __init__(self) -> None:
         self.loop = asyncio.new_event_loop()
         self.loop.set_exception_handler(self._on_loop_error)
-        self._thread = threading.Thread(target=self._run, name="lease-sessions", daemon=True)
+        # The creator's context (structlog's bound fields: `worker`) for the thread's own log lines.
+        self._thread = threading.Thread(target=contextvars.copy_context().run, args=(self._run,),
+                                        name="lease-sessions", daemon=True)
         self._thread.start()
 
     def _run(self) -> None:
@@ -76,9 +79,10 @@ class LeaseThread:
         self._thread.join(STOP_SECONDS)
 
 
-def to_loop(loop: asyncio.AbstractEventLoop, callback: Callable[..., object], *args: Any) -> None:
-    """Call `callback(*args)` on `loop` (the bots' loop) from the thread: never raises here, and an exception in
-    the callback is logged there rather than raised into that loop."""
+def to_loop(loop: asyncio.AbstractEventLoop, context: contextvars.Context, callback: Callable[..., object],
+            *args: Any) -> None:
+    """Call `callback(*args)` on `loop` (the bots' loop) in `context` from the thread: never raises here, and an
+    exception in the callback is logged there rather than raised into that loop."""
 
     def guarded() -> None:
         try:
@@ -88,7 +92,7 @@ def to_loop(loop: asyncio.AbstractEventLoop, callback: Callable[..., object], *a
                       error=repr(error), exc_info=error)
 
     with contextlib.suppress(RuntimeError):  # the bots' loop is closed: the daemon is gone
-        loop.call_soon_threadsafe(guarded)
+        loop.call_soon_threadsafe(guarded, context=context)
 
 
 class LeaseConnection:
@@ -102,6 +106,7 @@ class LeaseConnection:
         self.thread = thread
         self.raw = connection
         self.owner = owner  # the bots' loop
+        self.context = contextvars.copy_context()  # what its callbacks there run in (the log's bound fields)
         self.confirmed_at = -math.inf
         self.last_sent = -math.inf  # the same, kept once the session is lost (a lone holder's bound counts from it)
         self.outcome = ""  # the last heartbeat's command tag ("UPDATE 1"; "UPDATE 0": our row was swept)
@@ -157,7 +162,7 @@ class LeaseConnection:
     async def add_listener(self, channel: str, callback: Callable[..., object]) -> None:
         """LISTEN on `channel`; each notification calls `callback` on the bots' loop."""
         def relay(*args: Any) -> None:
-            to_loop(self.owner, callback, *args)
+            to_loop(self.owner, self.context, callback, *args)
 
         async def on_thread() -> None:
             await self.raw.add_listener(channel, relay)
@@ -232,7 +237,7 @@ class LeaseConnection:
         self.lost = reason
         self.confirmed_at = -math.inf  # before anything else: the bots' gate refuses every send from now on
         self._end()
-        to_loop(self.owner, on_lost, self, reason)
+        to_loop(self.owner, self.context, on_lost, self, reason)
 
     def _stop_beating(self) -> None:
         if self.lost is None:
