@@ -335,8 +335,10 @@ class LeaseSession:
     def _lone_fence_due(self) -> None:
         """The outage has lasted as long as a lone holder may keep its bots: a newcomer may take them soon."""
         self._lone_timer = None
-        if asyncio.get_running_loop().time() - self._last_confirmed() < timing.LONE_FENCE_AFTER or not self.held:
-            self._arm_lone()
+        if asyncio.get_running_loop().time() - self._last_confirmed() < timing.LONE_FENCE_AFTER:
+            self._arm_lone()  # confirmed again meanwhile: the bound moved on
+            return
+        if not self.held:
             return
         held, self.held = self.held, {}
         for user in held.values():
