@@ -43,13 +43,16 @@ class FleetView:
     free_since: dict[str, float] = field(default_factory=dict)  # schema -> loop time first seen held by nobody up
     caps: dict[str, int] = field(default_factory=dict)
     loads: dict[str, int] = field(default_factory=dict)
+    lost: dict[str, str] = field(default_factory=dict)  # schema -> node of a daemon not up whose row says it held it
 
     @classmethod
     def read(cls, me: Me, daemons: Iterable[asyncpg.Record], rows: Iterable[asyncpg.Record],
              previous: FleetView, now: float) -> FleetView:
         view = cls()
+        gone: dict[str, str] = {}
         for row in daemons:
             if not row["live"] and row["id"] != me.identity.daemon_id:
+                gone[row["id"]] = row["node"]
                 continue
             mine = row["id"] == me.identity.daemon_id
             draining, standby = (me.draining, me.standby) if mine else (row["draining"], row["standby"])
@@ -58,6 +61,8 @@ class FleetView:
             view.tiers[row["id"]] = DRAINING if draining else (STANDBY if standby else ACTIVE)
         for row in rows:
             view.rows.setdefault(row["schema_name"], {})[row["daemon"]] = (row["state"], row["held"])
+            if row["held"] and row["daemon"] in gone:
+                view.lost[row["schema_name"]] = gone[row["daemon"]]
         view._count(previous, now)
         return view
 
