@@ -6,7 +6,10 @@ from __future__ import annotations
 
 import asyncio
 
-from supervisor.runtime.gateway_reads import ReadTurns
+import aiohttp
+from aiohttp import web
+
+from supervisor.runtime.gateway_reads import ReadTurns, TurnTakingWebSocketResponse, read_turns
 
 
 async def test_a_burst_is_let_through_a_few_per_loop_turn_in_arrival_order() -> None:
@@ -71,3 +74,35 @@ async def test_a_message_whose_bot_closed_while_it_waited_does_not_hold_up_the_o
 
     assert handled == [0, 1, 4, 5]
     assert not turns.waiting
+
+
+async def test_a_heartbeat_ack_is_handled_at_once_while_a_burst_waits_its_turn() -> None:
+    """Through a real websocket: a bot reads its heartbeat ACK at once while other bots' burst waits its turns."""
+    async def gateway(request: web.Request) -> web.WebSocketResponse:
+        ws = web.WebSocketResponse()
+        await ws.prepare(request)
+        await ws.send_str('{"op":11,"d":null,"s":null,"t":null}')
+        await ws.receive()
+        return ws
+
+    app = web.Application()
+    app.router.add_get("/", gateway)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = runner.addresses[0][1]
+    turns = read_turns()
+    blocked = [asyncio.get_running_loop().create_future() for _ in range(turns.per_turn * 3)]
+    turns.waiting.extend(blocked)  # a burst of other bots' messages is queued ahead
+    try:
+        async with aiohttp.ClientSession(ws_response_class=TurnTakingWebSocketResponse) as session:
+            async with session.ws_connect(f"http://127.0.0.1:{port}/") as ws:
+                first = await asyncio.wait_for(ws.receive(), 10)
+                assert first.data.startswith('{"op":11')
+                assert not any(waiter.done() for waiter in blocked)  # read before the burst had its turns
+    finally:
+        for waiter in blocked:
+            waiter.cancel()
+        turns.waiting.clear()
+        await runner.cleanup()

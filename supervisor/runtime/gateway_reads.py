@@ -15,6 +15,7 @@ command processor), and those tasks run only once the loop suspends. Two things 
 
 So each message, once aiohttp has read its frame, waits for its turn: at most PER_TURN messages of the whole
 process start their handling in one loop turn, first come first served, and the rest in the next turns.
+Heartbeat ACKs and closes skip the queue (microseconds each).
 The work and its order stay the same; between turns the loop runs its timers and other I/O, so a burst delays
 each bot's reply by its place in the queue, and no timer by more than a turn. One more loop turn per gateway
 message costs microseconds. Voice websockets read through the same class: they take turns too, harmlessly
@@ -35,6 +36,10 @@ import discord.http
 # Messages per loop turn: parsing and dispatching one costs about 0.3-1 ms of the loop (bench/tenk.py's burst),
 # so a turn of new messages stays within a few tens of milliseconds.
 PER_TURN = 16
+# Text messages this short skip the queue: the gateway's heartbeat ACK (`{"op":11,"d":null,"s":null,"t":null}` or
+# shorter, 40 bytes), whose lateness discord.py would count as latency and, past a minute, as a dead connection.
+CONTROL_SIZE = 64
+_PAYLOADS = (aiohttp.WSMsgType.TEXT, aiohttp.WSMsgType.BINARY)  # BINARY: a large payload, zlib-compressed
 
 
 class ReadTurns:
@@ -94,7 +99,10 @@ class TurnTakingWebSocketResponse(discord.gateway.DiscordClientWebSocketResponse
 
     async def receive(self, timeout: float | None = None) -> aiohttp.WSMessage:
         message = await super().receive(timeout)
-        await read_turns().turn()
+        if message.type in _PAYLOADS and len(message.data) > CONTROL_SIZE:
+            await read_turns().turn()
+        else:  # a heartbeat ACK, a close: microseconds of work, and its lateness would look like a dead link
+            await asyncio.sleep(0)
         return message
 
 
