@@ -96,11 +96,11 @@ async def test_a_heartbeat_ack_is_handled_at_once_while_a_burst_waits_its_turn()
     blocked = [asyncio.get_running_loop().create_future() for _ in range(turns.per_turn * 3)]
     turns.waiting.extend(blocked)  # a burst of other bots' messages is queued ahead
     try:
-        async with aiohttp.ClientSession(ws_response_class=TurnTakingWebSocketResponse) as session:
-            async with session.ws_connect(f"http://127.0.0.1:{port}/") as ws:
-                first = await asyncio.wait_for(ws.receive(), 10)
-                assert first.data.startswith('{"op":11')
-                assert not any(waiter.done() for waiter in blocked)  # read before the burst had its turns
+        async with (aiohttp.ClientSession(ws_response_class=TurnTakingWebSocketResponse) as session,
+                    session.ws_connect(f"http://127.0.0.1:{port}/") as ws):
+            first = await asyncio.wait_for(ws.receive(), 10)
+            assert first.data.startswith('{"op":11')
+            assert not any(waiter.done() for waiter in blocked)  # read before the burst had its turns
     finally:
         for waiter in blocked:
             waiter.cancel()
