@@ -12,6 +12,10 @@ The emulator runs in this bench's process, the daemon in its own: the bench's RS
 emulator costs. Usage:
 
     python bench/tenk.py [--sizes 1000,3000,10000] [--members 100] [--idle 180] [--pings 50] [--burst 1000]
+                         [--run-id ID --keep-schemas] [--run-id ID --warm-only]
+
+A cold start of 10,000 takes a long while: `--run-id ID --keep-schemas` keeps that run's schemas, and a later
+`--run-id ID --warm-only` starts on them without a cold start (its table shows "-" there).
 """
 
 from __future__ import annotations
@@ -117,8 +121,11 @@ async def size(n: int, args: argparse.Namespace, db: str, run_id: str) -> dict[s
         print(f"N={n}: emulator world built in {time.perf_counter() - made:.1f} s", flush=True)
         with LoopLag() as lag:
             fleet_schema = f"bench_b{run_id}fleet"  # dropped with the bots' schemas
-            daemon, row["cold"] = await start_timed(emu, work, "cold", fleet_schema)
-            await daemon.stop(timeout=600)
+            if args.run_id is None or not args.warm_only:
+                daemon, row["cold"] = await start_timed(emu, work, "cold", fleet_schema)
+                await daemon.stop(timeout=600)
+            else:
+                row["cold"] = None  # the schemas of an earlier run with --keep-schemas
             daemon, row["warm"] = await start_timed(emu, work, "warm", fleet_schema)
             freeze_heap()  # the emulator's sessions of both starts: out of this process's collections too
             try:
@@ -184,7 +191,7 @@ def table(rows: list[dict[str, Any]], bare: dict[str, float]) -> None:
         ("MB per bot (average)", lambda r: f"{r['rss'] / r['n']:.3f}"),
         ("threads", lambda r: f"{r['threads']}"),
         ("file descriptors", lambda r: f"{r['fds']}"),
-        ("cold start s", lambda r: f"{r['cold']:.1f}"),
+        ("cold start s", lambda r: "-" if r["cold"] is None else f"{r['cold']:.1f}"),
         ("warm start s", lambda r: f"{r['warm']:.1f}"),
         ("idle CPU % of a core", lambda r: f"{r['idle_cpu']:.2f}"),
         ("  of it event loop / others", lambda r: f"{r['idle_loop']:.2f} / {r['idle_threads']:.2f}"),
@@ -211,14 +218,15 @@ def table(rows: list[dict[str, Any]], bare: dict[str, float]) -> None:
 
 
 async def main(args: argparse.Namespace, db: str) -> None:
-    run_id = secrets.token_hex(2)
+    run_id = args.run_id or secrets.token_hex(2)
     rows = []
     try:
         for n in (int(n) for n in args.sizes.split(",")):
             rows.append(await size(n, args, db, f"{run_id}n{n}"))
         bare = await bare_one(db, f"{run_id}x", min(args.pings, 20))
     finally:
-        await drop_schemas(db, f"bench_b{run_id}")
+        if not args.keep_schemas:
+            await drop_schemas(db, f"bench_b{run_id}")
     table(rows, bare)
 
 
@@ -229,6 +237,10 @@ if __name__ == "__main__":
     parser.add_argument("--idle", type=float, default=180.0, help="seconds of idle CPU measured (default 3 min)")
     parser.add_argument("--pings", type=int, default=50)
     parser.add_argument("--burst", type=int, default=1000)
+    parser.add_argument("--run-id", help="name the schemas bench_b<ID>...: with --keep-schemas, a later run with the "
+                        "same ID starts on them")
+    parser.add_argument("--keep-schemas", action="store_true", help="leave the schemas (drop them by hand later)")
+    parser.add_argument("--warm-only", action="store_true", help="with --run-id of kept schemas: no cold start")
     raise_fd_limit()
     url, _server = database_url()
     asyncio.run(main(parser.parse_args(), url))
