@@ -527,18 +527,11 @@ class LeaseSession:
         marked = set(self._dirty) if only is None else set()
         names = self.known if only is None else [schema for schema in only if schema in self.known]
         rows = {schema: self._row(schema) for schema in names}
-        changed = [(schema, row) for schema, row in rows.items() if self.written.get(schema) != row]
-        me = self.leases.identity.daemon_id
-        if changed:
-            await connection.execute(self.tables.put_instances, me, [s for s, _ in changed],
-                                     [r[0] for _, r in changed], [r[1] for _, r in changed],
-                                     [r[2] for _, r in changed], [r[3] for _, r in changed])
         if only is not None:
+            await self._write_rows(connection, rows, [])
             self.written.update(rows)
             return
-        gone = [schema for schema in self.written if schema not in rows]
-        if gone:
-            await connection.execute(self.tables.drop_instances, me, gone)
+        await self._write_rows(connection, rows, [schema for schema in self.written if schema not in rows])
         self.written = rows
         self._rewrite = False
         self._dirty -= marked  # marked since the rows were read: written at the next beat
@@ -551,21 +544,26 @@ class LeaseSession:
         if not marked:
             return
         rows = {schema: self._row(schema) for schema in marked if schema in self.known}
-        changed = [(schema, row) for schema, row in rows.items() if self.written.get(schema) != row]
         gone = [schema for schema in marked if schema not in self.known and schema in self.written]
-        me = self.leases.identity.daemon_id
-        if changed:
-            await connection.execute(self.tables.put_instances, me, [s for s, _ in changed],
-                                     [r[0] for _, r in changed], [r[1] for _, r in changed],
-                                     [r[2] for _, r in changed], [r[3] for _, r in changed])
-        if gone:
-            await connection.execute(self.tables.drop_instances, me, gone)
+        await self._write_rows(connection, rows, gone)
         for schema in gone:
             del self.written[schema]
         self.written.update(rows)
         self._dirty -= marked
         self.shared -= self._unshared
         self._unshared = set()
+
+    async def _write_rows(self, connection: LeaseConnection | Timed,
+                          rows: dict[str, tuple[str, str, float, bool]], gone: list[str]) -> None:
+        """Write those of `rows` that differ from what was written, and delete the rows of `gone`."""
+        me = self.leases.identity.daemon_id
+        changed = [(schema, row) for schema, row in rows.items() if self.written.get(schema) != row]
+        if changed:
+            await connection.execute(self.tables.put_instances, me, [s for s, _ in changed],
+                                     [r[0] for _, r in changed], [r[1] for _, r in changed],
+                                     [r[2] for _, r in changed], [r[3] for _, r in changed])
+        if gone:
+            await connection.execute(self.tables.drop_instances, me, gone)
 
     def _row(self, schema: str) -> tuple[str, str, float, bool]:
         user = self.known[schema]
