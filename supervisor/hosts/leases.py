@@ -77,6 +77,12 @@ class Leases:
         if session is not None:
             session.forget(schema, user)
 
+    def row_changed(self, url: str, schema: str, user: LeaseUser) -> None:
+        """`user`'s state changed: its row in the fleet table is written at the next heartbeat."""
+        session = self._sessions.get(database_identity(url))
+        if session is not None:
+            session.row_changed(schema, user)
+
     def guard(self, url: str, schema: str, user: LeaseUser) -> Callable[[], bool]:
         """True while `user` holds the lease of `schema` and it was confirmed within the fencing bound."""
         session = self._session(url)

@@ -68,6 +68,9 @@ class LeaseSession:
         self.held: dict[str, LeaseUser] = {}  # schema -> the runner holding its lease
         self.known: dict[str, LeaseUser] = {}  # schema -> this daemon's runner of it, held or not
         self.written: dict[str, tuple[str, str, float, bool]] = {}  # our rows in the table as last written
+        # Schemas whose row may differ from `written` (a runner's state changed, the fencing flag moved): a
+        # heartbeat writes these and the never-written ones, not a comparison of every row every second.
+        self._dirty: set[str] = set()
         # Schemas another daemon also has (so it may take them over): only these are cut off when the session
         # is lost. The others stay up through a database outage and are taken again on a new session.
         self.shared: set[str] = set()
@@ -257,7 +260,13 @@ class LeaseSession:
     def forget(self, schema: str, user: LeaseUser) -> None:
         if self.known.get(schema) is user:
             del self.known[schema]
+            self._dirty.add(schema)
             self.poke()
+
+    def row_changed(self, schema: str, user: LeaseUser) -> None:
+        """The runner's state (or its time) changed: its row is written at the next heartbeat."""
+        if self.known.get(schema) is user:
+            self._dirty.add(schema)
 
     def poke(self) -> None:
         self._wake.set()
@@ -470,24 +479,38 @@ class LeaseSession:
             self.log.warning("fleet_tables_not_updated", error=repr(error))
 
     async def _sync_rows(self, connection: asyncpg.Connection | Timed, only: list[str] | None = None) -> None:
-        """Write this daemon's rows that changed: all of them, or `only` those schemas' (a lease being taken)."""
+        """Write this daemon's rows that changed: all of them, or `only` those schemas' (a lease being taken).
+
+        "Changed" is what was marked dirty (row_changed, forget, the fencing flag) or never written: the rows
+        of thousands of instances are not rebuilt and compared every heartbeat."""
         if not self.tables_ok:
             return
-        names = self.known if only is None else [schema for schema in only if schema in self.known]
-        rows = {schema: self._row(schema) for schema in names}
-        changed = [(schema, row) for schema, row in rows.items() if self.written.get(schema) != row]
-        me = self.leases.identity.daemon_id
-        if changed:
-            await connection.execute(self.tables.put_instances, me, [s for s, _ in changed],
-                                     [r[0] for _, r in changed], [r[1] for _, r in changed],
-                                     [r[2] for _, r in changed], [r[3] for _, r in changed])
-        if only is not None:
+        if only is None:
+            asked = self._dirty | (self.known.keys() - self.written.keys())
+            self._dirty = set()
+        else:
+            asked = set(only)
+            self._dirty -= asked
+        try:
+            rows = {schema: self._row(schema) for schema in asked if schema in self.known}
+            changed = [(schema, row) for schema, row in rows.items() if self.written.get(schema) != row]
+            me = self.leases.identity.daemon_id
+            if changed:
+                await connection.execute(self.tables.put_instances, me, [s for s, _ in changed],
+                                         [r[0] for _, r in changed], [r[1] for _, r in changed],
+                                         [r[2] for _, r in changed], [r[3] for _, r in changed])
             self.written.update(rows)
-            return
-        gone = [schema for schema in self.written if schema not in rows]
-        if gone:
-            await connection.execute(self.tables.drop_instances, me, gone)
-        self.written = rows
+            if only is not None:
+                return
+            gone = [schema for schema in asked | (self.written.keys() - self.known.keys())
+                    if schema in self.written and schema not in self.known]
+            if gone:
+                await connection.execute(self.tables.drop_instances, me, gone)
+                for schema in gone:
+                    del self.written[schema]
+        except BaseException:
+            self._dirty |= asked  # not written: the next sync tries them again
+            raise
         self.shared -= self._unshared
         self._unshared = set()
 
@@ -497,12 +520,18 @@ class LeaseSession:
 
     async def _read_view(self, connection: asyncpg.Connection | Timed) -> None:
         daemons = await connection.fetch(self.tables.daemons)
-        offers = await connection.fetch(self.tables.offers)
-        self.view = FleetView.read(self._me(), daemons, offers, self.view, asyncio.get_running_loop().time())
-        shared = {schema for schema in self.known if self.view.others_have(schema, self.leases.identity.daemon_id)}
+        me = self.leases.identity.daemon_id
+        if any(row["live"] and row["id"] != me for row in daemons):
+            offers = await connection.fetch(self.tables.offers)
+            self.view = FleetView.read(self._me(), daemons, offers, self.view, asyncio.get_running_loop().time())
+            shared = {schema for schema in self.known if self.view.others_have(schema, me)}
+        else:  # alone: the rows would only be our own, read back (see FleetView.lone)
+            self.view = FleetView.lone(self._me(), daemons, self.view)
+            shared = set()
         # A schema joins `shared` at once; it leaves only once our row says we no longer fence it (_sync_rows),
         # so a taker that reads "fences" from our row can always rely on it.
         self._unshared = self.shared - shared
+        self._dirty |= (shared - self.shared) | self._unshared
         self.shared |= shared
 
     # -- placement -------------------------------------------------------------------------------------
@@ -549,8 +578,8 @@ class LeaseSession:
                     return
                 self.log.warning("handoff_not_taken_up", schema=moving)
             self.handoff = None
-        settled = [schema for schema, user in self.held.items()
-                   if user.fleet_state()[0] not in ("starting", "reloading")]
+        settled = (schema for schema, user in self.held.items()  # walked only when over its share
+                   if user.fleet_state()[0] not in ("starting", "reloading"))
         choice = self.view.handoff(settled, self._me())
         if choice is None:
             return

@@ -25,6 +25,7 @@ from supervisor.hosts.placement import Candidate, score
 NOT_OFFERED = {"failed", "invalid", "stopped"}  # a daemon whose copy is in one of these states does not compete
 ORPHAN_GRACE = 10.0  # an instance free this long is taken by any daemon that has it, placed there or not
 ACTIVE, STANDBY, DRAINING = 0, 1, 2
+LONE_CAP = 1 << 30  # a lone daemon's share: everything (there is nobody to hand an instance to)
 
 
 @dataclass(frozen=True)
@@ -47,6 +48,31 @@ class FleetView:
     @classmethod
     def read(cls, me: Me, daemons: Iterable[asyncpg.Record], rows: Iterable[asyncpg.Record],
              previous: FleetView, now: float) -> FleetView:
+        view = cls._with_daemons(me, daemons)
+        for row in rows:
+            view.rows.setdefault(row["schema_name"], {})[row["daemon"]] = (row["state"], row["held"])
+        view._count(previous, now)
+        return view
+
+    @classmethod
+    def lone(cls, me: Me, daemons: Iterable[asyncpg.Record], previous: FleetView) -> FleetView:
+        """No other daemon is up: the instances' rows are not read. Every question then has the answer a full
+        read gives (no other daemon holds, can take or receive anything; this one is never over its share), so a
+        lone daemon does not read back and recount its own thousands of rows every heartbeat."""
+        view = cls._with_daemons(me, daemons)
+        view.free_since = previous.free_since  # kept for when another daemon shows up
+        mine = me.identity.daemon_id
+        view.loads = {mine: 0}
+        if view.tiers.get(mine) == ACTIVE and me.capacity > 0:
+            view.caps = {mine: LONE_CAP}
+        return view
+
+    @property
+    def alone(self) -> bool:
+        return len(self.daemons) <= 1
+
+    @classmethod
+    def _with_daemons(cls, me: Me, daemons: Iterable[asyncpg.Record]) -> FleetView:
         view = cls()
         for row in daemons:
             if not row["live"] and row["id"] != me.identity.daemon_id:
@@ -56,9 +82,6 @@ class FleetView:
             capacity = me.capacity if mine else row["capacity"]
             view.daemons[row["id"]] = Candidate(row["node"], row["id"], row["host"], row["pid"], capacity)
             view.tiers[row["id"]] = DRAINING if draining else (STANDBY if standby else ACTIVE)
-        for row in rows:
-            view.rows.setdefault(row["schema_name"], {})[row["daemon"]] = (row["state"], row["held"])
-        view._count(previous, now)
         return view
 
     def _count(self, previous: FleetView, now: float) -> None:
@@ -118,7 +141,7 @@ class FleetView:
         mine = me.identity.daemon_id
         tier = self.tiers.get(mine, ACTIVE)
         over = tier != ACTIVE or self.loads.get(mine, 0) > self.caps.get(mine, 0)
-        if not over:
+        if not over or self.alone:  # alone: nobody to hand to (and `held` is not walked every heartbeat)
             return None
         best: tuple[float, str, Candidate] | None = None
         for schema in held:

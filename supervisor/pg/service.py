@@ -26,6 +26,7 @@ SWITCH_HINT = (
 class Databases:
     def __init__(self, state_dir: Path, hosts: HostOptions | None = None):
         self.bundled = BundledPostgres(state_dir)
+        self.schemas_migrated = 0  # by this daemon's instances' starts (a cold start's progress)
         self.leases = Leases(hosts)  # one daemon per running instance, across hosts sharing a database
         self.log = get_logger("supervisor.databases")
         self._budgets: dict[str, ConnectionBudget] = {}
