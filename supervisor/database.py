@@ -57,10 +57,13 @@ def is_database_unavailable(error: BaseException) -> bool:
         return False
     # InternalClientError: a pooled connection the server broke while it sat idle (the FATAL a shutting-down
     # server sends) fails its next query with it ("cannot switch to state ...") until asyncpg sees the close.
+    # InsufficientResourcesError (class 53): too many connections, out of memory, disk full, and "out of shared
+    # memory" when the server's lock table is full (other sessions' locks, or a lease batch of thousands of
+    # advisory locks at a start): the server's state now, not the instance's configuration.
     return isinstance(
         error,
         DatabaseError | OSError | asyncpg.InterfaceError | asyncpg.PostgresConnectionError
-        | asyncpg.OperatorInterventionError | asyncpg.TooManyConnectionsError | asyncpg.InternalClientError,
+        | asyncpg.OperatorInterventionError | asyncpg.InsufficientResourcesError | asyncpg.InternalClientError,
     )
 
 
