@@ -25,7 +25,6 @@ from supervisor.hosts.view import FleetView, Me
 if TYPE_CHECKING:
     from supervisor.hosts.leases import Leases
 
-_TRY = "SELECT pg_try_advisory_lock($1::int, hashtext($2))"
 _TRY_MANY = ("SELECT s AS schema, pg_try_advisory_lock($1::int, hashtext(s)) AS taken "
              "FROM unnest($2::text[]) WITH ORDINALITY AS u(s, n) ORDER BY n")
 _UNLOCK_MANY = "SELECT pg_advisory_unlock($1::int, hashtext(s)) FROM unnest($2::text[]) AS s"
@@ -399,12 +398,19 @@ class LeaseSession:
         # What we fenced is not held any more; what we kept through the outage we take again (or stop, if
         # another daemon took it meanwhile).
         await connection.execute(self.tables.forget_holds, me.daemon_id, list(self.held))
-        for schema, user in list(self.held.items()):
-            if await connection.fetchval(_TRY, LEASE_CLASS, schema):
-                await connection.execute(self.tables.hold, me.daemon_id, schema)
-                continue
-            del self.held[schema]
-            await connection.execute(self.tables.unhold, me.daemon_id, schema)
+        # In one query, not two round trips per lease: with 1,500 leases kept, the one by one re-take outlasted
+        # CONNECT_TIMEOUT under load, so the session was never back and those instances waited in backoff.
+        kept = list(self.held.items())
+        rows = await connection.fetch(_TRY_MANY, LEASE_CLASS, [schema for schema, _ in kept]) if kept else []
+        taken = {row["schema"] for row in rows if row["taken"]}
+        if taken:
+            await connection.execute(self.tables.hold_many, me.daemon_id, sorted(taken))
+        lost = [(schema, user) for schema, user in kept if schema not in taken]
+        if lost:
+            await connection.execute(self.tables.unhold_many, me.daemon_id, [schema for schema, _ in lost])
+        for schema, user in lost:
+            if self.held.get(schema) is user:
+                del self.held[schema]
             self.log.warning("lease_taken_while_lost", instance=user.instance_name)
             user.lease_lost()
         self.written.clear()
