@@ -396,6 +396,8 @@ class InstanceRunner:
             if holder is None:
                 self._lease = (url, spec.schema)  # kept across restarts: another daemon takes over only when we stop
                 self.elsewhere = None
+                if self.status.state is State.BACKOFF:  # a lease query that failed before: starting again now
+                    self.status.enter(State.STARTING)
                 return
             if self.status.state is not State.ELSEWHERE:
                 self.log.info("instance_running_elsewhere", holder=str(holder))

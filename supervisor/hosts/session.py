@@ -40,6 +40,7 @@ RELEASED = "discord_supervisor_released"  # payload: fleet schema, releasing dae
 PEER_GRACE = 60.0  # seconds after a worker's start in which it leaves the others' instances to them (workers)
 HANDOFF_TIMEOUT = 30.0  # a handoff the new owner has not taken up by then no longer blocks the next one
 FORGET_EVERY = 30  # heartbeats between sweeps of long-gone daemons' rows
+TAKE_BATCH = 500  # lease asks taken in one batch (a few queries over them all)
 _UNRECOGNIZED = "42704"  # an older server without one of the session settings
 
 
@@ -129,7 +130,9 @@ class LeaseSession:
 
     async def _take_asked(self) -> None:
         while self._asked:
-            batch, self._asked = self._asked, []
+            # At most TAKE_BATCH at a time: one query over all 3,000 asks of a start outlasted the lease query's
+            # bound (2 x QUERY_TIMEOUT) on a loaded server, and each failed try dropped the session.
+            batch, self._asked = self._asked[:TAKE_BATCH], self._asked[TAKE_BATCH:]
             async with self.lock:
                 try:
                     outcomes = await self._take_batch([(schema, user) for schema, user, _ in batch])
