@@ -6,9 +6,11 @@ handled everything before it. CPU seconds of the daemon processes and of this pr
 generator) during that window say who was the bottleneck.
 
 Kill -9 (with 2 or more workers): chatter at a modest rate to every bot and a `!ping` to each of the other
-workers' bots every second; SIGKILL to worker 1; then a `!ping` to each of its bots until every one answers. It
-prints the time from the kill until they all answered, and the pings to the other workers' bots that went
-unanswered.
+workers' bots every second; SIGKILL to worker 1; then a `!ping` to each of its bots until every one answers. The
+pings to the other workers' bots go on until the restarted worker has taken its share back (the handoffs that
+even the shares out) and 3 s more. It prints the time from the kill until the killed worker's bots all answered,
+the pings to the other workers' bots that went unanswered, how many of those bots were handed off meanwhile
+(each a reconnect; the workers hand back first what they took over from the killed one), and `lease_fenced`.
 """
 
 from __future__ import annotations
@@ -82,8 +84,9 @@ async def answered_ping(emu: Emulator, bot: Bot, tries: int = 5) -> None:
 
 
 async def kill_one(emu: Emulator, daemon: DaemonProcess, bots: list[Bot], templates: list,
-                   pids: dict[int, int]) -> tuple[float, int, int]:
-    """SIGKILL worker 1 under chatter: (seconds until its bots answered, pings to the others, unanswered)."""
+                   pids: dict[int, int]) -> tuple[float, int, int, int]:
+    """SIGKILL worker 1 under chatter: (seconds until its bots answered, pings to the others, unanswered, the
+    others' bots handed off meanwhile)."""
     where = await placement(daemon, len(bots), 2)  # now: a fence or handoff during the flood may have moved some
     victims = [bot for bot in bots if where[bot.name] == 1]
     others = [bot for bot in bots if where[bot.name] != 1]
@@ -102,6 +105,7 @@ async def kill_one(emu: Emulator, daemon: DaemonProcess, bots: list[Bot], templa
 
     task = asyncio.create_task(background())
     await asyncio.sleep(3.0)
+    seen = len(daemon.logs)
     os.kill(pids[1], signal.SIGKILL)
     killed = time.monotonic()
     pending = list(victims)
@@ -111,12 +115,16 @@ async def kill_one(emu: Emulator, daemon: DaemonProcess, bots: list[Bot], templa
         if time.monotonic() - killed > 120:
             raise RuntimeError(f"{len(pending)} bots of the killed worker never came back")
     back = time.monotonic() - killed
+    await placement(daemon, len(bots), 2)  # the restarted worker has its share back: the handoffs are over
     await asyncio.sleep(3.0)
     stop.set()
     await task
     await asyncio.sleep(5.0)  # the last pings' answers
     answered = {m.reference_id for m in emu.bot_messages if m.reference_id is not None}
-    return back, len(sent), sum(1 for message_id in sent if message_id not in answered)
+    names = {bot.name for bot in others}
+    moved = {e.get("instance") for e in daemon.logs[seen:]
+             if e.get("event") == "instance_handed_off" and e.get("instance") in names}
+    return back, len(sent), sum(1 for message_id in sent if message_id not in answered), len(moved)
 
 
 async def one_count(args: argparse.Namespace, db: str, run_id: str, workers: int, kill: bool) -> dict[str, float]:
@@ -127,6 +135,7 @@ async def one_count(args: argparse.Namespace, db: str, run_id: str, workers: int
         bots = make_bots(emu, work / "instances", args.bots, db, run_id, config_extra="")
         daemon, _ = await start_daemon(emu, work / "instances", work, "--workers", str(workers),
                                        "--fleet-schema", f"bench_b{run_id}_fleet")
+        figures: dict[str, float] = {}
         try:
             await placement(daemon, len(bots), workers)
             for bot in bots:  # a first message per bot: the template for the stream
@@ -144,13 +153,16 @@ async def one_count(args: argparse.Namespace, db: str, run_id: str, workers: int
             print(f"  {workers} worker(s): {total} messages in {seconds:.1f} s (load average {figures['load']:.1f})",
                   flush=True)
             if workers > 1 and kill:
-                back, sent, missed = await kill_one(emu, daemon, bots, templates, pids)
-                figures |= {"back": back, "pings": sent, "missed": missed}
+                fenced = daemon.count(lambda e: e.get("event") == "lease_fenced")
+                back, sent, missed, moved = await kill_one(emu, daemon, bots, templates, pids)
+                figures |= {"back": back, "pings": sent, "missed": missed, "moved": moved,
+                            "fenced_in_kill": daemon.count(lambda e: e.get("event") == "lease_fenced") - fenced}
         finally:
             await daemon.stop()
             log = Path(tempfile.gettempdir()) / f"bench-workers-{run_id}.log"
             daemon.save_log(log)
             seen = {event: daemon.count(lambda e, name=event: e.get("event") == name) for event in WATCHED}
+            figures["fenced"] = seen["lease_fenced"]
             print(f"  log: {log}; " + ", ".join(f"{event} {n}" for event, n in seen.items()), flush=True)
         return figures
     finally:
@@ -184,4 +196,8 @@ async def workers_main(args: argparse.Namespace, db: str, counts: list[int]) -> 
         for fig in runs:
             if "back" in fig:
                 print(f"kill -9 of worker 1 of {count}: its bots answered again after {fig['back']:.1f} s; the "
-                      f"other workers' bots missed {fig['missed']:.0f} of {fig['pings']:.0f} pings")
+                      f"other workers' bots missed {fig['missed']:.0f} of {fig['pings']:.0f} pings, "
+                      f"{fig['moved']:.0f} of them handed off; lease_fenced {fig['fenced_in_kill']:.0f} "
+                      "during the kill phase")
+    fences = ", ".join(f"{count} worker(s): {[int(run['fenced']) for run in runs]}" for count, runs in results.items())
+    print(f"lease_fenced per run: {fences}")

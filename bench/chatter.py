@@ -11,8 +11,9 @@ messages, so each figure is taken after the daemon has read everything sent befo
 With `--workers 1,2` it measures throughput instead (docs/workers.md): for each count, `run --workers N` hosts the
 bots, every bot receives M chat messages as fast as the emulator sends them, and the figure is messages handled
 per second (the time until every bot answered a `!ping` sent after its last message). With 2 or more workers it
-then kills one worker with SIGKILL while chatter and `!ping`s flow: how long until its bots answer again, and how
-many pings to the other workers' bots went unanswered. Usage:
+then kills one worker with SIGKILL while chatter and `!ping`s flow: how long until its bots answer again, how
+many pings to the other workers' bots went unanswered (until the shares are even again), how many of those bots
+were handed off meanwhile, and `lease_fenced` per run. Usage:
 
     python bench/chatter.py --workers 1,2 [--bots 100] [--messages 500] [--burst 50] [--rounds 2]
 """

@@ -11,9 +11,14 @@ with how much of them was garbage collection. Then one bare discord.py bot in it
 The emulator runs in this bench's process, the daemon in its own: the bench's RSS and CPU are printed as what the
 emulator costs. Each start also prints the CPU the daemon and the bench used until every instance ran (on a
 shared machine the wall time follows the load; the daemon's CPU per bot says whether a cost grows faster than N).
-At the end the bench's schemas are dropped and the catalogs their DDL bloated vacuumed (`_harness.drop_schemas`). Usage:
+At the end the bench's schemas are dropped and the catalogs their DDL bloated vacuumed (`_harness.drop_schemas`).
+Usage:
 
     python bench/tenk.py [--sizes 1000,3000,10000] [--members 100] [--idle 180] [--pings 50] [--burst 1000]
+                         [--run-id ID --keep-schemas] [--run-id ID --warm-only]
+
+A cold start of 10,000 takes a long while: `--run-id ID --keep-schemas` keeps that run's schemas, and a later
+`--run-id ID --warm-only` starts on them without a cold start (its table shows "-" there).
 """
 
 from __future__ import annotations
@@ -99,11 +104,13 @@ def stalls_since(daemon: DaemonProcess, start: int) -> dict[str, float]:
             "worst_three": [(e.get("stalled_ms"), e.get("gc_ms"), e.get("activity")) for e in worst]}
 
 
-async def start_timed(emu: Emulator, work: Path, label: str, row: dict[str, Any]) -> DaemonProcess:
+async def start_timed(emu: Emulator, work: Path, label: str, fleet_schema: str, row: dict[str, Any]) -> DaemonProcess:
     """Start the daemon; note the seconds until every instance runs, and the CPU the daemon and this process (the
     emulator) used meanwhile: on a shared machine the wall time follows the load, the CPU per bot much less."""
     bench0 = cpu_seconds(os.getpid())
-    daemon, seconds = await start_daemon(emu, work / "instances", work, "--stall-threshold-ms", str(STALL_MS))
+    # Fleet tables of its own: another daemon on this database (a test run) does not make it re-read them.
+    daemon, seconds = await start_daemon(emu, work / "instances", work, "--stall-threshold-ms", str(STALL_MS),
+                                         "--fleet-schema", fleet_schema)
     row[label], row[f"{label}_cpu"] = seconds, cpu_seconds(daemon.pid)
     row[f"{label}_bench_cpu"] = cpu_seconds(os.getpid()) - bench0
     print(f"  {label} start: every instance running after {seconds:.1f} s (daemon CPU {row[f'{label}_cpu']:.1f} s,"
@@ -122,9 +129,13 @@ async def size(n: int, args: argparse.Namespace, db: str, run_id: str) -> dict[s
         freeze_heap()
         print(f"N={n}: emulator world built in {time.perf_counter() - made:.1f} s", flush=True)
         with LoopLag() as lag:
-            daemon = await start_timed(emu, work, "cold", row)
-            await daemon.stop(timeout=600)
-            daemon = await start_timed(emu, work, "warm", row)
+            fleet_schema = f"bench_b{run_id}fleet"  # dropped with the bots' schemas
+            if args.run_id is None or not args.warm_only:
+                daemon = await start_timed(emu, work, "cold", fleet_schema, row)
+                await daemon.stop(timeout=600)
+            else:
+                row["cold"] = row["cold_cpu"] = row["cold_bench_cpu"] = None  # an earlier run's --keep-schemas
+            daemon = await start_timed(emu, work, "warm", fleet_schema, row)
             freeze_heap()  # the emulator's sessions of both starts: out of this process's collections too
             try:
                 after_start = len(daemon.logs)
@@ -189,8 +200,9 @@ def table(rows: list[dict[str, Any]], bare: dict[str, float]) -> None:
         ("MB per bot (average)", lambda r: f"{r['rss'] / r['n']:.3f}"),
         ("threads", lambda r: f"{r['threads']}"),
         ("file descriptors", lambda r: f"{r['fds']}"),
-        ("cold start s", lambda r: f"{r['cold']:.1f}"),
-        ("  daemon / bench CPU s", lambda r: f"{r['cold_cpu']:.1f} / {r['cold_bench_cpu']:.1f}"),
+        ("cold start s", lambda r: "-" if r["cold"] is None else f"{r['cold']:.1f}"),
+        ("  daemon / bench CPU s", lambda r: "-" if r["cold"] is None
+         else f"{r['cold_cpu']:.1f} / {r['cold_bench_cpu']:.1f}"),
         ("warm start s", lambda r: f"{r['warm']:.1f}"),
         ("  daemon / bench CPU s", lambda r: f"{r['warm_cpu']:.1f} / {r['warm_bench_cpu']:.1f}"),
         ("  daemon CPU ms per bot", lambda r: f"{r['warm_cpu'] / r['n'] * 1000:.1f}"),
@@ -219,14 +231,15 @@ def table(rows: list[dict[str, Any]], bare: dict[str, float]) -> None:
 
 
 async def main(args: argparse.Namespace, db: str) -> None:
-    run_id = secrets.token_hex(2)
+    run_id = args.run_id or secrets.token_hex(2)
     rows = []
     try:
         for n in (int(n) for n in args.sizes.split(",")):
             rows.append(await size(n, args, db, f"{run_id}n{n}"))
         bare = await bare_one(db, f"{run_id}x", min(args.pings, 20))
     finally:
-        await drop_schemas(db, f"bench_b{run_id}")
+        if not args.keep_schemas:
+            await drop_schemas(db, f"bench_b{run_id}")
     table(rows, bare)
 
 
@@ -237,6 +250,10 @@ if __name__ == "__main__":
     parser.add_argument("--idle", type=float, default=180.0, help="seconds of idle CPU measured (default 3 min)")
     parser.add_argument("--pings", type=int, default=50)
     parser.add_argument("--burst", type=int, default=1000)
+    parser.add_argument("--run-id", help="name the schemas bench_b<ID>...: with --keep-schemas, a later run with the "
+                        "same ID starts on them")
+    parser.add_argument("--keep-schemas", action="store_true", help="leave the schemas (drop them by hand later)")
+    parser.add_argument("--warm-only", action="store_true", help="with --run-id of kept schemas: no cold start")
     raise_fd_limit()
     url, _server = database_url()
     asyncio.run(main(parser.parse_args(), url))

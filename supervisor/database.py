@@ -39,6 +39,10 @@ def explain(error: BaseException, url: str | None) -> str:
         return f"the database role in {where} lacks a privilege: {error} (it needs CREATE on the database)"
     if isinstance(error, asyncpg.TooManyConnectionsError):
         return f"Postgres at {where} has no connection slots left: {error}"
+    if isinstance(error, asyncpg.OutOfMemoryError) and "shared memory" in str(error):
+        return (f"Postgres at {where} has no room left in its lock table ({error}): every running instance "
+                "holds one lock for its lease; raise max_locks_per_transaction on the server "
+                "(docs/database.md, thousands of instances)")
     if isinstance(error, socket.gaierror):
         return f"cannot resolve the host of {where}: {error.strerror or error}"
     if isinstance(error, OSError):  # refused, reset, timed out (TimeoutError is an OSError)
@@ -57,9 +61,7 @@ def is_database_unavailable(error: BaseException) -> bool:
         return False
     # InternalClientError: a pooled connection the server broke while it sat idle (the FATAL a shutting-down
     # server sends) fails its next query with it ("cannot switch to state ...") until asyncpg sees the close.
-    # InsufficientResourcesError (class 53): too many connections, out of memory, disk full, and "out of shared
-    # memory" when the server's lock table is full (other sessions' locks, or a lease batch of thousands of
-    # advisory locks at a start): the server's state now, not the instance's configuration.
+    # InsufficientResourcesError: too many connections, a full lock table, a full disk: it may pass, retry.
     return isinstance(
         error,
         DatabaseError | OSError | asyncpg.InterfaceError | asyncpg.PostgresConnectionError

@@ -12,6 +12,7 @@ import pytest
 
 from supervisor.emulator import Emulator
 from tests.support import TcpProxy, eventually, run_cli_async
+from tests.support.folders import REPO
 from tests.support.hosts import Pinger, SessionSampler, make_hosts
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
@@ -95,6 +96,30 @@ async def test_kill_9_of_one_daemon_moves_its_instances_to_the_others_within_15_
         await hosts.stop_all()
 
 
+async def test_a_daemon_back_after_a_kill_9_gets_the_bots_taken_over_and_the_others_own_bots_never_move(
+        emu: Emulator, tmp_path: Path, database_url: str, schemas: list[str], unique) -> None:
+    """The others hand back what they took over, not bots that ran on them all along (a reconnect each)."""
+    hosts = make_hosts(emu, tmp_path, database_url, unique, schemas, INSTANCES)
+    try:
+        daemons = [await hosts.add_daemon().start() for _ in range(3)]
+        placed = await hosts.wait_settled(daemons)
+        victim = daemons[0]
+        assert victim.process is not None
+        kept = [bot for bot in hosts.bots if placed[bot.name] != [0]]  # the other daemons' own bots
+        identifies = {bot.token: emu.identify_count(bot.token) for bot in kept}
+        async with Pinger(emu, kept, interval=0.5) as pinger:
+            victim.process.kill()
+            await victim.process.wait()
+            await hosts.wait_settled(daemons[1:], timeout=TAKEOVER_SECONDS + 60)  # its bots run on the others
+            await victim.start()  # the same host (node) again: it takes a share back, one handoff at a time
+            back = await hosts.wait_settled(daemons)
+        assert {bot.token: emu.identify_count(bot.token) for bot in kept} == identifies
+        assert all(back[bot.name] == placed[bot.name] for bot in kept)
+        await eventually(lambda: all(count == 1 for count in pinger.replies()))
+    finally:
+        await hosts.stop_all()
+
+
 async def test_a_daemon_cut_off_from_postgres_stops_its_bots_before_the_others_start_them(
         emu: Emulator, tmp_path: Path, database_url: str, schemas: list[str], unique) -> None:
     hosts = make_hosts(emu, tmp_path, database_url, unique, schemas, INSTANCES)
@@ -149,6 +174,35 @@ async def test_a_frozen_daemon_is_replaced_and_on_waking_answers_nothing(
         await pinger.ping_once()
         await eventually(lambda: all(count == 1 for count in pinger.replies()))
         assert all(count == 1 for count in pinger.replies())
+    finally:
+        await hosts.stop_all()
+
+
+async def test_a_daemon_whose_event_loop_is_held_keeps_its_leases_and_its_bots_connected(
+        emu: Emulator, tmp_path: Path, database_url: str, schemas: list[str], unique) -> None:
+    """A loop held longer than the fencing bound (a bot's blocking call, a saturated loop): the heartbeat runs on
+    a thread of its own, so the session stays confirmed and nothing is fenced or moved. (A frozen process loses
+    its leases all the same: the test above.)"""
+    hosts = make_hosts(emu, tmp_path, database_url, unique, schemas, 4)
+    try:
+        async with SessionSampler(emu, [bot.token for bot in hosts.bots]) as sampler:
+            held = await hosts.add_daemon(program=(str(REPO / "tests" / "support" / "loop_holder.py"),)).start()
+            other = await hosts.add_daemon().start()
+            placed = await hosts.wait_settled([held, other])
+            mine = [bot for bot in hosts.bots if placed[bot.name] == [0]]
+            assert mine and held.process is not None
+            identifies = {bot.token: emu.identify_count(bot.token) for bot in hosts.bots}
+            start = len(held.logs)
+            held.process.send_signal(signal.SIGUSR1)  # its loop is held for 6 s: longer than FENCE_AFTER (4 s)
+            await held.wait_log(lambda e: e.get("event") == "event_loop_stalled" and e["stalled_ms"] >= 5000,
+                                start=start)  # logged once the loop runs again
+            pinger = Pinger(emu, hosts.bots)
+            await pinger.ping_once()  # answered by the same sessions: nobody was cut off or moved
+            await eventually(lambda: all(count == 1 for count in pinger.replies()))
+            assert await hosts.placement() == placed
+        assert [e for e in held.logs if e.get("event") in ("lease_fenced", "lease_session_lost")] == []
+        assert {bot.token: emu.identify_count(bot.token) for bot in hosts.bots} == identifies
+        assert sampler.most == 1
     finally:
         await hosts.stop_all()
 

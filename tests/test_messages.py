@@ -5,11 +5,13 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import asyncpg
 import pytest
 
+from supervisor.database import explain, is_database_unavailable
 from supervisor.emulator import Emulator
 from supervisor.instances import load_instance
-from supervisor.pg.budget import ServerLimits, fit_message
+from supervisor.pg.budget import ServerLimits, fit_message, lock_message
 from tests.support import (
     REPO,
     DaemonProcess,
@@ -61,6 +63,25 @@ def test_the_budget_arithmetic_adds_up() -> None:
         assert numbers, message
         total, *minus, result = map(int, numbers.groups())
         assert total - sum(minus) == result, message
+
+
+def test_ten_thousand_leases_on_a_default_server_say_which_setting_to_raise() -> None:
+    default = ServerLimits("15", max_connections=100, reserved=3, in_use=3, max_locks=64)
+    fits, message = lock_message("db:5432", default, 3000, "ALTER SYSTEM SET max_locks_per_transaction = N")
+    assert fits, message
+    fits, message = lock_message("db:5432", default, 10_000, "ALTER SYSTEM SET max_locks_per_transaction = N")
+    assert not fits
+    assert "10000 instances hold one advisory lock each" in message and "holds about 6400" in message
+    assert "'out of shared memory'" in message and "max_locks_per_transaction = 128" in message
+    raised = ServerLimits("15", max_connections=100, reserved=3, in_use=3, max_locks=128)
+    assert lock_message("db:5432", raised, 10_000, "")[0]
+
+
+def test_a_full_lock_table_is_explained_as_one_and_retried() -> None:
+    error = asyncpg.OutOfMemoryError("out of shared memory")
+    explained = explain(error, "postgresql://bots:secret@db/bots")
+    assert "lock table" in explained and "max_locks_per_transaction" in explained and "secret" not in explained
+    assert is_database_unavailable(error)  # a retry, not "fix DATABASE_URL"
 
 
 def test_check_db_with_json_is_refused_and_documented() -> None:

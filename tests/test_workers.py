@@ -161,6 +161,7 @@ async def test_kill_9_of_one_worker_brings_its_bots_back_and_leaves_the_other_al
         victim = 1
         survivors = [bot for bot in hosts.bots if where[bot.name] != victim]
         victims = [bot for bot in hosts.bots if where[bot.name] == victim]
+        identifies = {bot.token: emu.identify_count(bot.token) for bot in survivors}
         loop = asyncio.get_running_loop()
         async with SessionSampler(emu, [bot.token for bot in hosts.bots]) as sampler, \
                 Pinger(emu, survivors, interval=0.5) as pinger:
@@ -197,6 +198,8 @@ async def test_kill_9_of_one_worker_brings_its_bots_back_and_leaves_the_other_al
         assert pinger.sent and pinger.replies() == [1] * len(pinger.sent), f"{pinger.replies()} {notable(parent)}"
         assert (await worker_pids(parent))[victim] not in (None, pids[victim])
         await wait_placed(hosts, parent)  # the restarted worker takes its share back
+        # ... and the other worker's own bots never reconnected: not at the kill, not when the shares evened out.
+        assert {bot.token: emu.identify_count(bot.token) for bot in survivors} == identifies, notable(parent)
         assert await parent.stop(signal.SIGTERM, timeout=60) == 0
     finally:
         if parent.process is not None and parent.process.returncode is None:

@@ -53,8 +53,8 @@ class Encoder:
                 busy = source.top_up(AHEAD) or busy
             if not busy:
                 with self._wake:
-                    if not self._closed:
-                        self._wake.wait(0.1)
+                    if not self._closed:  # no source at all: sleep until one is added (no idle polling)
+                        self._wake.wait(0.1 if group else None)
 
     def close(self) -> None:
         with self._wake:

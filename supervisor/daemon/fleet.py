@@ -54,6 +54,9 @@ class Fleet:
     def note_change(self, name: str) -> None:
         self.changed.add(name)
         self.change_event.set()
+        runner = self.runners.get(name)
+        if runner is not None:
+            runner.fleet_state_changed()
 
     async def reconcile(self, only: set[str] | None = None) -> None:
         """Act on `only` those instances (re-reading just their files), or rescan every instance.

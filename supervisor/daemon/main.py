@@ -32,7 +32,7 @@ from supervisor.migrator import load_migrations
 from supervisor.pg.service import Databases
 from supervisor.runtime.compression import use_bounded_compression
 from supervisor.runtime.endpoints import apply_endpoints
-from supervisor.runtime.gateway_reads import use_yielding_reads
+from supervisor.runtime.gateway_reads import use_turn_taking_reads
 from supervisor.runtime.heartbeats import use_loop_heartbeats
 from supervisor.runtime.lean_state import share_backoff_random
 from supervisor.runtime.transport_cycles import free_closed_transports
@@ -179,7 +179,7 @@ class Daemon:
         free_closed_transports()  # a frozen heap would keep every closed connection's transport cycle
         if not self.options.runtime.discord_defaults:
             use_bounded_compression()
-            use_yielding_reads()
+            use_turn_taking_reads()  # a burst to many bots is handled a few messages per loop turn
             use_loop_heartbeats()  # no OS thread per connection: 10,000 bots would be 10,000 threads
             share_backoff_random()  # one random generator, not 2.6 KB of one per connection
         self.log.info("daemon_starting", instances_dir=str(self.settings.instances_dir),

@@ -90,7 +90,6 @@ class InstanceRunner:
         self.migrations = migrations
         self.options = options
         self.status = InstanceStatus(spec.name)
-        self.status.on_state = self._state_changed
         self.counters = InstanceCounters()  # kept across restarts: /metrics shows counters that only increase
         self.log = get_logger("supervisor.instance", instance=spec.name)
         self.ctx: InstanceContext | None = None
@@ -129,9 +128,10 @@ class InstanceRunner:
     def fleet_state(self) -> tuple[str, float]:
         return str(self.status.state), self.status.since
 
-    def _state_changed(self) -> None:
+    def fleet_state_changed(self) -> None:
+        """The status changed: the fleet table hears of it at the next lease heartbeat."""
         if self._offered is not None:
-            self.databases.leases.row_changed(*self._offered, self)
+            self.databases.leases.mark(*self._offered)
 
     # -- control ---------------------------------------------------------------------------------
     def start(self) -> None:

@@ -48,7 +48,6 @@ class InstanceStatus:
     history: deque[tuple[float, str, str | None]] = field(default_factory=lambda: deque(maxlen=HISTORY))
     errors: deque[tuple[float, str]] = field(default_factory=lambda: deque(maxlen=HISTORY))
     on_change: Callable[[str], None] | None = None  # the fleet's: the console's live table hears of it at once
-    on_state: Callable[[], None] | None = None  # the runner's: its row in the fleet table is written again
     # Where a start is (a Phase below): a cold start of thousands spends minutes migrating, and `status` and
     # the log's start_progress say how many are at which step. Only meaningful while STARTING.
     phase: str | None = None
@@ -59,8 +58,6 @@ class InstanceStatus:
             if {state, self.state} != {State.RUNNING, State.RELOADING}:  # a live reload is no new start
                 self.since = time.time()
             self.state = state
-            if self.on_state is not None:
-                self.on_state()
         if error is not None:
             changed = changed or error != self.last_error
             self.last_error = error

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 from supervisor.dburl import database_identity, redact_url
 from supervisor.hosts.holder import Holder, Identity, LeaseInterrupted, LeaseUser, describe_holder, holder_name
+from supervisor.hosts.lease_thread import LeaseThread
 from supervisor.hosts.session import LeaseSession
 from supervisor.hosts.tables import DEFAULT_FLEET_SCHEMA, FleetTables
 from supervisor.logs import get_logger
@@ -47,6 +48,13 @@ class Leases:
         self.closed = False
         self.log = get_logger("supervisor.leases")
         self._sessions: dict[tuple[object, ...], LeaseSession] = {}
+        self._thread: LeaseThread | None = None
+
+    def thread(self) -> LeaseThread:
+        """The thread every lease connection of this daemon lives on (started with the first)."""
+        if self._thread is None:
+            self._thread = LeaseThread()
+        return self._thread
 
     def _session(self, url: str) -> LeaseSession:
         key = database_identity(url)
@@ -77,11 +85,11 @@ class Leases:
         if session is not None:
             session.forget(schema, user)
 
-    def row_changed(self, url: str, schema: str, user: LeaseUser) -> None:
-        """`user`'s state changed: its row in the fleet table is written at the next heartbeat."""
+    def mark(self, url: str, schema: str) -> None:
+        """The instance's state changed: its row in the fleet table is written at the next heartbeat."""
         session = self._sessions.get(database_identity(url))
         if session is not None:
-            session.row_changed(schema, user)
+            session.mark(schema)
 
     def guard(self, url: str, schema: str, user: LeaseUser) -> Callable[[], bool]:
         """True while `user` holds the lease of `schema` and it was confirmed within the fencing bound."""
@@ -122,3 +130,5 @@ class Leases:
     async def close(self) -> None:
         self.closed = True
         await asyncio.gather(*(session.close() for session in self._sessions.values()), return_exceptions=True)
+        if self._thread is not None:
+            await asyncio.to_thread(self._thread.stop)

@@ -15,6 +15,7 @@ DEFAULT_FLEET_SCHEMA = "discord_supervisor"
 def quote_literal(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
+CHANGED = "discord_supervisor_changed"  # payload: the fleet schema whose instances table a statement wrote
 DAEMON_CLASS = 0x44534450  # "DSDP": the first key of a daemon's liveness lock; the second is hashtext(id)
 _SETUP_LOCK = 0x44535350  # serialises the first CREATE of the tables by daemons starting at once
 
@@ -51,7 +52,23 @@ class FleetTables:
             "DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM information_schema.columns WHERE table_schema = "
             f"{quote_literal(self.schema)} AND table_name = 'instances' AND column_name = 'fences') THEN "
             f"ALTER TABLE {s}.instances ADD COLUMN fences boolean NOT NULL DEFAULT false; END IF; END $$",
+            # Every statement that writes the instances table tells the daemons listening (at commit), so an
+            # idle daemon need not read the whole table each heartbeat. Without the right to create it, the
+            # daemons read the table on their periodic full pass only (session.py FULL_PASS_EVERY).
+            "DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid "
+            f"WHERE c.oid = to_regclass({quote_literal(s + '.instances')}) AND t.tgname = 'instances_changed') THEN "
+            f"CREATE OR REPLACE FUNCTION {s}.instances_changed() RETURNS trigger LANGUAGE plpgsql AS $f$ BEGIN "
+            f"PERFORM pg_notify({quote_literal(CHANGED)}, {quote_literal(self.schema)}); RETURN NULL; END $f$; "
+            f"CREATE TRIGGER instances_changed AFTER INSERT OR UPDATE OR DELETE ON {s}.instances "
+            f"FOR EACH STATEMENT EXECUTE FUNCTION {s}.instances_changed(); END IF; "
+            "EXCEPTION WHEN insufficient_privilege THEN NULL; END $$",
         ]
+
+    @property
+    def announced(self) -> str:
+        """Whether the instances table has the trigger that NOTIFYs its changes."""
+        return (f"SELECT EXISTS (SELECT 1 FROM pg_trigger WHERE tgrelid = "
+                f"to_regclass({quote_literal(self._s + '.instances')}) AND tgname = 'instances_changed')")
 
     # -- this daemon ---------------------------------------------------------------------------------
     @property

@@ -25,7 +25,6 @@ from supervisor.hosts.placement import Candidate, score
 NOT_OFFERED = {"failed", "invalid", "stopped"}  # a daemon whose copy is in one of these states does not compete
 ORPHAN_GRACE = 10.0  # an instance free this long is taken by any daemon that has it, placed there or not
 ACTIVE, STANDBY, DRAINING = 0, 1, 2
-LONE_CAP = 1 << 30  # a lone daemon's share: everything (there is nobody to hand an instance to)
 
 
 @dataclass(frozen=True)
@@ -44,44 +43,27 @@ class FleetView:
     free_since: dict[str, float] = field(default_factory=dict)  # schema -> loop time first seen held by nobody up
     caps: dict[str, int] = field(default_factory=dict)
     loads: dict[str, int] = field(default_factory=dict)
+    lost: dict[str, str] = field(default_factory=dict)  # schema -> node of a daemon not up whose row says it held it
 
     @classmethod
     def read(cls, me: Me, daemons: Iterable[asyncpg.Record], rows: Iterable[asyncpg.Record],
              previous: FleetView, now: float) -> FleetView:
-        view = cls._with_daemons(me, daemons)
-        for row in rows:
-            view.rows.setdefault(row["schema_name"], {})[row["daemon"]] = (row["state"], row["held"])
-        view._count(previous, now)
-        return view
-
-    @classmethod
-    def lone(cls, me: Me, daemons: Iterable[asyncpg.Record], previous: FleetView) -> FleetView:
-        """No other daemon is up: the instances' rows are not read. Every question then has the answer a full
-        read gives (no other daemon holds, can take or receive anything; this one is never over its share), so a
-        lone daemon does not read back and recount its own thousands of rows every heartbeat."""
-        view = cls._with_daemons(me, daemons)
-        view.free_since = previous.free_since  # kept for when another daemon shows up
-        mine = me.identity.daemon_id
-        view.loads = {mine: 0}
-        if view.tiers.get(mine) == ACTIVE and me.capacity > 0:
-            view.caps = {mine: LONE_CAP}
-        return view
-
-    @property
-    def alone(self) -> bool:
-        return len(self.daemons) <= 1
-
-    @classmethod
-    def _with_daemons(cls, me: Me, daemons: Iterable[asyncpg.Record]) -> FleetView:
         view = cls()
+        gone: dict[str, str] = {}
         for row in daemons:
             if not row["live"] and row["id"] != me.identity.daemon_id:
+                gone[row["id"]] = row["node"]
                 continue
             mine = row["id"] == me.identity.daemon_id
             draining, standby = (me.draining, me.standby) if mine else (row["draining"], row["standby"])
             capacity = me.capacity if mine else row["capacity"]
             view.daemons[row["id"]] = Candidate(row["node"], row["id"], row["host"], row["pid"], capacity)
             view.tiers[row["id"]] = DRAINING if draining else (STANDBY if standby else ACTIVE)
+        for row in rows:
+            view.rows.setdefault(row["schema_name"], {})[row["daemon"]] = (row["state"], row["held"])
+            if row["held"] and row["daemon"] in gone:
+                view.lost[row["schema_name"]] = gone[row["daemon"]]
+        view._count(previous, now)
         return view
 
     def _count(self, previous: FleetView, now: float) -> None:
@@ -136,12 +118,17 @@ class FleetView:
             return None  # free for a while and the daemon it is placed on does not take it: do not leave it down
         return placed
 
+    def over(self, me: Me) -> bool:
+        """Whether this daemon has instances to hand over: over its cap, draining, or --standby."""
+        mine = me.identity.daemon_id
+        tier = self.tiers.get(mine, ACTIVE)
+        return tier != ACTIVE or self.loads.get(mine, 0) > self.caps.get(mine, 0)
+
     def handoff(self, held: Iterable[str], me: Me) -> tuple[str, Candidate] | None:
         """Over its cap (or draining, or --standby while an ACTIVE daemon has it): which instance to hand to whom."""
         mine = me.identity.daemon_id
         tier = self.tiers.get(mine, ACTIVE)
-        over = tier != ACTIVE or self.loads.get(mine, 0) > self.caps.get(mine, 0)
-        if not over or self.alone:  # alone: nobody to hand to (and `held` is not walked every heartbeat)
+        if not self.over(me):
             return None
         best: tuple[float, str, Candidate] | None = None
         for schema in held:

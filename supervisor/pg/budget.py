@@ -27,7 +27,9 @@ SELECT current_setting('server_version') AS version,
        current_setting('max_connections')::int AS max_connections,
        current_setting('superuser_reserved_connections')::int
            + coalesce(current_setting('reserved_connections', true)::int, 0) AS reserved,
-       (SELECT coalesce(sum(numbackends), 0) FROM pg_stat_database)::int AS in_use
+       (SELECT coalesce(sum(numbackends), 0) FROM pg_stat_database)::int AS in_use,
+       current_setting('max_locks_per_transaction')::int AS max_locks,
+       current_setting('max_prepared_transactions')::int AS prepared
 """  # pg_stat_database, not pg_stat_activity: a role without pg_read_all_stats sees others' rows blanked
 
 
@@ -37,6 +39,13 @@ class ServerLimits:
     max_connections: int
     reserved: int  # superuser_reserved_connections + reserved_connections
     in_use: int  # connections open when read, the reading one included
+    max_locks: int = 64  # max_locks_per_transaction: the lock table is sized from it
+    prepared: int = 0  # max_prepared_transactions
+
+    @property
+    def lock_slots(self) -> int:
+        """About how many locks the whole server can hold at once (session advisory locks included)."""
+        return self.max_locks * (self.max_connections + self.prepared)
 
     @property
     def others(self) -> int:
@@ -55,7 +64,26 @@ class ServerLimits:
 async def read_limits(connection: asyncpg.Connection) -> ServerLimits:
     row = await connection.fetchrow(LIMITS_QUERY)
     assert row is not None
-    return ServerLimits(row["version"], row["max_connections"], row["reserved"], row["in_use"])
+    return ServerLimits(row["version"], row["max_connections"], row["reserved"], row["in_use"], row["max_locks"],
+                        row["prepared"])
+
+
+LOCK_RESERVE = 2000  # lock slots kept for everything but the leases: a migration locks each table it creates
+
+
+def lock_message(server: str, limits: ServerLimits, instances: int, how_to_raise: str) -> tuple[bool, str]:
+    """Whether one lease lock per instance fits the server's lock table, and a sentence with the numbers."""
+    wanted = instances + LOCK_RESERVE
+    per_connection = -(-wanted // (limits.max_connections + limits.prepared))
+    suggested = 1 << (per_connection - 1).bit_length()  # the next power of two
+    arithmetic = (f"{instances} instances hold one advisory lock each (their leases) on {server}, whose lock table "
+                  f"holds about {limits.lock_slots} (max_locks_per_transaction {limits.max_locks} x "
+                  f"(max_connections {limits.max_connections} + max_prepared_transactions {limits.prepared}))")
+    if wanted <= limits.lock_slots:
+        return True, arithmetic + f", {LOCK_RESERVE} kept for migrations and other clients: they fit"
+    return False, (arithmetic + f": with {LOCK_RESERVE} kept for migrations and other clients they do not fit, and "
+                   f"starts fail with 'out of shared memory'. Set max_locks_per_transaction = {suggested} "
+                   f"({how_to_raise})")
 
 
 def server_key(url: str) -> str:

@@ -360,6 +360,9 @@ class BundledPostgres:
             "log_rotation_age": "1d",
             "log_rotation_size": "0",
             "log_truncate_on_rotation": "on",
+            # One advisory lock per running instance (its lease) sits in the lock table, sized from this times
+            # max_connections: the default 64 x 100 holds about 6,400, too few for 10,000 bots.
+            "max_locks_per_transaction": "256",
             **self.settings,
         }
         text = "# Written by discord-supervisor at every start; change settings with ALTER SYSTEM instead.\n"

@@ -18,6 +18,7 @@ from supervisor.pg.budget import (
     ConnectionBudget,
     ServerLimits,
     fit_message,
+    lock_message,
     read_limits,
     server_key,
 )
@@ -43,6 +44,7 @@ class Databases:
         self._locks: dict[str, asyncio.Lock] = {}
         self._announced: set[str] = set()
         self._fit_said: dict[str, str] = {}
+        self._locks_said: dict[str, str] = {}  # the lease locks warning, said again only when its numbers change
         self._bundled_failure: tuple[float, BundledError] | None = None
         self._bundled_announced = False
         self._ledgers: dict[str, LedgerReader] = {}  # by URL: a warm start's ledger checks, batched
@@ -168,6 +170,11 @@ class Databases:
                     self.log.info("pools_fit_connection_budget", server=key, detail=message)
                 else:
                     self.log.warning("pools_exceed_connection_budget", server=key, detail=message)
+            locks_fit, locks = lock_message(key, self._limits[key], len(sizes),
+                                            how.replace("max_connections", "max_locks_per_transaction"))
+            if not locks_fit and self._locks_said.get(key) != locks:
+                self._locks_said[key] = locks
+                self.log.warning("leases_exceed_lock_table", server=key, detail=locks)
 
     async def close(self) -> None:
         """Drop the leases, and stop the bundled server if this daemon used it (after every pool is closed)."""

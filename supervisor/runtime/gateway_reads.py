@@ -1,37 +1,112 @@
-"""Gateway reads that let one message's listeners run before the next message is parsed.
+"""Gateway reads that take turns: a burst of messages to many bots is handled a few per event-loop turn.
 
 discord.py reads the gateway in a loop (`DiscordWebSocket.poll_event`) that suspends only when aiohttp has no
 frame queued. Each message it parses schedules a task per listener (`on_message` of every feature, the
-command processor), and those tasks run only once the loop suspends. A bot that falls behind has hundreds of
-frames queued (aiohttp pauses the socket only past 128 KiB of frames, and a 256 KiB read is parsed whole), so
-it parses them all first: with 20 busy bots, bench/chatter.py saw 39,000 tasks pending at once and a
-million more Python objects than at rest. They are freed a moment later, but CPython keeps the 1 MiB arenas
-they took for as long as one long-lived object (a cached message, a member) sits in each: RSS kept about
-+3 MB per busy bot for good although the live objects grew by 0.15 MB per bot.
+command processor), and those tasks run only once the loop suspends. Two things follow:
 
-Yielding to the event loop before each read runs the previous message's tasks first (most finish at once),
-so what is pending stays about one message per connection. One more loop turn per gateway message costs
-microseconds. Voice websockets would read through the same class: it yields there too, harmlessly.
+- A bot that falls behind has hundreds of frames queued and would parse them all first: with 20 busy bots,
+  bench/chatter.py saw 39,000 tasks pending at once and a million more Python objects than at rest (freed a
+  moment later, but CPython keeps the arenas they took: RSS kept about +3 MB per busy bot for good). Yielding
+  to the event loop before each message lets the previous message's tasks run first.
+- When a thousand bots get a message at once (a burst), every one of them is ready in the same loop turn, and
+  asyncio runs everything ready in a turn before it looks at its timers again: one turn parsed and dispatched a
+  thousand messages, and every bot of the process (heartbeats, the lease heartbeat, the watchdog) waited for
+  it, 0.5-1.8 s at 1,000-3,000 bots.
+
+So each message, once aiohttp has read its frame, waits for its turn: at most PER_TURN messages of the whole
+process start their handling in one loop turn, first come first served, and the rest in the next turns.
+Heartbeat ACKs and closes skip the queue (microseconds each).
+The work and its order stay the same; between turns the loop runs its timers and other I/O, so a burst delays
+each bot's reply by its place in the queue, and no timer by more than a turn. One more loop turn per gateway
+message costs microseconds. Voice websockets read through the same class: they take turns too, harmlessly
+(a few small messages a minute).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextvars
+import weakref
+from collections import deque
 
 import aiohttp
 import discord.gateway
 import discord.http
 
+# Messages per loop turn: parsing and dispatching one costs about 0.3-1 ms of the loop (bench/tenk.py's burst),
+# so a turn of new messages stays within a few tens of milliseconds.
+PER_TURN = 16
+# Text messages this short skip the queue: the gateway's heartbeat ACK (`{"op":11,"d":null,"s":null,"t":null}` or
+# shorter, 40 bytes), whose lateness discord.py would count as latency and, past a minute, as a dead connection.
+CONTROL_SIZE = 64
+_PAYLOADS = (aiohttp.WSMsgType.TEXT, aiohttp.WSMsgType.BINARY)  # BINARY: a large payload, zlib-compressed
 
-class YieldingWebSocketResponse(discord.gateway.DiscordClientWebSocketResponse):
-    """discord.py's websocket response (its close code kept), yielding to the event loop before each read."""
+
+class ReadTurns:
+    """One event loop's queue of gateway messages waiting to be handled, PER_TURN of them per loop turn."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, per_turn: int = PER_TURN) -> None:
+        self.loop = loop
+        self.per_turn = per_turn
+        self.admitted = 0  # messages let through since the last turn began
+        self.waiting: deque[asyncio.Future[None]] = deque()
+        self._turn_scheduled = False
+        self._no_instance = contextvars.Context()  # the next-turn callback is nobody's (containment.py)
+
+    async def turn(self) -> None:
+        """Return in this loop turn's share, or once the messages queued before this one have had theirs."""
+        self._schedule_next_turn()
+        if not self.waiting and self.admitted < self.per_turn:
+            self.admitted += 1
+            await asyncio.sleep(0)  # the previous message's listeners run first
+            return
+        waiter = self.loop.create_future()
+        self.waiting.append(waiter)
+        await waiter  # cancelled (the bot closes): the next turn skips it
+
+    def _schedule_next_turn(self) -> None:
+        if not self._turn_scheduled:
+            self._turn_scheduled = True
+            self.loop.call_soon(self._next_turn, context=self._no_instance)
+
+    def _next_turn(self) -> None:
+        """Runs once per loop turn while messages come: lets the next PER_TURN waiting ones through."""
+        self._turn_scheduled = False
+        self.admitted = 0
+        while self.waiting and self.admitted < self.per_turn:
+            waiter = self.waiting.popleft()
+            if not waiter.done():
+                waiter.set_result(None)
+                self.admitted += 1
+        if self.waiting or self.admitted:
+            self._schedule_next_turn()
+
+
+_turns: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, ReadTurns] = weakref.WeakKeyDictionary()
+
+
+def read_turns() -> ReadTurns:
+    """The running loop's queue (one per loop: the process's bots share it, each test's loop has its own)."""
+    loop = asyncio.get_running_loop()
+    turns = _turns.get(loop)
+    if turns is None:
+        turns = _turns[loop] = ReadTurns(loop)
+    return turns
+
+
+class TurnTakingWebSocketResponse(discord.gateway.DiscordClientWebSocketResponse):
+    """discord.py's websocket response (its close code kept): each message read waits for its turn."""
 
     async def receive(self, timeout: float | None = None) -> aiohttp.WSMessage:
-        await asyncio.sleep(0)
-        return await super().receive(timeout)
+        message = await super().receive(timeout)
+        if message.type in _PAYLOADS and len(message.data) > CONTROL_SIZE:
+            await read_turns().turn()
+        else:  # a heartbeat ACK, a close: microseconds of work, and its lateness would look like a dead link
+            await asyncio.sleep(0)
+        return message
 
 
-def use_yielding_reads() -> None:
-    """Every Bot that logs in from now on in this process reads its gateway through YieldingWebSocketResponse
+def use_turn_taking_reads() -> None:
+    """Every Bot that logs in from now on in this process reads its gateway through TurnTakingWebSocketResponse
     (process-global: discord.py names the class when a bot's HTTP session is created at login)."""
-    discord.http.DiscordClientWebSocketResponse = YieldingWebSocketResponse  # type: ignore[misc]
+    discord.http.DiscordClientWebSocketResponse = TurnTakingWebSocketResponse  # type: ignore[misc]

@@ -30,8 +30,10 @@ class Hosts:
     def tree(self, index: int) -> Path:
         return self.root / f"host{index}" / "instances"
 
-    def add_daemon(self, database_url: str | None = None, extra_args: tuple[str, ...] = ()) -> DaemonProcess:
-        """Another host: a copy of the tree (its .env files pointing at `database_url` if given)."""
+    def add_daemon(self, database_url: str | None = None, extra_args: tuple[str, ...] = (),
+                   program: tuple[str, ...] = ("-m", "supervisor")) -> DaemonProcess:
+        """Another host: a copy of the tree (its .env files pointing at `database_url` if given); `program`: what
+        the interpreter runs (a wrapper of the CLI, e.g. tests/support/loop_holder.py)."""
         index = len(self.daemons)
         tree = self.tree(index)
         shutil.copytree(self.root / "origin", tree)
@@ -42,7 +44,7 @@ class Hosts:
         daemon = DaemonProcess(tree, self.root / f"host{index}", api_base=self.emu.api_base,
                                gateway_url=self.emu.gateway_url,
                                extra_args=("--fleet-schema", self.fleet_schema, "--backoff-first", "0.5",
-                                           *extra_args))
+                                           *extra_args), program=program)
         self.daemons.append(daemon)
         return daemon
 
