@@ -9,7 +9,10 @@ with how much of them was garbage collection. Then one bare discord.py bot in it
 "flattering" divides its RSS by our marginal MB per bot, "plain" by our whole RSS divided by N.
 
 The emulator runs in this bench's process, the daemon in its own: the bench's RSS and CPU are printed as what the
-emulator costs. Usage:
+emulator costs. Each start also prints the CPU the daemon and the bench used until every instance ran (on a
+shared machine the wall time follows the load; the daemon's CPU per bot says whether a cost grows faster than N).
+At the end the bench's schemas are dropped and the catalogs their DDL bloated vacuumed (`_harness.drop_schemas`).
+Usage:
 
     python bench/tenk.py [--sizes 1000,3000,10000] [--members 100] [--idle 180] [--pings 50] [--burst 1000]
                          [--run-id ID --keep-schemas] [--run-id ID --warm-only]
@@ -101,12 +104,18 @@ def stalls_since(daemon: DaemonProcess, start: int) -> dict[str, float]:
             "worst_three": [(e.get("stalled_ms"), e.get("gc_ms"), e.get("activity")) for e in worst]}
 
 
-async def start_timed(emu: Emulator, work: Path, label: str, fleet_schema: str) -> tuple[DaemonProcess, float]:
+async def start_timed(emu: Emulator, work: Path, label: str, fleet_schema: str, row: dict[str, Any]) -> DaemonProcess:
+    """Start the daemon; note the seconds until every instance runs, and the CPU the daemon and this process (the
+    emulator) used meanwhile: on a shared machine the wall time follows the load, the CPU per bot much less."""
+    bench0 = cpu_seconds(os.getpid())
     # Fleet tables of its own: another daemon on this database (a test run) does not make it re-read them.
     daemon, seconds = await start_daemon(emu, work / "instances", work, "--stall-threshold-ms", str(STALL_MS),
                                          "--fleet-schema", fleet_schema)
-    print(f"  {label} start: every instance running after {seconds:.1f} s", flush=True)
-    return daemon, seconds
+    row[label], row[f"{label}_cpu"] = seconds, cpu_seconds(daemon.pid)
+    row[f"{label}_bench_cpu"] = cpu_seconds(os.getpid()) - bench0
+    print(f"  {label} start: every instance running after {seconds:.1f} s (daemon CPU {row[f'{label}_cpu']:.1f} s,"
+          f" bench CPU {row[f'{label}_bench_cpu']:.1f} s)", flush=True)
+    return daemon
 
 
 async def size(n: int, args: argparse.Namespace, db: str, run_id: str) -> dict[str, Any]:
@@ -122,11 +131,11 @@ async def size(n: int, args: argparse.Namespace, db: str, run_id: str) -> dict[s
         with LoopLag() as lag:
             fleet_schema = f"bench_b{run_id}fleet"  # dropped with the bots' schemas
             if args.run_id is None or not args.warm_only:
-                daemon, row["cold"] = await start_timed(emu, work, "cold", fleet_schema)
+                daemon = await start_timed(emu, work, "cold", fleet_schema, row)
                 await daemon.stop(timeout=600)
             else:
-                row["cold"] = None  # the schemas of an earlier run with --keep-schemas
-            daemon, row["warm"] = await start_timed(emu, work, "warm", fleet_schema)
+                row["cold"] = row["cold_cpu"] = row["cold_bench_cpu"] = None  # an earlier run's --keep-schemas
+            daemon = await start_timed(emu, work, "warm", fleet_schema, row)
             freeze_heap()  # the emulator's sessions of both starts: out of this process's collections too
             try:
                 after_start = len(daemon.logs)
@@ -192,7 +201,11 @@ def table(rows: list[dict[str, Any]], bare: dict[str, float]) -> None:
         ("threads", lambda r: f"{r['threads']}"),
         ("file descriptors", lambda r: f"{r['fds']}"),
         ("cold start s", lambda r: "-" if r["cold"] is None else f"{r['cold']:.1f}"),
+        ("  daemon / bench CPU s", lambda r: "-" if r["cold"] is None
+         else f"{r['cold_cpu']:.1f} / {r['cold_bench_cpu']:.1f}"),
         ("warm start s", lambda r: f"{r['warm']:.1f}"),
+        ("  daemon / bench CPU s", lambda r: f"{r['warm_cpu']:.1f} / {r['warm_bench_cpu']:.1f}"),
+        ("  daemon CPU ms per bot", lambda r: f"{r['warm_cpu'] / r['n'] * 1000:.1f}"),
         ("idle CPU % of a core", lambda r: f"{r['idle_cpu']:.2f}"),
         ("  of it event loop / others", lambda r: f"{r['idle_loop']:.2f} / {r['idle_threads']:.2f}"),
         ("!ping ms p50 / p95", lambda r: f"{r['ping_p50']:.0f} / {r['ping_p95']:.0f}"),

@@ -34,6 +34,7 @@ from pathlib import Path
 import asyncpg
 
 from supervisor.database import DatabaseError, connect, explain, is_database_unavailable, quote_ident
+from supervisor.logs import get_logger
 from supervisor.pg.budget import PATIENCE
 
 _FILE_NAME = re.compile(r"^(\d{14})_([A-Za-z0-9_]+)\.sql$")
@@ -275,6 +276,7 @@ def _plan_from(schema_exists: bool, applied_rows: dict[str, list[asyncpg.Record]
 
 
 LEDGER_BATCH = 200  # schemas whose ledgers one query reads
+_log = get_logger("supervisor.migrator")
 
 
 class LedgerReader:
@@ -302,23 +304,34 @@ class LedgerReader:
         return await asked
 
     async def _read_asked(self) -> None:
+        batch: list[tuple[str, list[Migration], asyncio.Future[bool]]] = []
         try:
             async with self.slot():
                 connection = await connect(self.url)
                 try:
                     while self._asked:
                         batch, self._asked = self._asked[:LEDGER_BATCH], self._asked[LEDGER_BATCH:]
-                        found = await _read_ledgers(connection, sorted({schema for schema, _, _ in batch}))
+                        try:
+                            found = await _read_ledgers(connection, sorted({schema for schema, _, _ in batch}))
+                        except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError) as error:
+                            if connection.is_closed():
+                                raise
+                            # This batch goes through migrate() (False), the next ones are still read: at 10,000
+                            # instances one failed read had sent every schema to migrate(), 8 at a time.
+                            _log.warning("ledger_read_failed", schemas=len(batch), error=repr(error))
+                            found = {}
                         for schema, migrations, asked in batch:
                             if not asked.done():
                                 asked.set_result(_current(found.get(schema), migrations))
                 finally:
                     await connection.close()
-        except Exception:  # each instance's own migrate() reports the database's problem
-            pass
+        except Exception as error:  # each instance's own migrate() reports the database's problem
+            _log.warning("ledger_read_failed", schemas=len(batch) + len(self._asked), error=repr(error))
         finally:
-            batch, self._asked = self._asked, []
-            for _schema, _migrations, asked in batch:
+            # The batch being read when it failed as well as those not read yet: an ask left unanswered here
+            # waited for ever (200 instances stuck "checking its schema" in a warm start of 10,000).
+            left, self._asked = [*batch, *self._asked], []
+            for _schema, _migrations, asked in left:
                 if not asked.done():
                     asked.set_result(False)
 

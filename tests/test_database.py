@@ -75,3 +75,16 @@ async def test_a_private_test_server_is_one_per_run(database_url: str, tmp_path_
     if os.environ.get("PYTEST_XDIST_WORKER"):  # shared by every worker of this run: named after the run, not a worker
         run = tmp_path_factory.getbasetemp().parent
         assert expected.parent == run or expected.name == f"ds-pgserver-{run.name}"  # as root: outside pytest's 0700
+
+
+def test_a_full_server_is_waited_out_not_a_configuration_mistake() -> None:
+    """Class 53 (too many connections, out of memory, "out of shared memory" when the lock table is full): a
+    start retries instead of failing the instance for good with "fix DATABASE_URL" (all 3,000 instances of a
+    start failed so when other sessions filled the shared server's lock table)."""
+    import asyncpg
+
+    from supervisor.database import is_database_unavailable
+
+    assert is_database_unavailable(asyncpg.exceptions.OutOfMemoryError("out of shared memory"))
+    assert is_database_unavailable(asyncpg.exceptions.TooManyConnectionsError("sorry, too many clients already"))
+    assert not is_database_unavailable(asyncpg.exceptions.UndefinedTableError("relation does not exist"))

@@ -472,3 +472,35 @@ async def test_a_warm_start_reads_many_ledgers_at_once_and_sends_the_rest_to_mig
         await migrate(database_url, dirty, migrations)
     applied = await migrate(database_url, behind, migrations)
     assert [m.version for m in applied.applied] == [own_versions()[-1]]
+
+
+async def test_a_ledger_that_cannot_be_read_sends_its_batch_to_migrate_and_the_others_are_still_read(
+        database_url: str, schemas: list[str], unique, monkeypatch: pytest.MonkeyPatch) -> None:
+    """One batch's failed read answers that batch "not up to date" (migrate() then says what is wrong) and the
+    reader goes on with the next: before, the failing batch was never answered (its instances waited for ever)
+    and every later schema was sent to migrate()."""
+    import contextlib
+
+    from supervisor import migrator
+    from supervisor.migrator import LedgerReader
+
+    broken, current = unique("led_broken"), unique("led_fine")
+    schemas.extend([broken, current])
+    migrations = load_migrations()
+    await migrate(database_url, current, migrations)
+    connection = await asyncpg.connect(database_url)
+    try:  # a ledger table without the checksum column: reading it fails on the server
+        await connection.execute(f'CREATE SCHEMA "{broken}"')
+        await connection.execute(f'CREATE TABLE "{broken}"._sqlx_migrations (version BIGINT, success BOOLEAN)')
+    finally:
+        await connection.close()
+
+    @contextlib.asynccontextmanager
+    async def slot():  # type: ignore[no-untyped-def]
+        yield
+
+    monkeypatch.setattr(migrator, "LEDGER_BATCH", 1)  # one schema per read: the broken one fails alone
+    reader = LedgerReader(database_url, slot)
+    async with asyncio.timeout(60):
+        answers = await asyncio.gather(*(reader.up_to_date(s, migrations) for s in (broken, current)))
+    assert answers == [False, True]

@@ -24,3 +24,13 @@ def test_no_summary_once_every_instance_has_started() -> None:
     render_status([item("a", "running"), item("b", "backoff")], out)
     assert "start under way" not in out.getvalue()
     assert len(out.getvalue().splitlines()) == 3
+
+
+def test_a_start_says_which_step_its_instances_are_at() -> None:
+    out = io.StringIO()
+    migrating = item("b", "starting") | {"phase": "migrating"}
+    waiting = [item(name, "starting") | {"phase": "waiting to migrate"} for name in ("c", "d")]
+    render_status([item("a", "running"), migrating, *waiting], out)
+    lines = out.getvalue().splitlines()
+    assert lines[-1] == "start under way: 1 of 4 running, 3 starting (1 migrating, 2 waiting to migrate)"
+    assert lines[2].rstrip().endswith("migrating")  # b's row: its step where an error would be

@@ -27,6 +27,8 @@ def render_status(instances: list[dict[str, Any]], out: TextIO) -> None:
     now = time.time()
     for item in instances:
         note = f"config rejected: {item['rejected']}" if item.get("rejected") else (item.get("last_error") or "")
+        if not note and item["state"] == "starting" and item.get("phase"):
+            note = str(item["phase"])  # a long start: which step this one is at
         if not note and str(item.get("last_reload") or "").startswith("restarted"):
             note = f"config edit {item['last_reload']}"  # "config edit restarted: DB_SCHEMA changed"
         warnings = item.get("warnings") or {}
@@ -48,7 +50,12 @@ def render_status(instances: list[dict[str, Any]], out: TextIO) -> None:
     starting = sum(1 for item in instances if item["state"] == "starting")
     if starting:  # a start of thousands takes minutes: how far it got
         running = sum(1 for item in instances if item["state"] == "running")
-        print(f"start under way: {running} of {len(instances)} running, {starting} starting", file=out)
+        phases: dict[str, int] = {}
+        for item in instances:
+            if item["state"] == "starting" and item.get("phase"):
+                phases[item["phase"]] = phases.get(item["phase"], 0) + 1
+        steps = f" ({', '.join(f'{n} {phase}' for phase, n in phases.items())})" if phases else ""
+        print(f"start under way: {running} of {len(instances)} running, {starting} starting{steps}", file=out)
 
 
 def status(socket_path: Path, as_json: bool, out: TextIO = sys.stdout) -> int:

@@ -22,6 +22,9 @@ STARTUP_CONCURRENCY = 8
 # How many bots log in and wait for their READY at once (each token has its own IDENTIFY budget, so nothing on
 # Discord's side asks for fewer; the bound keeps a start of thousands a steady wave for memory and the loop).
 CONNECT_CONCURRENCY = 50
+# How often wait_settled looks: each look walks the instances still to settle (at 20 a second it was a measurable
+# share of a start of thousands).
+SETTLED_POLL_SECONDS = 0.25
 
 
 class Fleet:
@@ -227,7 +230,7 @@ class Fleet:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
         while loop.time() < deadline and any(r.status.state not in settled for r in self.runners.values()):
-            await asyncio.sleep(0.05)
+            await asyncio.sleep(SETTLED_POLL_SECONDS)
 
     def starting(self) -> bool:
         """Whether any instance is still on its way to running (or to a backoff or failure)."""

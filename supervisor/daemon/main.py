@@ -164,9 +164,14 @@ class Daemon:
         """While instances are starting (thousands take minutes), say how far the start got every few seconds."""
         while True:
             await asyncio.sleep(START_PROGRESS_SECONDS)
-            starting = sum(1 for r in self.fleet.runners.values() if r.status.state is State.STARTING)
-            if starting:
-                self.log.info("start_progress", starting=starting, **self.fleet.counts())
+            phases: dict[str, int] = {}
+            for runner in self.fleet.runners.values():
+                if runner.status.state is State.STARTING:
+                    phase = str(runner.status.phase or "starting")
+                    phases[phase] = phases.get(phase, 0) + 1
+            if phases:  # the steps by name (taking its lease, ..., migrating, ..., logging in): where a start is
+                self.log.info("start_progress", starting=sum(phases.values()), **self.fleet.counts(),
+                              phases=phases, schemas_migrated=self.databases.schemas_migrated)
 
     async def start(self) -> None:
         """Open the control socket, start every valid instance, and begin watching. Raises on a busy socket."""

@@ -22,7 +22,7 @@ from supervisor import registry
 from supervisor.config import InstanceConfig
 from supervisor.daemon.outcomes import permanent_reason, unreachable_reason
 from supervisor.daemon.restart_fields import restart_reasons
-from supervisor.daemon.status import InstanceStatus, State
+from supervisor.daemon.status import InstanceStatus, Phase, State
 from supervisor.database import DatabaseError, is_database_unavailable, open_pool
 from supervisor.hosts.holder import Holder, LeaseInterrupted
 from supervisor.instances import InstanceSpec
@@ -261,7 +261,8 @@ class InstanceRunner:
             bot = InstanceBot(ctx, guild_ready_timeout=self.options.guild_ready_timeout,
                               discord_defaults=self.options.discord_defaults)
             ctx.bot = bot
-            bot_task = asyncio.create_task(_connect(bot, spec.env.token, self.connect_gate), name=f"bot:{spec.name}")
+            bot_task = asyncio.create_task(_connect(bot, spec.env.token, self.connect_gate, self.status),
+                                           name=f"bot:{spec.name}")
             loaded = asyncio.create_task(bot.features_loaded.wait())
             ready = asyncio.create_task(bot.wait_until_ready())
             wake = asyncio.create_task(self._wake.wait())
@@ -338,12 +339,17 @@ class InstanceRunner:
     async def _open_database(self, spec: InstanceSpec) -> asyncpg.Pool:
         try:
             url = await self.databases.url_for(spec)  # no DATABASE_URL: the bundled server, started on first use
+            self.status.phase = Phase.LEASE
             await self._take_lease(url, spec)
             budget = await self.databases.budget_for(url)
+            self.status.phase = Phase.SCHEMA
             migrations = await asyncio.to_thread(registry.migrations_for, spec.config, self.migrations)
             if not await self.databases.up_to_date(url, spec.schema, migrations):  # a warm start: read in batches
+                self.status.phase = Phase.MIGRATION_WAIT
                 async with self.startup_gate, budget.slot():  # the migration's connection counts against the budget
+                    self.status.phase = Phase.MIGRATING
                     await migrate(url, spec.schema, migrations)
+                self.databases.schemas_migrated += 1
             self._database_url = url
             return await open_pool(url, spec.schema, spec.config.pool_max_size, budget=budget,
                                    command_timeout=spec.config.command_timeout)
@@ -390,6 +396,8 @@ class InstanceRunner:
             if holder is None:
                 self._lease = (url, spec.schema)  # kept across restarts: another daemon takes over only when we stop
                 self.elsewhere = None
+                if self.status.state is State.BACKOFF:  # a lease query that failed before: starting again now
+                    self.status.enter(State.STARTING)
                 return
             if self.status.state is not State.ELSEWHERE:
                 self.log.info("instance_running_elsewhere", holder=str(holder))
@@ -443,7 +451,8 @@ class InstanceRunner:
             self.log.warning("bot_close_failed", error=repr(error))
 
 
-async def _connect(bot: InstanceBot, token: str, gate: asyncio.Semaphore | None = None) -> None:
+async def _connect(bot: InstanceBot, token: str, gate: asyncio.Semaphore | None = None,
+                   status: InstanceStatus | None = None) -> None:
     """bot.start, where a KeyboardInterrupt or SystemExit (feature code run inside discord.py's gateway reader,
     such as a wait_for check) ends this instance's connection instead of the event loop.
 
@@ -452,11 +461,15 @@ async def _connect(bot: InstanceBot, token: str, gate: asyncio.Semaphore | None 
     once, which held every login's and READY's transient objects at the same moment (RSS) and the loop longer."""
     ready: asyncio.Future[None] | None = None
     if gate is not None:
+        if status is not None:
+            status.phase = Phase.LOGIN_WAIT
         await gate.acquire()
         ready = asyncio.ensure_future(bot.wait_until_ready())
         ready.add_done_callback(lambda _done: gate.release())  # once: on READY, or on a cancel below
         # A bot whose READY does not come (Discord down, its IDENTIFY budget spent) lets the others pass.
         expiry = asyncio.get_running_loop().call_later(CONNECT_GATE_SECONDS, ready.cancel)
+    if status is not None:
+        status.phase = Phase.LOGGING_IN
     try:
         await bot.start(token)
     except (KeyboardInterrupt, SystemExit) as error:

@@ -9,6 +9,17 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 
+class Phase(StrEnum):
+    """The steps of a start, in order (status shows the phase of each instance still starting)."""
+
+    LEASE = "taking its lease"
+    SCHEMA = "checking its schema"
+    MIGRATION_WAIT = "waiting to migrate"
+    MIGRATING = "migrating"
+    LOGIN_WAIT = "waiting to log in"
+    LOGGING_IN = "logging in"
+
+
 class State(StrEnum):
     STARTING = "starting"
     RUNNING = "running"
@@ -37,6 +48,9 @@ class InstanceStatus:
     history: deque[tuple[float, str, str | None]] = field(default_factory=lambda: deque(maxlen=HISTORY))
     errors: deque[tuple[float, str]] = field(default_factory=lambda: deque(maxlen=HISTORY))
     on_change: Callable[[str], None] | None = None  # the fleet's: the console's live table hears of it at once
+    # Where a start is (a Phase below): a cold start of thousands spends minutes migrating, and `status` and
+    # the log's start_progress say how many are at which step. Only meaningful while STARTING.
+    phase: str | None = None
 
     def enter(self, state: State, error: str | None = None) -> None:
         changed = state is not self.state or not self.history
@@ -60,4 +74,5 @@ class InstanceStatus:
             "guilds": guilds, "latency_ms": latency_ms, "last_error": self.last_error, "rejected": self.rejected,
             "last_reload": self.last_reload,
             "warnings": warnings or {},
+            "phase": self.phase if self.state is State.STARTING else None,
         }

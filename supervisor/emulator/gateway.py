@@ -205,9 +205,14 @@ class Gateway:
         return self.stats.setdefault(token, TokenStats())
 
     def live_connections(self, token: str) -> list[Connection]:
+        # Through the bot user's sessions, not every session: each IDENTIFY and close asks this (SessionWatch), and
+        # a scan of all sessions made a start of N bots O(N^2) in the emulator (at 3,000 bots, seconds of its loop).
+        app = self.state.apps.get(token)
+        if app is None:
+            return []
         return [
             s.conn
-            for s in self.sessions.values()
+            for s in self._sessions_of(app.user.id)
             if s.app.token == token and s.conn is not None and s.conn.alive and s.ready
         ]
 
@@ -309,7 +314,8 @@ class Gateway:
 
     def invalidate(self, token: str) -> int:
         """Forget every session of `token`: its next RESUME gets op 9."""
-        dropped = [s for s in self.sessions.values() if s.app.token == token]
+        app = self.state.apps.get(token)
+        dropped = [s for s in self._sessions_of(app.user.id) if s.app.token == token] if app is not None else []
         for session in dropped:
             self._forget(session)
             if session.conn is not None:

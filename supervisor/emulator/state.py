@@ -47,6 +47,9 @@ class State:
         self.users: dict[int, User] = {}
         self.apps: dict[str, Application] = {}
         self.guilds: dict[int, Guild] = {}
+        # user id -> ids of the guilds add_member put them in (a removal is checked on read): guilds_of runs at every
+        # IDENTIFY, and a scan of every guild there made a start of N bots O(N^2).
+        self._member_of: dict[int, dict[int, None]] = {}
         self.channels: dict[int, Channel] = {}
         # channel id -> message id -> message, in creation order
         self.messages: dict[int, dict[int, Message]] = {}
@@ -139,6 +142,7 @@ class State:
             self.role(g, role_id)
         member = Member(user_id=user_id, guild_id=g.id, joined_at=joined_at or utcnow(), roles=role_ids)
         g.members[user_id] = member
+        self._member_of.setdefault(user_id, {})[g.id] = None
         return member
 
     def dm_channel(self, a: int, b: int) -> Channel:
@@ -197,4 +201,12 @@ class State:
             raise errors.unknown("Message") from None
 
     def guilds_of(self, user_id: int) -> list[Guild]:
-        return [g for g in self.guilds.values() if user_id in g.members]
+        """In the order the guilds were created, as a scan of `guilds` gives them."""
+        found = []
+        for guild_id in list(self._member_of.get(user_id, ())):
+            guild = self.guilds.get(guild_id)
+            if guild is not None and user_id in guild.members:
+                found.append(guild)
+            else:
+                del self._member_of[user_id][guild_id]  # removed since (operations.remove_member)
+        return sorted(found, key=lambda g: g.id)

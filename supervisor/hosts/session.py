@@ -29,7 +29,6 @@ from supervisor.hosts.view import FleetView, Me
 if TYPE_CHECKING:
     from supervisor.hosts.leases import Leases
 
-_TRY = "SELECT pg_try_advisory_lock($1::int, hashtext($2))"
 _TRY_MANY = ("SELECT s AS schema, pg_try_advisory_lock($1::int, hashtext(s)) AS taken "
              "FROM unnest($2::text[]) WITH ORDINALITY AS u(s, n) ORDER BY n")
 _UNLOCK_MANY = "SELECT pg_advisory_unlock($1::int, hashtext(s)) FROM unnest($2::text[]) AS s"
@@ -46,6 +45,7 @@ PEER_GRACE = 60.0  # seconds after a worker's start in which it leaves the other
 PEER_RETURN = 10.0  # seconds a dead worker's instances are left free for it to take back (workers: it restarts)
 HANDOFF_TIMEOUT = 30.0  # a handoff the new owner has not taken up by then no longer blocks the next one
 FORGET_EVERY = 30  # heartbeats between sweeps of long-gone daemons' rows
+TAKE_BATCH = 500  # lease asks taken in one batch (a few queries over them all)
 # A beat writes only the rows whose state changed and reads the others' rows only when the trigger says they
 # changed: an idle fleet of 10,000 bots costs one heartbeat and one read of the small daemons table a second, not
 # 10,000 rows each way. Heartbeats between full passes in case a change went unannounced: our rows compared in
@@ -155,7 +155,9 @@ class LeaseSession:
 
     async def _take_asked(self) -> None:
         while self._asked:
-            batch, self._asked = self._asked, []
+            # At most TAKE_BATCH at a time: one batch of all 3,000 asks of a start may outlast the lease query's
+            # bound (2 x QUERY_TIMEOUT) on a loaded server, and each failed try drops the session.
+            batch, self._asked = self._asked[:TAKE_BATCH], self._asked[TAKE_BATCH:]
             async with self.lock:
                 try:
                     outcomes = await self._take_batch([(schema, user) for schema, user, _ in batch])
@@ -446,12 +448,19 @@ class LeaseSession:
         # What we fenced is not held any more; what we kept through the outage we take again (or stop, if
         # another daemon took it meanwhile).
         await connection.execute(self.tables.forget_holds, me.daemon_id, list(self.held))
-        for schema, user in list(self.held.items()):
-            if await connection.fetchval(_TRY, LEASE_CLASS, schema):
-                await connection.execute(self.tables.hold, me.daemon_id, schema)
-                continue
-            del self.held[schema]
-            await connection.execute(self.tables.unhold, me.daemon_id, schema)
+        # In one query, not two round trips per lease: a session dropped while it kept 1,500 leases re-took them
+        # one by one within CONNECT_TIMEOUT, which a loaded server made it outlast.
+        kept = list(self.held.items())
+        rows = await connection.fetch(_TRY_MANY, LEASE_CLASS, [schema for schema, _ in kept]) if kept else []
+        taken = {row["schema"] for row in rows if row["taken"]}
+        if taken:
+            await connection.execute(self.tables.hold_many, me.daemon_id, sorted(taken))
+        lost = [(schema, user) for schema, user in kept if schema not in taken]
+        if lost:
+            await connection.execute(self.tables.unhold_many, me.daemon_id, [schema for schema, _ in lost])
+        for schema, user in lost:
+            if self.held.get(schema) is user:
+                del self.held[schema]
             self.log.warning("lease_taken_while_lost", instance=user.instance_name)
             user.lease_lost()
         self._rewrite_rows()

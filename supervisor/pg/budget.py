@@ -173,6 +173,25 @@ class ConnectionBudget:
                     self._waiters.remove(waiter)
             raise
 
+    @property
+    def waiting(self) -> int:
+        """Connections waiting for a slot now."""
+        return sum(1 for waiter in self._waiters if not waiter.done())
+
+    def raise_limit(self, limit: int) -> None:
+        """Other clients have left the server since the budget was sized: take the room, and let in at once as
+        many of those waiting as it allows. (Never lowered: the server's own limit is the last word.)"""
+        if limit <= self.limit:
+            return
+        extra, self.limit = limit - self.limit, limit
+        while extra > 0 and self._waiters:
+            waiter = self._waiters.popleft()
+            if not waiter.done():
+                self.open += 1
+                self.peak = max(self.peak, self.open)
+                waiter.set_result(None)
+                extra -= 1
+
     def _give_back(self) -> None:
         while self._waiters:
             waiter = self._waiters.popleft()

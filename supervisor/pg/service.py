@@ -13,6 +13,7 @@ from supervisor.instances import InstanceSpec
 from supervisor.logs import get_logger
 from supervisor.migrator import LedgerReader, Migration
 from supervisor.pg.budget import (
+    HEADROOM,
     PATIENCE,
     ConnectionBudget,
     ServerLimits,
@@ -25,6 +26,7 @@ from supervisor.pg.bundled import BundledError, BundledPostgres
 from supervisor.pg.probe import url_warnings
 
 BUNDLED_RETRY_SECONDS = 30.0
+RESIZE_SECONDS = 10.0  # a budget sized below the server's limit looks again this often while connections wait
 SWITCH_HINT = (
     "to use a PostgreSQL server of your own, set DATABASE_URL in the supervisor's environment (every instance) "
     "or in an instance's .env"
@@ -34,6 +36,7 @@ SWITCH_HINT = (
 class Databases:
     def __init__(self, state_dir: Path, hosts: HostOptions | None = None):
         self.bundled = BundledPostgres(state_dir)
+        self.schemas_migrated = 0  # by this daemon's instances' starts (a cold start's progress)
         self.leases = Leases(hosts)  # one daemon per running instance, across hosts sharing a database
         self.log = get_logger("supervisor.databases")
         self._budgets: dict[str, ConnectionBudget] = {}
@@ -45,6 +48,7 @@ class Databases:
         self._bundled_failure: tuple[float, BundledError] | None = None
         self._bundled_announced = False
         self._ledgers: dict[str, LedgerReader] = {}  # by URL: a warm start's ledger checks, batched
+        self._resizers: dict[str, asyncio.Task[None]] = {}  # by server: budgets sized while the server was full
 
     async def url_for(self, spec: InstanceSpec) -> str:
         """The instance's own or the supervisor's DATABASE_URL, else the bundled server (started on first use)."""
@@ -99,7 +103,35 @@ class Databases:
                 self.log.info("connection_budget", server=key, budget=limits.budget,
                               max_connections=limits.max_connections, reserved=limits.reserved,
                               other_clients=limits.others)
+                if limits.budget < limits.max_connections - limits.reserved - HEADROOM:
+                    self._resizers[key] = asyncio.get_running_loop().create_task(
+                        self._resize(url, key, budget), name=f"budget-resize:{key}")
             return budget
+
+    async def _resize(self, url: str, key: str, budget: ConnectionBudget) -> None:
+        """A budget sized while other clients filled the server (a budget of 1 made a cold start of thousands
+        migrate one schema at a time, for as long as the daemon ran): while connections wait for a slot, read the
+        server's use again every RESIZE_SECONDS and take the room others have left."""
+        while True:
+            await asyncio.sleep(RESIZE_SECONDS)
+            if not budget.waiting:
+                continue
+            try:
+                connection = await connect(url)
+                try:
+                    limits = await read_limits(connection)
+                finally:
+                    await connection.close()
+            except Exception:  # the server is full or away: the budget stays as it is until the next look
+                continue
+            # Our own connections count among the "others" of a fresh read: they are ours to keep.
+            room = max(1, limits.max_connections - limits.reserved - (limits.others - budget.open) - HEADROOM)
+            if room > budget.limit:
+                self.log.info("connection_budget_raised", server=key, budget=room, was=budget.limit,
+                              other_clients=limits.others - budget.open, waiting=budget.waiting)
+                budget.raise_limit(room)
+            if budget.limit >= limits.max_connections - limits.reserved - HEADROOM:
+                return
 
     async def up_to_date(self, url: str, schema: str, migrations: list[Migration]) -> bool:
         """Whether `schema` needs no migration (read with many others' in one batch); False when unsure."""
@@ -146,6 +178,9 @@ class Databases:
 
     async def close(self) -> None:
         """Drop the leases, and stop the bundled server if this daemon used it (after every pool is closed)."""
+        for task in self._resizers.values():
+            task.cancel()
+        await asyncio.gather(*self._resizers.values(), return_exceptions=True)
         await self.leases.close()
         if self.bundled.url is None:
             return

@@ -152,3 +152,27 @@ def test_the_fit_message_gives_the_numbers_and_the_remedy() -> None:
 def test_a_budget_needs_a_connection(limit: int) -> None:
     with pytest.raises(ValueError):
         ConnectionBudget(limit)
+
+
+async def test_a_raised_limit_lets_the_waiting_in_at_once() -> None:
+    """A budget sized while the server was full of other clients grows when they leave (Databases re-reads the
+    server while connections wait): those waiting get the new room without waiting for a slot to free."""
+    budget = ConnectionBudget(1)
+    held, entered = asyncio.Event(), []
+
+    async def one(name: str) -> None:
+        async with budget.slot():
+            entered.append(name)
+            await held.wait()
+
+    tasks = [asyncio.create_task(one(name)) for name in ("first", "second", "third", "fourth")]
+    await eventually(lambda: budget.waiting == 3)
+    assert entered == ["first"]
+    budget.raise_limit(3)
+    await eventually(lambda: len(entered) == 3)
+    assert budget.waiting == 1 and budget.open == 3
+    budget.raise_limit(2)  # never lowered
+    assert budget.limit == 3
+    held.set()
+    await asyncio.gather(*tasks)
+    assert budget.open == 0 and budget.waiting == 0
