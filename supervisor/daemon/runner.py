@@ -270,20 +270,12 @@ class InstanceRunner:
                 # Logged in and its Cogs loaded: it answers commands while it still waits for its guilds, so an
                 # edit made during the start applies now, not once the bot counts as running.
                 await asyncio.wait({bot_task, loaded, wake}, return_when=asyncio.FIRST_COMPLETED)
-                if self._fenced or self._handing_off:
-                    return
-                if bot_task.done():
-                    self._raise_bot_outcome(bot_task)
-                if wake.done():
+                if self._run_over(bot_task, wake):
                     return
                 if self.spec is not ctx.spec:  # an edit that validated before the Cogs were loaded
                     await apply_live(self, self.spec)
                 await asyncio.wait({bot_task, ready, wake}, return_when=asyncio.FIRST_COMPLETED)
-                if self._fenced or self._handing_off:
-                    return
-                if bot_task.done():
-                    self._raise_bot_outcome(bot_task)
-                if wake.done():
+                if self._run_over(bot_task, wake):
                     return
                 if spec.env.mcp is not None:  # the MCP SDK and uvicorn load only for an instance that asks
                     from supervisor.mcp.instance_endpoint import open_instance_listener
@@ -321,6 +313,15 @@ class InstanceRunner:
                 except Exception:
                     pool.terminate()
             self.ctx = None
+
+    def _run_over(self, bot_task: asyncio.Task[None], wake: asyncio.Task[Any]) -> bool:
+        """After a wait: whether this run ends here (fenced, handed off, a stop or restart asked for); raises what
+        ended the bot's connection."""
+        if self._fenced or self._handing_off:
+            return True
+        if bot_task.done():
+            self._raise_bot_outcome(bot_task)
+        return wake.done()
 
     async def _interruptible(self, work: Coroutine[Any, Any, asyncpg.Pool]) -> asyncpg.Pool | None:
         """Run `work` unless a stop or restart comes first (a migration lock or a connection wait can be long)."""
