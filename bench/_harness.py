@@ -157,7 +157,8 @@ class DaemonProcess:
             if remaining <= 0:
                 raise TimeoutError("log line not seen: " + json.dumps(self.logs[-5:]))
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._new_line.wait(), remaining)
+                async with asyncio.timeout(remaining):  # not wait_for(event.wait()): it can swallow a cancel
+                    await self._new_line.wait()
 
     async def stop(self, timeout: float = 60.0) -> int:
         assert self.process
