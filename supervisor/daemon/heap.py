@@ -58,8 +58,7 @@ class HeapFreezer:
         self._young = 0  # middle-generation collections since the last freeze
         self._young_pending = False
         self._thresholds: tuple[int, int, int] | None = None
-        # Objects frozen so far, counted per layer: gc.get_freeze_count() walks the whole frozen list (66 ms at
-        # 2 million objects), which is the stall the layers exist to avoid.
+        # Objects frozen as of the last count (the first freeze, each refreeze): see freeze().
         self.frozen_objects: int | None = None
 
     # -- the collector's own pace ------------------------------------------------------------------
@@ -103,18 +102,20 @@ class HeapFreezer:
         """Collect what came since the last freeze (the frozen heap is not walked), then freeze the survivors."""
         started = time.perf_counter()
         freed = gc.collect()
-        layer = len(gc.get_objects(generation=2))  # after a collection every unfrozen survivor is there
         gc.freeze()
-        # The first freeze (before any bot, a small heap) counts them all once; each later one adds its layer (a few
-        # objects of it may die before the freeze: the count is close, not exact).
-        self.frozen_objects = gc.get_freeze_count() if self.frozen_objects is None else self.frozen_objects + layer
+        # Counted at the first freeze (before any bot, a small heap) and at each refreeze (a walk of the whole heap
+        # anyway), not here: gc.get_freeze_count() walks every frozen object (66 ms at 2 million), and listing the
+        # layer with gc.get_objects() hands out references to objects another thread is still building (a tuple
+        # being filled from a map() then fails to resize: SystemError in yt-dlp's thread, seen in CI).
+        if self.frozen_objects is None:
+            self.frozen_objects = gc.get_freeze_count()
         self._young = 0
         self.started_since = 0
         if reason in ("started", "start_wave"):
             self._start_pending = False
         ms = round((time.perf_counter() - started) * 1000)
         log = self.log.debug if reason == "allocations" else self.log.info
-        log("heap_frozen", reason=reason, objects=self.frozen_objects, layer=layer, freed=freed, ms=ms)
+        log("heap_frozen", reason=reason, objects=self.frozen_objects, freed=freed, ms=ms)
 
     def refreeze(self) -> None:
         """Thaw everything, collect in full (closed bots' cycles) and freeze again: the one long collection."""
