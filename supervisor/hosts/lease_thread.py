@@ -172,6 +172,11 @@ class LeaseConnection:
     def is_closed(self) -> bool:
         return bool(self.raw.is_closed())
 
+    @property
+    def usable(self) -> bool:
+        """Open, and its heartbeat has not given it up."""
+        return self.lost is None and not self.is_closed()
+
     def terminate(self) -> None:
         """Drop the session now (its locks go with it): from the bots' loop, it happens on the thread at once."""
         self.thread.call(self._end)

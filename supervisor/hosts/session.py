@@ -377,7 +377,7 @@ class LeaseSession:
     # -- the session -----------------------------------------------------------------------------------
     async def _ensure(self) -> LeaseConnection:
         """The live session, opened and registered if needed (under self.lock). Raises DatabaseError."""
-        if self.connection is not None and not self.connection.is_closed() and self.connection.lost is None:
+        if self.connection is not None and self.connection.usable:
             return self.connection
         if self.connection is not None:
             self.fence(self.connection.lost or "lease session closed")
@@ -485,7 +485,7 @@ class LeaseSession:
         async with self.lock:
             self._arm_lone()
             connection = self.connection
-            if connection is None or connection.is_closed() or connection.lost is not None:
+            if connection is None or not connection.usable:
                 if connection is not None:
                     self._down_logged = True
                     self.fence(connection.lost or "lease session closed")

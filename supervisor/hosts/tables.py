@@ -115,21 +115,11 @@ class FleetTables:
         return f"DELETE FROM {self._s}.instances WHERE daemon = $1 AND schema_name = ANY($2::text[])"
 
     @property
-    def hold(self) -> str:
-        return (
-            f"UPDATE {self._s}.instances SET held_session = pg_backend_pid() WHERE daemon = $1 AND schema_name = $2"
-        )
-
-    @property
     def hold_many(self) -> str:
         return (
             f"UPDATE {self._s}.instances SET held_session = pg_backend_pid() WHERE daemon = $1 "
             "AND schema_name = ANY($2::text[])"
         )
-
-    @property
-    def unhold(self) -> str:
-        return f"UPDATE {self._s}.instances SET held_session = NULL WHERE daemon = $1 AND schema_name = $2"
 
     @property
     def unhold_many(self) -> str:

@@ -52,9 +52,15 @@ class ServerLimits:
         return max(0, self.in_use - 1)
 
     @property
+    def ceiling(self) -> int:
+        """What this process could hold open were it the server's only client: the limit, less reserved slots
+        and headroom."""
+        return self.max_connections - self.reserved - HEADROOM
+
+    @property
     def budget(self) -> int:
-        """What this process may hold open: the limit, less reserved slots, other clients and headroom."""
-        return max(1, self.max_connections - self.reserved - self.others - HEADROOM)
+        """What this process may hold open: the ceiling, less other clients' connections."""
+        return max(1, self.ceiling - self.others)
 
     def needed_for(self, connections: int) -> int:
         """The max_connections at which `connections` would fit without waiting."""
@@ -105,7 +111,7 @@ def fit_message(server: str, limits: ServerLimits, pools: Mapping[str, int], how
     """Whether the pools' maxima fit the budget, and a sentence with the numbers and what to change."""
     wanted = sum(pools.values())
     instances = f"{len(pools)} instance{'s' if len(pools) != 1 else ''}"
-    left = limits.max_connections - limits.reserved - limits.others - HEADROOM
+    left = limits.ceiling - limits.others
     result = f"{left} for this supervisor" if left == limits.budget else (
         f"{left}, so this supervisor gets the least it can work with, {limits.budget}")
     arithmetic = (

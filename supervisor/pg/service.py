@@ -13,7 +13,6 @@ from supervisor.instances import InstanceSpec
 from supervisor.logs import get_logger
 from supervisor.migrator import LedgerReader, Migration
 from supervisor.pg.budget import (
-    HEADROOM,
     PATIENCE,
     ConnectionBudget,
     ServerLimits,
@@ -103,7 +102,7 @@ class Databases:
                 self.log.info("connection_budget", server=key, budget=limits.budget,
                               max_connections=limits.max_connections, reserved=limits.reserved,
                               other_clients=limits.others)
-                if limits.budget < limits.max_connections - limits.reserved - HEADROOM:
+                if limits.budget < limits.ceiling:
                     self._resizers[key] = asyncio.get_running_loop().create_task(
                         self._resize(url, key, budget), name=f"budget-resize:{key}")
             return budget
@@ -125,12 +124,12 @@ class Databases:
             except Exception:  # the server is full or away: the budget stays as it is until the next look
                 continue
             # Our own connections count among the "others" of a fresh read: they are ours to keep.
-            room = max(1, limits.max_connections - limits.reserved - (limits.others - budget.open) - HEADROOM)
+            room = max(1, limits.ceiling - (limits.others - budget.open))
             if room > budget.limit:
                 self.log.info("connection_budget_raised", server=key, budget=room, was=budget.limit,
                               other_clients=limits.others - budget.open, waiting=budget.waiting)
                 budget.raise_limit(room)
-            if budget.limit >= limits.max_connections - limits.reserved - HEADROOM:
+            if budget.limit >= limits.ceiling:
                 return
 
     async def up_to_date(self, url: str, schema: str, migrations: list[Migration]) -> bool:
