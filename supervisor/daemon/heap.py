@@ -4,10 +4,19 @@ CPython's full collection walks every tracked object while it holds the GIL, and
 channels and commands are such objects: at 1,000-2,000 bots a full collection took 300-1,300 ms, a stall of every
 bot at once. `gc.freeze()` moves every object alive now out of all collections; a later `gc.collect()` walks only
 what was allocated since. So the daemon never lets CPython start a full collection on its own (the third
-threshold is out of reach) and instead, every YOUNG_PER_FREEZE collections of the middle generation (that is after
-a bounded number of net allocations; CPython would consider a full collection every 10), it collects what came
-since the last freeze and freezes the survivors. What one collection walks is then bounded by the allocations
-between two of them, never by the number of bots: the heap grows in frozen layers.
+threshold is out of reach) and instead freezes what survives each collection of the middle generation: an object
+that lived through two collections is part of a bot's lasting state, and no later collection walks it again.
+
+The young collections themselves come on a clock as well as on allocations. CPython starts one when the count of
+new container objects, less the freed ones, passes 700, and it counts a freed object whatever its age. An idle bot
+allocates the timer of its next heartbeat and the timeout of its next gateway read and frees those of the last
+round, frozen long ago: the count stands still while thousands of new objects pile up, and the collection that
+finally comes walks all of them (30,000-80,000 objects and 30-130 ms at 3,000 idle bots, `bench/tenk.py`). So
+every YOUNG_TICK_SECONDS the daemon collects both young generations, and the survivors are frozen: what one
+collection walks is bounded by a second's allocations at idle and by CPython's thresholds in a burst (700 net
+allocations, ten times over for the middle generation), never by the number of bots: the heap grows in frozen
+layers. (Collecting only the youngest generation on the clock and the middle one every tenth tick still walked
+ten seconds of survivors, 18,000-21,000 objects and about 20 ms at 3,000 bots.)
 
 It also freezes after each wave of START_WAVE instances that reached running and once the last instance of a
 start is running (not when daemon_ready goes out: that has a one-minute cap, and at 2,000 bots it went out with
@@ -36,14 +45,15 @@ REFREEZE_AFTER = 32  # closed bots whose memory may wait for the next full colle
 REFREEZE_SHARE = 0.05  # ...or this share of the hosted bots, whichever is more
 REFREEZE_QUIET_SECONDS = 2.0  # after the last closure: a burst of restarts is collected once
 START_WAVE = 200  # instances that reached running since the last freeze: freeze again
-YOUNG_PER_FREEZE = 3  # middle-generation collections between two freezes (CPython considers a full one at 10)
+YOUNG_TICK_SECONDS = 1.0  # the youngest generation is collected at least this often
 NEVER = 1 << 30  # the third threshold: CPython never starts a full collection itself
 START_SETTLE_SECONDS = 1.0  # after an instance reached running: are any still starting?
 
 
 class HeapFreezer:
     def __init__(self, quiet_seconds: float = REFREEZE_QUIET_SECONDS,
-                 hosted: Callable[[], int] = lambda: 0, starting: Callable[[], bool] = lambda: False) -> None:
+                 hosted: Callable[[], int] = lambda: 0, starting: Callable[[], bool] = lambda: False,
+                 young_tick_seconds: float = YOUNG_TICK_SECONDS) -> None:
         self.closed_since = 0
         self.started_since = 0  # instances that reached running since the last freeze
         self._start_pending = False  # an instance reached running, and no start freeze has followed yet
@@ -55,8 +65,9 @@ class HeapFreezer:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._refreeze: asyncio.TimerHandle | None = None
         self._settle: asyncio.TimerHandle | None = None
-        self._young = 0  # middle-generation collections since the last freeze
-        self._young_pending = False
+        self.young_tick_seconds = young_tick_seconds
+        self._young_tick: asyncio.TimerHandle | None = None
+        self.layers = 0  # freezes of what survived a middle-generation collection
         self._thresholds: tuple[int, int, int] | None = None
         # Objects frozen as of the last count (the first freeze, each refreeze): see freeze().
         self.frozen_objects: int | None = None
@@ -70,6 +81,7 @@ class HeapFreezer:
         gc.set_threshold(first, second, NEVER)
         gc.callbacks.append(self._on_gc)
         self.freeze("imports")  # before any bot: the modules' objects are never walked again
+        self._young_tick = self._loop.call_later(self.young_tick_seconds, self._collect_young)
 
     def close(self) -> None:
         self.stop()
@@ -79,23 +91,19 @@ class HeapFreezer:
         if self._on_gc in gc.callbacks:
             gc.callbacks.remove(self._on_gc)
 
-    def _on_gc(self, phase: str, info: dict[str, int]) -> None:
-        """Any thread (discord.py's heartbeats collect too): count middle-generation collections; each
-        YOUNG_PER_FREEZE-th schedules a freeze on the loop (a collection may not start inside a callback)."""
-        if phase != "stop" or info["generation"] != 1 or self._loop is None:
-            return
-        self._young += 1
-        if self._young >= YOUNG_PER_FREEZE and not self._young_pending:
-            self._young_pending = True
-            try:
-                self._loop.call_soon_threadsafe(self._freeze_young)
-            except RuntimeError:  # the loop closed
-                self._young_pending = False
+    def _collect_young(self) -> None:
+        """The clock's collection of both young generations (whose survivors _on_gc then freezes)."""
+        assert self._loop is not None
+        self._young_tick = self._loop.call_later(self.young_tick_seconds, self._collect_young)
+        gc.collect(1)
 
-    def _freeze_young(self) -> None:
-        self._young_pending = False
-        if not self.stopping:
-            self.freeze("allocations")
+    def _on_gc(self, phase: str, info: dict[str, int]) -> None:
+        """Any thread (a collection runs where an allocation crossed the threshold): after a middle-generation
+        collection every young object is in the old generation, alive for two collections; freeze it there, so
+        no collection walks it again. Freezing moves three lists; it collects nothing, so it may run here."""
+        if phase == "stop" and info["generation"] == 1:
+            gc.freeze()
+            self.layers += 1
 
     # -- freezing ------------------------------------------------------------------------------------
     def freeze(self, reason: str = "start") -> None:
@@ -109,13 +117,11 @@ class HeapFreezer:
         # being filled from a map() then fails to resize: SystemError in yt-dlp's thread, seen in CI).
         if self.frozen_objects is None:
             self.frozen_objects = gc.get_freeze_count()
-        self._young = 0
         self.started_since = 0
         if reason in ("started", "start_wave"):
             self._start_pending = False
         ms = round((time.perf_counter() - started) * 1000)
-        log = self.log.debug if reason == "allocations" else self.log.info
-        log("heap_frozen", reason=reason, objects=self.frozen_objects, freed=freed, ms=ms)
+        self.log.info("heap_frozen", reason=reason, objects=self.frozen_objects, freed=freed, ms=ms)
 
     def refreeze(self) -> None:
         """Thaw everything, collect in full (closed bots' cycles) and freeze again: the one long collection."""
@@ -125,7 +131,6 @@ class HeapFreezer:
         gc.freeze()
         self.frozen_objects = gc.get_freeze_count()  # a walk of the whole heap, as the collection just was
         self.closed_since = 0
-        self._young = 0
         self.log.info("heap_frozen", reason="closed_bots", objects=self.frozen_objects, freed=freed,
                       ms=round((time.perf_counter() - started) * 1000))
 
@@ -167,7 +172,7 @@ class HeapFreezer:
     def stop(self) -> None:
         """The daemon is shutting down: every bot is about to close, and nothing is worth collecting."""
         self.stopping = True
-        for handle in (self._refreeze, self._settle):
+        for handle in (self._refreeze, self._settle, self._young_tick):
             if handle is not None:
                 handle.cancel()
 

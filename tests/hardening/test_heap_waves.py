@@ -1,5 +1,6 @@
 """The daemon freezes its heap after each start, also for an instance that started after "daemon ready" went out,
-and takes full collections over from CPython (a freeze after a bounded number of allocations instead)."""
+takes full collections over from CPython (what survives a middle-generation collection is frozen instead), and
+collects the young generations on a clock when CPython's allocation count stands still."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from pathlib import Path
 import pytest
 from structlog.testing import capture_logs
 
-from supervisor.daemon.heap import NEVER, YOUNG_PER_FREEZE, HeapFreezer
+from supervisor.daemon.heap import NEVER, HeapFreezer
 from supervisor.emulator import Emulator
 from tests.support import DaemonProcess, InstanceFolders, add_bot, eventually, reply_to
 from tests.support.logbook import event
@@ -51,22 +52,41 @@ async def test_an_instance_that_starts_after_ready_is_frozen_too(emu: Emulator, 
         assert await daemon.stop() == 0, daemon.stderr_text[-3000:]
 
 
-async def test_full_collections_become_freezes_of_what_came_since_the_last() -> None:
-    heap = HeapFreezer(quiet_seconds=0.05)
+def still_young(objects: list[list[int]]) -> int:
+    """How many of these objects a collection would still walk (gc.get_objects() lists every generation, not the
+    frozen objects)."""
+    ids = {id(obj) for obj in objects}
+    return sum(1 for obj in gc.get_objects() if id(obj) in ids)
+
+
+async def test_what_survives_a_middle_generation_collection_is_frozen() -> None:
+    heap = HeapFreezer(quiet_seconds=0.05, young_tick_seconds=3600)  # CPython's own thresholds only
     before = gc.get_threshold()
     heap.start()
     try:
         assert gc.get_threshold()[2] == NEVER  # CPython never walks the whole heap on its own
-        with capture_logs() as logs:
-            kept = []
-            # Enough surviving allocations for YOUNG_PER_FREEZE middle-generation collections and then some.
-            for _ in range(YOUNG_PER_FREEZE * before[0] * before[1] * 2):
-                kept.append([])
-            await eventually(lambda: any(e.get("reason") == "allocations" for e in logs), timeout=5)
-        frozen = next(e for e in logs if e.get("reason") == "allocations")
-        assert frozen["event"] == "heap_frozen" and frozen["objects"] > 0
-        assert gc.get_freeze_count() > 0
+        # Enough surviving allocations for several middle-generation collections.
+        kept = [[index] for index in range(before[0] * before[1] * 3)]
+        await eventually(lambda: heap.layers > 0 and still_young(kept) < before[0] * before[1], timeout=5)
     finally:
         heap.close()
         gc.unfreeze()
     assert gc.get_threshold() == before
+
+
+async def test_the_clock_collects_what_idle_bots_leave_when_the_allocation_count_stands_still() -> None:
+    # Old objects, frozen with the heap at start, each replaced by a new one: what an idle bot does with the timer
+    # of its next heartbeat. Each free of an old object cancels an allocation in CPython's count, so CPython alone
+    # never collects, and the new objects would pile up for the next collection to walk.
+    rounds = [[index] for index in range(20_000)]
+    heap = HeapFreezer(quiet_seconds=0.05, young_tick_seconds=0.01)
+    heap.start()
+    try:
+        for index in range(len(rounds)):
+            rounds[index] = [index]
+        assert still_young(rounds) == len(rounds)
+        await eventually(lambda: still_young(rounds) == 0, timeout=10)
+        assert heap.layers > 0
+    finally:
+        heap.close()
+        gc.unfreeze()
