@@ -34,6 +34,7 @@ from supervisor.runtime.compression import use_bounded_compression
 from supervisor.runtime.endpoints import apply_endpoints
 from supervisor.runtime.gateway_reads import use_turn_taking_reads
 from supervisor.runtime.heartbeats import use_loop_heartbeats
+from supervisor.runtime.io_turns import turn_taking_loop
 from supervisor.runtime.lean_state import share_backoff_random
 from supervisor.runtime.transport_cycles import free_closed_transports
 from supervisor.settings import SupervisorSettings
@@ -276,7 +277,10 @@ def run(settings: SupervisorSettings, options: DaemonOptions) -> int:
         log.error("daemon_already_running", reason=str(error))
         return 1
     try:
-        return asyncio.run(Daemon(settings, options).serve())
+        # The daemon's loop handles a slice of the ready sockets per turn (supervisor/runtime/io_turns.py).
+        factory = None if options.runtime.discord_defaults else turn_taking_loop
+        with asyncio.Runner(loop_factory=factory) as runner:
+            return runner.run(Daemon(settings, options).serve())
     except (KeyboardInterrupt, SystemExit) as error:
         # SIGINT and SIGTERM are handled on the loop: this came from code, not from an operator's request.
         log.error("daemon_ended_unrequested", error=repr(error))

@@ -9,7 +9,6 @@ import os
 from pathlib import Path
 
 import pytest
-from structlog.testing import capture_logs
 
 from supervisor.daemon.heap import NEVER, HeapFreezer
 from supervisor.emulator import Emulator
