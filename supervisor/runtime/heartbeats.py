@@ -13,6 +13,12 @@ loop: `LoopKeepAlive` keeps discord.py's semantics (its log lines become constan
 What the thread could also do, report a loop blocked for over 10 s with its traceback, is the daemon's watchdog's
 job (supervisor/daemon/watchdog.py): a timer on a blocked loop cannot notice it is blocked.
 
+At idle, heartbeats are most of what the daemon does (242 a second at 10,000 bots), so a heartbeat is sent from the
+timer's callback itself, without a task: aiohttp writes an uncompressed frame to the transport at once and
+suspends only for flow control (a peer that stopped reading), and only then does the rest of the send go to a
+task. Its payload is formatted, not JSON-encoded (`{"op":1,"d":<sequence>}`). bench/heartbeat_cost.py measures
+the CPU per heartbeat.
+
 Voice connections keep discord.py's own thread (`VoiceKeepAliveHandler` subclasses the original class).
 """
 
@@ -20,6 +26,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Coroutine
 from typing import Any
 
 import discord.gateway
@@ -46,6 +53,8 @@ class LoopKeepAlive:
         self._timer: asyncio.TimerHandle | None = None
         self._task: asyncio.Task[None] | None = None
         self._stopped = False
+        if hasattr(ws.socket, "keep_alive"):  # gateway_reads.TurnTakingWebSocketResponse: it hands ACKs here
+            ws.socket.keep_alive = self
 
     def start(self) -> None:
         self._schedule()
@@ -65,28 +74,55 @@ class LoopKeepAlive:
 
     def _due(self) -> None:
         self._timer = None
-        if not self._stopped:
-            self._task = self.ws.loop.create_task(self._beat(), name=f"heartbeat:shard-{self.shard_id}")
-
-    async def _beat(self) -> None:
-        if self._last_recv + self.heartbeat_timeout < time.perf_counter():
-            log.warning("gateway_not_responding", shard_id=self.shard_id, seconds=self.heartbeat_timeout)
-            try:
-                await self.ws.close(4000)
-            except Exception as error:
-                log.warning("gateway_close_failed", shard_id=self.shard_id, error=repr(error))
-            finally:
-                self.stop()
+        if self._stopped:
             return
-        data = self.get_payload()
-        # Noted before sending: on loopback the ACK can be read before this coroutine resumes after the send.
+        if self._last_recv + self.heartbeat_timeout < time.perf_counter():
+            self._task = self.ws.loop.create_task(self._close_zombie(), name=f"heartbeat:shard-{self.shard_id}")
+            return
+        # Noted before sending: on loopback the ACK can be read before the send returns.
         self._last_send = time.perf_counter()
+        sending = self.ws.socket.send_str(self._payload_text())
         try:
-            await self.ws.send_heartbeat(data)
-        except Exception:
+            waiting_on = sending.send(None)  # the send's first step, here: it writes the frame
+        except StopIteration:  # sent, without suspending (the usual case)
+            self._schedule()
+            return
+        except Exception:  # the connection is going down; discord.py's reader will see it
             self.stop()
             return
-        self._schedule()
+        self._task = self.ws.loop.create_task(self._finish_send(sending, waiting_on),
+                                              name=f"heartbeat:shard-{self.shard_id}")
+
+    async def _finish_send(self, sending: Coroutine[Any, Any, None], waiting_on: Any) -> None:
+        """The rest of a send that suspended for flow control, stepped as a task would step it."""
+        try:
+            while True:
+                if isinstance(waiting_on, asyncio.Future):
+                    waiting_on._asyncio_future_blocking = False  # what Task.__step does with a yielded future
+                    await asyncio.wait([waiting_on])  # its result or error is the send's to read, below
+                else:  # a bare yield (asyncio.sleep(0))
+                    await asyncio.sleep(0)
+                waiting_on = sending.send(None)
+        except StopIteration:
+            self._schedule()
+        except asyncio.CancelledError:
+            sending.close()
+            raise
+        except Exception:
+            self.stop()
+
+    async def _close_zombie(self) -> None:
+        log.warning("gateway_not_responding", shard_id=self.shard_id, seconds=self.heartbeat_timeout)
+        try:
+            await self.ws.close(4000)
+        except Exception as error:
+            log.warning("gateway_close_failed", shard_id=self.shard_id, error=repr(error))
+        finally:
+            self.stop()
+
+    def _payload_text(self) -> str:
+        sequence = self.ws.sequence
+        return f'{{"op":{self.ws.HEARTBEAT},"d":{"null" if sequence is None else int(sequence)}}}'
 
     def get_payload(self) -> dict[str, Any]:
         return {"op": self.ws.HEARTBEAT, "d": self.ws.sequence}

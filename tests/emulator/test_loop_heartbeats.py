@@ -9,11 +9,13 @@ import math
 import threading
 
 import discord.gateway
+import discord.http
 import pytest
 from discord.ext import commands
 from structlog.testing import capture_logs
 
 from supervisor.emulator import Emulator
+from supervisor.runtime.gateway_reads import TurnTakingWebSocketResponse, use_turn_taking_reads
 from supervisor.runtime.heartbeats import LoopKeepAlive, use_loop_heartbeats
 from tests.support import BotRunner, World, add_ping, full_intents
 
@@ -83,3 +85,43 @@ async def test_the_keep_alive_itself_closes_a_zombie_connection(emu: Emulator, w
     await emu.send_message(world.channel, world.owner, "!ping")
     assert (await emu.wait_for_bot_message(channel=world.channel)).content == "pong"
     assert emu.identify_count(world.token) == 1
+
+
+async def test_a_heartbeat_held_by_flow_control_finishes_and_the_next_follow(emu: Emulator, world: World,
+                                                                             bots: BotRunner) -> None:
+    """A heartbeat is written from its timer; when the transport is paused (the peer stopped reading) the rest of
+    the send waits in a task, and the heartbeats go on once the transport drains."""
+    bot = await bots.start(world.token, setup=add_ping)
+    keep_alive = bot.ws._keep_alive
+    assert isinstance(keep_alive, LoopKeepAlive)
+    await emu.wait_until(lambda: emu.gateway.token_stats(world.token).heartbeats >= 2)
+    writer = bot.ws.socket._writer
+    writer._limit = 0  # every frame checks flow control
+    writer.protocol.pause_writing()
+    try:
+        before = emu.gateway.token_stats(world.token).heartbeats
+        await emu.wait_until(lambda: emu.gateway.token_stats(world.token).heartbeats == before + 1)
+        # The frame went out; the rest of its send waits for the drain, and no next heartbeat is due meanwhile.
+        await emu.wait_until(lambda: keep_alive._task is not None and not keep_alive._task.done())
+        assert emu.gateway.token_stats(world.token).heartbeats == before + 1
+    finally:
+        writer.protocol.resume_writing()
+    await emu.wait_until(lambda: emu.gateway.token_stats(world.token).heartbeats >= before + 3)
+    assert keep_alive.is_alive()
+    await emu.send_message(world.channel, world.owner, "!ping")
+    assert (await emu.wait_for_bot_message(channel=world.channel)).content == "pong"
+
+
+async def test_acks_read_through_turn_taking_reads_set_the_latency(emu: Emulator, world: World, bots: BotRunner,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(discord.http, "DiscordClientWebSocketResponse", discord.http.DiscordClientWebSocketResponse)
+    use_turn_taking_reads()  # ACKs go from the reader to the keep-alive, not through discord.py's poll loop
+    emu.gateway.config.heartbeat_ack_delay_ms = 40
+    bot = await bots.start(world.token, setup=add_ping)
+    keep_alive = bot.ws._keep_alive
+    assert isinstance(keep_alive, LoopKeepAlive) and isinstance(bot.ws.socket, TurnTakingWebSocketResponse)
+    await emu.wait_until(lambda: emu.gateway.token_stats(world.token).heartbeats >= 3)
+    await emu.wait_until(lambda: not math.isinf(bot.latency))
+    assert 0.04 <= bot.latency < 5  # the ACK's delay: measured from the send to the ACK
+    await emu.send_message(world.channel, world.owner, "!ping")
+    assert (await emu.wait_for_bot_message(channel=world.channel)).content == "pong"
