@@ -19,6 +19,7 @@ import time
 from pathlib import Path
 
 from _harness import cpu_seconds, database_url, drop_schemas, make_bots, start_daemon
+
 from supervisor.emulator import Emulator
 
 
