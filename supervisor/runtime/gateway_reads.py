@@ -114,17 +114,22 @@ class TurnTakingWebSocketResponse(discord.gateway.DiscordClientWebSocketResponse
 
     async def receive(self, timeout: float | None = None) -> aiohttp.WSMessage:
         while True:
-            message = await super().receive(timeout)
+            # discord.py reads with a timeout of heartbeat_timeout: a connection that received nothing for that
+            # long is dead. A running LoopKeepAlive checks the same at each heartbeat and closes such a connection
+            # (4000, resumed), so then the read needs no timer of its own: aiohttp's costs a Timeout, a timer and
+            # its cancellation per message (a tenth of a heartbeat's cost, bench/heartbeat_cost.py). A dead
+            # connection is then noticed at the first heartbeat after heartbeat_timeout, up to one interval later.
+            keep_alive = self.keep_alive
+            message = await super().receive(None if keep_alive is not None and keep_alive.is_alive() else timeout)
             if message.type in _PAYLOADS and len(message.data) > CONTROL_SIZE:
                 await read_turns().turn()
                 return message
             # What discord.py does with an ACK is tick() and ack() (the sequence is null): done here, it costs no
             # JSON decode of discord.py's, no trip through its poll loop and no loop turn (a quarter of what a
             # heartbeat cost at idle, bench/heartbeat_cost.py).
-            if (self.keep_alive is not None and message.type is aiohttp.WSMsgType.TEXT
-                    and is_heartbeat_ack(message.data)):
-                self.keep_alive.tick()
-                self.keep_alive.ack()
+            if keep_alive is not None and message.type is aiohttp.WSMsgType.TEXT and is_heartbeat_ack(message.data):
+                keep_alive.tick()
+                keep_alive.ack()
                 continue
             await asyncio.sleep(0)  # a close, a short message: microseconds of work; no queue, one turn
             return message

@@ -125,3 +125,25 @@ async def test_acks_read_through_turn_taking_reads_set_the_latency(emu: Emulator
     assert 0.04 <= bot.latency < 5  # the ACK's delay: measured from the send to the ACK
     await emu.send_message(world.channel, world.owner, "!ping")
     assert (await emu.wait_for_bot_message(channel=world.channel)).content == "pong"
+
+
+async def test_with_turn_taking_reads_the_keep_alive_closes_a_zombie_connection(
+        emu: Emulator, world: World, bots: BotRunner, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Reads through TurnTakingWebSocketResponse have no timeout of their own while the keep-alive runs: the
+    keep-alive's check is what notices the dead connection, and the bot resumes."""
+    monkeypatch.setattr(discord.http, "DiscordClientWebSocketResponse", discord.http.DiscordClientWebSocketResponse)
+    use_turn_taking_reads()
+    bot = commands.Bot(command_prefix="!", intents=full_intents(), heartbeat_timeout=0.5, help_command=None)
+    await bots.start(world.token, bot=bot, setup=add_ping)
+    await emu.wait_until(lambda: emu.gateway.token_stats(world.token).heartbeats >= 1)
+
+    with capture_logs() as logs:
+        emu.gateway.unacked_heartbeats.add(world.token)
+        await emu.wait_until(lambda: emu.resume_count(world.token) == 1, timeout=10)
+        emu.gateway.unacked_heartbeats.discard(world.token)
+    assert any(e["event"] == "gateway_not_responding" for e in logs)
+
+    await emu.wait_until(lambda: emu.connected(world.token))
+    await emu.send_message(world.channel, world.owner, "!ping")
+    assert (await emu.wait_for_bot_message(channel=world.channel)).content == "pong"
+    assert emu.identify_count(world.token) == 1
