@@ -6,6 +6,7 @@ import asyncio
 import json
 import sys
 import time
+from collections import Counter
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -50,10 +51,7 @@ def render_status(instances: list[dict[str, Any]], out: TextIO) -> None:
     starting = sum(1 for item in instances if item["state"] == "starting")
     if starting:  # a start of thousands takes minutes: how far it got
         running = sum(1 for item in instances if item["state"] == "running")
-        phases: dict[str, int] = {}
-        for item in instances:
-            if item["state"] == "starting" and item.get("phase"):
-                phases[item["phase"]] = phases.get(item["phase"], 0) + 1
+        phases = Counter(str(item["phase"]) for item in instances if item["state"] == "starting" and item.get("phase"))
         steps = f" ({', '.join(f'{n} {phase}' for phase, n in phases.items())})" if phases else ""
         print(f"start under way: {running} of {len(instances)} running, {starting} starting{steps}", file=out)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+from collections import Counter
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -165,11 +166,8 @@ class Daemon:
         """While instances are starting (thousands take minutes), say how far the start got every few seconds."""
         while True:
             await asyncio.sleep(START_PROGRESS_SECONDS)
-            phases: dict[str, int] = {}
-            for runner in self.fleet.runners.values():
-                if runner.status.state is State.STARTING:
-                    phase = str(runner.status.phase or "starting")
-                    phases[phase] = phases.get(phase, 0) + 1
+            phases = Counter(str(runner.status.phase or "starting") for runner in self.fleet.runners.values()
+                             if runner.status.state is State.STARTING)
             if phases:  # the steps by name (taking its lease, ..., migrating, ..., logging in): where a start is
                 self.log.info("start_progress", starting=sum(phases.values()), **self.fleet.counts(),
                               phases=phases, schemas_migrated=self.databases.schemas_migrated)

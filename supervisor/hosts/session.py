@@ -518,7 +518,7 @@ class LeaseSession:
                 self._rewrite_rows()
             await self._sync_rows(timed)
             await self._read_view(timed)
-            await self._sync_rows(timed)  # at once: whether we fence what another daemon now has
+            await self._sync_marked(timed)  # at once: whether we fence what another daemon now has
             self._beats += 1
             if self._beats % FORGET_EVERY == 0:
                 await timed.execute(self.tables.forget_gone, timing.DAEMON_FORGET_AFTER)
@@ -543,9 +543,7 @@ class LeaseSession:
         await self._write_rows(connection, rows, [schema for schema in self.written if schema not in rows])
         self.written = rows
         self._rewrite = False
-        self._dirty -= marked  # marked since the rows were read: written at the next beat
-        self.shared -= self._unshared
-        self._unshared = set()
+        self._marks_written(marked)  # those marked since the rows were read: written at the next beat
 
     async def _sync_marked(self, connection: LeaseConnection | Timed) -> None:
         """Write the rows of the instances marked since the last sync (and of those whose fencing flag flips)."""
@@ -558,6 +556,10 @@ class LeaseSession:
         for schema in gone:
             del self.written[schema]
         self.written.update(rows)
+        self._marks_written(marked)
+
+    def _marks_written(self, marked: set[str]) -> None:
+        """The rows of `marked` and the fencing flags that flipped are in the table now."""
         self._dirty -= marked
         self.shared -= self._unshared
         self._unshared = set()

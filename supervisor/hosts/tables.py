@@ -54,7 +54,7 @@ class FleetTables:
             f"ALTER TABLE {s}.instances ADD COLUMN fences boolean NOT NULL DEFAULT false; END IF; END $$",
             # Every statement that writes the instances table tells the daemons listening (at commit), so an
             # idle daemon need not read the whole table each heartbeat. Without the right to create it, the
-            # daemons read the table on their periodic full pass only (session.py FULL_PASS_EVERY).
+            # daemons read the table every few beats instead (session.py UNANNOUNCED_READ_EVERY).
             "DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid "
             f"WHERE c.oid = to_regclass({quote_literal(s + '.instances')}) AND t.tgname = 'instances_changed') THEN "
             f"CREATE OR REPLACE FUNCTION {s}.instances_changed() RETURNS trigger LANGUAGE plpgsql AS $f$ BEGIN "
