@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import functools
 import json
 import weakref
 from collections import deque
@@ -97,8 +98,10 @@ def read_turns() -> ReadTurns:
     return turns
 
 
+@functools.lru_cache(maxsize=64)
 def is_heartbeat_ack(text: str) -> bool:
-    """A gateway heartbeat ACK (op 11); called only for short texts (at most CONTROL_SIZE)."""
+    """A gateway heartbeat ACK (op 11); called only for short texts (at most CONTROL_SIZE). Cached: a gateway
+    sends the same ACK text every time, and decoding it was a tenth of a heartbeat's cost (bench/heartbeat_cost.py)."""
     try:
         payload = json.loads(text)
     except ValueError:

@@ -4,6 +4,7 @@ RESUMEd, as with discord.py's own heartbeat thread."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import math
 import threading
@@ -15,6 +16,7 @@ from discord.ext import commands
 from structlog.testing import capture_logs
 
 from supervisor.emulator import Emulator
+from supervisor.runtime import containment
 from supervisor.runtime.gateway_reads import TurnTakingWebSocketResponse, use_turn_taking_reads
 from supervisor.runtime.heartbeats import LoopKeepAlive, use_loop_heartbeats
 from tests.support import BotRunner, World, add_ping, full_intents
@@ -147,3 +149,56 @@ async def test_with_turn_taking_reads_the_keep_alive_closes_a_zombie_connection(
     await emu.send_message(world.channel, world.owner, "!ping")
     assert (await emu.wait_for_bot_message(channel=world.channel)).content == "pong"
     assert emu.identify_count(world.token) == 1
+
+
+def add_bots(emu: Emulator, world: World, count: int) -> list[str]:
+    tokens = [f"{world.token}.{n}" for n in range(count)]
+    for n, token in enumerate(tokens):
+        emu.add_bot_to_guild(world.guild, emu.add_application(token, f"Bot{n}"))
+    return tokens
+
+
+async def test_connections_share_heartbeat_slots_and_none_beats_early_or_stops(emu: Emulator, world: World,
+                                                                                bots: BotRunner) -> None:
+    """Heartbeats fall due in shared slots (an eighth of the 100 ms interval here): each connection's still come
+    every interval, at most a slot early, and are ACK'd; no connection is resumed or identified twice."""
+    tokens = add_bots(emu, world, 3)
+    started = [await bots.start(token) for token in tokens]
+    for token in tokens:
+        await emu.wait_until(lambda token=token: emu.gateway.token_stats(token).heartbeats >= 2)
+    loop = asyncio.get_running_loop()
+    before = {token: emu.gateway.token_stats(token).heartbeats for token in tokens}
+    window_started = loop.time()
+    await asyncio.sleep(1.0)
+    window = loop.time() - window_started
+    for token in tokens:
+        sent = emu.gateway.token_stats(token).heartbeats - before[token]
+        assert 2 <= sent <= window / (0.1 * 7 / 8) + 1, (token, sent, window)
+        assert emu.identify_count(token) == 1 and emu.resume_count(token) == 0
+    assert all(not math.isinf(bot.latency) for bot in started)
+
+
+async def test_a_heartbeat_that_raises_keyboard_interrupt_crashes_only_its_own_bot(emu: Emulator, world: World,
+                                                                                   bots: BotRunner) -> None:
+    """Heartbeats due in one slot run in one callback, each in its own bot's context: one that raises (even
+    KeyboardInterrupt) is reported to its own instance, and the others in the slot keep beating."""
+    class Bomb:
+        def __int__(self) -> int:
+            raise KeyboardInterrupt
+
+    crashes: list[str] = []
+    doomed, *others = add_bots(emu, world, 3)
+    token = containment.owner.set(lambda description, error: crashes.append(description))
+    try:
+        victim = await bots.start(doomed)  # its tasks, and so its keep-alive, belong to the recording "instance"
+    finally:
+        containment.owner.reset(token)
+    for other in others:
+        await bots.start(other)
+    victim.ws.sequence = Bomb()  # its next heartbeat fails while formatting the sequence
+
+    await emu.wait_until(lambda: crashes != [])
+    assert crashes == ["heartbeat of shard None raised KeyboardInterrupt()"]
+    before = {other: emu.gateway.token_stats(other).heartbeats for other in others}
+    for other in others:
+        await emu.wait_until(lambda other=other: emu.gateway.token_stats(other).heartbeats >= before[other] + 2)
