@@ -173,7 +173,8 @@ async def test_connections_share_heartbeat_slots_and_none_beats_early_or_stops(e
     window = loop.time() - window_started
     for token in tokens:
         sent = emu.gateway.token_stats(token).heartbeats - before[token]
-        assert 2 <= sent <= window / (0.1 * 7 / 8) + 1, (token, sent, window)
+        # At most one per 7/8 of an interval, plus the one in flight at each end of the window.
+        assert 2 <= sent <= window / (0.1 * 7 / 8) + 2, (token, sent, window)
         assert emu.identify_count(token) == 1 and emu.resume_count(token) == 0
     assert all(not math.isinf(bot.latency) for bot in started)
 
