@@ -136,7 +136,40 @@ async def test_two_workers_share_the_instances_and_the_parent_answers_for_both(
             return item["state"] == "stopped" and emu.session_count(hosts.bots[0].token) == 0
 
         await eventually(paused, timeout=60)
-        assert (await request(parent.control_socket, {"command": "resume", "name": name}))["ok"]
+
+        # The pause outlives the worker that ran the instance: killed, it comes back with the instance paused; and
+        # a pause sent while it restarts reaches it once it is ready (it may have started that bot meanwhile).
+        second = next(bot for bot in hosts.bots[1:] if where[bot.name] == where[name])
+        token = hosts.bots[0].token
+        identifies = emu.identify_count(token)
+        victim_pid = (await worker_pids(parent))[where[name]]
+        os.kill(victim_pid, signal.SIGKILL)
+
+        async def respawned() -> bool:  # its successor runs but is not ready yet (importing, connecting)
+            rows = (await request(parent.control_socket, {"command": "workers"}))["workers"]
+            return any(row["worker"] == where[name] and row["pid"] not in (None, victim_pid) for row in rows)
+
+        await eventually(respawned, timeout=30)
+        assert (await request(parent.control_socket, {"command": "pause", "name": second.name}))["ok"]
+
+        async def restarted_and_settled() -> bool:
+            rows = (await request(parent.control_socket, {"command": "workers"}))["workers"]
+            items = await status_of(parent)
+            return (all(row["ready"] and row["pid"] not in (None, victim_pid) for row in rows)
+                    and all(items[bot.name]["state"] == "running" for bot in hosts.bots[1:] if bot is not second))
+
+        await eventually(restarted_and_settled, timeout=90)
+        assert (await status_of(parent))[name]["state"] == "stopped", notable(parent)
+        assert emu.session_count(token) == 0 and emu.identify_count(token) == identifies
+
+        async def second_paused() -> bool:
+            return ((await status_of(parent))[second.name]["state"] == "stopped"
+                    and emu.session_count(second.token) == 0)
+
+        await eventually(second_paused, timeout=30)
+
+        for paused_name in (name, second.name):
+            assert (await request(parent.control_socket, {"command": "resume", "name": paused_name}))["ok"]
         assert await wait_placed(hosts, parent)
 
         pids = await worker_pids(parent)

@@ -55,6 +55,8 @@ def add_parser(subparsers: Any) -> None:
                      "$SUPERVISOR_WORKERS; auto: one per core)")
     run.add_argument("--worker-index", type=int, help=argparse.SUPPRESS)  # set by the parent for its workers
     run.add_argument("--worker-count", type=int, help=argparse.SUPPRESS)  # likewise
+    run.add_argument("--start-paused", action="append", default=[], metavar="NAME",
+                     help=argparse.SUPPRESS)  # likewise: the instances paused through the parent
     run.add_argument("--mcp-listen", metavar="HOST:PORT",
                      help="serve one MCP endpoint for the whole fleet at http://HOST:PORT/mcp (default: off, or "
                      "$MCP_LISTEN); a non-loopback HOST needs $MCP_AUTH_TOKEN. Each instance opts in with its "
@@ -115,5 +117,6 @@ def run(args: argparse.Namespace, settings: SupervisorSettings) -> int:
         http_listen=http_listen,
         hosts=host_options(settings, _peers(settings, args.worker_index, args.worker_count)),
         worker=args.worker_index,
+        paused=frozenset(args.start_paused),
     )
     return daemon.run(settings, options)

@@ -66,6 +66,7 @@ class DaemonOptions:
     hosts: HostOptions | None = None  # capacity, standby and the fleet tables' schema (docs/standby.md)
     stall_threshold: float = STALL_THRESHOLD  # seconds the loop may be held before the watchdog logs it
     worker: int | None = None  # this daemon's number under a `run --workers N` parent (supervisor/daemon/workers.py)
+    paused: frozenset[str] = frozenset()  # instances that start paused (a worker restarted by its parent)
 
 
 class Daemon:
@@ -77,6 +78,7 @@ class Daemon:
         self.heap = HeapFreezer(hosted=lambda: len(self.fleet.runners), starting=lambda: self.fleet.starting())
         runtime = replace(options.runtime, on_bot_closed=self.heap.bot_closed, on_running=self.heap.instance_running)
         self.fleet = Fleet(settings, load_migrations(), runtime, self.databases, before_start)
+        self.fleet.paused.update(options.paused)
         self._review: asyncio.Task[None] | None = None
         self.notifier = Notifier()
         self.control = ControlServer(options.control_socket, self.handle_control)

@@ -73,6 +73,7 @@ class Worker:
     restarts: int = 0
     streak: int = 0  # deaths in a row, each within STABLE_SECONDS of its start
     final_code: int | None = None  # its exit code once the parent stopped it
+    paused_at_spawn: frozenset[str] = frozenset()  # the pauses it was started with (--start-paused)
 
     @property
     def pid(self) -> int | None:
@@ -141,6 +142,9 @@ class Parent:
         self._notify_address = ""
         self._ready_sent = False
         self._reloading: set[int] = set()
+        # Paused through this parent: a worker that restarts starts with them paused, as its siblings keep them.
+        self.paused: set[str] = set()
+        self._catching_up: set[asyncio.Task[Any]] = set()
 
     # -- signals -----------------------------------------------------------------------------------
     def _forward(self, signum: int) -> None:
@@ -177,6 +181,8 @@ class Parent:
         command = [sys.executable, "-m", "supervisor", *self.argv, "--workers", "1",
                    "--control-socket", str(worker.control_socket), "--worker-index", str(worker.index),
                    "--worker-count", str(len(self.workers))]
+        worker.paused_at_spawn = frozenset(self.paused)
+        command += [f"--start-paused={name}" for name in sorted(worker.paused_at_spawn)]
         # A process group of its own: Ctrl-C reaches the parent alone, which forwards it once.
         worker.process = await asyncio.create_subprocess_exec(
             *command, stdin=asyncio.subprocess.DEVNULL, env=self._worker_env(), process_group=0)
@@ -255,12 +261,23 @@ class Parent:
             self.log.info("worker_ready", worker=worker.index, pid=worker.pid, status=worker.status)
         worker.ready = True
         self._reloading.discard(worker.index)
+        self._catch_up_pauses(worker)
         if not self._ready_sent and all(w.ready for w in self.workers):
             self._ready_sent = True
             self.notifier.ready(self.status_line())
             self.log.info("workers_ready", workers=len(self.workers), status=self.status_line())
         elif self._ready_sent and not self._reloading:
             self.notifier.ready(self.status_line())
+
+    def _catch_up_pauses(self, worker: Worker) -> None:
+        """A pause or resume that came while this worker was starting (after its command line was made)."""
+        changes = [("pause", name) for name in sorted(self.paused - worker.paused_at_spawn)]
+        changes += [("resume", name) for name in sorted(worker.paused_at_spawn - self.paused)]
+        worker.paused_at_spawn = frozenset(self.paused)
+        for command, name in changes:
+            task = asyncio.get_running_loop().create_task(self._ask(worker, {"command": command, "name": name}))
+            self._catching_up.add(task)
+            task.add_done_callback(self._catching_up.discard)
 
     def status_line(self) -> str:
         return "; ".join(f"worker {w.index}: {w.status}" for w in self.workers)
@@ -311,7 +328,14 @@ class Parent:
         answers = await self._ask_all(payload)
         if how != "all":  # restart of an instance no worker runs: whichever worker may start it says so
             return next((a for a in answers if a and a.get("ok")), None) or _all_answered(answers)
-        return _all_answered(answers)
+        answer = _all_answered(answers)
+        if answer.get("ok") and command in ("pause", "resume"):
+            name = str(payload.get("name"))
+            if command == "pause":
+                self.paused.add(name)
+            else:
+                self.paused.discard(name)
+        return answer
 
     # -- lifecycle ---------------------------------------------------------------------------------
     async def _start_database(self) -> None:
