@@ -118,6 +118,19 @@ async def test_two_workers_share_the_instances_and_the_parent_answers_for_both(
         assert code == 0, err
         assert sorted(item["name"] for item in json.loads(out)) == sorted(where)
 
+        # `discord-supervisor mcp` (the stdio bridge asks the parent's socket) reaches every worker's instances.
+        async def mcp(tool: str, **arguments: Any) -> dict[str, Any]:
+            return await request(parent.control_socket, {"command": "mcp_call", "tool": tool, "arguments": arguments})
+
+        listed = (await mcp("list_instances"))["text"].splitlines()
+        assert [line.split(" | ")[:2] for line in listed] == [[name, "running"] for name in sorted(where)]
+        for bot in hosts.bots:  # each answered by the worker that runs it (MCP is off in these instances)
+            answer = await mcp("list_channels", instance=bot.name)
+            assert answer["is_error"] and answer["text"].startswith(f"MCP is off for instance {bot.name}"), answer
+        unknown = await mcp("list_channels", instance="nobody")
+        assert unknown["is_error"]
+        assert unknown["text"] == f"Instance not found: nobody. Available instances: {', '.join(sorted(where))}"
+
         # Commands reach the worker concerned: a restart of one bot, a pause and resume of another.
         name = hosts.bots[0].name
         since = (await status_of(parent))[name]["since"]

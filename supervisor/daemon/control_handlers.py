@@ -43,7 +43,10 @@ class ControlHandlers:
 
     async def mcp_call(self, tool: str, arguments: dict[str, Any] | None = None) -> Answer:
         outcome = await self.daemon.mcp.call(tool, arguments or {})
-        return {"ok": True, "text": outcome.text, "is_error": outcome.is_error}
+        answer: Answer = {"ok": True, "text": outcome.text, "is_error": outcome.is_error}
+        if not outcome.here:
+            answer["not_here"] = True  # a `run --workers` parent asks the next worker
+        return answer
 
     async def status(self) -> Answer:
         fleet = self.daemon.fleet

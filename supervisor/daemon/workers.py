@@ -89,6 +89,12 @@ def _rank(item: dict[str, Any]) -> int:
     return RANK.index(state) if state in RANK else len(RANK)
 
 
+def _line_rank(line: str) -> int:
+    """An MCP `list_instances` line (`name | state | ...`) ranked by its state, as `_rank` ranks status entries."""
+    fields = line.split(" | ")
+    return _rank({"state": fields[1] if len(fields) > 1 else None})
+
+
 def merge_status(answers: list[tuple[Worker, dict[str, Any] | None]]) -> dict[str, Any]:
     """The workers' `status` answers as one: each instance once, from the worker that runs it (`worker`)."""
     merged: dict[str, dict[str, Any]] = {}
@@ -309,6 +315,8 @@ class Parent:
             return {"ok": True, "workers": [worker.row() for worker in self.workers]}
         if command == "status":
             return merge_status(list(zip(self.workers, await self._ask_all(payload), strict=True)))
+        if command == "mcp_call":
+            return await self._mcp_call(payload)
         how = FORWARD.get(str(command), "any")
         if how == "owner":
             status = merge_status(list(zip(self.workers, await self._ask_all({"command": "status"}), strict=True)))
@@ -336,6 +344,31 @@ class Parent:
             else:
                 self.paused.discard(name)
         return answer
+
+    async def _mcp_call(self, payload: dict[str, Any]) -> dict[str, Any]:
+        """`discord-supervisor mcp` through the parent: `list_instances` shows each instance once, from the worker
+        that runs it; any other tool runs on the first worker whose instance answers to it (one, as a single daemon
+        picks one)."""
+        from supervisor.mcp.router import LIST_INSTANCES, NO_INSTANCES
+
+        unanswered = {"ok": False, "error": "no worker answered (they are starting or restarting); try again"}
+        if payload.get("tool") == LIST_INSTANCES:
+            answers = [answer for answer in await self._ask_all(payload) if answer is not None]
+            lines: dict[str, str] = {}  # instance -> its line: `name | state | mcp: .. | guilds: ..`
+            for answer in answers:
+                for line in str(answer.get("text", "")).splitlines():
+                    name = line.partition(" | ")[0]
+                    if line != NO_INSTANCES and (name not in lines or _line_rank(line) < _line_rank(lines[name])):
+                        lines[name] = line
+            text = "\n".join(lines[name] for name in sorted(lines)) or NO_INSTANCES
+            return {"ok": True, "text": text, "is_error": False} if answers else unanswered
+        first_miss: dict[str, Any] | None = None
+        for worker in self.workers:
+            reply = await self._ask(worker, payload)
+            if reply is not None and not reply.get("not_here"):
+                return reply
+            first_miss = first_miss or reply
+        return first_miss or unanswered
 
     # -- lifecycle ---------------------------------------------------------------------------------
     async def _start_database(self) -> None:

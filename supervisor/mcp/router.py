@@ -11,6 +11,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from supervisor.daemon.status import State
 from supervisor.logs import get_logger
 from supervisor.mcp import tools_channels, tools_members, tools_messages, tools_private, tools_roles, tools_webhooks
 from supervisor.mcp.catalogue import TOOLS, Call, ToolError
@@ -20,6 +21,7 @@ assert set(TOOLS) == set(ALL_TOOLS), "the catalogue and supervisor/sdk/mcp_tools
 _FAMILIES = (tools_channels, tools_members, tools_messages, tools_private, tools_roles, tools_webhooks)
 
 LIST_INSTANCES = "list_instances"
+NO_INSTANCES = "No instances."
 TOOL_CALL_SECONDS = 120.0  # a whole tool (search pages through history); each Discord request has its own 10 s
 INSTANCE_PROPERTY = {
     "type": "string",
@@ -39,6 +41,11 @@ class FleetView(Protocol):
 class Outcome:
     text: str
     is_error: bool = False
+    here: bool = True  # False: no instance this daemon runs answers to the call (a workers' parent asks the next)
+
+
+class NotHere(ToolError):
+    """The call names an instance this daemon does not run here, or a server none of its bots is in."""
 
 
 def tool_listing() -> list[dict[str, Any]]:
@@ -73,6 +80,8 @@ class McpRouter:
             bot = self._usable_bot(runner, name)
             guild = self._guild(bot, arguments)
             text = await asyncio.wait_for(tool.handler(Call(bot, guild, arguments)), TOOL_CALL_SECONDS)
+        except NotHere as error:
+            return self._done(instance, name, "not_here", Outcome(str(error), True, here=False))
         except ToolError as error:
             return self._done(instance, name, "refused", Outcome(str(error), True))
         except TimeoutError:
@@ -95,7 +104,7 @@ class McpRouter:
             guilds = ", ".join(str(g.id) for g in bot.guilds) if bot is not None and bot.is_ready() else ""
             mcp = "on" if runner.spec.config.features.get("mcp") else "off"
             lines.append(f"{name} | {runner.status.state} | mcp: {mcp} | guilds: {guilds or 'none'}")
-        return "\n".join(lines) if lines else "No instances."
+        return "\n".join(lines) if lines else NO_INSTANCES
 
     def _names(self) -> str:
         return ", ".join(sorted(self.fleet.runners)) or "none"
@@ -104,7 +113,9 @@ class McpRouter:
         if instance is not None:
             runner = self.fleet.runners.get(str(instance))
             if runner is None:
-                raise ToolError(f"Instance not found: {instance}. Available instances: {self._names()}")
+                raise NotHere(f"Instance not found: {instance}. Available instances: {self._names()}")
+            if runner.status.state == State.ELSEWHERE:
+                raise NotHere(f"Instance {instance} is not running (state: {runner.status.state})")
             return runner
         if guild_id is None:
             raise ToolError(f"No instance or guild_id specified. Available instances: {self._names()}")
@@ -112,7 +123,7 @@ class McpRouter:
             bot = runner.ctx.bot if runner.ctx else None
             if bot is not None and bot.get_guild(_as_int(guild_id)) is not None:
                 return runner
-        raise ToolError(f"No running instance is in server {guild_id}. Available instances: {self._names()}")
+        raise NotHere(f"No running instance is in server {guild_id}. Available instances: {self._names()}")
 
     @staticmethod
     def _usable_bot(runner: Any, tool: str) -> Any:
