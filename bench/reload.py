@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import re
 import secrets
 import statistics
 import tempfile
@@ -20,7 +21,6 @@ import time
 from pathlib import Path
 
 from _harness import (
-    CORE_ONLY,
     Bot,
     LoopLag,
     database_url,
@@ -36,9 +36,11 @@ from supervisor.emulator import Emulator
 
 
 def write_prefix(root: Path, bot: Bot, prefix: str) -> None:
+    """The instance's config.toml with only its prefix changed, saved as an editor does (a new file renamed over)."""
     path = root / bot.name / "config.toml"
     temporary = path.with_name(".config.toml.tmp")
-    temporary.write_text(f'bot_name = "{bot.name}"\ncommand_prefix = "{prefix}"\n{CORE_ONLY}')
+    temporary.write_text(re.sub(r'^command_prefix = ".*"$', f'command_prefix = "{prefix}"', path.read_text(),
+                                flags=re.MULTILINE))
     os.replace(temporary, path)
 
 
