@@ -169,12 +169,13 @@ async def test_connections_share_heartbeat_slots_and_none_beats_early_or_stops(e
     loop = asyncio.get_running_loop()
     before = {token: emu.gateway.token_stats(token).heartbeats for token in tokens}
     window_started = loop.time()
-    await asyncio.sleep(1.0)
+    for token in tokens:  # none stops: each sends 8 more (which takes at least 7 * 7/8 of an interval)
+        await emu.wait_until(lambda token=token: emu.gateway.token_stats(token).heartbeats >= before[token] + 8)
     window = loop.time() - window_started
     for token in tokens:
         sent = emu.gateway.token_stats(token).heartbeats - before[token]
         # At most one per 7/8 of an interval, plus the one in flight at each end of the window.
-        assert 2 <= sent <= window / (0.1 * 7 / 8) + 2, (token, sent, window)
+        assert sent <= window / (0.1 * 7 / 8) + 2, (token, sent, window)
         assert emu.identify_count(token) == 1 and emu.resume_count(token) == 0
     assert all(not math.isinf(bot.latency) for bot in started)
 
