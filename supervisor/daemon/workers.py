@@ -349,7 +349,7 @@ class Parent:
         """`discord-supervisor mcp` through the parent: `list_instances` shows each instance once, from the worker
         that runs it; any other tool runs on the first worker whose instance answers to it (one, as a single daemon
         picks one)."""
-        from supervisor.mcp.router import LIST_INSTANCES, NO_INSTANCES
+        from supervisor.mcp.router import LIST_INSTANCES, NO_INSTANCES  # here: the parent loads no discord.py
 
         unanswered = {"ok": False, "error": "no worker answered (they are starting or restarting); try again"}
         if payload.get("tool") == LIST_INSTANCES:

@@ -28,13 +28,14 @@ import asyncio
 import contextvars
 import functools
 import json
-import weakref
 from collections import deque
 from typing import Any
 
 import aiohttp
 import discord.gateway
 import discord.http
+
+from supervisor.runtime.per_loop import PerLoop
 
 # Messages per loop turn: parsing and dispatching one costs about 0.3-1 ms of the loop (bench/tenk.py's burst),
 # so a turn of new messages stays within a few tens of milliseconds.
@@ -86,16 +87,12 @@ class ReadTurns:
             self._schedule_next_turn()
 
 
-_turns: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, ReadTurns] = weakref.WeakKeyDictionary()
+_turns_of = PerLoop("read_turns", ReadTurns)
 
 
 def read_turns() -> ReadTurns:
     """The running loop's queue (one per loop: the process's bots share it, each test's loop has its own)."""
-    loop = asyncio.get_running_loop()
-    turns = _turns.get(loop)
-    if turns is None:
-        turns = _turns[loop] = ReadTurns(loop)
-    return turns
+    return _turns_of(asyncio.get_running_loop())
 
 
 @functools.lru_cache(maxsize=64)

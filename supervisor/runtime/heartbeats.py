@@ -31,7 +31,6 @@ import asyncio
 import contextvars
 import math
 import time
-import weakref
 from collections.abc import Coroutine
 from typing import Any
 
@@ -39,6 +38,7 @@ import discord.gateway
 
 from supervisor.logs import get_logger
 from supervisor.runtime.containment import must_contain, owner
+from supervisor.runtime.per_loop import PerLoop
 
 log = get_logger("supervisor.heartbeats")  # each line carries the instance (bound in the runner's context)
 
@@ -99,15 +99,7 @@ class HeartbeatSchedule:
         self.loop.call_exception_handler({"message": "gateway heartbeat failed", "exception": error})
 
 
-_schedules: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, HeartbeatSchedule] = weakref.WeakKeyDictionary()
-
-
-def heartbeat_schedule(loop: asyncio.AbstractEventLoop) -> HeartbeatSchedule:
-    """The loop's schedule (one per loop: the process's bots share it, each test's loop has its own)."""
-    schedule = _schedules.get(loop)
-    if schedule is None:
-        schedule = _schedules[loop] = HeartbeatSchedule(loop)
-    return schedule
+heartbeat_schedule = PerLoop("heartbeat_schedule", HeartbeatSchedule)  # the process's bots share their loop's
 
 
 class LoopKeepAlive:
